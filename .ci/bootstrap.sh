@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Idempotent set-up of everything the course needs: system tools, the .venv, JupyterLab settings.
+# Quick when already done: the venv is rebuilt only when requirements.txt or pyproject.toml change.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_browser=0
+[ "${1:-}" = "--with-browser" ] && want_browser=1
+
+say() { printf 'bootstrap: %s\n' "$*"; }
+fail() { printf 'bootstrap: %s\n' "$*" >&2; exit 1; }
+
+python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+  || fail "Python 3.11 or newer is needed as python3 (found: $(python3 --version 2>&1 || echo none))."
+
+# Debian packages: graphviz (diagrams needs `dot`), chromium (the browser test only).
+apt_missing=()
+command -v dot >/dev/null 2>&1 || apt_missing+=(graphviz)
+[ "$want_browser" = 1 ] && ! [ -x /usr/bin/chromium ] && apt_missing+=(chromium)
+if [ "${#apt_missing[@]}" -gt 0 ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    say "installing ${apt_missing[*]} with apt-get"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_missing[@]}" >/dev/null
+  else
+    fail "missing system packages: ${apt_missing[*]}. Install them (Debian/Ubuntu: sudo apt-get install ${apt_missing[*]}; macOS: brew install graphviz), then run this again."
+  fi
+fi
+
+stamp=.venv/.labkit-bootstrap
+want=$(cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x .venv/bin/labkit ]; then
+  exit 0
+fi
+
+say "building .venv (about 30 s the first time)"
+[ -x .venv/bin/python ] || python3 -m venv .venv
+if ! .venv/bin/python -m uv --version >/dev/null 2>&1; then
+  .venv/bin/python -m pip install -q --disable-pip-version-check uv
+fi
+# Compiled bytecode: this image sets PYTHONDONTWRITEBYTECODE=1, so without it every import is slow.
+.venv/bin/python -m uv pip install -q --python .venv/bin/python --compile-bytecode -r requirements.txt
+.venv/bin/python -m uv pip install -q --python .venv/bin/python --compile-bytecode --no-deps -e .
+
+# JupyterLab: start the kernel without asking, no news pop-up.
+settings=.venv/share/jupyter/lab/settings
+mkdir -p "$settings"
+cat > "$settings/overrides.json" <<'JSON'
+{
+  "@jupyterlab/notebook-extension:tracker": {"autoStartDefaultKernel": true},
+  "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}
+}
+JSON
+
+echo "$want" > "$stamp"
+say "ready"

@@ -1,0 +1,39 @@
+"""Where the course lives and how the local cloud is reached: the few settings every part shares."""
+import os
+import re
+from pathlib import Path
+
+from labkit.errors import LabkitError
+
+COURSE_ROOT = Path(__file__).resolve().parent.parent
+COURSE_TAG = "monolith-to-microservices"
+DEFAULT_PORT = 4747
+DEFAULT_REGION = "us-east-1"
+# moto's fixed account id; the local target reports it as STS does.
+LOCAL_ACCOUNT_ID = "123456789012"
+
+
+def state_dir() -> Path:
+    """The folder holding the local cloud's pidfile, logs and the learner's progress."""
+    return Path(os.environ.get("LABKIT_STATE_DIR") or COURSE_ROOT / ".labkit")
+
+
+def port() -> int:
+    raw = os.environ.get("LABKIT_PORT", "").strip()
+    if not raw:
+        return DEFAULT_PORT
+    if not raw.isdigit() or not 1024 <= int(raw) <= 65535:
+        raise LabkitError(f"LABKIT_PORT={raw!r} is not a port number between 1024 and 65535; "
+                          f"unset it to use the default {DEFAULT_PORT}.")
+    return int(raw)
+
+
+def local_region() -> str:
+    region = os.environ.get("LABKIT_REGION", "").strip() or DEFAULT_REGION
+    if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", region):
+        raise LabkitError(f"LABKIT_REGION={region!r} is not an AWS region name such as us-east-1.")
+    return region
+
+
+def endpoint(port_number: int | None = None) -> str:
+    return f"http://127.0.0.1:{port_number or port()}"

@@ -1,0 +1,146 @@
+"""The first cell of every notebook: `from labkit import course; env = course.start()`.
+
+Starts or attaches to the local cloud (or connects to a real account, behind guard rails) and sets
+this kernel's environment so that plain boto3 and child processes reach the chosen target.
+"""
+import getpass
+import os
+import re
+from dataclasses import dataclass
+
+from labkit import config
+from labkit.errors import LabkitError
+
+TARGETS = ("local", "aws")
+# Environment variables start() sets for the local target; switching to aws removes them again.
+_LOCAL_ONLY = ("AWS_ENDPOINT_URL", "AWS_DISABLE_HOST_PREFIX_INJECTION", "AWS_ACCESS_KEY_ID",
+               "AWS_SECRET_ACCESS_KEY", "AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE")
+_saved_env: dict[str, str] = {}
+_set_for_local: dict[str, str] = {}
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Where this notebook deploys, and the names and tags labkit's helpers give resources."""
+
+    target: str
+    region: str
+    account_id: str
+    endpoint: str | None
+    owner: str
+    lab: str | None
+
+    @property
+    def prefix(self) -> str:
+        # A shared real account may hold several learners' copies of a lab; locally there is one.
+        return f"lk-{self.owner}-" if self.target == "aws" else ""
+
+    def name(self, base: str) -> str:
+        """The name to give a resource: `env.name("catalog")`."""
+        return self.prefix + base
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """The tags every course resource carries; teardown finds resources by them."""
+        tags = {"labkit:course": config.COURSE_TAG, "labkit:owner": self.owner}
+        if self.lab:
+            tags["labkit:lab"] = self.lab
+        return tags
+
+    def tag_list(self, key: str = "Key", value: str = "Value") -> list[dict[str, str]]:
+        """The tags as the list most APIs take: Key/Value (IAM, SNS), key/value (ECS),
+        TagKey/TagValue (KMS)."""
+        return [{key: k, value: v} for k, v in self.tags.items()]
+
+    def __str__(self) -> str:
+        if self.target == "local":
+            return f"target local: the local cloud at {self.endpoint}, region {self.region}"
+        return f"target aws: account {self.account_id}, region {self.region}, names prefixed {self.prefix}"
+
+
+def start(target: str | None = None, lab: str | None = None, confirm: str | None = None,
+          quiet: bool = False) -> Environment:
+    """Start or attach to the chosen target and point this kernel (and its children) at it."""
+    _show_labkit_errors_without_traceback()
+    target = (target or os.environ.get("LABKIT_TARGET") or "local").strip().lower()
+    if target not in TARGETS:
+        raise LabkitError(f"target {target!r} is not one of {', '.join(TARGETS)}.")
+    if target == "local":
+        environment = _start_local(lab)
+    else:
+        environment = _start_aws(lab, confirm)
+    if not quiet:
+        print(environment)
+    return environment
+
+
+def owner() -> str:
+    raw = os.environ.get("LABKIT_OWNER") or getpass.getuser() or "learner"
+    cleaned = re.sub(r"[^a-z0-9]+", "-", raw.lower()).strip("-")[:16]
+    return cleaned or "learner"
+
+
+def _start_local(lab: str | None) -> Environment:
+    from labkit.localcloud import control
+
+    info, _ = control.up()
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):  # a real profile must not leak into local
+        if name in os.environ:
+            _saved_env[name] = os.environ.pop(name)
+    _set_for_local.clear()
+    _set_for_local.update({
+        "AWS_ENDPOINT_URL": info["endpoint"],
+        # moto answers on an IP address: no "data-" or account-id host prefixes.
+        "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
+        "AWS_DEFAULT_REGION": info["region"],
+        "AWS_REGION": info["region"],
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        # An action moto lacks answers HTML 500; retrying it only makes the error slow.
+        "AWS_MAX_ATTEMPTS": "1",
+        "AWS_RETRY_MODE": "standard",
+    })
+    os.environ.update(_set_for_local)
+    _forget_default_boto3_session()
+    return Environment(target="local", region=info["region"], account_id=config.LOCAL_ACCOUNT_ID,
+                       endpoint=info["endpoint"], owner=owner(), lab=lab)
+
+
+def _start_aws(lab: str | None, confirm: str | None) -> Environment:
+    from labkit import awsguard
+
+    for name, value in _set_for_local.items():
+        if os.environ.get(name) == value:
+            del os.environ[name]
+    _set_for_local.clear()
+    for name, value in _saved_env.items():
+        os.environ.setdefault(name, value)
+    _forget_default_boto3_session()
+    account = awsguard.connect(confirm)
+    os.environ["AWS_DEFAULT_REGION"] = account["region"]
+    return Environment(target="aws", region=account["region"], account_id=account["account_id"],
+                       endpoint=os.environ.get("AWS_ENDPOINT_URL"), owner=owner(), lab=lab)
+
+
+def _forget_default_boto3_session() -> None:
+    """boto3's default session caches region and credentials from before start()."""
+    try:
+        import boto3
+    except ImportError:
+        return
+    boto3.DEFAULT_SESSION = None
+
+
+def _show_labkit_errors_without_traceback() -> None:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def show(shell, etype, value, tb, tb_offset=None):
+        print(f"labkit: {value}", file=__import__("sys").stderr)
+
+    shell.set_custom_exc((LabkitError,), show)

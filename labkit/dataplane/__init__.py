@@ -1,0 +1,32 @@
+"""The local data plane: what makes resources recorded by moto behave as AWS runs them.
+
+One module per AWS service (lambda_.py, apigateway.py, ecs.py, ...), the way moto keeps one folder
+per service. Each module listed in SERVICE_MODULES may define:
+  install()        patch moto's seams once, before the server takes requests;
+  middleware(app)  wrap the WSGI app to serve data-plane HTTP (execute URLs, listeners);
+  reset()          forget its runtime state when the local cloud is reset.
+The data plane never imports checks, diagrams, notebooks or the CLI.
+"""
+import importlib
+
+SERVICE_MODULES: list[str] = []
+
+
+def _modules():
+    return [importlib.import_module(f"labkit.dataplane.{name}") for name in SERVICE_MODULES]
+
+
+def install(app):
+    """Patch moto and wrap `app` with every service's data plane; returns the WSGI app to serve."""
+    for module in _modules():
+        if hasattr(module, "install"):
+            module.install()
+        if hasattr(module, "middleware"):
+            app = module.middleware(app)
+    return app
+
+
+def reset() -> None:
+    for module in _modules():
+        if hasattr(module, "reset"):
+            module.reset()
