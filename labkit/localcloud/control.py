@@ -57,7 +57,6 @@ def status() -> dict:
 
 def up() -> tuple[dict, str]:
     """Start the local cloud, or attach to the one already running. Returns (info, what happened)."""
-    config.state_dir().mkdir(parents=True, exist_ok=True)
     with _lock():
         notes = []
         info = _read_pidfile()
@@ -267,6 +266,7 @@ def _port_taken_message(port: int, owner: str) -> str:
 @contextmanager
 def _lock():
     """Two kernels starting at once must not start two clouds."""
+    config.state_dir().mkdir(parents=True, exist_ok=True)
     with open(config.state_dir() / "up.lock", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

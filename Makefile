@@ -1,0 +1,24 @@
+# The two commands a learner needs: `make lab` and `make test`. Both bootstrap first (quick when done).
+SHELL := /bin/bash
+VENV := .venv/bin
+JUPYTER_PORT ?= 8888
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+.PHONY: bootstrap lab test bench cloud-down
+
+bootstrap:
+	@bash .ci/bootstrap.sh
+
+lab: bootstrap
+	@$(VENV)/labkit up
+	$(VENV)/jupyter lab notebooks/00_start_here.ipynb --ip 127.0.0.1 --port $(JUPYTER_PORT) \
+	  --ServerApp.open_browser=$${LABKIT_OPEN_BROWSER:-True} $(ROOT_FLAG)
+
+test: bootstrap
+	$(VENV)/python -m pytest tests notebooks --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+bench: bootstrap
+	$(VENV)/python bench/bench_up.py
+
+cloud-down:
+	@$(VENV)/labkit down

@@ -1,0 +1,51 @@
+"""Test-session set-up: every test and notebook talks to one local cloud of its own.
+
+The cloud gets a private state folder and a free port, so `make test` never touches the learner's
+own local cloud (default port, .labkit/) and a leftover from an earlier run cannot leak in.
+"""
+import os
+import shutil
+import socket
+import tempfile
+
+import pytest
+
+_SESSION_STATE = tempfile.mkdtemp(prefix="labkit-test-")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def pytest_configure(config):
+    # Set before any notebook kernel starts: kernels inherit this environment.
+    os.environ["LABKIT_STATE_DIR"] = _SESSION_STATE
+    os.environ["LABKIT_PORT"] = str(free_port())
+    os.environ["LABKIT_OWNER"] = "learner"
+    for name in ("LABKIT_TARGET", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        os.environ.pop(name, None)
+
+
+def pytest_unconfigure(config):
+    from labkit.localcloud import control
+    control.down()
+    shutil.rmtree(_SESSION_STATE, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def cloud():
+    """The session's local cloud, with this process's environment pointed at it."""
+    from labkit import course
+    return course.start(quiet=True)
+
+
+@pytest.fixture
+def isolated_cloud_env(tmp_path, monkeypatch):
+    """A second, private local cloud location for lifecycle tests; stopped afterwards."""
+    monkeypatch.setenv("LABKIT_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("LABKIT_PORT", str(free_port()))
+    yield tmp_path / "state"
+    from labkit.localcloud import control
+    control.down()
