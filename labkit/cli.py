@@ -23,6 +23,13 @@ def main(argv=None) -> int:
     teardown.add_argument("--target", choices=("local", "aws"), default="local")
     teardown.add_argument("--lab", help="only this lab's resources, e.g. 02")
     teardown.add_argument("--yes", action="store_true", help="do not ask before deleting")
+    check = commands.add_parser("check", help="run a lab's checks against the target")
+    check.add_argument("lab", help="the lab's number, e.g. 02")
+    check.add_argument("--step", type=int, help="only this step's checks")
+    check.add_argument("--json", action="store_true", help="machine-readable output")
+    commands.add_parser("progress", help="which labs' checks you have passed")
+    build = commands.add_parser("build-labs", help="generate labs/ from solutions/")
+    build.add_argument("--check", action="store_true", help="only fail when labs/ is stale")
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
@@ -31,6 +38,9 @@ def main(argv=None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `labkit ... | head`
+        sys.stderr.close()
+        return 0
 
 
 def _up(args) -> int:
@@ -90,8 +100,44 @@ def _teardown(args) -> int:
     return teardown.run_cli(target=args.target, lab=args.lab, assume_yes=args.yes)
 
 
+def _check(args) -> int:
+    from labkit import checks, course, labs
+    lab = labs.require(args.lab)
+    course.start(quiet=True, lab=lab.id)
+    results = lab.run(step=args.step)
+    if args.json:
+        print(checks.as_json(results))
+    else:
+        print(checks.as_text(results, lab.heading(args.step)))
+        for result in results:
+            if not result.passed and result.hints:
+                print(f"  hint for '{result.title}': {result.hints[0]}")
+    return 0 if results and all(r.passed for r in results) else 1
+
+
+def _progress(args) -> int:
+    from labkit import progress
+    print(progress.as_text(progress.summary()))
+    return 0
+
+
+def _build_labs(args) -> int:
+    from labkit import labbuild
+    if args.check:
+        problems = labbuild.build(check=True)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if problems:
+            print("run `labkit build-labs` and commit labs/", file=sys.stderr)
+        return 1 if problems else 0
+    written = labbuild.build()
+    print("\n".join(f"wrote labs/{name}" for name in written) or "labs/ is up to date")
+    return 0
+
+
 COMMANDS = {"up": _up, "down": _down, "status": _status, "reset": _reset, "logs": _logs,
-            "teardown": _teardown}
+            "teardown": _teardown, "check": _check, "progress": _progress,
+            "build-labs": _build_labs}
 
 if __name__ == "__main__":
     sys.exit(main())

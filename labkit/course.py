@@ -6,6 +6,7 @@ this kernel's environment so that plain boto3 and child processes reach the chos
 import getpass
 import os
 import re
+import sys
 from dataclasses import dataclass
 
 from labkit import config
@@ -17,6 +18,7 @@ _LOCAL_ONLY = ("AWS_ENDPOINT_URL", "AWS_DISABLE_HOST_PREFIX_INJECTION", "AWS_ACC
                "AWS_SECRET_ACCESS_KEY", "AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE")
 _saved_env: dict[str, str] = {}
 _set_for_local: dict[str, str] = {}
+_current: "Environment | None" = None
 
 
 @dataclass(frozen=True)
@@ -65,13 +67,20 @@ def start(target: str | None = None, lab: str | None = None, confirm: str | None
     target = (target or os.environ.get("LABKIT_TARGET") or "local").strip().lower()
     if target not in TARGETS:
         raise LabkitError(f"target {target!r} is not one of {', '.join(TARGETS)}.")
+    global _current
     if target == "local":
         environment = _start_local(lab)
     else:
         environment = _start_aws(lab, confirm)
+    _current = environment
     if not quiet:
         print(environment)
     return environment
+
+
+def current() -> "Environment | None":
+    """The environment the last start() in this process chose, if any."""
+    return _current
 
 
 def owner() -> str:
@@ -132,6 +141,8 @@ def _forget_default_boto3_session() -> None:
 
 
 def _show_labkit_errors_without_traceback() -> None:
+    """In a notebook, a LabkitError shows its message alone, and a lab's unwritten TODO says so
+    plainly instead of a traceback."""
     try:
         from IPython import get_ipython
     except ImportError:
@@ -141,6 +152,10 @@ def _show_labkit_errors_without_traceback() -> None:
         return
 
     def show(shell, etype, value, tb, tb_offset=None):
-        print(f"labkit: {value}", file=__import__("sys").stderr)
+        if isinstance(value, NotImplementedError) and not str(value).startswith("TODO"):
+            shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+            return
+        prefix = "labkit" if isinstance(value, LabkitError) else "not done yet"
+        print(f"{prefix}: {value}", file=sys.stderr)
 
-    shell.set_custom_exc((LabkitError,), show)
+    shell.set_custom_exc((LabkitError, NotImplementedError), show)

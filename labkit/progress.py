@@ -1,0 +1,64 @@
+"""Which checks the learner has passed, per lab: a JSON file in the state folder, per learner."""
+import json
+import time
+from pathlib import Path
+
+from labkit import config
+
+
+def path() -> Path:
+    return config.state_dir() / "progress.json"
+
+
+def load() -> dict:
+    """{owner: {lab_id: {check_id: {"passed": bool, "at": epoch seconds}}}}"""
+    try:
+        return json.loads(path().read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def record(lab_id: str, results) -> None:
+    from labkit.course import owner
+    everything = load()
+    lab = everything.setdefault(owner(), {}).setdefault(lab_id, {})
+    for result in results:
+        previous = lab.get(result.id, {})
+        # Once passed stays passed: progress is what the learner achieved, not the current state
+        # of a target that cleanup has since emptied.
+        lab[result.id] = {"passed": result.passed or previous.get("passed", False),
+                          "at": time.time()}
+    path().parent.mkdir(parents=True, exist_ok=True)
+    tmp = path().with_suffix(".tmp")
+    tmp.write_text(json.dumps(everything, indent=1, sort_keys=True))
+    tmp.replace(path())
+
+
+def summary() -> list[dict]:
+    """One row per lab of the course: id, title, passed checks, total checks."""
+    from labkit import labs
+    from labkit.course import owner
+    mine = load().get(owner(), {})
+    rows = []
+    for lab_id, title in labs.COURSE:
+        lab = labs.load(lab_id)
+        total = len(lab.checks) if lab else 0
+        passed = sum(1 for check in (lab.checks if lab else [])
+                     if mine.get(lab_id, {}).get(check.id, {}).get("passed"))
+        rows.append({"lab": lab_id, "title": title, "passed": passed, "total": total,
+                     "available": lab is not None or labs.has_notebook(lab_id)})
+    return rows
+
+
+def as_text(rows: list[dict]) -> str:
+    lines = []
+    for row in rows:
+        if not row["available"]:
+            state = "coming soon"
+        elif row["total"] == 0:
+            state = "lesson (no checks)"
+        else:
+            bar = "#" * round(10 * row["passed"] / row["total"])
+            state = f"[{bar:<10}] {row['passed']}/{row['total']} checks"
+        lines.append(f"{row['lab']}  {row['title']:<44} {state}")
+    return "\n".join(lines)
