@@ -14,8 +14,11 @@ lab: bootstrap
 	$(VENV)/jupyter lab notebooks/00_start_here.ipynb --ip 127.0.0.1 --port $(JUPYTER_PORT) \
 	  --ServerApp.open_browser=$${LABKIT_OPEN_BROWSER:-True} $(ROOT_FLAG)
 
-test: bootstrap
-	$(VENV)/python -m pytest tests notebooks --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+# tests/ first (unit, data plane, labs, browser), then every notebook and solution under nbval.
+test:
+	@bash .ci/bootstrap.sh --with-browser
+	$(VENV)/python -m pytest tests notebooks solutions --nbval --nbval-current-env \
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 bench: bootstrap
 	$(VENV)/python bench/bench_up.py

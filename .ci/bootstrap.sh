@@ -16,7 +16,7 @@ python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
 # Debian packages: graphviz (diagrams needs `dot`), chromium (the browser test only).
 apt_missing=()
 command -v dot >/dev/null 2>&1 || apt_missing+=(graphviz)
-[ "$want_browser" = 1 ] && ! [ -x /usr/bin/chromium ] && apt_missing+=(chromium)
+if [ "$want_browser" = 1 ] && ! [ -x /usr/bin/chromium ]; then apt_missing+=(chromium); fi
 if [ "${#apt_missing[@]}" -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     say "installing ${apt_missing[*]} with apt-get"

@@ -41,6 +41,10 @@ class Environment:
         """The name to give a resource: `env.name("catalog")`."""
         return self.prefix + base
 
+    def bucket_name(self, base: str) -> str:
+        """S3 bucket names are global across all accounts: the account id makes this one yours."""
+        return f"{self.name(base)}-{self.account_id}"
+
     @property
     def tags(self) -> dict[str, str]:
         """The tags every course resource carries; teardown finds resources by them."""

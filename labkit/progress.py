@@ -62,3 +62,32 @@ def as_text(rows: list[dict]) -> str:
             state = f"[{bar:<10}] {row['passed']}/{row['total']} checks"
         lines.append(f"{row['lab']}  {row['title']:<44} {state}")
     return "\n".join(lines)
+
+
+def course_map():
+    """The course map for a notebook: each lab with a progress bar of its passed checks."""
+    import html
+
+    import ipywidgets as widgets
+
+    rows = summary()
+    lines = []
+    for row in rows:
+        if not row["available"]:
+            state = "<span style='color:#6e7781'>coming soon</span>"
+        elif row["total"] == 0:
+            state = "lesson"
+        else:
+            percent = round(100 * row["passed"] / row["total"])
+            state = (f"<progress value='{row['passed']}' max='{row['total']}'></progress> "
+                     f"{row['passed']}/{row['total']} checks ({percent}%)")
+        lines.append(f"<tr><td>{row['lab']}</td><td>{html.escape(row['title'])}</td><td>{state}</td></tr>")
+
+    class CourseMap(widgets.HTML):
+        def _repr_mimebundle_(self, **kwargs):
+            bundle = super()._repr_mimebundle_(**kwargs)
+            bundle["text/plain"] = as_text(rows)
+            return bundle
+
+    return CourseMap("<table class='labkit-course-map'><tr><th>#</th><th>lab</th><th>your progress</th></tr>"
+                     + "".join(lines) + "</table>")
