@@ -6,7 +6,6 @@ SQS call right after, and one more a second later (once the background warm-up i
 Writes a Markdown table to bench/results/up.md and prints it. Target (DESIGN.md section 8): under 2 s.
 """
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -14,17 +13,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from labkit.proc import free_port
+
 ROUNDS = 7
 LABKIT = [sys.executable, "-m", "labkit.cli"]
 FIRST_CALL = ("import time, boto3; c = boto3.client('sqs', endpoint_url='{endpoint}', region_name='us-east-1',"
               " aws_access_key_id='x', aws_secret_access_key='x'); c.list_queues(); t = time.perf_counter();"
               " c.list_queues(); print((time.perf_counter() - t) * 1000)")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def one_round() -> tuple[float, float]:

@@ -6,12 +6,10 @@ starting the same name again (a notebook run twice, a kernel restarted) first st
 left behind. Expected failures raise LocalProcessError with the service's last log lines, never a
 traceback from inside labkit.
 """
-import errno
+import http.client
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -19,11 +17,10 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from labkit import config
+from labkit import config, proc
 from labkit.errors import LabkitError
 
 HEALTH_TIMEOUT_S = 15.0
-STOP_TIMEOUT_S = 5.0
 LOG_TAIL_LINES = 15
 
 # Processes this interpreter started, so stopping one also collects its exit status (no zombies).
@@ -40,7 +37,7 @@ class LocalProcess:
     pid: int
     port: int
     log_path: Path
-    # The kernel's start time of the process: tells it apart from a later process that reuses the pid.
+    # When the process started (clock ticks since boot): tells it apart from a later one reusing the pid.
     start_ticks: str | None
 
     @property
@@ -48,12 +45,14 @@ class LocalProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def running(self) -> bool:
-        return _is_running(self.pid, self.start_ticks)
+        return proc.is_running(self.pid, self.start_ticks)
 
     def stop(self) -> None:
         """Stop the process (SIGTERM, then SIGKILL) and forget its pidfile."""
-        if self.running():
-            _stop_group(self.pid, self.name)
+        if self.running() and not proc.stop_group(self.pid, _children.pop(self.pid, None)):
+            raise LocalProcessError(f"{self.name} (pid {self.pid}) did not exit even after SIGKILL.")
+        elif self.pid in _children:  # it exited by itself: collect its exit status
+            _children.pop(self.pid).poll()
         if _read_record(self.name).get("pid") == self.pid:
             _record_path(self.name).unlink(missing_ok=True)
 
@@ -70,7 +69,7 @@ class LocalProcess:
         return int(found.group(1)) / 1024
 
     def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
-        return _tail(self.log_path, lines)
+        return proc.tail(self.log_path, lines)
 
 
 def start(name: str, command: list[str], *, cwd: str | Path | None = None, env: dict | None = None,
@@ -85,8 +84,8 @@ def start(name: str, command: list[str], *, cwd: str | Path | None = None, env: 
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name):
         raise LocalProcessError(f"{name!r} cannot name a process: use lower-case letters, digits, '.', '_', '-'.")
     stop(name)
-    port = port or free_port()
-    if not _port_free(port):
+    port = port or proc.free_port()
+    if not proc.port_free(port):
         raise LocalProcessError(f"cannot start {name}: port {port} on 127.0.0.1 is in use by another program. "
                                 f"Stop that program, or leave port unset to get a free one.")
     argv = [str(arg).replace("{port}", str(port)) for arg in command]
@@ -96,12 +95,13 @@ def start(name: str, command: list[str], *, cwd: str | Path | None = None, env: 
         try:
             # A session of its own: stopping the service stops whatever it spawned, and it survives
             # an interrupt of the notebook cell that started it.
-            popen = subprocess.Popen(argv, cwd=cwd or config.COURSE_ROOT, env=process_env, stdin=subprocess.DEVNULL, stdout=log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+            popen = subprocess.Popen(argv, cwd=cwd or config.COURSE_ROOT, env=process_env,
+                                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
         except OSError as error:
             raise LocalProcessError(f"cannot start {name}: {argv[0]}: {error.strerror}") from None
     _children[popen.pid] = popen
-    started = LocalProcess(name, popen.pid, port, log_path, _start_ticks(popen.pid))
+    started = LocalProcess(name, popen.pid, port, log_path, proc.start_ticks(popen.pid))
     _record_path(name).write_text(json.dumps({"name": name, "pid": started.pid, "port": port,
                                               "start_ticks": started.start_ticks, "command": argv}))
     _wait_until_healthy(started, popen, started.url + health_path, timeout)
@@ -123,7 +123,7 @@ def find(name: str) -> LocalProcess | None:
     record = _read_record(name)
     if not isinstance(record.get("pid"), int):
         return None
-    found = LocalProcess(name, record["pid"], record["port"], _processes_dir() / f"{name}.log",
+    found = LocalProcess(name, record["pid"], record.get("port", 0), _processes_dir() / f"{name}.log",
                          record.get("start_ticks"))
     return found if found.running() else None
 
@@ -135,10 +135,6 @@ def data_dir(name: str) -> Path:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _wait_until_healthy(started: LocalProcess, popen: subprocess.Popen, health_url: str, timeout: float) -> None:
@@ -162,78 +158,20 @@ def _answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=1.0) as response:
             return 200 <= response.status < 300
-    except (OSError, urllib.error.URLError):
+    except (OSError, urllib.error.URLError, http.client.HTTPException):
         return False
 
 
-def _stop_group(pid: int, name: str) -> None:
-    popen = _children.pop(pid, None)
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(pid, sig)
-        except ProcessLookupError:  # no longer a group leader: signal the process alone
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                return
-        if _wait_for_exit(pid, popen):
-            return
-    raise LocalProcessError(f"{name} (pid {pid}) did not exit even after SIGKILL.")
 
 
-def _wait_for_exit(pid: int, popen: subprocess.Popen | None) -> bool:
-    if popen is not None:
-        try:
-            popen.wait(STOP_TIMEOUT_S)
-            return True
-        except subprocess.TimeoutExpired:
-            return False
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if not _is_running(pid, None):
-            return True
-        time.sleep(0.02)
-    return False
 
 
-def _is_running(pid: int, start_ticks: str | None) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: not one of ours
-        return False
-    stat = _proc_stat(pid)
-    if stat is None:  # no /proc (macOS): the pid is all we can check
-        return True
-    state, ticks = stat[0], stat[19]
-    return state != "Z" and (start_ticks is None or ticks == start_ticks)
 
 
-def _start_ticks(pid: int) -> str | None:
-    stat = _proc_stat(pid)
-    return stat[19] if stat else None
 
 
-def _proc_stat(pid: int) -> list[str] | None:
-    """Fields of /proc/<pid>/stat after the command name: [0] state, [19] start time in clock ticks."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket() as probe:
-        # As servers do: a port whose last connections are in TIME_WAIT is free to listen on.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError as error:
-            if error.errno == errno.EADDRINUSE:
-                return False
-            raise
-    return True
 
 
 def _processes_dir() -> Path:
@@ -253,10 +191,3 @@ def _read_record(name: str) -> dict:
         return {}
     return record if isinstance(record, dict) else {}
 
-
-def _tail(path: Path, lines: int) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return "(no log)"
-    return "\n".join(text.splitlines()[-lines:]) or "(the log is empty)"

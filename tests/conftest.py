@@ -5,18 +5,13 @@ own local cloud (default port, .labkit/) and a leftover from an earlier run cann
 """
 import os
 import shutil
-import socket
 import tempfile
 
 import pytest
 
+from labkit.proc import free_port
+
 _SESSION_STATE = tempfile.mkdtemp(prefix="labkit-test-")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def pytest_configure(config):

@@ -27,7 +27,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 @pytest.fixture
 def jupyterlab(cloud, tmp_path):
-    from tests.conftest import free_port
+    from labkit.proc import free_port
     port = free_port()
     token = "labkit-browser-test"
     server = subprocess.Popen(

@@ -2,12 +2,9 @@
 
 Kept free of boto3 and moto imports so `labkit up` and `labkit status` start quickly.
 """
-import errno
 import fcntl
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,12 +13,11 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-from labkit import config
+from labkit import config, proc
 from labkit.errors import LabkitError
 from labkit.localcloud.server import EXIT_PORT_TAKEN
 
 READY_TIMEOUT_S = 20.0
-STOP_TIMEOUT_S = 5.0
 LOG_ROTATE_BYTES = 5 * 1024 * 1024
 
 
@@ -44,7 +40,7 @@ def status() -> dict:
         return {"running": False, "target": "local", "endpoint": config.endpoint(wanted_port),
                 "port": wanted_port, "region": config.local_region(), "pid": None,
                 "problem": "not started"}
-    if not _pid_alive(info["pid"]):
+    if not proc.is_running(info["pid"]):
         return {**info, "running": False,
                 "problem": f"the process (pid {info['pid']}) has exited; its state is gone"}
     found = _health(info["port"])
@@ -61,7 +57,7 @@ def up() -> tuple[dict, str]:
         notes = []
         info = _read_pidfile()
         if info is not None:
-            if _pid_alive(info["pid"]):
+            if proc.is_running(info["pid"]):
                 found = _wait_for_health(info["port"], info["pid"], timeout=3.0)
                 if found is None:
                     raise LabkitError(
@@ -84,7 +80,7 @@ def up() -> tuple[dict, str]:
                 _write_pidfile(found)
                 return found, "attached to the running local cloud"
             raise LabkitError(_port_taken_message(port, "another course folder's local cloud"))
-        if not _port_free(port):
+        if not proc.port_free(port):
             raise LabkitError(_port_taken_message(port, _describe_port_owner(port)))
 
         started = time.monotonic()
@@ -99,9 +95,9 @@ def down() -> str:
         if info is None:
             return "the local cloud is not running"
         pidfile_path().unlink(missing_ok=True)
-        if not _pid_alive(info["pid"]):
+        if not proc.is_running(info["pid"]):
             return f"the local cloud was not running (removed a stale pidfile of pid {info['pid']})"
-        _stop_group(info["pid"])
+        proc.stop_group(info["pid"])
         return f"stopped the local cloud (pid {info['pid']})"
 
 
@@ -118,14 +114,7 @@ def reset() -> str:
 
 
 def log_tail(lines: int = 40) -> str:
-    path = logfile_path()
-    if not path.exists():
-        return ""
-    with open(path, "rb") as handle:
-        handle.seek(0, os.SEEK_END)
-        handle.seek(max(0, handle.tell() - 64 * 1024))
-        text = handle.read().decode("utf-8", "replace")
-    return "\n".join(text.splitlines()[-lines:])
+    return proc.tail(logfile_path(), lines)
 
 
 def _spawn(port: int) -> dict:
@@ -156,7 +145,7 @@ def _spawn(port: int) -> dict:
         if found is not None and found.get("pid") == process.pid:
             return found
         time.sleep(0.01)
-    _stop_group(process.pid)
+    proc.stop_group(process.pid)
     raise LabkitError(f"the local cloud did not answer within {READY_TIMEOUT_S:.0f} s and was "
                       f"stopped. Its last log lines:\n{log_tail(15)}")
 
@@ -177,7 +166,7 @@ def _wait_for_health(port: int, pid: int, timeout: float) -> dict | None:
         found = _health(port)
         if found is not None and found.get("pid") == pid:
             return found
-        if time.monotonic() > deadline or not _pid_alive(pid):
+        if time.monotonic() > deadline or not proc.is_running(pid):
             return None
         time.sleep(0.05)
 
@@ -194,44 +183,10 @@ def _write_pidfile(info: dict) -> None:
     pidfile_path().write_text(json.dumps(info))
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie has exited; only its parent has not collected it yet
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][:1] != "Z"
-    except OSError:
-        return True
 
 
-def _stop_group(pid: int) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(pid, sig)
-        except ProcessLookupError:
-            return
-        except PermissionError:
-            os.kill(pid, sig)
-        deadline = time.monotonic() + STOP_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if not _pid_alive(pid):
-                return
-            time.sleep(0.02)
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError as error:
-            if error.errno == errno.EADDRINUSE:
-                return False
-            raise
-    return True
 
 
 def _describe_port_owner(port: int) -> str:
@@ -246,14 +201,14 @@ def _describe_port_owner(port: int) -> str:
             fields = row.split()
             if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
                 inodes.add(fields[9])
-    for proc in Path("/proc").glob("[0-9]*"):
+    for process_dir in Path("/proc").glob("[0-9]*"):
         try:
-            links = {os.readlink(fd) for fd in (proc / "fd").iterdir()}
+            links = {os.readlink(fd) for fd in (process_dir / "fd").iterdir()}
         except OSError:
             continue
         if any(f"socket:[{inode}]" in links for inode in inodes):
-            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
-            return f"another program (pid {proc.name}: {command[:80]})"
+            command = (process_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+            return f"another program (pid {process_dir.name}: {command[:80]})"
     return "another program"
 
 
