@@ -4,7 +4,7 @@ VENV := .venv/bin
 JUPYTER_PORT ?= 8888
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: bootstrap lab test bench cloud-down
+.PHONY: bootstrap lab test bench cloud-down diagrams
 
 bootstrap:
 	@bash .ci/bootstrap.sh
@@ -22,6 +22,9 @@ test:
 
 bench: bootstrap
 	$(VENV)/python bench/bench_up.py
+
+diagrams: bootstrap
+	$(VENV)/python -m labkit.diagrams render-all
 
 cloud-down:
 	@$(VENV)/labkit down

@@ -30,6 +30,8 @@ def main(argv=None) -> int:
     commands.add_parser("progress", help="which labs' checks you have passed")
     build = commands.add_parser("build-labs", help="generate labs/ from solutions/")
     build.add_argument("--check", action="store_true", help="only fail when labs/ is stale")
+    drawings = commands.add_parser("diagrams", help="draw the labs' target diagrams from diagrams/*.toml, or check them")
+    drawings.add_argument("action", choices=("render-all", "check"))
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
@@ -135,9 +137,14 @@ def _build_labs(args) -> int:
     return 0
 
 
+def _diagrams(args) -> int:
+    from labkit.diagrams.cli import main as diagrams_main
+    return diagrams_main([args.action])
+
+
 COMMANDS = {"up": _up, "down": _down, "status": _status, "reset": _reset, "logs": _logs,
             "teardown": _teardown, "check": _check, "progress": _progress,
-            "build-labs": _build_labs}
+            "build-labs": _build_labs, "diagrams": _diagrams}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -33,6 +33,7 @@ NOT_FOUND_CODES = {
     "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "NotFound", "NoSuchFunction",
     "ClusterNotFoundException", "ServiceNotFoundException", "LoadBalancerNotFound",
     "TargetGroupNotFound", "UserPoolNotFound", "NoSuchResource",
+    "404",  # a HEAD request (head_bucket, head_object) has no error body: only its status
 }
 
 

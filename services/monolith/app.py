@@ -47,6 +47,10 @@ def create_app(db_path: Path, version: str, workers: int) -> Flask:
         body = _json_body()
         return users.register(conn(), body.get("name"), body.get("email")), 201
 
+    @app.get("/users")
+    def find_users():
+        return jsonify(users.find(conn(), email=request.args.get("email")))
+
     @app.get("/users/<int:user_id>")
     def get_user(user_id):
         return users.get_user(conn(), user_id)

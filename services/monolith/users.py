@@ -29,3 +29,11 @@ def get_user(conn: sqlite3.Connection, user_id: int) -> dict:
     if row is None:
         raise NotFound(f"user {user_id} not found")
     return dict(row)
+
+
+def find(conn: sqlite3.Connection, email: str | None = None) -> list[dict]:
+    if email is None:
+        rows = conn.execute("SELECT * FROM users ORDER BY id")
+    else:
+        rows = conn.execute("SELECT * FROM users WHERE email = ? ORDER BY id", (email.lower(),))
+    return [dict(row) for row in rows]
