@@ -23,6 +23,8 @@ def main(argv=None) -> int:
     teardown.add_argument("--target", choices=("local", "aws"), default="local")
     teardown.add_argument("--lab", help="only this lab's resources, e.g. 02")
     teardown.add_argument("--yes", action="store_true", help="do not ask before deleting")
+    teardown.add_argument("--all-owners", action="store_true",
+                          help="every learner's resources, not only yours (an instructor's shared account)")
     check = commands.add_parser("check", help="run a lab's checks against the target")
     check.add_argument("lab", help="the lab's number, e.g. 02")
     check.add_argument("--step", type=int, help="only this step's checks")
@@ -99,7 +101,8 @@ def _logs(args) -> int:
 
 def _teardown(args) -> int:
     from labkit import teardown
-    return teardown.run_cli(target=args.target, lab=args.lab, assume_yes=args.yes)
+    return teardown.run_cli(target=args.target, lab=args.lab, assume_yes=args.yes,
+                            all_owners=args.all_owners)
 
 
 def _check(args) -> int:

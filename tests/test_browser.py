@@ -27,13 +27,17 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 @pytest.fixture
 def jupyterlab(cloud, tmp_path):
+    """JupyterLab serving a copy of the solution, so that an autosave can never touch the committed one."""
     from labkit.proc import free_port
     port = free_port()
+    served = tmp_path / "served"
+    (served / "solutions").mkdir(parents=True)
+    shutil.copy(config.COURSE_ROOT / SOLUTION, served / SOLUTION)
     token = "labkit-browser-test"
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", f"--port={port}",
          "--ip=127.0.0.1", f"--IdentityProvider.token={token}", "--LabApp.expose_app_in_browser=True",
-         f"--ServerApp.root_dir={config.COURSE_ROOT}", "--LabApp.news_url=",
+         f"--ServerApp.root_dir={served}", "--LabApp.news_url=",
          f"--ServerApp.runtime_dir={tmp_path / 'runtime'}"],
         stdout=open(tmp_path / "jupyter.log", "w"), stderr=subprocess.STDOUT,
         env={**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config")})
@@ -75,6 +79,8 @@ def test_solution_runs_in_jupyterlab_and_its_check_panels_pass(jupyterlab):
         page.wait_for_function(
             f"document.querySelectorAll('.labkit-check-panel .labkit-check-passed').length >= {expected_checks}",
             timeout=120_000)
+        page.evaluate("document.querySelectorAll('.labkit-check-panel')[2]"
+                      ".scrollIntoView({block: 'center'})")
         page.wait_for_timeout(500)
         page.screenshot(path=str(OUTPUT / "01_solution.png"), full_page=False)
         failing = page.locator(".labkit-check-failed, .labkit-check-error, .labkit-check-not-done-yet").count()

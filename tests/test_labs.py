@@ -9,7 +9,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from labkit import config, labs, localproc
+from labkit import config, labs, localproc, teardown
 from labkit.checks import NOT_DONE
 
 SOLUTIONS = sorted((config.COURSE_ROOT / "solutions").glob("*.ipynb"))
@@ -31,11 +31,6 @@ def labkit_check(lab: str) -> tuple[int, list]:
     return result.returncode, json.loads(result.stdout or "[]")
 
 
-def tagged_leftovers(lab: str) -> list:
-    from labkit.teardown.run import _Clients, _survey
-    return _survey(_Clients(), lab).found
-
-
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.name)
 def test_solution_passes_every_check_and_cleans_up(cloud, solution):
     notebook = nbformat.read(solution, as_version=4)
@@ -50,7 +45,7 @@ def test_solution_passes_every_check_and_cleans_up(cloud, solution):
         for index, cell in enumerate(notebook.cells):
             if is_cleanup(cell):
                 client.execute_cell(cell, index)
-    assert tagged_leftovers(lab_id(solution)) == []
+    assert teardown.tagged(lab_id(solution)) == []
     assert not list(localproc._processes_dir().glob("*.json")), "a local process was left running"
 
 

@@ -1,0 +1,238 @@
+"""Find what the course tagged on a target, delete it in dependency order, then say what is left.
+
+"Left" is never taken on trust: after deleting, every kind is listed again, so a resource whose
+deletion failed, one AWS still holds, and a kind that could not be listed all show up there.
+"""
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from botocore.exceptions import ClientError
+
+from labkit import config, course
+from labkit.teardown import kinds
+from labkit.teardown.base import (BUSY_WAIT_S, THROTTLING_CODES, Kind, Resource, Tags,
+                                  describe_error, error_code, is_gone)
+
+COURSE_KEY = "labkit:course"
+LAB_KEY = "labkit:lab"
+OWNER_KEY = "labkit:owner"
+EXIT_LEFT = 1
+EXIT_REFUSED = 2
+SURVEY_THREADS = 8
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: str
+    name: str
+    note: str = ""
+
+
+@dataclass
+class Report:
+    """What a teardown did: `.deleted` (scheduled deletions included), `.failed` (with the error),
+    `.left` (tagged resources still there after it, and kinds that could not be listed)."""
+
+    target: str
+    lab: str | None
+    deleted: list[Entry] = field(default_factory=list)
+    failed: list[Entry] = field(default_factory=list)
+    left: list[Entry] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.left
+
+
+@dataclass(frozen=True)
+class _Filter:
+    """Which tagged resources a teardown is about: one lab's or all, this learner's or everyone's
+    (an instructor's shared account holds every learner's copy of a lab)."""
+
+    lab: str | None
+    owner: str | None
+
+    def wants(self, tags: Tags) -> bool:
+        return (tags.get(COURSE_KEY) == config.COURSE_TAG
+                and (self.lab is None or tags.get(LAB_KEY) == self.lab)
+                and (self.owner is None or tags.get(OWNER_KEY) == self.owner))
+
+    def __str__(self) -> str:
+        described = f"{COURSE_KEY}={config.COURSE_TAG}"
+        described += f", {LAB_KEY}={self.lab}" if self.lab else ""
+        return described + (f", {OWNER_KEY}={self.owner}" if self.owner else "")
+
+
+@dataclass
+class _Survey:
+    found: list[tuple[Kind, Resource]]
+    unlisted: list[Entry]
+
+
+class _Clients:
+    """One boto3 client per service for the whole run, made from the environment course.start set.
+    Clients are safe to share between threads; the session that makes them is not."""
+
+    def __init__(self):
+        import boto3
+        self._session = boto3.Session()
+        self._clients = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, service: str):
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = self._session.client(service)
+            return self._clients[service]
+
+
+def teardown(lab: str | None = None, target: str | None = None,
+             confirm: str | None = None, all_owners: bool = False) -> Report:
+    """Delete every resource the course tagged for this learner (only lab `lab`'s, when given) on
+    the target, without asking: for a notebook's cleanup cell. Prints a line per resource and what
+    is left. The target is the one this kernel's course.start() chose, unless `target` says."""
+    env, selection, clients = _start(target, confirm, lab, all_owners)
+    return _delete_and_recheck(env.target, selection, clients, _survey(clients, selection))
+
+
+def tagged(lab: str | None = None) -> list[Entry]:
+    """What this learner still has tagged for the course (or one lab) on the current target."""
+    selection = _Filter(_normalise_lab(lab), course.owner())
+    survey = _survey(_Clients(), selection)
+    return [Entry(kind.label, resource.name) for kind, resource in survey.found] + survey.unlisted
+
+
+def run_cli(target: str = "local", lab: str | None = None, assume_yes: bool = False,
+            all_owners: bool = False) -> int:
+    """`labkit teardown`: like teardown(), but lists what it would delete and asks first (unless
+    --yes). Exit code 0 when nothing tagged is left, 1 when something is, 2 when it could not
+    ask."""
+    if target == "local" and course.current() is None:
+        from labkit.localcloud import control
+        if not control.status()["running"]:
+            print("The local cloud is not running, so nothing is on it: nothing to tear down.")
+            return 0
+    env, selection, clients = _start(target, None, lab, all_owners)
+    plan = _survey(clients, selection)
+    if plan.found and not assume_yes:
+        print(f"Would delete {len(plan.found)} resources:")
+        for kind, resource in plan.found:
+            print(_line("", kind.label, resource.name))
+        if not sys.stdin.isatty():
+            print("labkit teardown: nothing deleted. Standard input is not a terminal, so there is "
+                  "no one to confirm; run `labkit teardown --yes` to delete without asking.",
+                  file=sys.stderr)
+            return EXIT_REFUSED
+        if not _confirmed(f"Delete these {len(plan.found)} resources? [y/N] "):
+            print("Nothing deleted.")
+            return EXIT_LEFT
+    report = _delete_and_recheck(env.target, selection, clients, plan)
+    return 0 if report.ok else EXIT_LEFT
+
+
+def _start(target: str | None, confirm: str | None, lab: str | None, all_owners: bool):
+    """Point boto3 at the target (the aws guard rails apply) and say what this teardown is about."""
+    env = course.current()
+    if env is None or (target is not None and target != env.target):
+        env = course.start(target=target, confirm=confirm, quiet=True)
+    selection = _Filter(_normalise_lab(lab), None if all_owners else env.owner)
+    print(f"Teardown of resources tagged {selection} on {env}")
+    return env, selection, _Clients()
+
+
+def _delete_and_recheck(target: str, selection: _Filter, clients: _Clients,
+                        plan: _Survey) -> Report:
+    lab = selection.lab
+    report = Report(target=target, lab=lab)
+    # moto deletes at once and never throttles: locally a "still in use" is final, not a wait.
+    patience = BUSY_WAIT_S if target == "aws" else 0.0
+    if not plan.found:
+        print(f"Nothing tagged {selection} to delete.")
+    for kind, resource in plan.found:
+        try:
+            note = _delete(kind, clients(kind.service), resource, patience)
+        except Exception as error:  # reported on its line; the other resources still go
+            report.failed.append(Entry(kind.label, resource.name, describe_error(error)))
+            print(_line("FAILED", kind.label, f"{resource.name}: {describe_error(error)}"))
+        else:
+            report.deleted.append(Entry(kind.label, resource.name, note))
+            print(_line("deleted", kind.label, resource.name + (f", {note}" if note else "")))
+    after = _survey(clients, selection)
+    report.left = [Entry(kind.label, resource.name) for kind, resource in after.found]
+    report.left += after.unlisted
+    if report.left:
+        print(f"Left: {len(report.left)} (tagged {selection}, still there or not checked):")
+        for entry in report.left:
+            print(_line("", entry.kind, entry.name or entry.note))
+    else:
+        print(f"Left: nothing tagged {selection} remains.")
+    return report
+
+
+def _survey(clients: _Clients, selection: _Filter) -> _Survey:
+    """Every tagged resource the filter wants, kind by kind in deletion order."""
+    wanted = selection.wants
+
+    def find(kind: Kind) -> list[Resource] | Entry:
+        try:
+            # Filtered again here: a kind's find must never hand over an untagged resource.
+            return [resource for resource in kind.find(clients(kind.service), wanted)
+                    if wanted(resource.tags)]
+        except Exception as error:  # an unimplemented or unreachable API: reported, not fatal
+            return Entry(kind.label, "", f"could not be listed: {describe_error(error)}")
+
+    # A survey is a hundred or more small calls, one after the other within a kind; kinds are
+    # independent, and on AWS each call takes tens of milliseconds, so kinds are listed in parallel.
+    every_kind = kinds.KINDS
+    with ThreadPoolExecutor(max_workers=SURVEY_THREADS) as pool:
+        results = list(pool.map(find, every_kind))
+    found, unlisted = [], []
+    for kind, result in zip(every_kind, results, strict=True):
+        if isinstance(result, Entry):
+            unlisted.append(result)
+        else:
+            found += [(kind, resource) for resource in result]
+    return _Survey(found, unlisted)
+
+
+def _delete(kind: Kind, client, resource: Resource, patience: float) -> str:
+    """Delete one resource, waiting up to `patience` seconds while AWS says a dependency is still
+    going away or calls are throttled. Returns a note for the report ("" for a plain deletion)."""
+    deadline = time.monotonic() + patience
+    pause = 1.0
+    while True:
+        try:
+            how = kind.delete(client, resource)
+            return how if isinstance(how, str) else ""
+        except ClientError as error:
+            if is_gone(error):
+                return "already gone"
+            retryable = error_code(error) in kind.busy_codes + THROTTLING_CODES
+            if not retryable or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 15.0)
+
+
+def _confirmed(question: str) -> bool:
+    try:
+        answer = input(question)
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _normalise_lab(lab: str | None) -> str | None:
+    """Labs are tagged with two digits ("02"); `--lab 2` means the same lab."""
+    if lab is None or not str(lab).strip():
+        return None
+    lab = str(lab).strip()
+    return lab.zfill(2) if lab.isdigit() else lab
+
+
+
+def _line(status: str, kind: str, text: str) -> str:
+    return f"  {status:<8}{kind:<30}{text}"

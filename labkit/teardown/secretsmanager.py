@@ -1,0 +1,17 @@
+"""Secrets Manager secrets, deleted at once (no recovery window: the course's are samples)."""
+from labkit.teardown.base import Kind, Resource, pages, tag_dict
+
+
+def find_secrets(client, wanted):
+    # The list carries the tags; secrets already scheduled for deletion are not listed.
+    for secret in pages(client, "list_secrets", "SecretList"):
+        tags = tag_dict(secret.get("Tags"))
+        if wanted(tags):
+            yield Resource(id=secret["ARN"], name=secret["Name"], tags=tags)
+
+
+KINDS = (
+    Kind("Secrets Manager secret", "secretsmanager", find_secrets,
+         lambda client, secret: client.delete_secret(SecretId=secret.id,
+                                                     ForceDeleteWithoutRecovery=True)),
+)
