@@ -75,6 +75,7 @@ def test_solution_runs_in_jupyterlab_and_its_check_panels_pass(jupyterlab):
                                timeout=60_000)
         # Run All before the kernel is connected can silently do nothing (FACTS.md): wait for idle.
         page.wait_for_function(KERNEL_READY, timeout=60_000)
+        dialogs = page.locator(".jp-Dialog").count()  # a kernel picker or a news prompt
         page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
         page.wait_for_function(
             f"document.querySelectorAll('.labkit-check-panel .labkit-check-passed').length >= {expected_checks}",
@@ -87,6 +88,7 @@ def test_solution_runs_in_jupyterlab_and_its_check_panels_pass(jupyterlab):
         passed = page.locator(".labkit-check-passed").count()
         panels = page.locator(".labkit-check-panel").count()
         browser.close()
+    assert dialogs == 0
     assert panels == 3
     assert passed == expected_checks and failing == 0
     assert (OUTPUT / "01_solution.png").stat().st_size > 10_000
