@@ -15,10 +15,11 @@ Each kind is one row of LISTERS; a lab that deploys a new kind adds a row and a 
 """
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from labkit import config
+from labkit.awsapi import chunks, pages, tag_dict
 from labkit.diagrams.graph import Edge, Graph, Group, Node
 from labkit.errors import LabkitError
 
@@ -176,32 +177,20 @@ class Clients:
         return self._made[service]
 
 
-def _items(client, operation: str, key: str, **params) -> Iterator[dict]:
-    """Every item of a list or describe call, across its pages."""
-    if client.can_paginate(operation):
-        for page in client.get_paginator(operation).paginate(**params):
-            yield from page.get(key) or []
-    else:
-        yield from getattr(client, operation)(**params).get(key) or []
 
 
-def _tag_dict(tags: Iterable[dict], key: str = "Key", value: str = "Value") -> dict[str, str]:
-    return {tag[key]: tag[value] for tag in tags}
 
 
-def _batches(items: list, size: int) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 # --- one function per kind of resource -------------------------------------------------------
 
 def _rest_apis(clients: Clients):
     apigateway = clients("apigateway")
-    for api in _items(apigateway, "get_rest_apis", "items"):
+    for api in pages(apigateway, "get_rest_apis", "items"):
         arn = f"arn:aws:apigateway:{clients.region}::/restapis/{api['id']}"
         yield Resource("apigateway", api["name"], arn, api.get("tags") or {})
-        for resource in _items(apigateway, "get_resources", "items", restApiId=api["id"],
+        for resource in pages(apigateway, "get_resources", "items", restApiId=api["id"],
                                embed=["methods"]):
             for verb, method in (resource.get("resourceMethods") or {}).items():
                 uri = (method.get("methodIntegration") or {}).get("uri")
@@ -211,15 +200,15 @@ def _rest_apis(clients: Clients):
 
 def _http_apis(clients: Clients):
     apigatewayv2 = clients("apigatewayv2")
-    for api in _items(apigatewayv2, "get_apis", "Items"):
+    for api in pages(apigatewayv2, "get_apis", "Items"):
         if api.get("ProtocolType") != "HTTP":
             continue
         arn = f"arn:aws:apigateway:{clients.region}::/apis/{api['ApiId']}"
         yield Resource("httpapi", api["Name"], arn, api.get("Tags") or {})
         uris = {integration["IntegrationId"]: integration.get("IntegrationUri")
-                for integration in _items(apigatewayv2, "get_integrations", "Items",
+                for integration in pages(apigatewayv2, "get_integrations", "Items",
                                           ApiId=api["ApiId"])}
-        for route in _items(apigatewayv2, "get_routes", "Items", ApiId=api["ApiId"]):
+        for route in pages(apigatewayv2, "get_routes", "Items", ApiId=api["ApiId"]):
             uri = uris.get(route.get("Target", "").removeprefix("integrations/"))
             if uri:
                 yield Link(arn, uri, route["RouteKey"])
@@ -231,7 +220,7 @@ def _functions(clients: Clients):
 
     aws_lambda, iam = clients("lambda"), clients("iam")
     roles_seen = set()
-    for function in _items(aws_lambda, "list_functions", "Functions"):
+    for function in pages(aws_lambda, "list_functions", "Functions"):
         arn, role_arn = function["FunctionArn"], function["Role"]
         yield Resource("lambda", function["FunctionName"], arn,
                        aws_lambda.list_tags(Resource=arn).get("Tags") or {})
@@ -241,7 +230,7 @@ def _functions(clients: Clients):
         roles_seen.add(role_arn)
         role_name = role_arn.rsplit("/", 1)[-1]
         try:
-            tags = _tag_dict(_items(iam, "list_role_tags", "Tags", RoleName=role_name))
+            tags = tag_dict(pages(iam, "list_role_tags", "Tags", RoleName=role_name))
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "NoSuchEntity":
                 continue  # the role was deleted under the function: nothing to draw
@@ -250,22 +239,22 @@ def _functions(clients: Clients):
 
 
 def _event_source_mappings(clients: Clients):
-    for mapping in _items(clients("lambda"), "list_event_source_mappings", "EventSourceMappings"):
+    for mapping in pages(clients("lambda"), "list_event_source_mappings", "EventSourceMappings"):
         if mapping.get("EventSourceArn"):
             yield Link(mapping["EventSourceArn"], mapping["FunctionArn"], "event source mapping")
 
 
 def _tables(clients: Clients):
     dynamodb = clients("dynamodb")
-    for name in _items(dynamodb, "list_tables", "TableNames"):
+    for name in pages(dynamodb, "list_tables", "TableNames"):
         arn = dynamodb.describe_table(TableName=name)["Table"]["TableArn"]
         yield Resource("dynamodb", name, arn,
-                       _tag_dict(_items(dynamodb, "list_tags_of_resource", "Tags", ResourceArn=arn)))
+                       tag_dict(pages(dynamodb, "list_tags_of_resource", "Tags", ResourceArn=arn)))
 
 
 def _queues(clients: Clients):
     sqs = clients("sqs")
-    for url in _items(sqs, "list_queues", "QueueUrls"):
+    for url in pages(sqs, "list_queues", "QueueUrls"):
         attributes = sqs.get_queue_attributes(
             QueueUrl=url, AttributeNames=["QueueArn", "RedrivePolicy"])["Attributes"]
         arn = attributes["QueueArn"]
@@ -278,28 +267,28 @@ def _queues(clients: Clients):
 
 def _topics(clients: Clients):
     sns = clients("sns")
-    for topic in _items(sns, "list_topics", "Topics"):
+    for topic in pages(sns, "list_topics", "Topics"):
         arn = topic["TopicArn"]
         yield Resource("sns", arn.rsplit(":", 1)[-1], arn,
-                       _tag_dict(sns.list_tags_for_resource(ResourceArn=arn).get("Tags") or []))
-    for subscription in _items(sns, "list_subscriptions", "Subscriptions"):
+                       tag_dict(sns.list_tags_for_resource(ResourceArn=arn).get("Tags") or []))
+    for subscription in pages(sns, "list_subscriptions", "Subscriptions"):
         yield Link(subscription["TopicArn"], subscription["Endpoint"], "subscription")
 
 
 def _ecs_services(clients: Clients):
     ecs = clients("ecs")
-    for cluster_arn in _items(ecs, "list_clusters", "clusterArns"):
+    for cluster_arn in pages(ecs, "list_clusters", "clusterArns"):
         cluster = cluster_arn.rsplit("/", 1)[-1]
         group = Group(id=f"ecs_cluster:{cluster}", label=f"ECS cluster {cluster}")
-        service_arns = list(_items(ecs, "list_services", "serviceArns", cluster=cluster_arn))
-        for batch in _batches(service_arns, 10):  # describe_services takes at most 10
+        service_arns = list(pages(ecs, "list_services", "serviceArns", cluster=cluster_arn))
+        for batch in chunks(service_arns, 10):  # describe_services takes at most 10
             for service in ecs.describe_services(cluster=cluster_arn, services=batch,
                                                  include=["TAGS"])["services"]:
                 if service.get("status") == "INACTIVE":
                     continue
                 arn = service["serviceArn"]
                 yield Resource("ecs_service", service["serviceName"], arn,
-                               _tag_dict(service.get("tags") or [], "key", "value"), group)
+                               tag_dict(service.get("tags") or [], "key", "value"), group)
                 for balancer in service.get("loadBalancers") or []:
                     if balancer.get("targetGroupArn"):
                         yield Link(balancer["targetGroupArn"], arn, "targets")
@@ -309,21 +298,21 @@ def _ecs_services(clients: Clients):
 
 def _load_balancers(clients: Clients):
     elbv2 = clients("elbv2")
-    balancers = list(_items(elbv2, "describe_load_balancers", "LoadBalancers"))
-    target_groups = list(_items(elbv2, "describe_target_groups", "TargetGroups"))
+    balancers = list(pages(elbv2, "describe_load_balancers", "LoadBalancers"))
+    target_groups = list(pages(elbv2, "describe_target_groups", "TargetGroups"))
     arns = [b["LoadBalancerArn"] for b in balancers] + [g["TargetGroupArn"] for g in target_groups]
     tags = {}
-    for batch in _batches(arns, 20):  # describe_tags takes at most 20
+    for batch in chunks(arns, 20):  # describe_tags takes at most 20
         for described in elbv2.describe_tags(ResourceArns=batch)["TagDescriptions"]:
-            tags[described["ResourceArn"]] = _tag_dict(described.get("Tags") or [])
+            tags[described["ResourceArn"]] = tag_dict(described.get("Tags") or [])
     for balancer in balancers:
         kind = {"application": "alb", "network": "nlb"}.get(balancer["Type"])
         if kind is None:
             continue
         arn = balancer["LoadBalancerArn"]
         yield Resource(kind, balancer["LoadBalancerName"], arn, tags.get(arn, {}))
-        for listener in _items(elbv2, "describe_listeners", "Listeners", LoadBalancerArn=arn):
-            for rule in _items(elbv2, "describe_rules", "Rules", ListenerArn=listener["ListenerArn"]):
+        for listener in pages(elbv2, "describe_listeners", "Listeners", LoadBalancerArn=arn):
+            for rule in pages(elbv2, "describe_rules", "Rules", ListenerArn=listener["ListenerArn"]):
                 for action in rule.get("Actions") or []:
                     for target_group_arn, weight in _forwarded_to(action):
                         yield Link(arn, target_group_arn,
@@ -354,7 +343,7 @@ def _forwarded_to(action: dict) -> list[tuple[str, str]]:
 
 def _user_pools(clients: Clients):
     cognito = clients("cognito-idp")
-    for summary in _items(cognito, "list_user_pools", "UserPools", MaxResults=60):
+    for summary in pages(cognito, "list_user_pools", "UserPools", MaxResults=60):
         pool = cognito.describe_user_pool(UserPoolId=summary["Id"])["UserPool"]
         yield Resource("cognito", pool["Name"], pool["Arn"], pool.get("UserPoolTags") or {})
 
@@ -363,33 +352,33 @@ def _keys(clients: Clients):
     """Customer managed keys, named by their first alias (AWS managed keys are not the course's)."""
     kms = clients("kms")
     alias_of = {}
-    for alias in sorted(_items(kms, "list_aliases", "Aliases"), key=lambda a: a["AliasName"]):
+    for alias in sorted(pages(kms, "list_aliases", "Aliases"), key=lambda a: a["AliasName"]):
         if alias.get("TargetKeyId"):
             alias_of.setdefault(alias["TargetKeyId"], alias["AliasName"].removeprefix("alias/"))
-    for key in _items(kms, "list_keys", "Keys"):
+    for key in pages(kms, "list_keys", "Keys"):
         metadata = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
         if metadata["KeyManager"] != "CUSTOMER" or metadata["KeyState"] == "PendingDeletion":
             continue
-        tags = _tag_dict(_items(kms, "list_resource_tags", "Tags", KeyId=key["KeyId"]),
+        tags = tag_dict(pages(kms, "list_resource_tags", "Tags", KeyId=key["KeyId"]),
                          "TagKey", "TagValue")
         yield Resource("kms", alias_of.get(key["KeyId"], key["KeyId"]), metadata["Arn"], tags)
 
 
 def _secrets(clients: Clients):
-    for secret in _items(clients("secretsmanager"), "list_secrets", "SecretList"):
-        yield Resource("secret", secret["Name"], secret["ARN"], _tag_dict(secret.get("Tags") or []))
+    for secret in pages(clients("secretsmanager"), "list_secrets", "SecretList"):
+        yield Resource("secret", secret["Name"], secret["ARN"], tag_dict(secret.get("Tags") or []))
 
 
 def _cloudmap_services(clients: Clients):
     """Cloud Map services, named as they resolve: service.namespace."""
     servicediscovery = clients("servicediscovery")
     namespaces = {namespace["Id"]: namespace["Name"]
-                  for namespace in _items(servicediscovery, "list_namespaces", "Namespaces")}
-    for summary in _items(servicediscovery, "list_services", "Services"):
+                  for namespace in pages(servicediscovery, "list_namespaces", "Namespaces")}
+    for summary in pages(servicediscovery, "list_services", "Services"):
         service = servicediscovery.get_service(Id=summary["Id"])["Service"]
         namespace = namespaces.get(service.get("NamespaceId"), service.get("NamespaceId"))
         tags = servicediscovery.list_tags_for_resource(ResourceARN=service["Arn"]).get("Tags") or []
-        yield Resource("cloudmap", f"{service['Name']}.{namespace}", service["Arn"], _tag_dict(tags))
+        yield Resource("cloudmap", f"{service['Name']}.{namespace}", service["Arn"], tag_dict(tags))
 
 
 def _buckets(clients: Clients):
@@ -406,7 +395,7 @@ def _buckets(clients: Clients):
         # env.bucket_name() ends a bucket's name with the account id (names are global): a spec
         # names the bucket without it.
         name = re.sub(r"-\d{12}$", "", bucket["Name"])
-        yield Resource("s3", name, f"arn:aws:s3:::{bucket['Name']}", _tag_dict(tag_set))
+        yield Resource("s3", name, f"arn:aws:s3:::{bucket['Name']}", tag_dict(tag_set))
 
 
 LISTERS: tuple[Lister, ...] = (

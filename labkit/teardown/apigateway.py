@@ -1,5 +1,6 @@
 """API Gateway: REST APIs (v1) and HTTP APIs (v2); stages, deployments and routes go with them."""
-from labkit.teardown.base import Kind, Resource, pages
+from labkit.awsapi import pages
+from labkit.teardown.base import Kind, Resource
 
 
 def find_rest_apis(client, wanted):

@@ -5,7 +5,7 @@ yields the resources whose tags the filter wants, and a `delete` that removes on
 with whatever must go first (a topic's subscriptions, a role's attached policies, ...).
 """
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,28 +50,10 @@ class Kind:
     """Error codes meaning a dependency is still going away: the delete is retried for a while."""
 
 
-def pages(client, operation: str, key: str, **params) -> Iterator[dict]:
-    """Every item a list or describe call returns, across all its pages."""
-    if client.can_paginate(operation):
-        for page in client.get_paginator(operation).paginate(**params):
-            yield from page.get(key) or []
-        return
-    while True:
-        page = getattr(client, operation)(**params)
-        yield from page.get(key) or []
-        if not page.get("NextToken"):
-            return
-        params["NextToken"] = page["NextToken"]
 
 
-def tag_dict(pairs: Iterable[dict] | None, key: str = "Key", value: str = "Value") -> Tags:
-    """Tags as a dict, from the list most APIs return (Key/Value, key/value, TagKey/TagValue)."""
-    return {pair[key]: pair.get(value, "") for pair in pairs or []}
 
 
-def chunks(items: list, size: int) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 def error_code(error: Exception) -> str:

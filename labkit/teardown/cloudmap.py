@@ -1,6 +1,6 @@
 """Cloud Map (servicediscovery): services (their instances deregistered first), then namespaces."""
-from labkit.teardown.base import (Kind, Resource, ignoring_gone, pages, tag_dict, unless_gone,
-                                  wait_until)
+from labkit.awsapi import pages, tag_dict
+from labkit.teardown.base import Kind, Resource, ignoring_gone, unless_gone, wait_until
 
 
 def _tagged(client, wanted, operation, key):

@@ -1,5 +1,6 @@
 """Cognito user pools, each with its hosted-UI domain removed first (AWS requires it)."""
-from labkit.teardown.base import Kind, Resource, ignoring_gone, pages, unless_gone
+from labkit.awsapi import pages
+from labkit.teardown.base import Kind, Resource, ignoring_gone, unless_gone
 
 
 def find_user_pools(client, wanted):

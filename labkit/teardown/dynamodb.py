@@ -1,5 +1,6 @@
 """DynamoDB tables (their streams, indexes and items go with them)."""
-from labkit.teardown.base import Kind, Resource, pages, tag_dict, unless_gone
+from labkit.awsapi import pages, tag_dict
+from labkit.teardown.base import Kind, Resource, unless_gone
 
 
 def find_tables(client, wanted):

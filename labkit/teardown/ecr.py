@@ -1,5 +1,6 @@
 """ECR repositories, deleted with their images (force)."""
-from labkit.teardown.base import Kind, Resource, pages, tag_dict, unless_gone
+from labkit.awsapi import pages, tag_dict
+from labkit.teardown.base import Kind, Resource, unless_gone
 
 
 def find_repositories(client, wanted):

@@ -1,5 +1,6 @@
 """ECS: services (scaled to 0, deleted with force), clusters, task definitions (deregistered)."""
-from labkit.teardown.base import Kind, Resource, chunks, pages, tag_dict
+from labkit.awsapi import chunks, pages, tag_dict
+from labkit.teardown.base import Kind, Resource
 
 # Statuses of something already on its way out: deleting it again is neither needed nor possible.
 GOING = ("DRAINING", "INACTIVE", "DEPROVISIONING")

@@ -1,6 +1,7 @@
 """Elastic Load Balancing v2: the listeners of tagged load balancers, the load balancers, then the
 target groups (a target group stays "in use" until its load balancer is fully gone)."""
-from labkit.teardown.base import Kind, Resource, chunks, pages, tag_dict
+from labkit.awsapi import chunks, pages, tag_dict
+from labkit.teardown.base import Kind, Resource
 
 
 def _with_tags(client, items, arn_key):

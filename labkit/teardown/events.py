@@ -1,5 +1,6 @@
 """EventBridge rules on every event bus, their targets removed first."""
-from labkit.teardown.base import Kind, Resource, chunks, pages, tag_dict, unless_gone
+from labkit.awsapi import chunks, pages, tag_dict
+from labkit.teardown.base import Kind, Resource, unless_gone
 
 
 def find_rules(client, wanted):

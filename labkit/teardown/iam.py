@@ -1,6 +1,7 @@
 """IAM: roles (their policies detached or deleted and their instance profiles left first), then the
 customer-managed policies. IAM is global: a teardown in any region removes the account's."""
-from labkit.teardown.base import Kind, Resource, ignoring_gone, pages, tag_dict, unless_gone
+from labkit.awsapi import pages, tag_dict
+from labkit.teardown.base import Kind, Resource, ignoring_gone, unless_gone
 
 # Roles AWS creates and manages for its services; they are not the course's to delete.
 AWS_ROLE_PATHS = ("/aws-service-role/", "/aws-reserved/")

@@ -1,7 +1,8 @@
 """KMS keys. AWS never deletes a key at once: it is scheduled for deletion after a waiting period
 (7 days at least), which the report counts as deleted. Its aliases go at once, so that a lab run
 again can give its new key the same alias."""
-from labkit.teardown.base import Kind, Resource, ignoring_gone, pages, tag_dict, unless_gone
+from labkit.awsapi import pages, tag_dict
+from labkit.teardown.base import Kind, Resource, ignoring_gone, unless_gone
 
 PENDING_WINDOW_DAYS = 7  # the shortest AWS allows
 # States of a key already on its way out.

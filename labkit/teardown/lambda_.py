@@ -1,6 +1,7 @@
 """Lambda: the event source mappings of tagged functions, then the functions (deleting a function
 without a qualifier removes all its versions and aliases)."""
-from labkit.teardown.base import Kind, Resource, pages, unless_gone
+from labkit.awsapi import pages
+from labkit.teardown.base import Kind, Resource, unless_gone
 
 
 def _tagged_functions(client, wanted):

@@ -1,5 +1,6 @@
 """CloudWatch Logs log groups (their streams and events go with them)."""
-from labkit.teardown.base import Kind, Resource, pages, unless_gone
+from labkit.awsapi import pages
+from labkit.teardown.base import Kind, Resource, unless_gone
 
 
 def find_log_groups(client, wanted):

@@ -1,7 +1,8 @@
 """S3 buckets of the current region, emptied (every object version and delete marker) first."""
 from botocore.exceptions import ClientError
 
-from labkit.teardown.base import Kind, Resource, chunks, error_code, pages, tag_dict
+from labkit.awsapi import chunks, pages, tag_dict
+from labkit.teardown.base import Kind, Resource, error_code
 
 
 def find_buckets(client, wanted):

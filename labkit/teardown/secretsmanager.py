@@ -1,5 +1,6 @@
 """Secrets Manager secrets, deleted at once (no recovery window: the course's are samples)."""
-from labkit.teardown.base import Kind, Resource, pages, tag_dict
+from labkit.awsapi import pages, tag_dict
+from labkit.teardown.base import Kind, Resource
 
 
 def find_secrets(client, wanted):

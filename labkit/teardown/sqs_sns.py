@@ -1,5 +1,6 @@
 """SNS and SQS: the subscriptions of tagged topics, the topics, then the queues."""
-from labkit.teardown.base import Kind, Resource, pages, tag_dict, unless_gone
+from labkit.awsapi import pages, tag_dict
+from labkit.teardown.base import Kind, Resource, unless_gone
 
 
 def _tagged_topics(client, wanted):

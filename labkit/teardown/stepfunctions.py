@@ -1,5 +1,6 @@
 """Step Functions state machines (running executions are stopped by the deletion)."""
-from labkit.teardown.base import Kind, Resource, pages, tag_dict, unless_gone
+from labkit.awsapi import pages, tag_dict
+from labkit.teardown.base import Kind, Resource, unless_gone
 
 
 def find_state_machines(client, wanted):
