@@ -22,12 +22,21 @@ def compared_outputs(notebook) -> list[str]:
     for cell in notebook.cells:
         if cell.cell_type != "code" or "nbval-ignore-output" in cell.metadata.get("tags", []):
             continue
+        # A print can arrive in several stream messages: compare each stream's whole text.
+        streams = {}
         for output in cell.outputs:
-            text = output.get("text") or output.get("data", {}).get("text/plain", "")
-            for section in SANITIZE.sections():
-                text = re.sub(SANITIZE[section]["regex"], SANITIZE[section]["replace"], text)
-            texts.append(text)
-    return texts
+            if output.output_type == "stream":
+                streams[output.name] = streams.get(output.name, "") + output.text
+            else:
+                texts.append(output.get("data", {}).get("text/plain", ""))
+        texts += [streams[name] for name in sorted(streams)]
+    return [sanitize(text) for text in texts]
+
+
+def sanitize(text: str) -> str:
+    for section in SANITIZE.sections():
+        text = re.sub(SANITIZE[section]["regex"], SANITIZE[section]["replace"], text)
+    return text
 
 
 def run(path: Path):

@@ -42,16 +42,17 @@ def test_an_export_with_the_wrong_content_type_is_explained(bookshop):
     s3 = boto3.client("s3")
     bucket = "bookshop-exports-123456789012"
     s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "project", "Value": "bookshop"}]})
     try:
         books = requests.get(bookshop.url + "/books").json()
         s3.put_object(Bucket=bucket, Key=EXPORT_KEY, Body=json.dumps(books), ContentType="text/plain")
         found = result("export-object")
         assert found.status == "failed"
         assert found.message == f"expected ContentType application/json on {EXPORT_KEY}, found text/plain"
-        untagged = result("export-bucket")
-        assert untagged.status == "failed"
-        assert untagged.message.startswith(f"expected the tag labkit:course on bucket {bucket}")
-        assert untagged.message.endswith("found the tags {}")
+        wrongly_tagged = result("export-bucket")
+        assert wrongly_tagged.status == "failed"
+        assert wrongly_tagged.message.startswith(f"expected the tag labkit:course on bucket {bucket}")
+        assert wrongly_tagged.message.endswith("found the tags {'project': 'bookshop'}")
     finally:
         s3.delete_object(Bucket=bucket, Key=EXPORT_KEY)
         s3.delete_bucket(Bucket=bucket)
