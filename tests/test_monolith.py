@@ -276,3 +276,53 @@ def test_a_pidfile_whose_pid_is_now_another_process_kills_nothing():
     finally:
         bystander.kill()
         bystander.wait()
+
+
+# The strangler fig (lab 02): catalog reads served by the extracted catalog service
+
+@pytest.fixture
+def catalog_service():
+    """A stand-in for the catalog API: string ids, as DynamoDB keeps them."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    books = {"1": {"id": "1", "title": "From the service", "author": "A. Service", "price_cents": 100, "stock": 5}}
+
+    class CatalogHandler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            path = self.path.split("?")[0]
+            found = list(books.values()) if path == "/books" else books.get(path.rsplit("/", 1)[-1])
+            body = json.dumps(found if found is not None else {"message": "not found"}).encode()
+            self.send_response(200 if found is not None else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), CatalogHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_catalog_reads_come_from_the_catalog_service_when_configured(tmp_path, catalog_service):
+    shop = start_monolith("test-strangler", tmp_path / "bookshop.db", CATALOG_SERVICE_URL=catalog_service)
+    try:
+        assert requests.get(shop.url + "/health").json()["catalog_source"] == catalog_service
+        assert [b["title"] for b in requests.get(shop.url + "/books").json()] == ["From the service"]
+        assert requests.get(shop.url + "/books/1").json()["id"] == 1
+        assert requests.get(shop.url + "/books/7").status_code == 404
+    finally:
+        shop.stop()
+
+
+def test_an_unreachable_catalog_service_is_a_502_with_a_reason(tmp_path):
+    shop = start_monolith("test-strangler-down", tmp_path / "bookshop.db",
+                          CATALOG_SERVICE_URL=f"http://127.0.0.1:{localproc.proc.free_port()}")
+    try:
+        answer = requests.get(shop.url + "/books")
+        assert answer.status_code == 502
+        assert "the catalog service did not answer" in answer.json()["error"]
+    finally:
+        shop.stop()

@@ -1,7 +1,8 @@
 """Run the Bookshop: python -m services.monolith [--port N] [--host H] [--fresh-db]
 
 Settings from the environment: MONOLITH_DB (database file), MONOLITH_WORKERS (worker threads, default 4),
-MONOLITH_VERSION (overrides the VERSION file), PORT (default port).
+MONOLITH_VERSION (overrides the VERSION file), PORT (default port), CATALOG_SERVICE_URL (read the catalog
+from the extracted catalog service: the strangler fig of lab 02).
 """
 import argparse
 import os
@@ -27,7 +28,8 @@ def main() -> None:
         for path in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
             path.unlink(missing_ok=True)
 
-    server = BoundedPoolServer(args.host, args.port, create_app(db_path, version, workers), workers)
+    server = BoundedPoolServer(args.host, args.port, create_app(db_path, version, workers,
+                                                            os.environ.get("CATALOG_SERVICE_URL")), workers)
     print(f"Bookshop {version} on http://{args.host}:{server.port} with {workers} workers, database {db_path}")
     server.serve_forever()
 

@@ -7,17 +7,19 @@ from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from . import catalog, db, faults, notifications, orders, payments, users
+from .catalog_client import CatalogClient
 from .errors import BadRequest, BookshopError
 
 MODULES = (catalog, users, orders, payments, notifications)
 
 
-def create_app(db_path: Path, version: str, workers: int) -> Flask:
+def create_app(db_path: Path, version: str, workers: int, catalog_url: str | None = None) -> Flask:
     db.create(db_path, [module.SCHEMA for module in MODULES])
     with closing(db.connect(db_path)) as conn:
         catalog.seed(conn)
 
     app = Flask("bookshop")
+    remote_catalog = CatalogClient(catalog_url) if catalog_url else None
 
     def conn() -> sqlite3.Connection:
         if "conn" not in g:
@@ -32,14 +34,20 @@ def create_app(db_path: Path, version: str, workers: int) -> Flask:
     @app.get("/health")
     def health():
         modules = [module.__name__.rsplit(".", 1)[-1] for module in MODULES]
-        return {"status": "ok", "version": version, "modules": modules, "workers": workers}
+        return {"status": "ok", "version": version, "modules": modules, "workers": workers,
+                "catalog_source": catalog_url or "local database"}
 
     @app.get("/books")
     def list_books():
-        return jsonify(catalog.list_books(conn(), author=request.args.get("author")))
+        author = request.args.get("author")
+        if remote_catalog:
+            return jsonify(remote_catalog.list_books(author))
+        return jsonify(catalog.list_books(conn(), author=author))
 
     @app.get("/books/<int:book_id>")
     def get_book(book_id):
+        if remote_catalog:
+            return remote_catalog.get_book(book_id)
         return catalog.get_book(conn(), book_id)
 
     @app.post("/users")
