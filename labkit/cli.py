@@ -34,6 +34,18 @@ def main(argv=None) -> int:
     build.add_argument("--check", action="store_true", help="only fail when labs/ is stale")
     drawings = commands.add_parser("diagrams", help="draw the labs' target diagrams from diagrams/*.toml, or check them")
     drawings.add_argument("action", choices=("render-all", "check"))
+    url = commands.add_parser("url", help="the URL of an API (by id) or a load balancer (by ARN)")
+    url.add_argument("resource", help="a REST API or HTTP API id, or a load balancer ARN")
+    url.add_argument("--stage", help="the API's stage (a REST API needs one)")
+    image = commands.add_parser("image", help="container images for ECS task definitions")
+    image_commands = image.add_subparsers(dest="image_command", required=True, metavar="ACTION")
+    image_build = image_commands.add_parser(
+        "build", help="build a service folder (its Dockerfile) into an image recorded in ECR")
+    image_build.add_argument("folder", help="the service folder, e.g. services/orders")
+    image_build.add_argument("--tag", required=True, help="repository[:tag], e.g. orders:1")
+    image_build.add_argument("--context", help="the folder COPY paths are relative to (default: FOLDER)")
+    image_build.add_argument("--target", choices=("local", "aws"),
+                             help="where to record it (default: LABKIT_TARGET, else local)")
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
@@ -145,9 +157,24 @@ def _diagrams(args) -> int:
     return diagrams_main([args.action])
 
 
+def _url(args) -> int:
+    from labkit import course, urls
+    course.start(quiet=True)
+    print(urls.url_for(args.resource, args.stage))
+    return 0
+
+
+def _image(args) -> int:
+    from labkit import course, images
+    env = course.start(target=args.target, quiet=True)
+    print(f"built {images.build(args.folder, args.tag, env=env, context=args.context)}")
+    return 0
+
+
 COMMANDS = {"up": _up, "down": _down, "status": _status, "reset": _reset, "logs": _logs,
             "teardown": _teardown, "check": _check, "progress": _progress,
-            "build-labs": _build_labs, "diagrams": _diagrams}
+            "build-labs": _build_labs, "diagrams": _diagrams, "url": _url,
+            "image": _image}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,0 +1,123 @@
+"""Calling what a route integrates with, under the integration's timeout: a Lambda function through
+moto's Lambda backend in-process (the seam every trigger reaches, where the Lambda data plane runs
+the real handler), or an HTTP endpoint."""
+import concurrent.futures
+import http.client
+import json
+import re
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+# REST APIs default to 29 s (HTTP APIs to 30 s); timeoutInMillis on the integration overrides it.
+DEFAULT_TIMEOUT_MS = 29000
+# A call that outlives its timeout keeps its thread until it ends (on AWS the function runs on too).
+_calls = concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="apigateway-call")
+
+_LAMBDA_URI = re.compile(r"^arn:aws[\w-]*:apigateway:[\w-]+:lambda:path/[\d-]+/functions/"
+                         r"(?P<arn>.+)/invocations$")
+_FUNCTION_ARN = re.compile(r"^arn:aws[\w-]*:lambda:(?P<region>[\w-]+):(?P<account>\d{12}):function:"
+                           r"(?P<name>[\w-]+)(?::(?P<qualifier>[\w$-]+))?$")
+_STAGE_VARIABLE = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_\-.:/]+)\}")
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+              "trailer", "transfer-encoding", "upgrade", "content-length", "host"}
+
+
+class IntegrationTimeout(Exception):
+    """The integration did not answer within its timeout."""
+
+
+class IntegrationUnreachable(Exception):
+    """The integration could not be called: no such function, a malformed URI, a refused
+    connection."""
+
+
+@dataclass
+class LambdaResult:
+    payload: bytes
+    function_error: str | None  # "Handled" or "Unhandled" when the function failed
+
+
+@dataclass
+class HttpResult:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def with_stage_variables(text: str, variables: dict[str, str]) -> str:
+    """${stageVariables.name} in an integration URI replaced by the stage's value."""
+    return _STAGE_VARIABLE.sub(lambda found: variables.get(found.group(1), ""), text)
+
+
+def function_arn(uri: str) -> str:
+    """The function ARN in a Lambda integration URI (arn:aws:apigateway:...:lambda:path/.../
+    functions/ARN/invocations), or the URI itself when it is a function ARN already."""
+    found = _LAMBDA_URI.match(uri or "")
+    return found.group("arn") if found else (uri or "")
+
+
+def invoke_lambda(arn: str, event: dict, timeout_s: float) -> LambdaResult:
+    from moto.awslambda.models import lambda_backends
+    from moto.core.exceptions import JsonRESTError
+
+    found = _FUNCTION_ARN.match(arn)
+    if not found:
+        raise IntegrationUnreachable(f"{arn!r} is not a Lambda function ARN")
+    backend = lambda_backends[found["account"]][found["region"]]
+    payload = json.dumps(event)
+
+    def call() -> LambdaResult:
+        response_headers: dict[str, str] = {}
+        try:
+            result = backend.invoke(found["name"], found["qualifier"], payload, {},
+                                    response_headers)
+        except JsonRESTError as error:  # Lambda's own answer, e.g. no such function
+            raise IntegrationUnreachable(f"Lambda answered {error.error_type}: {error.message}"
+                                         ) from None
+        if isinstance(result, str):
+            result = result.encode()
+        return LambdaResult(result or b"", response_headers.get("x-amz-function-error"))
+
+    return _within(timeout_s, call)
+
+
+def call_http(method: str, url: str, headers: list[tuple[str, str]], body: bytes,
+              timeout_s: float) -> HttpResult:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise IntegrationUnreachable(f"{url!r} is not an http(s) URL")
+    connection_class = (http.client.HTTPSConnection if parts.scheme == "https"
+                        else http.client.HTTPConnection)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+    def call() -> HttpResult:
+        connection = connection_class(parts.hostname, parts.port, timeout=timeout_s)
+        try:
+            connection.connect()
+            connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            connection.putrequest(method, target, skip_accept_encoding=True)
+            for name, value in headers:
+                if name.lower() not in HOP_BY_HOP:
+                    connection.putheader(name, value)
+            connection.putheader("Content-Length", str(len(body)))
+            connection.endheaders(body or None)  # head and body leave in one send
+            response = connection.getresponse()
+            answer = HttpResult(response.status, response.getheaders(), response.read())
+        except TimeoutError:
+            raise IntegrationTimeout(f"{url} did not answer within {timeout_s:.3f} s") from None
+        except (OSError, http.client.HTTPException) as error:
+            raise IntegrationUnreachable(f"{url}: {error!r}") from None
+        finally:
+            connection.close()
+        return answer
+
+    return _within(timeout_s, call)
+
+
+def _within(timeout_s: float, call):
+    future = _calls.submit(call)
+    try:
+        return future.result(timeout=timeout_s)
+    except concurrent.futures.TimeoutError:
+        raise IntegrationTimeout(f"no answer within {timeout_s:.3f} s") from None

@@ -1,0 +1,42 @@
+"""The ECS data plane: services and tasks of the local cloud run as local processes.
+
+The scheduler (scheduler.py) keeps each service's desired count of tasks running and rolls
+deployments; each task (tasks.py) runs its containers as processes (containers.py) with their
+secrets resolved (secrets.py), their output in CloudWatch Logs (awslogs.py) and their health
+checked (healthcheck.py), registered in the service's target groups (labkit.dataplane.elb) and Cloud
+Map services (labkit.dataplane.servicediscovery). patches.py says where this meets moto.
+"""
+import atexit
+import json
+
+from labkit.dataplane.ecs import metadata, patches, registry, scheduler
+from labkit.dataplane import moto_seams
+
+
+def install() -> None:
+    moto_seams.when_imported("moto.ecs.models", patches.patch_models)
+    moto_seams.when_imported("moto.ecs.responses", patches.patch_responses)
+    # On `labkit down` the tasks get SIGTERM with the whole process group: the scheduler must not
+    # replace them while the local cloud exits.
+    atexit.register(reset)
+
+
+def middleware(app):
+    def wsgi(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if not path.startswith(metadata.ROUTE_PREFIX):
+            return app(environ, start_response)
+        found = metadata.lookup(path)
+        body = json.dumps(found if found is not None else {"message": "no such running task"}).encode()
+        start_response("200 OK" if found is not None else "404 Not Found",
+                       [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    return wsgi
+
+
+def reset() -> None:
+    """Services are forgotten first, so that nothing replaces the tasks being stopped."""
+    scheduler.forget_all()
+    for runtime in registry.running():
+        runtime.kill_now()

@@ -1,0 +1,233 @@
+"""Where the ECS data plane meets moto's ECS (moto 5.2.5).
+
+Models: a task's lastStatus is what its process does (moto advanced it on each describe); a
+container without memory (normal on Fargate) no longer breaks run_task.
+Responses: create_service, update_service and delete_service hand the service to the scheduler;
+run_task and stop_task start and stop processes; list_tasks filters by serviceName and lists
+desiredStatus RUNNING by default, and list_services leaves deleted services out, as AWS does;
+delete_cluster refuses while services or tasks are active. What a learner naturally sends for Fargate is accepted: without securityGroups the VPC's
+default security group is used (as on AWS), and an awsvpc service without networkConfiguration gets
+AWS's error instead of a 500.
+"""
+import functools
+
+from labkit.dataplane.ecs import registry, scheduler
+from labkit.dataplane.ecs.tasks import TaskRuntime
+
+
+def patch_models(models) -> None:
+    models.Task.last_status = property(lambda task: task._status,
+                                       lambda task, value: setattr(task, "_status", value))
+    models.EC2ContainerServiceBackend._calculate_task_resource_requirements = staticmethod(
+        _resource_requirements)
+
+
+def patch_responses(responses) -> None:
+    handler = responses.EC2ContainerServiceResponse
+    for name, wrapper in (("register_task_definition", _register_task_definition),
+                          ("create_service", _create_service), ("update_service", _update_service),
+                          ("delete_service", _delete_service), ("run_task", _run_task),
+                          ("delete_cluster", _delete_cluster)):
+        setattr(handler, name, _wrapping(getattr(handler, name), wrapper))
+    handler.stop_task = _stop_task
+    handler.list_tasks = _list_tasks
+    handler.list_services = _without_inactive(handler.list_services)
+    for name in ("describe_tasks", "describe_services", "describe_clusters"):
+        setattr(handler, name, _locked(getattr(handler, name)))
+
+
+def _wrapping(original, wrapper):
+    @functools.wraps(original)
+    def method(self):
+        with registry.LOCK:
+            return wrapper(self, lambda: original(self))
+    return method
+
+
+def _locked(original):
+    @functools.wraps(original)
+    def method(self):
+        with registry.LOCK:
+            return original(self)
+    return method
+
+
+def _without_inactive(original):
+    """A deleted service stays describable but is no longer listed, as on AWS."""
+    @functools.wraps(original)
+    def method(self):
+        with registry.LOCK:
+            result = original(self)
+            inactive = {s.arn for s in self.ecs_backend.services.values() if s.status == "INACTIVE"}
+        result.result["serviceArns"] = [a for a in result.result["serviceArns"] if a not in inactive]
+        return result
+    return method
+
+
+def _register_task_definition(response, call):
+    params = response.params
+    uses_awslogs = any((c.get("logConfiguration") or {}).get("logDriver") == "awslogs"
+                       for c in params.get("containerDefinitions") or [])
+    if "FARGATE" in (params.get("requiresCompatibilities") or []) and uses_awslogs \
+            and not params.get("executionRoleArn"):
+        from moto.ecs.exceptions import EcsClientException
+        raise EcsClientException("Fargate requires task definition to have execution role ARN to "
+                                 "support log driver awslogs.")
+    return call()
+
+
+def _create_service(response, call):
+    from moto.ecs.exceptions import InvalidParameterException
+
+    params, backend = response.params, response.ecs_backend
+    cluster = backend._get_cluster(params.get("cluster", "default"))
+    existing = backend.services.get(f"{cluster.name}:{params.get('serviceName')}")
+    if existing is not None and existing.status == "DRAINING":
+        raise InvalidParameterException("Unable to Start a service that is still Draining.")
+    definition = params.get("taskDefinition")
+    if definition and backend.describe_task_definition(definition).network_mode == "awsvpc" \
+            and not params.get("networkConfiguration"):
+        raise InvalidParameterException("Network Configuration must be provided when "
+                                        "networkMode 'awsvpc' is specified.")
+    _default_security_groups(backend, params.get("networkConfiguration"))
+    result = call()
+    service = result.result["service"]
+    service.deployment_configuration = {**scheduler.DEFAULT_DEPLOYMENT_CONFIGURATION,
+                                        **(params.get("deploymentConfiguration") or {})}
+    service.health_check_grace_period_seconds = params.get("healthCheckGracePeriodSeconds", 0)
+    service.service_connect_configuration = params.get("serviceConnectConfiguration")
+    service.enable_execute_command = bool(params.get("enableExecuteCommand"))
+    scheduler.adopt(service, backend)
+    return result
+
+
+def _update_service(response, call):
+    params, backend = response.params, response.ecs_backend
+    _default_security_groups(backend, params.get("networkConfiguration"))
+    before = backend._get_service(params.get("cluster", "default"), params.get("service", ""))
+    runtime = scheduler.runtime_of(before)
+    result = call()
+    service = result.result["service"]
+    if runtime is None:
+        return result
+    primary = runtime.deployments[0].task_definition
+    wanted = (backend.describe_task_definition(params["taskDefinition"]).arn
+              if params.get("taskDefinition") else primary)
+    service.task_definition = primary
+    if wanted != primary or params.get("forceNewDeployment") or params.get("networkConfiguration"):
+        runtime.deploy(wanted)
+    runtime.reconcile()
+    return result
+
+
+def _delete_service(response, call):
+    result = call()
+    service = result.result["service"]
+    service.status, service.desired_count = "DRAINING", 0
+    runtime = scheduler.runtime_of(service)
+    if runtime is not None:
+        runtime.wake()
+    return result
+
+
+def _run_task(response, call):
+    params, backend = response.params, response.ecs_backend
+    _default_security_groups(backend, params.get("networkConfiguration"))
+    cluster = backend._get_cluster(params.get("cluster", "default"))
+    requested = params.get("launchType")
+    # Every launch type runs as local processes: with no container instances to place EC2 tasks
+    # on, moto is asked for Fargate placement and the task keeps the launch type asked for.
+    if requested != "FARGATE" and not params.get("capacityProviderStrategy") \
+            and not cluster.default_capacity_provider_strategy \
+            and not backend.container_instances.get(cluster.name):
+        params["launchType"] = "FARGATE"
+    result = call()
+    for task in result.result["tasks"]:
+        if params.get("launchType") != requested:
+            task.launch_type = requested or "EC2"
+        TaskRuntime(task, backend.describe_task_definition(task.task_definition_arn)).start()
+    return result
+
+
+def _delete_cluster(response, call):
+    from moto.ecs.exceptions import ECSException
+
+    backend = response.ecs_backend
+    cluster = backend._get_cluster(response.params.get("cluster", "default"))
+    if any(s.cluster_name == cluster.name and s.status in ("ACTIVE", "DRAINING")
+           for s in backend.services.values()):
+        raise ECSException("ClusterContainsServicesException",
+                           "The Cluster cannot be deleted while Services are active.")
+    if any(t.last_status != "STOPPED" for t in backend.tasks.get(cluster.name, {}).values()):
+        raise ECSException("ClusterContainsTasksException",
+                           "The Cluster cannot be deleted while Tasks are active.")
+    return call()
+
+
+def _stop_task(response):
+    from moto.core.responses import ActionResult
+    from moto.ecs.exceptions import InvalidParameterException
+
+    with registry.LOCK:
+        backend = response.ecs_backend
+        cluster = backend._get_cluster(response._get_param("cluster", "default"))
+        task_id = response._get_param("task", "").split("/")[-1]
+        task = next((t for arn, t in backend.tasks.get(cluster.name, {}).items()
+                     if arn.endswith(f"/{task_id}")), None)
+        if task is None:
+            raise InvalidParameterException("The referenced task was not found.")
+        runtime = task.__dict__.get("_labkit_runtime")
+        if runtime is not None:
+            runtime.request_stop(response._get_param("reason") or "Task stopped by user",
+                                 "UserInitiated")
+        return ActionResult({"task": task})
+
+
+def _list_tasks(response):
+    from moto.core.responses import ActionResult
+
+    get = response._get_param
+    with registry.LOCK:
+        found = response.ecs_backend.list_tasks(
+            get("cluster", "default"), get("containerInstance"), get("family"), get("startedBy"),
+            None, get("desiredStatus") or "RUNNING")
+        service_name = (get("serviceName") or "").split("/")[-1]
+        if service_name:
+            found = [t for t in found if t.group == f"service:{service_name}"]
+        if get("launchType"):
+            found = [t for t in found if t.launch_type == get("launchType")]
+        return ActionResult({"taskArns": [t.task_arn for t in found]})
+
+
+def _default_security_groups(backend, network_configuration: dict | None) -> None:
+    """awsvpc without securityGroups: the VPC's default group, as on AWS."""
+    from moto.ecs.exceptions import InvalidParameterException
+
+    awsvpc = (network_configuration or {}).get("awsvpcConfiguration")
+    if awsvpc is None:
+        return
+    if not awsvpc.get("subnets"):
+        raise InvalidParameterException("subnets can not be empty.")
+    if awsvpc.get("securityGroups"):
+        return
+    from moto.ec2.models import ec2_backends
+
+    ec2 = ec2_backends[backend.account_id][backend.region_name]
+    try:
+        vpc_id = ec2.get_subnet(awsvpc["subnets"][0]).vpc_id
+    except Exception:  # an unknown subnet: moto's own validation words that error
+        awsvpc["securityGroups"] = []
+        return
+    group = ec2.get_default_security_group(vpc_id)
+    awsvpc["securityGroups"] = [group.id] if group else []
+
+
+def _resource_requirements(task_definition) -> dict:
+    """What EC2 placement needs; a container's memory may be left out (Fargate sizes the task)."""
+    requirements = {"CPU": 0, "MEMORY": 0, "PORTS": [], "PORTS_UDP": []}
+    for container in task_definition.container_definitions:
+        requirements["CPU"] += int(container.get("cpu") or 0)
+        requirements["MEMORY"] += int(container.get("memory") or container.get("memoryReservation") or 0)
+        requirements["PORTS"] += [m["hostPort"] for m in container.get("portMappings") or []
+                                  if m.get("hostPort")]
+    return requirements

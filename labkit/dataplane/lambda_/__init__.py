@@ -1,0 +1,31 @@
+"""Lambda on the local cloud: deployed functions run for real.
+
+Every way moto invokes a function ends in one seam, LambdaFunction._invoke_lambda (moto_patches.py
+says where and what else it corrects). There an invocation (invoke.py) runs in an execution
+environment (workers.py, kept warm by pool.py): a Python process running AWS's runtime interface
+client, awslambdaric, against a Runtime API endpoint of its own (runtime_api.py), with the
+function's code unpacked once (code_cache.py) and AWS's environment variables (environment.py).
+START/END/REPORT and the handler's output go to CloudWatch Logs (logs.py); Event invocations run
+in the background with retries (events.py). Only python3.x runtimes run.
+"""
+import atexit
+
+from labkit.dataplane import moto_seams
+from labkit.dataplane.lambda_ import events, invoke
+
+
+def install() -> None:
+    # moto's Lambda loads on first use (or in the warm-up); patching it then keeps `labkit up` fast.
+    moto_seams.when_imported("moto.awslambda.models", _patch)
+    atexit.register(invoke.POOL.stop_all)
+
+
+def _patch(_models) -> None:
+    from labkit.dataplane.lambda_ import moto_patches
+
+    moto_patches.install()
+
+
+def reset() -> None:
+    events.forget_queued()
+    invoke.POOL.stop_all()

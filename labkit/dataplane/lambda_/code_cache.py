@@ -1,0 +1,29 @@
+"""Function code, unpacked once per distinct .zip and shared by every worker that runs it."""
+import io
+import os
+import shutil
+import threading
+import zipfile
+from pathlib import Path
+
+from labkit import config
+
+_unpacking = threading.Lock()
+
+
+def unpacked(code_sha256: str, zip_bytes: bytes) -> Path:
+    """The folder holding the zip's files, under the state folder, keyed by the zip's sha256.
+
+    Raises zipfile.BadZipFile when the bytes are not a zip archive.
+    """
+    target = config.state_dir() / "lambda-code" / code_sha256
+    if target.is_dir():
+        return target
+    with _unpacking:
+        if not target.is_dir():
+            staging = target.with_name(f".{code_sha256}.partial")
+            shutil.rmtree(staging, ignore_errors=True)
+            with zipfile.ZipFile(io.BytesIO(zip_bytes)) as archive:
+                archive.extractall(staging)
+            os.replace(staging, target)  # a worker never sees a half-written folder
+    return target

@@ -1,0 +1,148 @@
+"""One invocation of a function: run in a warm worker, reported as AWS reports it.
+
+The payload the caller gets, whether it is a function error, and the log events for CloudWatch.
+Shapes of the errors Lambda itself raises (not the handler):
+- timeout: {"errorType": "Sandbox.Timedout", "errorMessage": "RequestId: <id> Error: Task timed out
+  after N.NN seconds"} (AWS Lambda Developer Guide, "Troubleshoot invocation issues in Lambda",
+  Sandbox.Timedout; the message as the Invoke API returns it), and the log line
+  "<timestamp> <id> Task timed out after N.NN seconds";
+- a process that dies (memory size exceeded, sys.exit, a crash): {"errorType": "Runtime.ExitError",
+  "errorMessage": "RequestId: <id> Error: Runtime exited with error: signal: killed"}; REPORT then
+  says "Status: error  Error Type: Runtime.OutOfMemory" when it was the memory size.
+Handler errors, init errors (Runtime.ImportModuleError, Runtime.HandlerNotFound) and
+Runtime.MarshalError come from awslambdaric itself, unchanged.
+"""
+import contextvars
+import hashlib
+import json
+import re
+import uuid
+import zipfile
+from dataclasses import dataclass
+
+from labkit.dataplane.lambda_ import code_cache, environment, logs
+from labkit.dataplane.lambda_.pool import WorkerPool
+from labkit.dataplane.lambda_.workers import Outcome, WorkerSpec
+
+PYTHON_RUNTIME = re.compile(r"python3\.\d+")
+POOL = WorkerPool()
+
+
+@dataclass(frozen=True)
+class Caller:
+    """How the function was invoked: what its context object reports."""
+
+    invoked_arn: str  # qualified by the version or alias the caller named
+    request_id: str | None = None  # given for Event invocations: their retries repeat it
+    client_context: str | None = None  # JSON, from Invoke's ClientContext
+
+
+# Set around moto's call into the seam by whoever knows the caller (labkit's Invoke handling);
+# triggers that call the function directly (SNS, DynamoDB streams, ...) leave it unset.
+CALLER: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("lambda_caller",
+                                                                       default=None)
+
+
+@dataclass
+class Invocation:
+    payload: bytes
+    errored: bool
+    log_events: list[tuple[int, str]]
+
+    @property
+    def log_text(self) -> str:
+        return logs.as_text(self.log_events)
+
+
+def run(fn, payload: bytes, caller: Caller) -> Invocation:
+    """Invoke moto's LambdaFunction fn with payload (a JSON document) and write its logs."""
+    request_id = caller.request_id or str(uuid.uuid4())
+    refusal = _why_it_cannot_run(fn)
+    code_dir = None
+    if refusal is None:
+        try:
+            code_dir = str(code_cache.unpacked(fn.code_digest, fn.code_bytes))
+        except zipfile.BadZipFile:
+            refusal = "the function's code is not a valid .zip file"
+    if refusal is not None:
+        invocation = _refused(fn, request_id, refusal)
+        logs.write(fn.logs_backend, fn.logs_group_name, logs.new_stream_name(str(fn.version)),
+                   invocation.log_events)
+        return invocation
+
+    worker = POOL.acquire(_worker_spec(fn, code_dir))
+    outcome = None
+    try:
+        outcome = worker.invoke(request_id, payload, caller.invoked_arn, float(fn.timeout),
+                                caller.client_context)
+    finally:
+        POOL.release(worker, reusable=outcome is not None and outcome.worker_reusable)
+    invocation = _as_aws_reports_it(fn, request_id, outcome)
+    logs.write(fn.logs_backend, fn.logs_group_name, worker.log_stream, invocation.log_events)
+    return invocation
+
+
+def _why_it_cannot_run(fn) -> str | None:
+    elsewhere = "It runs on a real AWS account (the aws target)."
+    if fn.package_type == "Image":
+        return ("the local cloud runs functions packaged as .zip files; "
+                f"{fn.function_name} is a container image. {elsewhere}")
+    if not PYTHON_RUNTIME.fullmatch(fn.run_time or ""):
+        return (f"the local cloud runs Python functions only (python3.x runtimes); "
+                f"{fn.function_name} uses {fn.run_time}. {elsewhere}")
+    if not getattr(fn, "code_bytes", b""):
+        return f"the local cloud has no code for {fn.function_name} (its .zip could not be read)"
+    return None
+
+
+def _worker_spec(fn, code_dir: str) -> WorkerSpec:
+    env = environment.variables(fn, code_dir)
+    key = hashlib.sha256(json.dumps([fn.handler, code_dir, env], sort_keys=True).encode())
+    return WorkerSpec(key=key.hexdigest(),
+                      family=(fn.account_id, fn.region, fn.function_name, str(fn.version)),
+                      version=str(fn.version), handler=fn.handler, code_dir=code_dir, env=env,
+                      memory_mb=int(fn.memory_size))
+
+
+def _as_aws_reports_it(fn, request_id: str, outcome: Outcome) -> Invocation:
+    events = list(outcome.init_lines)
+    status = error_type = None
+    if outcome.kind == "init_error":
+        events.append((logs.now_ms(), logs.init_report_line(outcome.init_duration_ms,
+                                                            outcome.error_type)))
+        status, error_type = "error", outcome.error_type
+    events.append((outcome.started_ms, logs.start_line(request_id, str(fn.version))))
+    events += outcome.lines
+    if outcome.kind in ("response", "error", "init_error"):
+        payload = outcome.body
+    elif outcome.kind == "timeout":
+        payload = _error_payload("Sandbox.Timedout", f"RequestId: {request_id} Error: Task timed "
+                                                     f"out after {outcome.elapsed_s:.2f} seconds")
+        events.append((logs.now_ms(), logs.timeout_line(request_id, outcome.elapsed_s)))
+        status = "timeout"
+    else:
+        message = f"RequestId: {request_id} Error: Runtime exited with error: {outcome.exit_reason}"
+        payload = _error_payload("Runtime.ExitError", message)
+        events.append((logs.now_ms(), f"{message}\nRuntime.ExitError"))
+        status = "error"
+        error_type = "Runtime.OutOfMemory" if outcome.out_of_memory else "Runtime.ExitError"
+    events.append((logs.now_ms(), logs.end_line(request_id)))
+    events.append((logs.now_ms(), logs.report_line(
+        request_id, outcome.elapsed_s * 1000, int(fn.memory_size),
+        # Between two samples a worker can overshoot; on AWS the limit is hard.
+        min(outcome.max_memory_mb, int(fn.memory_size)),
+        outcome.init_duration_ms if outcome.kind != "init_error" else None, status, error_type)))
+    return Invocation(payload, outcome.kind != "response", events)
+
+
+def _refused(fn, request_id: str, reason: str) -> Invocation:
+    now = logs.now_ms()
+    events = [(now, logs.start_line(request_id, str(fn.version))), (now, reason),
+              (now, logs.end_line(request_id)),
+              (now, logs.report_line(request_id, 0.0, int(fn.memory_size), 0, status="error",
+                                     error_type="LocalCloud.Unsupported"))]
+    return Invocation(_error_payload("LocalCloud.Unsupported", reason), True, events)
+
+
+def _error_payload(error_type: str, message: str) -> bytes:
+    return json.dumps({"errorType": error_type, "errorMessage": message}).encode()

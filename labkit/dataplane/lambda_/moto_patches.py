@@ -1,0 +1,204 @@
+"""Where labkit hooks into moto's Lambda (pinned 5.2.5), and what it corrects there.
+
+- LambdaFunction._invoke_lambda(event) -> (payload, errored, logs): the seam every trigger reaches
+  (Invoke, SQS/SNS/DynamoDB-stream/Kinesis/S3/Logs triggers, Secrets Manager rotation) through
+  LambdaFunction.invoke. moto runs Docker there; labkit runs the code in a warm worker.
+- LambdaFunction.invoke: moto marks errors "Handled" and returns the whole log; AWS says
+  "Unhandled" and LogResult holds the last 4 KB.
+- LambdaBackend.invoke: moto ignores alias weights and runs DryRun and Event synchronously; labkit
+  splits traffic by RoutingConfig, runs nothing for DryRun and runs Event in the background.
+- LambdaResponse.invoke: moto reads the qualifier as "qualifier" while boto3 sends "Qualifier", so
+  Invoke(Qualifier=...) always ran $LATEST.
+verify_seams() fails loudly, naming the seam, when an upgrade of moto moved one of these.
+"""
+import base64
+import binascii
+import importlib
+import inspect
+import json
+import random
+import uuid
+from urllib.parse import unquote
+
+import moto
+from moto.awslambda.models import LambdaBackend, LambdaFunction
+from moto.awslambda.responses import LambdaResponse
+from moto.awslambda.utils import make_function_arn
+from moto.utilities.aws_headers import amz_crc32
+
+from labkit.dataplane.lambda_ import events, invoke, logs
+
+# Synchronous Invoke's response limit and AWS's error for it (Lambda quotas: 6 MB).
+MAX_SYNC_RESPONSE_BYTES = 6 * 1024 * 1024
+
+# (where, its parameters): what the patches replace or rely on.
+SEAM_SIGNATURES = {
+    "moto.awslambda.models.LambdaFunction._invoke_lambda": ["self", "event"],
+    "moto.awslambda.models.LambdaFunction.invoke":
+        ["self", "body", "request_headers", "response_headers"],
+    "moto.awslambda.models.LambdaBackend.invoke":
+        ["self", "function_name", "qualifier", "body", "headers", "response_headers"],
+    "moto.awslambda.responses.LambdaResponse.invoke": ["self"],
+    "moto.logs.models.LogsBackend.ensure_log_group": ["self", "log_group_name"],
+    "moto.logs.models.LogsBackend.ensure_log_stream": ["self", "log_group_name", "log_stream_name"],
+    "moto.logs.models.LogsBackend.put_log_events":
+        ["self", "log_group_name", "log_stream_name", "log_events"],
+}
+# (where, what its source must contain): the paths by which triggers reach the seam.
+SEAM_CALLERS = {
+    "moto.awslambda.models.LambdaFunction.invoke": "self._invoke_lambda(",
+    "moto.awslambda.models.LambdaBackend.invoke": "fn.invoke(",
+    "moto.awslambda.models.LambdaBackend._send_sqs_message": "self.invoke(",
+    "moto.awslambda.models.LambdaBackend.send_sns_message": "func.invoke(",
+    "moto.awslambda.models.LambdaBackend.send_dynamodb_items": "func.invoke(",
+    "moto.secretsmanager.models.SecretsManagerBackend.rotate_secret": "lambda_backend.invoke(",
+}
+
+
+class MotoSeamMoved(RuntimeError):
+    pass
+
+
+def verify_seams() -> None:
+    """Raise MotoSeamMoved unless moto's Lambda still has the shape these patches rely on."""
+    where_to_look = (f"labkit patches moto {moto.__version__} as moto 5.2.5 is built: re-check "
+                     f"/work/shared/MOTO_FACTS.md ('Lambda execution seam') and "
+                     f"labkit/dataplane/lambda_/moto_patches.py")
+    for where, expected in SEAM_SIGNATURES.items():
+        target = _resolve(where, where_to_look)
+        found = list(inspect.signature(target).parameters)
+        if found != expected:
+            raise MotoSeamMoved(f"the Lambda seam {where} takes ({', '.join(found)}), not "
+                                f"({', '.join(expected)}); {where_to_look}")
+    for where, call in SEAM_CALLERS.items():
+        if call not in inspect.getsource(_resolve(where, where_to_look)):
+            raise MotoSeamMoved(f"{where} no longer calls {call}...) on its way to the seam "
+                                f"LambdaFunction._invoke_lambda; {where_to_look}")
+
+
+def install() -> None:
+    if LambdaFunction._invoke_lambda is _invoke_lambda:
+        return
+    verify_seams()
+    LambdaFunction._invoke_lambda = _invoke_lambda
+    LambdaFunction.invoke = _function_invoke
+    LambdaBackend.invoke = _backend_invoke
+    LambdaResponse.invoke = _response_invoke
+
+
+def _resolve(where: str, where_to_look: str):
+    module_name, class_name, attribute = where.rsplit(".", 2)
+    try:
+        return getattr(getattr(importlib.import_module(module_name), class_name), attribute)
+    except (ImportError, AttributeError):
+        raise MotoSeamMoved(f"the Lambda seam {where} is gone; {where_to_look}") from None
+
+
+def _invoke_lambda(self, event=None):
+    """Replaces LambdaFunction._invoke_lambda. event: JSON bytes as the caller sent them, or a
+    value moto built (as its own triggers do)."""
+    payload = event if isinstance(event, bytes) else json.dumps(
+        {} if event is None else event).encode()
+    caller = invoke.CALLER.get() or invoke.Caller(invoked_arn=self.function_arn)
+    invocation = invoke.run(self, payload, caller)
+    return invocation.payload.decode("utf-8", "replace"), invocation.errored, invocation.log_text
+
+
+def _function_invoke(self, body, request_headers, response_headers):
+    """Replaces LambdaFunction.invoke: AWS's FunctionError and LogResult."""
+    result, errored, log_text = self._invoke_lambda(_payload(body))
+    if errored:
+        response_headers["x-amz-function-error"] = "Unhandled"
+    response_headers["x-amz-log-result"] = logs.tail_base64(log_text)
+    response_headers["x-amz-executed-version"] = str(self.version)
+    return result.encode()
+
+
+def _backend_invoke(self, function_name, qualifier, body, headers, response_headers):
+    """Replaces LambdaBackend.invoke: the named version or alias, weights, Event and DryRun."""
+    name, qualifier = _name_and_qualifier(function_name, qualifier)
+    fn = self.get_function(name, _version_to_run(self, name, qualifier))
+    invocation_type = _header(headers, "x-amz-invocation-type") or "RequestResponse"
+    if invocation_type == "DryRun":
+        return b""
+    invoked_arn = make_function_arn(fn.region, fn.account_id, fn.function_name)
+    if qualifier:
+        invoked_arn += f":{qualifier}"
+    client_context = _client_context(headers)
+    if invocation_type == "Event":
+        events.submit(fn, _payload(body), invoke.Caller(invoked_arn, str(uuid.uuid4()),
+                                                        client_context))
+        return b""
+    token = invoke.CALLER.set(invoke.Caller(invoked_arn, client_context=client_context))
+    try:
+        return fn.invoke(body, headers, response_headers)
+    finally:
+        invoke.CALLER.reset(token)
+
+
+@amz_crc32
+def _response_invoke(self):
+    """Replaces LambdaResponse.invoke: reads Qualifier; 202 for Event, 204 for DryRun."""
+    function_name = unquote(self.path.rsplit("/", 2)[-2])
+    qualifier = self.querystring.get("Qualifier", [None])[0]
+    response_headers = {"content-type": "application/json"}
+    payload = self.backend.invoke(function_name, qualifier, self.raw_body, self.headers,
+                                  response_headers)
+    status = {"Event": 202, "DryRun": 204}.get(self.headers.get("X-Amz-Invocation-Type"), 200)
+    if status == 200:
+        if self.headers.get("X-Amz-Log-Type") != "Tail":
+            response_headers.pop("x-amz-log-result", None)
+        if len(payload) > MAX_SYNC_RESPONSE_BYTES:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            payload = json.dumps({
+                "errorMessage": "Response payload size exceeded maximum allowed payload size "
+                                "(6291556 bytes).",
+                "errorType": "Function.ResponseSizeTooLarge"}).encode()
+    response_headers["status"] = str(status)  # moto's dispatcher reads the status from here
+    return status, response_headers, payload
+
+
+def _payload(body) -> bytes:
+    """The event as JSON bytes; an Invoke without a payload delivers {}."""
+    payload = body.encode() if isinstance(body, str) else body
+    return payload or b"{}"
+
+
+def _name_and_qualifier(function_name: str, qualifier: str | None) -> tuple[str, str | None]:
+    """A name, partial ARN or ARN, any of them maybe qualified, as (name, qualifier)."""
+    tail = function_name.split(":function:")[-1]
+    name, _, named_qualifier = tail.partition(":")
+    return name, named_qualifier or qualifier
+
+
+def _version_to_run(backend, name: str, qualifier: str | None) -> str | None:
+    """The version itself, or for an alias its version or, by weight, an additional one."""
+    if qualifier is None or qualifier == "$LATEST" or qualifier.isdigit():
+        return qualifier
+    alias = backend.get_alias(qualifier, name)
+    weights = (alias.routing_config or {}).get("AdditionalVersionWeights") or {}
+    draw = random.random()
+    for version, weight in weights.items():
+        if draw < float(weight):
+            return str(version)
+        draw -= float(weight)
+    return alias.function_version
+
+
+def _header(headers, name: str) -> str | None:
+    """Case-insensitive, for werkzeug's headers and for the plain dicts moto's triggers pass."""
+    for key, value in (headers or {}).items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _client_context(headers) -> str | None:
+    """Invoke's ClientContext arrives base64-encoded; the runtime gets the JSON itself."""
+    encoded = _header(headers, "x-amz-client-context")
+    if not encoded:
+        return None
+    try:
+        return base64.b64decode(encoded).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None

@@ -1,0 +1,458 @@
+"""ECS services on the local cloud, as a learner notices them: through boto3 and real HTTP.
+
+A local cloud of this file's own (the last test resets it and stops it, and checks that no task
+process is left). One image (tests/data/services/echo), one cluster and one load balancer serve
+every test; each test makes its own service and, when it needs one, its own listener and target
+group. Task processes answer /whoami with their task id, so a test sees which task served.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+from labkit import course, images
+
+ECHO = Path(__file__).parent / "data" / "services" / "echo"
+CLUSTER = "containers"
+LOG_GROUP = "/ecs/echo"
+EXECUTION_ROLE = "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"
+
+
+@pytest.fixture(scope="module")
+def cloud():
+    """A local cloud for this file: its last test resets it and stops it."""
+    from labkit.localcloud import control
+
+    saved_environ, saved_current = dict(os.environ), course.current()
+    saved_set_for_local = dict(course._set_for_local)
+    state = tempfile.mkdtemp(prefix="labkit-ecs-test-")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        os.environ["LABKIT_PORT"] = str(probe.getsockname()[1])
+    os.environ["LABKIT_STATE_DIR"] = state
+    try:
+        yield course.start(quiet=True)
+    finally:
+        control.down()
+        shutil.rmtree(state, ignore_errors=True)
+        os.environ.clear()
+        os.environ.update(saved_environ)
+        course._set_for_local.clear()
+        course._set_for_local.update(saved_set_for_local)
+        course._current = saved_current
+        boto3.DEFAULT_SESSION = None
+
+
+class Stack:
+    """What every test shares: the echo image, a cluster, a load balancer, a log group."""
+
+    def __init__(self, env):
+        self.env = env
+        self.ecs, self.elb = boto3.client("ecs"), boto3.client("elbv2")
+        self.image = images.build(ECHO, "echo:1")
+        ec2 = boto3.client("ec2")
+        self.vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+        self.subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
+        self.ecs.create_cluster(clusterName=CLUSTER)
+        boto3.client("logs").create_log_group(logGroupName=LOG_GROUP)
+        self.balancer = self.elb.create_load_balancer(
+            Name="containers", Subnets=self.subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+        self.listener_ports = iter(range(8000, 8100))
+        self.task_definition("echo")
+
+    def task_definition(self, family: str, **container) -> str:
+        definition = {
+            "name": "echo", "image": self.image.uri, "essential": True,
+            "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
+            "logConfiguration": {"logDriver": "awslogs", "options": {
+                "awslogs-group": LOG_GROUP, "awslogs-region": self.env.region,
+                "awslogs-stream-prefix": "ecs"}},
+            **container}
+        return self.ecs.register_task_definition(
+            family=family, requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256",
+            memory="512", executionRoleArn=EXECUTION_ROLE,
+            containerDefinitions=[definition])["taskDefinition"]["taskDefinitionArn"]
+
+    def load_balanced(self, name: str) -> tuple[str, str]:
+        """A target group and a listener of its own: (target group ARN, listener URL)."""
+        group = self.elb.create_target_group(
+            Name=name, Protocol="HTTP", Port=8080, VpcId=self.vpc, TargetType="ip",
+            HealthCheckPath="/health", HealthCheckIntervalSeconds=5, HealthyThresholdCount=2,
+            UnhealthyThresholdCount=2)["TargetGroups"][0]["TargetGroupArn"]
+        self.elb.modify_target_group_attributes(TargetGroupArn=group, Attributes=[
+            {"Key": "deregistration_delay.timeout_seconds", "Value": "5"}])
+        port = next(self.listener_ports)
+        self.elb.create_listener(LoadBalancerArn=self.balancer, Protocol="HTTP", Port=port,
+                                 DefaultActions=[{"Type": "forward", "TargetGroupArn": group}])
+        return group, listener_url(self.env, self.balancer, port)
+
+    def service(self, name: str, count: int, group: str | None = None, **extra) -> dict:
+        if group:
+            extra["loadBalancers"] = [{"targetGroupArn": group, "containerName": "echo",
+                                       "containerPort": 8080}]
+        return self.ecs.create_service(
+            cluster=CLUSTER, serviceName=name, taskDefinition=extra.pop("taskDefinition", "echo"),
+            desiredCount=count, launchType="FARGATE",
+            networkConfiguration={"awsvpcConfiguration": {"subnets": self.subnets,
+                                                          "assignPublicIp": "ENABLED"}},
+            **extra)["service"]
+
+    def describe(self, name: str) -> dict:
+        return self.ecs.describe_services(cluster=CLUSTER, services=[name])["services"][0]
+
+    def settled(self, name: str, timeout: float = 10.0) -> dict:
+        return wait_for(lambda: (lambda s: s if s["deployments"][0]["rolloutState"] == "COMPLETED"
+                                 and len(s["deployments"]) == 1 else None)(self.describe(name)),
+                        timeout, f"service {name} to reach a steady state")
+
+    def tasks(self, name: str | None = None, status: str = "RUNNING") -> list[dict]:
+        found = self.ecs.list_tasks(cluster=CLUSTER, desiredStatus=status,
+                                    **({"serviceName": name} if name else {}))["taskArns"]
+        return self.ecs.describe_tasks(cluster=CLUSTER, tasks=found)["tasks"] if found else []
+
+    def task(self, arn: str) -> dict:
+        return self.ecs.describe_tasks(cluster=CLUSTER, tasks=[arn])["tasks"][0]
+
+    def task_in(self, arn: str, status: str, timeout: float = 10.0) -> dict:
+        def probe():
+            task = self.task(arn)
+            if task["lastStatus"] == "STOPPED" and status != "STOPPED":
+                raise AssertionError(f"the task stopped: {task['stoppedReason']}")
+            return task if task["lastStatus"] == status else None
+        return wait_for(probe, timeout, f"the task to be {status}")
+
+    def remove(self, name: str) -> None:
+        self.ecs.delete_service(cluster=CLUSTER, service=name, force=True)
+
+
+@pytest.fixture(scope="module")
+def stack(cloud):
+    return Stack(cloud)
+
+
+def listener_url(env, balancer_arn: str, port: int) -> str:
+    with urllib.request.urlopen(env.endpoint + "/_labkit/loadbalancers") as response:
+        balancers = json.loads(response.read())["LoadBalancers"]
+    balancer = next(b for b in balancers if b["LoadBalancerArn"] == balancer_arn)
+    return next(l["Url"] for l in balancer["Listeners"] if l["Port"] == port)
+
+
+def wait_for(probe, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def task_port(task: dict) -> int:
+    return task["containers"][0]["networkBindings"][0]["hostPort"]
+
+
+def task_id(task: dict) -> str:
+    return task["taskArn"].rsplit("/", 1)[-1]
+
+
+def whoami(task: dict) -> dict:
+    """Asked of the task directly, on its local port, once its process listens."""
+    url = f"http://127.0.0.1:{task_port(task)}/whoami"
+    return wait_for(lambda: _get_json(url), 5, "the task to answer")
+
+
+def test_a_service_of_two_runs_two_processes_that_answer_through_the_load_balancer(stack):
+    group, url = stack.load_balanced("two")
+    created = stack.service("two", 2, group)
+    assert created["status"] == "ACTIVE" and created["desiredCount"] == 2
+    service = stack.settled("two")
+    assert (service["runningCount"], service["pendingCount"]) == (2, 0)
+    messages = [event["message"] for event in service["events"]]
+    assert any(m.startswith("(service two) has started 2 tasks: (task ") for m in messages)
+    assert "(service two) has reached a steady state." in messages
+
+    tasks = stack.tasks("two")
+    assert {t["lastStatus"] for t in tasks} == {"RUNNING"} and len(tasks) == 2
+    assert all(t["group"] == "service:two" and t["launchType"] == "FARGATE" for t in tasks)
+    health = stack.elb.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
+    assert sorted(h["Target"]["Port"] for h in health) == sorted(task_port(t) for t in tasks)
+    assert {h["TargetHealth"]["State"] for h in health} == {"healthy"}
+
+    session = requests.Session()
+    answers = [session.get(url + "/whoami").json() for _ in range(10)]
+    assert {a["task"] for a in answers} == {task_id(t) for t in tasks}
+    assert len({a["pid"] for a in answers}) == 2
+    assert {a["greeting"] for a in answers} == {"hello"}  # ENV from the Dockerfile
+    stack.remove("two")
+
+
+def test_a_killed_task_is_replaced_and_no_request_through_the_load_balancer_fails(stack):
+    group, url = stack.load_balanced("sturdy")
+    stack.service("sturdy", 2, group)
+    stack.settled("sturdy")
+    session = requests.Session()
+    first = session.get(url + "/whoami").json()
+    before = {task_id(t) for t in stack.tasks("sturdy")}
+
+    statuses, served_by = [], set()
+    os.kill(first["pid"], signal.SIGKILL)
+    killed_at = time.monotonic()
+    replacement_serves_after = None
+    while time.monotonic() - killed_at < 15:
+        response = session.get(url + "/whoami")
+        statuses.append(response.status_code)
+        if response.status_code == 200:
+            served_by.add(response.json()["task"])
+        if served_by - before:
+            replacement_serves_after = time.monotonic() - killed_at
+            break
+    assert replacement_serves_after is not None, "no replacement task served within 15 s"
+    assert set(statuses) == {200}, f"{statuses.count(200)} of {len(statuses)} requests succeeded"
+    print(f"\nthe replacement served {replacement_serves_after:.2f} s after the kill, "
+          f"{len(statuses)} requests, none failed")
+
+    killed = stack.task_in(first["task"], "STOPPED")
+    assert killed["desiredStatus"] == "STOPPED"
+    assert killed["stoppedReason"] == "Essential container in task exited"
+    assert killed["stopCode"] == "EssentialContainerExited"
+    assert killed["containers"][0]["exitCode"] == 137  # 128 + SIGKILL, as Docker reports it
+    service = stack.settled("sturdy")
+    assert service["runningCount"] == 2
+    assert any("has started 1 tasks" in e["message"] for e in service["events"])
+    stack.remove("sturdy")
+
+
+def test_a_rolling_update_to_a_new_task_definition_loses_no_request(stack):
+    group, url = stack.load_balanced("rolling")
+    stack.service("rolling", 2, group)
+    stack.settled("rolling")
+    new_definition = stack.task_definition(
+        "echo", environment=[{"name": "VERSION", "value": "2"}])
+    session = requests.Session()
+    assert session.get(url + "/whoami").json()["version"] == "1"
+
+    stack.ecs.update_service(cluster=CLUSTER, service="rolling", taskDefinition="echo")
+    statuses, versions, saw_two_deployments = [], [], False
+    started = time.monotonic()
+    while time.monotonic() - started < 20:
+        response = session.get(url + "/whoami")
+        statuses.append(response.status_code)
+        versions.append(response.json()["version"] if response.ok else None)
+        service = stack.describe("rolling")
+        saw_two_deployments |= len(service["deployments"]) == 2
+        if service["deployments"][0]["rolloutState"] == "COMPLETED" and len(service["deployments"]) == 1:
+            break
+    assert set(statuses) == {200}
+    assert saw_two_deployments  # PRIMARY (new) and ACTIVE (old) side by side
+    primary = service["deployments"][0]
+    assert primary["taskDefinition"] == new_definition and primary["runningCount"] == 2
+    assert service["taskDefinition"] == new_definition
+    assert {session.get(url + "/whoami").json()["version"] for _ in range(6)} == {"2"}
+    assert any(m["message"].endswith("deployment completed.") for m in service["events"])
+    stack.remove("rolling")
+
+
+def test_secrets_reach_the_environment_and_output_reaches_cloudwatch_logs(stack):
+    secret = boto3.client("secretsmanager").create_secret(
+        Name="shop/db", SecretString=json.dumps({"password": "s3cret"}))["ARN"]
+    boto3.client("ssm").put_parameter(Name="/shop/greeting", Value="bonjour", Type="SecureString")
+    parameter = f"arn:aws:ssm:{stack.env.region}:{stack.env.account_id}:parameter/shop/greeting"
+    stack.task_definition("echo-secrets", secrets=[
+        {"name": "DB_PASSWORD", "valueFrom": f"{secret}:password::"},
+        {"name": "GREETING", "valueFrom": parameter}])
+    arn = stack.ecs.run_task(
+        cluster=CLUSTER, taskDefinition="echo-secrets", launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": stack.subnets}})["tasks"][0]["taskArn"]
+    task = stack.task_in(arn, "RUNNING")
+    answer = whoami(task)
+    assert (answer["secret"], answer["greeting"]) == ("s3cret", "bonjour")
+
+    requests.get(f"http://127.0.0.1:{task_port(task)}/log", params={"line": "order 42 shipped"})
+    logs = boto3.client("logs")
+    stream = f"ecs/echo/{task_id(task)}"  # prefix/container-name/task-id, as AWS names it
+    lines = wait_for(lambda: (lambda found: found if "order 42 shipped" in found else None)(
+        [e["message"] for e in logs.get_log_events(logGroupName=LOG_GROUP,
+                                                   logStreamName=stream)["events"]]),
+        5, "the line in CloudWatch Logs")
+    assert lines[0] == f"echo {task_id(task)} listening on port {task_port(task)}"
+
+    stopped = stack.ecs.stop_task(cluster=CLUSTER, task=arn, reason="done with it")["task"]
+    assert stopped["desiredStatus"] == "STOPPED"
+    final = stack.task_in(arn, "STOPPED")
+    assert (final["stoppedReason"], final["stopCode"]) == ("done with it", "UserInitiated")
+    assert final["containers"][0]["exitCode"] == 0  # it shut down cleanly on SIGTERM
+
+
+def test_a_task_whose_image_is_missing_stops_with_the_pull_error(stack):
+    stack.task_definition("ghost", image=f"{stack.image.uri.rsplit(':', 1)[0]}:no-such-tag")
+    arn = stack.ecs.run_task(
+        cluster=CLUSTER, taskDefinition="ghost", launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": stack.subnets}})["tasks"][0]["taskArn"]
+    task = stack.task_in(arn, "STOPPED", timeout=5)
+    assert task["stopCode"] == "TaskFailedToStart"
+    assert task["stoppedReason"].startswith("CannotPullContainerError:")
+
+
+def test_tasks_failing_health_checks_are_replaced(stack):
+    group, url = stack.load_balanced("checked")
+    stack.task_definition("echo-checked", healthCheck={
+        "command": ["CMD-SHELL", "python -c \"import urllib.request; "
+                    "urllib.request.urlopen('http://localhost:8080/health', timeout=2)\""],
+        "interval": 10, "timeout": 2, "retries": 3, "startPeriod": 60})
+    stack.service("checked", 1, group, taskDefinition="echo-checked")
+    stack.settled("checked")
+    task = stack.tasks("checked")[0]
+    assert task["healthStatus"] == "HEALTHY"  # its check reached localhost:8080, its local port
+
+    requests.get(f"http://127.0.0.1:{task_port(task)}/sicken")  # /health answers 500 from now on
+    stopped = wait_for(lambda: (lambda t: t if t["desiredStatus"] == "STOPPED" else None)(
+        stack.task(task["taskArn"])), 10, "the sick task to be stopped")
+    # Whichever notices first: the load balancer's checks or the container's own.
+    assert stopped["stoppedReason"] in (
+        f"Task failed ELB health checks in (target-group {group})",
+        "Task failed container health checks")
+    served_by = wait_for(lambda: _get_json(url + "/whoami"), 10, "a replacement to serve")
+    assert served_by["task"] != task_id(task)
+    assert served_by["task"] in {task_id(t) for t in stack.tasks("checked")}
+    stack.remove("checked")
+
+
+def test_cloud_map_finds_the_running_tasks(stack):
+    discovery = boto3.client("servicediscovery")
+    operation = discovery.create_http_namespace(Name="shop")["OperationId"]
+    namespace = discovery.get_operation(OperationId=operation)["Operation"]["Targets"]["NAMESPACE"]
+    registry = discovery.create_service(Name="orders", NamespaceId=namespace)["Service"]["Arn"]
+    stack.service("discovered", 2, serviceRegistries=[{"registryArn": registry}])
+    stack.settled("discovered")
+    found = discovery.discover_instances(NamespaceName="shop", ServiceName="orders")["Instances"]
+    ports = sorted(task_port(t) for t in stack.tasks("discovered"))
+    assert sorted(int(i["Attributes"]["AWS_INSTANCE_PORT"]) for i in found) == ports
+    assert {i["Attributes"]["AWS_INSTANCE_IPV4"] for i in found} == {"127.0.0.1"}
+    for instance in found:  # the instance id is the task id
+        url = f"http://127.0.0.1:{instance['Attributes']['AWS_INSTANCE_PORT']}/whoami"
+        assert wait_for(lambda: _get_json(url), 5, "the task to answer")["task"] == instance["InstanceId"]
+
+    stack.ecs.update_service(cluster=CLUSTER, service="discovered", desiredCount=1)
+    wait_for(lambda: len(discovery.discover_instances(
+        NamespaceName="shop", ServiceName="orders")["Instances"]) == 1, 10, "one instance left")
+    stack.remove("discovered")
+
+
+def test_target_tracking_scales_out_under_load_and_back_in_after(stack):
+    group, url = stack.load_balanced("scaled")
+    stack.service("scaled", 1, group)
+    stack.settled("scaled")
+    autoscaling = boto3.client("application-autoscaling")
+    resource = f"service/{CLUSTER}/scaled"
+    autoscaling.register_scalable_target(ServiceNamespace="ecs", ResourceId=resource,
+                                         ScalableDimension="ecs:service:DesiredCount",
+                                         MinCapacity=1, MaxCapacity=3)
+    balancer_label = stack.balancer.split(":loadbalancer/")[1]
+    group_label = group.split(":")[-1]
+    autoscaling.put_scaling_policy(
+        PolicyName="requests", ServiceNamespace="ecs", ResourceId=resource,
+        ScalableDimension="ecs:service:DesiredCount", PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={
+            "TargetValue": 50.0, "ScaleOutCooldown": 0, "ScaleInCooldown": 0,
+            "PredefinedMetricSpecification": {
+                "PredefinedMetricType": "ALBRequestCountPerTarget",
+                "ResourceLabel": f"{balancer_label}/{group_label}"}})
+
+    session, started = requests.Session(), time.monotonic()
+    while stack.describe("scaled")["desiredCount"] == 1 and time.monotonic() - started < 15:
+        for _ in range(50):  # well over 50 requests per target per period (one second locally)
+            assert session.get(url + "/whoami").ok
+    scaled_out = stack.describe("scaled")["desiredCount"]
+    assert scaled_out > 1, "no scale-out within 15 s of load"
+    print(f"\nscaled out to {scaled_out} after {time.monotonic() - started:.1f} s of load")
+    wait_for(lambda: stack.describe("scaled")["runningCount"] == scaled_out, 10, "the new tasks")
+
+    quiet = time.monotonic()
+    wait_for(lambda: stack.describe("scaled")["desiredCount"] == 1, 30, "the scale-in")
+    print(f"scaled back in to 1 after {time.monotonic() - quiet:.1f} s without load")
+    activities = autoscaling.describe_scaling_activities(
+        ServiceNamespace="ecs", ResourceId=resource)["ScalingActivities"]
+    assert [a["Description"] for a in activities[:2]] == [
+        "Setting desired count to 1.", f"Setting desired count to {scaled_out}."]
+    assert all(a["StatusCode"] == "Successful" for a in activities)
+    assert "AlarmHigh" in activities[1]["Cause"] and "AlarmLow" in activities[0]["Cause"]
+    metrics = boto3.client("cloudwatch").list_metrics(Namespace="AWS/ApplicationELB")["Metrics"]
+    assert any(m["MetricName"] == "RequestCountPerTarget" for m in metrics)
+    stack.remove("scaled")
+
+
+def test_what_a_learner_naturally_sends_for_fargate_is_accepted_or_refused_as_on_aws(stack):
+    with pytest.raises(ClientError, match="execution role ARN to support log driver awslogs"):
+        stack.ecs.register_task_definition(
+            family="no-role", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256",
+            memory="512", containerDefinitions=[{
+                "name": "echo", "image": stack.image.uri, "logConfiguration": {
+                    "logDriver": "awslogs", "options": {"awslogs-group": LOG_GROUP}}}])
+    with pytest.raises(ClientError, match="Network Configuration must be provided"):
+        stack.ecs.create_service(cluster=CLUSTER, serviceName="no-network", taskDefinition="echo",
+                                 desiredCount=1, launchType="FARGATE")
+    # No securityGroups (the VPC's default group is used) and no container memory: both fine.
+    service = stack.service("natural", 1)
+    assert service["networkConfiguration"]["awsvpcConfiguration"]["securityGroups"]
+    stack.settled("natural")
+    with pytest.raises(ClientError, match="ClusterContainsServicesException"):
+        stack.ecs.delete_cluster(cluster=CLUSTER)
+    stack.remove("natural")
+
+
+def test_every_task_is_a_child_of_the_local_cloud_and_stops_with_it(stack, cloud):
+    from labkit.localcloud import control
+
+    stack.service("last", 2)
+    stack.settled("last")
+    info = control.status()
+    pids = [whoami(task)["pid"] for task in stack.tasks("last")]
+    for pid in pids:
+        parent, group = _parent_and_group(pid)
+        assert parent == info["pid"] and group == os.getpgid(info["pid"])
+
+    control.reset()
+    wait_for(lambda: not any(_alive(pid) for pid in pids), 5, "reset to stop the tasks")
+    assert stack.ecs.list_clusters()["clusterArns"] == []
+
+    # The reset emptied everything: the cluster, the image in ECR, the log group, the subnets.
+    stack.ecs.create_cluster(clusterName=CLUSTER)
+    images.build(ECHO, "echo:1")
+    boto3.client("logs").create_log_group(logGroupName=LOG_GROUP)
+    stack.subnets = [s["SubnetId"] for s in boto3.client("ec2").describe_subnets()["Subnets"]][:2]
+    stack.task_definition("echo")
+    stack.service("after-reset", 1)
+    stack.settled("after-reset")
+    pid = whoami(stack.tasks("after-reset")[0])["pid"]
+    control.down()
+    wait_for(lambda: not _alive(pid), 5, "`labkit down` to stop the task")
+
+
+def _get_json(url: str):
+    try:
+        return requests.get(url, timeout=2).json()
+    except requests.RequestException:
+        return None
+
+
+def _parent_and_group(pid: int) -> tuple[int, int]:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[1]), int(fields[2])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[0] != "Z"
