@@ -45,6 +45,13 @@ class Environment:
         """S3 bucket names are global across all accounts: the account id makes this one yours."""
         return f"{self.name(base)}-{self.account_id}"
 
+    def work_dir(self, name: str):
+        """A folder for files the learner writes (a handler to zip, a config), under the local cloud's
+        state folder: outside the notebooks' folders and git, private to this learner's course."""
+        folder = config.state_dir() / "work" / (self.lab or "course") / name
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
     @property
     def tags(self) -> dict[str, str]:
         """The tags every course resource carries; teardown finds resources by them."""
