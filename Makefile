@@ -20,8 +20,9 @@ test:
 	$(VENV)/python -m pytest tests notebooks solutions --nbval --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg
 
+# Every benchmark in bench/, one after another (each writes its table to bench/results/).
 bench: bootstrap
-	$(VENV)/python bench/bench_up.py
+	@set -e; for script in bench/bench_*.py; do echo "== $$script"; $(VENV)/python $$script; done
 
 diagrams: bootstrap
 	$(VENV)/python -m labkit.diagrams render-all
