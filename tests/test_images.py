@@ -1,6 +1,9 @@
 """`labkit image build`: a service folder becomes an image in the local ECR that a task runs, with
 no Docker; on the aws target without Docker it says what is needed."""
+import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -133,3 +136,17 @@ def _answer(url: str) -> dict:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
+
+
+def test_the_command_builds_and_prints_the_image(cloud):
+    printed = subprocess.run([sys.executable, "-m", "labkit.cli", "image", "build", str(ECHO), "--tag", "echo:cli"],
+                             capture_output=True, text=True, env=os.environ.copy(), timeout=120)
+    assert printed.returncode == 0, printed.stderr
+    digest = boto3.client("ecr").describe_images(repositoryName="echo")["imageDetails"][0]["imageDigest"]
+    assert printed.stdout.strip() == (f"built {cloud.account_id}.dkr.ecr.{cloud.region}.amazonaws.com/echo:cli "
+                                      f"({digest})")
+    missing = subprocess.run([sys.executable, "-m", "labkit.cli", "image", "build", "no/such/folder", "--tag", "x:1"],
+                             capture_output=True, text=True, env=os.environ.copy(), timeout=120)
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == ("labkit image: no/such/folder has no Dockerfile: an image is built from one "
+                                      "(its CMD says how the service starts).")

@@ -1,0 +1,79 @@
+"""`labkit url` and `labkit.url_for`: the URL of what a lab deployed, which then answers."""
+import os
+import subprocess
+import sys
+
+import boto3
+import pytest
+import requests
+
+import labkit
+
+FIXED = {"Type": "fixed-response",
+         "FixedResponseConfig": {"StatusCode": "200", "ContentType": "text/plain", "MessageBody": "hello"}}
+
+
+def labkit_cli(*arguments):
+    return subprocess.run([sys.executable, "-m", "labkit.cli", *arguments], capture_output=True, text=True,
+                          env=os.environ.copy(), timeout=60)
+
+
+@pytest.fixture
+def mock_api(cloud):
+    apigateway = boto3.client("apigateway")
+    api_id = apigateway.create_rest_api(name="url-test")["id"]
+    root = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
+    apigateway.put_method(restApiId=api_id, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    apigateway.put_integration(restApiId=api_id, resourceId=root, httpMethod="GET", type="MOCK",
+                               requestTemplates={"application/json": '{"statusCode": 200}'})
+    apigateway.put_method_response(restApiId=api_id, resourceId=root, httpMethod="GET", statusCode="200")
+    apigateway.put_integration_response(restApiId=api_id, resourceId=root, httpMethod="GET", statusCode="200",
+                                        responseTemplates={"application/json": '{"answer": "mocked"}'})
+    apigateway.create_deployment(restApiId=api_id, stageName="prod")
+    yield api_id
+    apigateway.delete_rest_api(restApiId=api_id)
+
+
+def test_the_url_of_a_rest_api_stage_answers(mock_api):
+    printed = labkit_cli("url", mock_api, "--stage", "prod")
+    assert printed.returncode == 0, printed.stderr
+    url = printed.stdout.strip()
+    assert url == labkit.url_for(mock_api, "prod")
+    assert requests.get(url + "/", timeout=10).json() == {"answer": "mocked"}
+
+
+def test_a_rest_api_without_its_stage_or_an_unknown_id_gets_one_clear_line(mock_api):
+    no_stage = labkit_cli("url", mock_api)
+    assert no_stage.returncode == 1
+    assert no_stage.stderr.strip() == (f"labkit url: {mock_api} is a REST API: say which stage, "
+                                       f"url_for('{mock_api}', 'prod').")
+    unknown = labkit_cli("url", "nosuchapi1")
+    assert unknown.returncode == 1
+    assert "there is no REST API or HTTP API with id 'nosuchapi1'" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+
+
+def test_the_url_of_a_load_balancer_is_its_first_listener(cloud):
+    ec2, elb = boto3.client("ec2"), boto3.client("elbv2")
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
+    arn = elb.create_load_balancer(Name="url-test", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    try:
+        listenerless = labkit_cli("url", arn)
+        assert listenerless.returncode == 1 and "has no listener yet" in listenerless.stderr
+        elb.create_listener(LoadBalancerArn=arn, Protocol="HTTP", Port=8081, DefaultActions=[FIXED])
+        elb.create_listener(LoadBalancerArn=arn, Protocol="HTTP", Port=80, DefaultActions=[FIXED])
+        printed = labkit_cli("url", arn)
+        assert printed.returncode == 0, printed.stderr
+        url = printed.stdout.strip()
+        assert url.startswith("http://127.0.0.1:")
+        assert requests.get(url + "/anything", timeout=10).text == "hello"
+    finally:
+        elb.delete_load_balancer(LoadBalancerArn=arn)
+
+
+def test_the_aws_form_of_urls():
+    from labkit.urls import invoke_url
+    assert invoke_url("abc123", "prod", target="aws", region="eu-west-1") == \
+        "https://abc123.execute-api.eu-west-1.amazonaws.com/prod"
+    assert invoke_url("abc123", "$default", target="aws", region="eu-west-1", http_api=True) == \
+        "https://abc123.execute-api.eu-west-1.amazonaws.com"
