@@ -38,9 +38,18 @@ def cloud():
 
 @pytest.fixture
 def isolated_cloud_env(tmp_path, monkeypatch):
-    """A second, private local cloud location for lifecycle tests; stopped afterwards."""
+    """A second, private local cloud location for lifecycle tests; stopped afterwards. A test that
+    points this process at it (course.start) must not leave later tests pointed at a stopped cloud."""
+    import boto3
+
+    from labkit import course
+    saved_environ, saved_current = dict(os.environ), course.current()
     monkeypatch.setenv("LABKIT_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("LABKIT_PORT", str(free_port()))
     yield tmp_path / "state"
     from labkit.localcloud import control
     control.down()
+    os.environ.clear()
+    os.environ.update(saved_environ)
+    course._current = saved_current
+    boto3.DEFAULT_SESSION = None
