@@ -7,7 +7,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import sys
 import threading
 import time
@@ -29,20 +28,10 @@ def main(argv=None) -> int:
 
     from werkzeug.serving import make_server
     from moto import __version__ as moto_version
-    from moto.moto_server.werkzeug_app import (DomainDispatcherApplication, MotoRequestHandler,
-                                               create_backend_app)
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     from labkit import config, dataplane
-
-    class QuietRequestHandler(MotoRequestHandler):
-        """No line per request in the log; TCP_NODELAY, or Nagle costs ~40 ms a call (FACTS.md)."""
-
-        def setup(self):
-            super().setup()
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-        def log_request(self, *args, **kwargs):
-            pass
+    from labkit.localcloud.request_handler import LocalCloudRequestHandler
 
     moto_app = DomainDispatcherApplication(create_backend_app)
     info = {
@@ -60,7 +49,7 @@ def main(argv=None) -> int:
 
     try:
         server = make_server("127.0.0.1", args.port, app, threaded=True,
-                             request_handler=QuietRequestHandler)
+                             request_handler=LocalCloudRequestHandler)
     except OSError as error:
         print(f"cannot listen on 127.0.0.1:{args.port}: {error.strerror}", flush=True)
         return EXIT_PORT_TAKEN

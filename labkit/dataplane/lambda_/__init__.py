@@ -5,13 +5,14 @@ says where and what else it corrects). There an invocation (invoke.py) runs in a
 environment (workers.py, kept warm by pool.py): a Python process running AWS's runtime interface
 client, awslambdaric, against a Runtime API endpoint of its own (runtime_api.py), with the
 function's code unpacked once (code_cache.py) and AWS's environment variables (environment.py).
-START/END/REPORT and the handler's output go to CloudWatch Logs (logs.py); Event invocations run
-in the background with retries (events.py). Only python3.x runtimes run.
+START/END/REPORT and the handler's output go to CloudWatch Logs (logs.py) once the invocation has
+answered, and before any CloudWatch Logs API call (middleware() below); Event invocations run in
+the background with retries (events.py). Only python3.x runtimes run.
 """
 import atexit
 
 from labkit.dataplane import moto_seams
-from labkit.dataplane.lambda_ import events, invoke
+from labkit.dataplane.lambda_ import events, invoke, logs
 
 
 def install() -> None:
@@ -26,6 +27,18 @@ def _patch(_models) -> None:
     moto_patches.install()
 
 
+def middleware(app):
+    def wsgi(environ, start_response):
+        # CloudWatch Logs API calls (JSON protocol, X-Amz-Target Logs_20140328.*) see the log
+        # events of every invocation answered before them.
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("Logs_"):
+            logs.flush()
+        return app(environ, start_response)
+
+    return wsgi
+
+
 def reset() -> None:
     events.forget_queued()
+    logs.forget_queued()
     invoke.POOL.stop_all()

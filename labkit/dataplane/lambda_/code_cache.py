@@ -9,6 +9,8 @@ from pathlib import Path
 from labkit import config
 
 _unpacking = threading.Lock()
+# sha256 -> its folder, once in place: every invocation asks, and a stat costs more than the lookup.
+_in_place: dict[str, Path] = {}
 
 
 def unpacked(code_sha256: str, zip_bytes: bytes) -> Path:
@@ -16,9 +18,10 @@ def unpacked(code_sha256: str, zip_bytes: bytes) -> Path:
 
     Raises zipfile.BadZipFile when the bytes are not a zip archive.
     """
+    known = _in_place.get(code_sha256)
+    if known is not None:
+        return known
     target = config.state_dir() / "lambda-code" / code_sha256
-    if target.is_dir():
-        return target
     with _unpacking:
         if not target.is_dir():
             staging = target.with_name(f".{code_sha256}.partial")
@@ -26,4 +29,5 @@ def unpacked(code_sha256: str, zip_bytes: bytes) -> Path:
             with zipfile.ZipFile(io.BytesIO(zip_bytes)) as archive:
                 archive.extractall(staging)
             os.replace(staging, target)  # a worker never sees a half-written folder
+    _in_place[code_sha256] = target
     return target

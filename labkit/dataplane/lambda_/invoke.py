@@ -12,20 +12,27 @@ Shapes of the errors Lambda itself raises (not the handler):
 Handler errors, init errors (Runtime.ImportModuleError, Runtime.HandlerNotFound) and
 Runtime.MarshalError come from awslambdaric itself, unchanged.
 """
+import concurrent.futures
 import contextvars
 import hashlib
 import json
 import re
+import time
 import uuid
 import zipfile
 from dataclasses import dataclass
 
 from labkit.dataplane.lambda_ import code_cache, environment, logs
 from labkit.dataplane.lambda_.pool import WorkerPool
-from labkit.dataplane.lambda_.workers import Outcome, WorkerSpec
+from labkit.dataplane.lambda_.workers import INIT_TIMEOUT_S, Outcome, Worker, WorkerSpec
 
 PYTHON_RUNTIME = re.compile(r"python3\.\d+")
 POOL = WorkerPool()
+# Beyond the Init phase and the function's timeout: starting a process, killing one at its timeout.
+SLACK_S = 1.0
+# Invocations whose caller may stop waiting first; each keeps its thread until the function ends.
+_OUTLIVING_CALLERS = concurrent.futures.ThreadPoolExecutor(max_workers=32,
+                                                           thread_name_prefix="lambda-call")
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,15 @@ class Caller:
 # triggers that call the function directly (SNS, DynamoDB streams, ...) leave it unset.
 CALLER: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("lambda_caller",
                                                                        default=None)
+# Set by a synchronous caller that stops waiting at a deadline (time.monotonic()), as API Gateway
+# does at its integration timeout: run() raises CallerStoppedWaiting then, while the function runs
+# on, as it does on AWS.
+ANSWER_BY: contextvars.ContextVar[float | None] = contextvars.ContextVar("lambda_answer_by",
+                                                                         default=None)
+
+
+class CallerStoppedWaiting(Exception):
+    """The invocation outlived the caller's ANSWER_BY; it goes on in the background."""
 
 
 @dataclass
@@ -55,7 +71,8 @@ class Invocation:
 
 
 def run(fn, payload: bytes, caller: Caller) -> Invocation:
-    """Invoke moto's LambdaFunction fn with payload (a JSON document) and write its logs."""
+    """Invoke moto's LambdaFunction fn with payload (a JSON document) and write its logs; raises
+    CallerStoppedWaiting when ANSWER_BY passes first."""
     request_id = caller.request_id or str(uuid.uuid4())
     refusal = _why_it_cannot_run(fn)
     code_dir = None
@@ -70,7 +87,25 @@ def run(fn, payload: bytes, caller: Caller) -> Invocation:
                    invocation.log_events)
         return invocation
 
-    worker = POOL.acquire(_worker_spec(fn, code_dir))
+    spec = _worker_spec(fn, code_dir)
+    answer_by = ANSWER_BY.get()
+    if answer_by is None:
+        return _run_in(POOL.acquire(spec), fn, payload, caller, request_id)
+    # When the function's own limits end it in time and a worker is free, it runs on this thread;
+    # otherwise on one the caller can leave behind.
+    if time.monotonic() + INIT_TIMEOUT_S + float(fn.timeout) + SLACK_S < answer_by:
+        worker = POOL.acquire(spec, wait=False)
+        if worker is not None:
+            return _run_in(worker, fn, payload, caller, request_id)
+    running = _OUTLIVING_CALLERS.submit(
+        lambda: _run_in(POOL.acquire(spec), fn, payload, caller, request_id))
+    try:
+        return running.result(timeout=max(0.0, answer_by - time.monotonic()))
+    except concurrent.futures.TimeoutError:
+        raise CallerStoppedWaiting(f"{fn.function_name} did not answer in time") from None
+
+
+def _run_in(worker: Worker, fn, payload: bytes, caller: Caller, request_id: str) -> Invocation:
     outcome = None
     try:
         outcome = worker.invoke(request_id, payload, caller.invoked_arn, float(fn.timeout),

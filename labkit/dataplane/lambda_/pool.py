@@ -30,9 +30,11 @@ class WorkerPool:
         self._generation = 0
         self._reaper: threading.Thread | None = None
 
-    def acquire(self, spec: WorkerSpec) -> Worker:
-        """A warm worker for spec, or a new one; waits while the limits are reached."""
+    def acquire(self, spec: WorkerSpec, wait: bool = True) -> Worker | None:
+        """A warm worker for spec, or a new one; while the limits are reached, waits for one, or
+        returns None when told not to wait."""
         retired: list[Worker] = []
+        worker, start_new = None, False
         with self._changed:
             self._start_reaper()
             if self._current_key.get(spec.family) != spec.key:  # new code or configuration
@@ -45,6 +47,7 @@ class WorkerPool:
                     if not worker.alive:  # crashed or killed while idle: replace it
                         self._forget(worker)
                         retired.append(worker)
+                        worker = None
                         continue
                     self._busy.add(worker)
                     break
@@ -54,12 +57,14 @@ class WorkerPool:
                     if self._total < MAX_WORKERS_TOTAL:
                         self._counts[spec.key] = self._counts.get(spec.key, 0) + 1
                         self._total += 1
-                        worker, generation = None, self._generation
+                        start_new, generation = True, self._generation
                         break
+                if not wait:
+                    break
                 self._changed.wait()
         for old in retired:
             old.stop()
-        if worker is not None:
+        if not start_new:
             return worker
         try:
             worker = Worker(spec)

@@ -1,11 +1,12 @@
 """Execution environments: warm Python processes running AWS's runtime interface client.
 
 A Worker is one execution environment: `python -m awslambdaric module.handler` (the client AWS ships
-in its Python base images) talking to a Runtime API endpoint of its own on an ephemeral 127.0.0.1
-port. That endpoint is served by the thread that invokes the worker, with no server thread in
-between: it hands the event to the client's waiting `GET .../invocation/next` and waits for the
-`POST .../response` or `.../error`, while watching the clock (timeout), the process (crashes) and
-its resident memory (the memory size). pool.py keeps workers warm and reuses them.
+in its Python base images; RUNTIME_CLIENT says how it is started) talking to a Runtime API endpoint
+of its own on an ephemeral 127.0.0.1 port. That endpoint is served by the thread that invokes the
+worker, with no server thread in between: it hands the event to the client's waiting
+`GET .../invocation/next` and waits for the `POST .../response` or `.../error`, while watching the
+clock (timeout), the process (crashes) and its resident memory (the memory size). pool.py keeps
+workers warm and reuses them.
 """
 import os
 import selectors
@@ -29,6 +30,16 @@ INIT_TIMEOUT_S = 10.0
 MEMORY_SAMPLE_S = 0.05
 _PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 _ACCEPTED = b'{"status":"OK"}'
+# awslambdaric's entry point (python -m awslambdaric HANDLER), but waiting for the next event on the
+# main thread. For python3.12 and later it waits from a new thread each time, so that the main
+# thread can run signal handlers meanwhile (AWS may send SIGTERM at shutdown); the local cloud only
+# ever kills a worker with SIGKILL, and the thread costs ~0.2 ms per invoke. Should a later
+# awslambdaric rename the hook, it simply keeps its thread.
+RUNTIME_CLIENT = ("import sys\n"
+                  "from awslambdaric import __main__ as runtime_client\n"
+                  "from awslambdaric.lambda_config import LambdaConfigProvider\n"
+                  "LambdaConfigProvider._parse_thread_polling = lambda self: False\n"
+                  "runtime_client.main(sys.argv)\n")
 
 
 @dataclass
@@ -112,7 +123,7 @@ class Worker:
         self._spawned = time.monotonic()
         # Same process group as the local cloud: `labkit down` stops the workers with it.
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "awslambdaric", spec.handler], cwd=spec.code_dir, env=env,
+            [sys.executable, "-c", RUNTIME_CLIENT, spec.handler], cwd=spec.code_dir, env=env,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self._output_fd = self._process.stdout.fileno()
         os.set_blocking(self._output_fd, False)
