@@ -10,6 +10,7 @@ import tempfile
 import pytest
 
 from labkit.proc import free_port
+from private_cloud import pointed_at_a_private_cloud
 
 _SESSION_STATE = tempfile.mkdtemp(prefix="labkit-test-")
 
@@ -37,19 +38,8 @@ def cloud():
 
 
 @pytest.fixture
-def isolated_cloud_env(tmp_path, monkeypatch):
-    """A second, private local cloud location for lifecycle tests; stopped afterwards. A test that
-    points this process at it (course.start) must not leave later tests pointed at a stopped cloud."""
-    import boto3
-
-    from labkit import course
-    saved_environ, saved_current = dict(os.environ), course.current()
-    monkeypatch.setenv("LABKIT_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("LABKIT_PORT", str(free_port()))
-    yield tmp_path / "state"
-    from labkit.localcloud import control
-    control.down()
-    os.environ.clear()
-    os.environ.update(saved_environ)
-    course._current = saved_current
-    boto3.DEFAULT_SESSION = None
+def isolated_cloud_env(tmp_path):
+    """A second, private local cloud location for lifecycle tests, not started; stopped afterwards, and
+    this process pointed back at the session's cloud."""
+    with pointed_at_a_private_cloud(tmp_path / "state"):
+        yield tmp_path / "state"

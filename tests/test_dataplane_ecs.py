@@ -7,10 +7,7 @@ group. Task processes answer /whoami with their task id, so a test sees which ta
 """
 import json
 import os
-import shutil
 import signal
-import socket
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -20,7 +17,8 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from labkit import course, images
+from labkit import images
+from private_cloud import private_cloud
 
 ECHO = Path(__file__).parent / "data" / "services" / "echo"
 CLUSTER = "containers"
@@ -31,26 +29,8 @@ EXECUTION_ROLE = "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"
 @pytest.fixture(scope="module")
 def cloud():
     """A local cloud for this file: its last test resets it and stops it."""
-    from labkit.localcloud import control
-
-    saved_environ, saved_current = dict(os.environ), course.current()
-    saved_set_for_local = dict(course._set_for_local)
-    state = tempfile.mkdtemp(prefix="labkit-ecs-test-")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        os.environ["LABKIT_PORT"] = str(probe.getsockname()[1])
-    os.environ["LABKIT_STATE_DIR"] = state
-    try:
-        yield course.start(quiet=True)
-    finally:
-        control.down()
-        shutil.rmtree(state, ignore_errors=True)
-        os.environ.clear()
-        os.environ.update(saved_environ)
-        course._set_for_local.clear()
-        course._set_for_local.update(saved_set_for_local)
-        course._current = saved_current
-        boto3.DEFAULT_SESSION = None
+    with private_cloud("labkit-ecs-test-") as env:
+        yield env
 
 
 class Stack:

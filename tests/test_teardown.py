@@ -10,11 +10,7 @@ refusal, a "no" at the prompt, lab 02's teardown, then everything's.
 import dataclasses
 import io
 import json
-import os
-import shutil
-import socket
 import sys
-import tempfile
 import zipfile
 
 import boto3
@@ -23,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from labkit import cli, course
 from labkit.teardown import kinds, run_cli, teardown
+from private_cloud import private_cloud
 
 LABEL_OF_EVERY_KIND = {kind.label for kind in kinds.KINDS}
 # What is left of a deleted resource: nothing (None); but AWS keeps a KMS key for 7 days, pending
@@ -33,29 +30,8 @@ STATE_WHEN_GONE = {"kms key": ("PendingDeletion", [])}
 @pytest.fixture(scope="module")
 def cloud():
     """A local cloud for this file only: teardown of "everything" must not reach other tests'."""
-    from labkit.localcloud import control
-
-    saved_environ = dict(os.environ)
-    # course.start remembers what it set for the local target, to undo it when switching to aws.
-    saved_set_for_local = dict(course._set_for_local)
-    saved_current = course.current()
-    state = tempfile.mkdtemp(prefix="labkit-teardown-test-")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        os.environ["LABKIT_PORT"] = str(probe.getsockname()[1])
-    os.environ["LABKIT_STATE_DIR"] = state
-    os.environ.pop("LABKIT_TARGET", None)
-    try:
-        yield course.start(quiet=True)
-    finally:
-        control.down()
-        shutil.rmtree(state, ignore_errors=True)
-        os.environ.clear()
-        os.environ.update(saved_environ)
-        course._set_for_local.clear()
-        course._set_for_local.update(saved_set_for_local)
-        course._current = saved_current
-        boto3.DEFAULT_SESSION = None
+    with private_cloud("labkit-teardown-test-") as env:
+        yield env
 
 
 class Aws:
