@@ -9,7 +9,7 @@ The data plane never imports checks, diagrams, notebooks or the CLI.
 """
 import importlib
 
-SERVICE_MODULES: list[str] = ["lambda_", "elb", "ecs", "autoscaling", "apigateway"]
+SERVICE_MODULES: list[str] = ["lambda_", "elb", "ecs", "autoscaling", "apigateway", "eventbridge"]
 
 
 def _modules():

@@ -7,17 +7,20 @@ client, awslambdaric, against a Runtime API endpoint of its own (runtime_api.py)
 function's code unpacked once (code_cache.py) and AWS's environment variables (environment.py).
 START/END/REPORT and the handler's output go to CloudWatch Logs (logs.py) once the invocation has
 answered, and before any CloudWatch Logs API call (middleware() below); Event invocations run in
-the background with retries (events.py). Only python3.x runtimes run.
+the background with retries (events.py). SQS event source mappings are polled in the background
+and SNS delivers asynchronously (event_sources.py). Only python3.x runtimes run.
 """
 import atexit
 
 from labkit.dataplane import moto_seams
-from labkit.dataplane.lambda_ import events, invoke, logs
+from labkit.dataplane.lambda_ import event_sources, events, invoke, logs
 
 
 def install() -> None:
     # moto's Lambda loads on first use (or in the warm-up); patching it then keeps `labkit up` fast.
     moto_seams.when_imported("moto.awslambda.models", _patch)
+    event_sources.install()
+    atexit.register(event_sources.stop_pollers)
     atexit.register(invoke.POOL.stop_all)
 
 
@@ -39,6 +42,7 @@ def middleware(app):
 
 
 def reset() -> None:
+    event_sources.stop_pollers()
     events.forget_queued()
     logs.forget_queued()
     invoke.POOL.stop_all()

@@ -1,7 +1,8 @@
 """Where labkit hooks into moto's Lambda (pinned 5.2.5), and what it corrects there.
 
 - LambdaFunction._invoke_lambda(event) -> (payload, errored, logs): the seam every trigger reaches
-  (Invoke, SQS/SNS/DynamoDB-stream/Kinesis/S3/Logs triggers, Secrets Manager rotation) through
+  (Invoke, DynamoDB-stream/Kinesis/S3/Logs triggers, Secrets Manager rotation; SQS pollers, SNS
+  and EventBridge through LambdaBackend.invoke, see event_sources.py) through
   LambdaFunction.invoke. moto runs Docker there; labkit runs the code in a warm worker.
 - LambdaFunction.invoke: moto marks errors "Handled" and returns the whole log; AWS says
   "Unhandled" and LogResult holds the last 4 KB.
@@ -48,8 +49,6 @@ SEAM_SIGNATURES = {
 SEAM_CALLERS = {
     "moto.awslambda.models.LambdaFunction.invoke": "self._invoke_lambda(",
     "moto.awslambda.models.LambdaBackend.invoke": "fn.invoke(",
-    "moto.awslambda.models.LambdaBackend._send_sqs_message": "self.invoke(",
-    "moto.awslambda.models.LambdaBackend.send_sns_message": "func.invoke(",
     "moto.awslambda.models.LambdaBackend.send_dynamodb_items": "func.invoke(",
     "moto.secretsmanager.models.SecretsManagerBackend.rotate_secret": "lambda_backend.invoke(",
 }
@@ -59,21 +58,22 @@ class MotoSeamMoved(RuntimeError):
     pass
 
 
-def verify_seams() -> None:
-    """Raise MotoSeamMoved unless moto's Lambda still has the shape these patches rely on."""
+def verify_seams(signatures=SEAM_SIGNATURES, callers=SEAM_CALLERS,
+                 patches_in: str = "labkit/dataplane/lambda_/moto_patches.py") -> None:
+    """Raise MotoSeamMoved unless moto still has the shape the patches in patches_in rely on:
+    (where, its parameters) in signatures, (where, what its source must contain) in callers."""
     where_to_look = (f"labkit patches moto {moto.__version__} as moto 5.2.5 is built: re-check "
-                     f"/work/shared/MOTO_FACTS.md ('Lambda execution seam') and "
-                     f"labkit/dataplane/lambda_/moto_patches.py")
-    for where, expected in SEAM_SIGNATURES.items():
+                     f"/work/shared/MOTO_FACTS.md ('Lambda execution seam') and {patches_in}")
+    for where, expected in signatures.items():
         target = _resolve(where, where_to_look)
         found = list(inspect.signature(target).parameters)
         if found != expected:
-            raise MotoSeamMoved(f"the Lambda seam {where} takes ({', '.join(found)}), not "
+            raise MotoSeamMoved(f"the seam {where} takes ({', '.join(found)}), not "
                                 f"({', '.join(expected)}); {where_to_look}")
-    for where, call in SEAM_CALLERS.items():
+    for where, call in callers.items():
         if call not in inspect.getsource(_resolve(where, where_to_look)):
-            raise MotoSeamMoved(f"{where} no longer calls {call}...) on its way to the seam "
-                                f"LambdaFunction._invoke_lambda; {where_to_look}")
+            raise MotoSeamMoved(f"{where} no longer contains {call}, which labkit's patches rely "
+                                f"on; {where_to_look}")
 
 
 def install() -> None:
@@ -91,7 +91,7 @@ def _resolve(where: str, where_to_look: str):
     try:
         return getattr(getattr(importlib.import_module(module_name), class_name), attribute)
     except (ImportError, AttributeError):
-        raise MotoSeamMoved(f"the Lambda seam {where} is gone; {where_to_look}") from None
+        raise MotoSeamMoved(f"the seam {where} is gone; {where_to_look}") from None
 
 
 def _invoke_lambda(self, event=None):

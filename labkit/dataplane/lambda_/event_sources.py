@@ -1,0 +1,376 @@
+"""Lambda's event sources as AWS runs them: SQS queues polled in the background, SNS delivering
+asynchronously.
+
+What moto 5.2.5 does, and what this corrects:
+- SQS: Queue.add_message invokes the queue's event source mappings inside SendMessage, one message
+  per invocation, with canned attributes, so SendMessage waits for the handler, BatchSize and
+  MaximumBatchingWindowInSeconds are ignored, a deleted mapping goes on being invoked, a
+  re-enabled one leaves its backlog until the next SendMessage, and ReportBatchItemFailures is
+  never read. Here each queue shows moto no mappings, and each SQS
+  mapping gets a poller thread (started by LambdaBackend.create_event_source_mapping) that receives
+  from moto's SQS backend in-process, as Lambda's pollers do: a batch up to BatchSize, waiting up
+  to the batching window to fill it; one synchronous invocation through LambdaBackend.invoke (the
+  seam moto_patches.py replaces); on success the batch is deleted, on a function error it stays
+  and is received again after the queue's VisibilityTimeout, and moto moves it to the queue's DLQ
+  after maxReceiveCount receives; with ReportBatchItemFailures only the listed items stay. One
+  batch at a time per mapping, and moto's receive corrected so that a failed FIFO batch comes
+  back in the order it was sent: each message group keeps its order.
+- SNS: Subscription.publish calls LambdaBackend.send_sns_message, which invokes the function
+  synchronously inside Publish with a canned event (MessageId, TopicArn and attributes of AWS's
+  documentation sample). Here it queues an Event invocation (events.py: two retries on error)
+  with the message's own fields, signed as moto signs HTTP deliveries.
+verify_seams() fails loudly when an upgrade of moto moved what these patches rely on.
+"""
+import base64
+import contextvars
+import functools
+import json
+import threading
+import time
+import traceback
+from collections.abc import Callable
+
+from labkit.dataplane import moto_seams
+
+# How long a poller waits on an empty queue before looking again; SendMessage wakes it sooner.
+IDLE_WAIT_S = 0.05
+FUNCTION_ERROR_HEADER = "x-amz-function-error"
+THIS_FILE = "labkit/dataplane/lambda_/event_sources.py"
+
+SEAM_SIGNATURES = {
+    "moto.sqs.models.SQSBackend.receive_message":
+        ["self", "queue_name", "count", "wait_seconds_timeout", "visibility_timeout",
+         "message_attribute_names"],
+    "moto.sqs.models.Queue.delete_message": ["self", "receipt_handle"],
+    "moto.awslambda.models.LambdaBackend.create_event_source_mapping": ["self", "spec"],
+    "moto.awslambda.models.LambdaBackend.get_event_source_mapping": ["self", "uuid"],
+    "moto.awslambda.models.LambdaBackend.send_sns_message":
+        ["self", "function_name", "message", "subject", "qualifier"],
+    "moto.sns.models.Subscription.publish":
+        ["self", "message", "message_id", "subject", "message_attributes", "group_id",
+         "deduplication_id", "message_structure"],
+    "moto.sns.models.Subscription.get_post_data":
+        ["self", "message", "message_id", "subject", "message_attributes"],
+}
+SEAM_CALLERS = {
+    # the synchronous invocation this module turns off by hiding a queue's mappings
+    "moto.sqs.models.Queue.add_message": "self.lambda_event_source_mappings.items()",
+    # the DLQ move after maxReceiveCount receives, which the pollers rely on
+    "moto.sqs.models.SQSBackend.receive_message": "queue.dead_letter_queue.add_message(",
+    # the delivery to Lambda this module makes asynchronous
+    "moto.sns.models.Subscription.publish": ".send_sns_message(",
+}
+
+_pollers: dict[str, threading.Event] = {}  # mapping UUID -> its poller's stop flag
+_pollers_lock = threading.Lock()
+# The subscription, message id and attributes of the SNS message being published on this thread:
+# moto's send_sns_message is given only the function, message and subject.
+_PUBLISHING = contextvars.ContextVar("sns_publishing")
+
+
+def install() -> None:
+    # A mapping exists only once moto's Lambda is loaded, and that loads moto's SQS.
+    moto_seams.when_imported("moto.awslambda.models", _patch_lambda_and_sqs)
+    moto_seams.when_imported("moto.sns.models", _patch_sns)
+
+
+def verify_seams() -> None:
+    from labkit.dataplane.lambda_ import moto_patches
+
+    moto_patches.verify_seams(SEAM_SIGNATURES, SEAM_CALLERS, patches_in=THIS_FILE)
+
+
+def stop_pollers() -> None:
+    """On reset and at exit: the mappings the pollers serve are gone."""
+    with _pollers_lock:
+        for stop in _pollers.values():
+            stop.set()
+        _pollers.clear()
+
+
+def _patch_lambda_and_sqs(lambda_models) -> None:
+    from moto.sqs.models import Queue
+
+    if getattr(lambda_models.LambdaBackend.create_event_source_mapping, "_labkit", False):
+        return
+    verify_seams()
+    # Queue.add_message invokes every mapping it finds here; the pollers serve them instead.
+    Queue.lambda_event_source_mappings = property(lambda self: {}, lambda self, value: None)
+    backend_class = lambda_models.LambdaBackend
+    create = backend_class.create_event_source_mapping
+    backend_class.create_event_source_mapping = _then_poll(create)
+    backend_class.send_sns_message = _send_sns_message
+
+
+def _patch_sns(sns_models) -> None:
+    # Its seams are verified with Lambda's (_patch_lambda_and_sqs): importing moto_patches here
+    # would load moto's Lambda inside this import.
+    subscription_class = sns_models.Subscription
+    if getattr(subscription_class.publish, "_labkit", False):
+        return
+    subscription_class.publish = _remembering_the_publication(subscription_class.publish)
+
+
+# --- SQS ------------------------------------------------------------------------------------------
+
+def _then_poll(create):
+    @functools.wraps(create)
+    def create_event_source_mapping(self, spec):
+        mapping = create(self, spec)
+        if mapping.event_source_arn.split(":")[2] == "sqs":
+            _start_poller(self, mapping)
+        return mapping
+
+    create_event_source_mapping._labkit = True
+    return create_event_source_mapping
+
+
+def _start_poller(lambda_backend, mapping) -> None:
+    stop = threading.Event()
+    with _pollers_lock:
+        _pollers[mapping.uuid] = stop
+    threading.Thread(target=_poll, args=(lambda_backend, mapping, stop), daemon=True,
+                     name=f"sqs-poller-{mapping.uuid[:8]}").start()
+
+
+def _poll(lambda_backend, mapping, stop: threading.Event) -> None:
+    def exists() -> bool:
+        # A deleted mapping, or one emptied by moto's reset, is no longer in its backend.
+        found = lambda_backend.get_event_source_mapping(mapping.uuid)
+        return not stop.is_set() and found is mapping
+
+    def serving() -> bool:
+        return mapping.enabled and exists()
+
+    while exists():
+        try:
+            found = _queue(mapping.event_source_arn)
+            if not mapping.enabled or found is None:
+                stop.wait(IDLE_WAIT_S)
+                continue
+            sqs_backend, queue = found
+            batch = _next_batch(sqs_backend, queue, mapping, serving)
+            if batch:
+                _deliver(lambda_backend, mapping, queue, batch)
+        except Exception:  # one bad batch must not end the polling; the cloud's log says why
+            traceback.print_exc()
+            stop.wait(1.0)
+    with _pollers_lock:
+        if _pollers.get(mapping.uuid) is stop:
+            del _pollers[mapping.uuid]
+
+
+def _queue(queue_arn: str):
+    from moto.sqs.models import sqs_backends
+
+    _, _, _, region, account, name = queue_arn.split(":")
+    sqs_backend = sqs_backends[account][region]
+    queue = sqs_backend.queues.get(name)
+    return None if queue is None else (sqs_backend, queue)
+
+
+def _next_batch(sqs_backend, queue, mapping, serving: Callable[[], bool]) -> list:
+    """Up to BatchSize messages; once one is there, wait up to the batching window for more."""
+    # By message id: with a visibility timeout shorter than the window (AWS advises against it) a
+    # message comes back while the batch fills, and goes once, with its latest receipt handle.
+    first = _receive(sqs_backend, queue, mapping.batch_size, IDLE_WAIT_S, serving)
+    batch = {message.id: message for message in first}
+    deadline = time.monotonic() + float(mapping.max_batch_window or 0)
+    while batch and len(batch) < mapping.batch_size and serving():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        more = _receive(sqs_backend, queue, mapping.batch_size - len(batch),
+                        min(remaining, IDLE_WAIT_S), serving)
+        for message in more:
+            batch[message.id] = message
+    return list(batch.values())
+
+
+def _receive(sqs_backend, queue, count: int, wait_s: float, serving: Callable[[], bool]) -> list:
+    """Receive with the queue's VisibilityTimeout; if none is there, wait up to wait_s for one."""
+    # add_message appends under this lock and notifies it: holding it, a SendMessage between the
+    # empty receive and the wait cannot go unnoticed.
+    with queue._messages_lock:
+        messages = _receive_now(sqs_backend, queue, count)
+        if not messages:
+            queue._messages_lock.wait(wait_s)
+            if serving():  # disabled or deleted meanwhile: what woke the poller is not for it
+                messages = _receive_now(sqs_backend, queue, count)
+    return messages
+
+
+def _receive_now(sqs_backend, queue, count: int) -> list:
+    # moto releases an in-flight message whose visibility timeout has passed only when its loop
+    # reaches it, after judging its FIFO group busy by the group's later messages: a failed batch
+    # would come back last-first. Releasing them beforehand keeps each group in order.
+    for message in list(queue.pending_messages):
+        if message.visible:
+            queue.pending_messages.discard(message)
+    return sqs_backend.receive_message(queue.name, count, 0, queue.visibility_timeout, ["All"])
+
+
+def _deliver(lambda_backend, mapping, queue, batch: list) -> None:
+    event = {"Records": [_sqs_record(message, queue) for message in batch]}
+    response_headers: dict = {}
+    try:
+        payload = lambda_backend.invoke(mapping.function_arn, None, json.dumps(event).encode(), {},
+                                        response_headers)
+    except Exception as error:  # the function is gone: the batch stays, as a failed one does
+        print(f"labkit: SQS event source {mapping.uuid} could not invoke "
+              f"{mapping.function_arn}: {getattr(error, 'message', error)}", flush=True)
+        return
+    if FUNCTION_ERROR_HEADER in response_headers:
+        return  # visible again after the queue's VisibilityTimeout
+    failed = _reported_failures(mapping, payload, {message.id for message in batch})
+    if failed is None:
+        return  # a response AWS cannot read fails the whole batch
+    with queue._messages_lock:  # moto's delete rebuilds the list SendMessage appends to
+        for message in batch:
+            if message.id not in failed:
+                _delete(queue, message)
+
+
+def _reported_failures(mapping, payload: bytes, ids: set) -> set | None:
+    """The ids the function reported failed; None when the whole batch counts as failed.
+
+    Without ReportBatchItemFailures every message succeeded. With it, AWS reads an empty or null
+    response or batchItemFailures list as success, and an unreadable response, or an item without
+    an itemIdentifier of this batch, as a failure of the whole batch (Lambda Developer Guide,
+    "Handling errors for an SQS event source in Lambda")."""
+    if "ReportBatchItemFailures" not in (mapping.function_response_types or []):
+        return set()
+    try:
+        response = json.loads(payload or b"null")
+    except ValueError:
+        return None
+    if not response:
+        return set()
+    if not isinstance(response, dict):
+        return None
+    failures = response.get("batchItemFailures") or []
+    if not isinstance(failures, list):
+        return None
+    reported = {failure.get("itemIdentifier") if isinstance(failure, dict) else None
+                for failure in failures}
+    return reported if reported <= ids else None
+
+
+def _delete(queue, message) -> None:
+    from moto.sqs.exceptions import ReceiptHandleIsInvalid
+
+    try:
+        queue.delete_message(message.receipt_handle)
+    except ReceiptHandleIsInvalid:  # purged meanwhile
+        pass
+
+
+def _sqs_record(message, queue) -> dict:
+    """A record of AWS's SQS event (Lambda Developer Guide, "Using Lambda with Amazon SQS")."""
+    attributes = {
+        "ApproximateReceiveCount": str(message.approximate_receive_count),
+        "SentTimestamp": str(message.sent_timestamp),
+        "SenderId": message.sender_id,
+        "ApproximateFirstReceiveTimestamp": str(message.approximate_first_receive_timestamp),
+    }
+    trace_header = (message.system_attributes or {}).get("AWSTraceHeader")
+    if trace_header:
+        attributes["AWSTraceHeader"] = trace_header.get("StringValue")
+    if queue.fifo_queue:
+        attributes.update(SequenceNumber=_sequence_number(message),
+                          MessageGroupId=message.group_id,
+                          MessageDeduplicationId=message.deduplication_id)
+    record = {
+        "messageId": message.id,
+        "receiptHandle": message.receipt_handle,
+        "body": message.body,
+        "attributes": attributes,
+        "messageAttributes": {name: _message_attribute(value)
+                              for name, value in message.message_attributes.items()},
+        "md5OfBody": message.body_md5,
+    }
+    if message.message_attributes:
+        record["md5OfMessageAttributes"] = message.attribute_md5
+    record.update(eventSource="aws:sqs", eventSourceARN=queue.queue_arn, awsRegion=queue.region)
+    return record
+
+
+def _sequence_number(message) -> str:
+    # moto numbers a FIFO message only when it was sent with a MessageDeduplicationId; otherwise
+    # 20 digits that grow with the send time, as AWS's do, and stay the same on every delivery.
+    if message.sequence_number:
+        return message.sequence_number
+    return f"{message.sent_timestamp}{int(message.id.replace('-', ''), 16) % 10 ** 7:07d}"
+
+
+def _message_attribute(value: dict) -> dict:
+    attribute = {}
+    if "StringValue" in value:
+        attribute["stringValue"] = value["StringValue"]
+    if "BinaryValue" in value:
+        binary = value["BinaryValue"]
+        attribute["binaryValue"] = (base64.b64encode(binary).decode()
+                                    if isinstance(binary, bytes) else binary)
+    attribute.update(stringListValues=[], binaryListValues=[], dataType=value["DataType"])
+    return attribute
+
+
+# --- SNS ------------------------------------------------------------------------------------------
+
+def _remembering_the_publication(publish):
+    @functools.wraps(publish)
+    def publish_remembering(self, message, message_id, subject=None, message_attributes=None,
+                            *args, **kwargs):
+        token = _PUBLISHING.set((self, message_id, message_attributes))
+        try:
+            return publish(self, message, message_id, subject, message_attributes, *args, **kwargs)
+        finally:
+            _PUBLISHING.reset(token)
+
+    publish_remembering._labkit = True
+    return publish_remembering
+
+
+def _send_sns_message(self, function_name, message, subject=None, qualifier=None) -> None:
+    """Replaces LambdaBackend.send_sns_message, which only Subscription.publish calls."""
+    subscription, message_id, message_attributes = _PUBLISHING.get()
+    event = {"Records": [{
+        "EventSource": "aws:sns",
+        "EventVersion": "1.0",
+        "EventSubscriptionArn": subscription.arn,
+        "Sns": _sns_notification(subscription, message, message_id, subject, message_attributes),
+    }]}
+    function = f"{function_name}:{qualifier}" if qualifier else function_name
+    invoke_asynchronously(self, function, json.dumps(event).encode(),
+                          f"SNS topic {subscription.topic_arn}")
+
+
+def _sns_notification(subscription, message, message_id, subject, message_attributes) -> dict:
+    """The Sns part of AWS's event (Lambda Developer Guide, "Invoking Lambda functions with Amazon
+    SNS notifications"): Subject null when there is none, Url spelled as in Lambda's events."""
+    signed = subscription.get_post_data(message, message_id, subject)
+    region = subscription.topic_arn.split(":")[3]
+    return {
+        "Type": "Notification",
+        "MessageId": message_id,
+        "TopicArn": subscription.topic_arn,
+        "Subject": subject,
+        "Message": message,
+        "Timestamp": signed["Timestamp"],
+        "SignatureVersion": signed["SignatureVersion"],
+        "Signature": signed["Signature"],
+        "SigningCertUrl": signed["SigningCertURL"],
+        "UnsubscribeUrl": f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe"
+                          f"&SubscriptionArn={subscription.arn}",
+        "MessageAttributes": message_attributes or {},
+    }
+
+
+def invoke_asynchronously(lambda_backend, function: str, payload: bytes, sender: str) -> None:
+    """An Event invocation of function (a name or ARN, maybe qualified), as AWS services that push
+    to Lambda make: the sender goes on at once; a function that is gone is reported in the log."""
+    try:
+        lambda_backend.invoke(function, None, payload, {"X-Amz-Invocation-Type": "Event"}, {})
+    except Exception as error:
+        print(f"labkit: {sender} could not invoke {function}: {getattr(error, 'message', error)}",
+              flush=True)
