@@ -52,23 +52,30 @@ class Image:
 def build(folder: str | Path, tag: str, env=None, context: str | Path | None = None) -> Image:
     """Build the service in `folder` (its Dockerfile) as `repository[:tag]` and record it in ECR.
 
-    `context` is the folder COPY sources are relative to (docker build's context): the service
-    folder unless given. `env` is a labkit.course.Environment (course.start()'s); by default the
+    A relative `folder` not found from here is taken from the course folder. `context` is the
+    folder COPY sources are relative to (docker build's context): the service folder unless given. `env` is a labkit.course.Environment (course.start()'s); by default the
     current one, or the local target.
     """
     from labkit import course
 
     env = env or course.current() or course.start(quiet=True)
-    folder = Path(folder)
+    folder = _service_folder(folder)
     dockerfile = folder / "Dockerfile"
     if not dockerfile.is_file():
         raise LabkitError(f"{folder} has no Dockerfile: an image is built from one (its CMD says "
                           f"how the service starts).")
     repository, image_tag = split_tag(tag)
-    context = Path(context) if context is not None else folder
+    context = _service_folder(context) if context is not None else folder
     if env.target == "aws":
         return _build_with_docker(dockerfile, context, repository, image_tag, env)
     return _build_locally(dockerfile, context, repository, image_tag, env)
+
+
+def _service_folder(folder: str | Path) -> Path:
+    # A notebook runs in solutions/ or labs/: "services/orders" means the course's folder there.
+    folder = Path(folder)
+    in_course = config.COURSE_ROOT / folder
+    return in_course if not folder.exists() and in_course.exists() else folder
 
 
 def split_tag(tag: str) -> tuple[str, str]:

@@ -381,6 +381,16 @@ def test_what_a_learner_naturally_sends_for_fargate_is_accepted_or_refused_as_on
     with pytest.raises(ClientError, match="Network Configuration must be provided"):
         stack.ecs.create_service(cluster=CLUSTER, serviceName="no-network", taskDefinition="echo",
                                  desiredCount=1, launchType="FARGATE")
+    with pytest.raises(ClientError, match="Fargate only supports network mode"):
+        stack.ecs.register_task_definition(
+            family="bridged", requiresCompatibilities=["FARGATE"], networkMode="bridge", cpu="256",
+            memory="512", containerDefinitions=[{"name": "echo", "image": stack.image.uri}])
+    unused = stack.elb.create_target_group(Name="no-listener", Protocol="HTTP", Port=8080, VpcId=stack.vpc,
+                                           TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+    with pytest.raises(ClientError, match=f"The target group with targetGroupArn {unused} does not have "
+                                          f"an associated load balancer"):
+        stack.service("unbalanced", 1, unused)
+    stack.elb.delete_target_group(TargetGroupArn=unused)
     # No securityGroups (the VPC's default group is used) and no container memory: both fine.
     service = stack.service("natural", 1)
     assert service["networkConfiguration"]["awsvpcConfiguration"]["securityGroups"]

@@ -72,12 +72,14 @@ class LoadBalancer:
             "LoadBalancers"][0]["LoadBalancerArn"]
         self.ports = iter(range(9000, 9100))
         self.backends: list[Backend] = []
+        self.groups: list[str] = []
 
     def group(self, name: str, *backends: Backend, **settings) -> str:
         arn = self.elb.create_target_group(
             Name=name, Protocol="HTTP", Port=80, VpcId=self.vpc, TargetType="ip",
             HealthCheckPath="/health", HealthCheckIntervalSeconds=5, HealthyThresholdCount=2,
             UnhealthyThresholdCount=2, **settings)["TargetGroups"][0]["TargetGroupArn"]
+        self.groups.append(arn)
         if backends:
             self.elb.register_targets(TargetGroupArn=arn, Targets=[b.target for b in backends])
         return arn
@@ -120,6 +122,10 @@ class LoadBalancer:
 def alb(cloud):
     balancer = LoadBalancer(cloud)
     yield balancer
+    # The session's cloud is shared: later tests and notebooks make groups of the same names.
+    balancer.elb.delete_load_balancer(LoadBalancerArn=balancer.arn)
+    for group in balancer.groups:
+        balancer.elb.delete_target_group(TargetGroupArn=group)
     for backend in balancer.backends:
         backend.server.shutdown()
         backend.server.server_close()

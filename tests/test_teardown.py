@@ -23,8 +23,8 @@ from private_cloud import private_cloud
 
 LABEL_OF_EVERY_KIND = {kind.label for kind in kinds.KINDS}
 # What is left of a deleted resource: nothing (None); but AWS keeps a KMS key for 7 days, pending
-# deletion (its aliases go at once).
-STATE_WHEN_GONE = {"kms key": ("PendingDeletion", [])}
+# deletion (its aliases go at once), and a scalable target's lookup finds an empty list.
+STATE_WHEN_GONE = {"kms key": ("PendingDeletion", []), "scalable target": []}
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,8 @@ class Aws:
                                    ("logs", "logs"), ("ecs", "ecs"), ("elb", "elbv2"),
                                    ("ec2", "ec2"), ("s3", "s3"), ("sd", "servicediscovery"),
                                    ("idp", "cognito-idp"), ("ecr", "ecr"), ("events", "events"),
-                                   ("sfn", "stepfunctions")):
+                                   ("sfn", "stepfunctions"),
+                                   ("scaling", "application-autoscaling")):
             setattr(self, attribute, boto3.client(service))
 
 
@@ -135,6 +136,10 @@ def deploy(aws, prefix, tags):
     ids["service"] = f"{prefix}-svc"
     aws.ecs.create_service(cluster=ids["cluster"], serviceName=ids["service"], desiredCount=1,
                            taskDefinition=ids["task definition"], **tagged("tags", lower_pairs))
+    ids["scalable target"] = f"service/{ids['cluster']}/{ids['service']}"
+    aws.scaling.register_scalable_target(ServiceNamespace="ecs", ResourceId=ids["scalable target"],
+                                         ScalableDimension="ecs:service:DesiredCount",
+                                         MinCapacity=1, MaxCapacity=2)
 
     vpc = aws.ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
     subnets = [subnet["SubnetId"] for subnet in aws.ec2.describe_subnets()["Subnets"]][:2]
@@ -262,6 +267,8 @@ def state(aws, ids):
             clusters=[ids["cluster"]]), "clusters")),
         "ecs service": _probe(lambda: ecs_status(aws.ecs.describe_services(
             cluster=ids["cluster"], services=[ids["service"]]), "services")),
+        "scalable target": _probe(lambda: [t["MaxCapacity"] for t in aws.scaling.describe_scalable_targets(
+            ServiceNamespace="ecs", ResourceIds=[ids["scalable target"]])["ScalableTargets"]]),
         "task definition": _probe(lambda: active(aws.ecs.describe_task_definition(
             taskDefinition=ids["task definition"])["taskDefinition"]["status"])),
         "load balancer": _probe(lambda: aws.elb.describe_load_balancers(

@@ -17,6 +17,9 @@ Wanted = Callable[[Tags], bool]
 # How long a deletion on the aws target waits for a dependency AWS is still removing (a load
 # balancer that holds a target group, a draining ECS service that holds its cluster).
 BUSY_WAIT_S = 180.0
+# The same on the local cloud, where an ECS service drains and stops its task processes before its
+# cluster may go: seconds.
+LOCAL_BUSY_WAIT_S = 60.0
 # Errors that only mean "too many calls, try again later"; API Gateway allows one DeleteRestApi
 # every 30 s per account, longer than botocore's own retries wait.
 THROTTLING_CODES = ("TooManyRequestsException", "ThrottlingException", "Throttling",

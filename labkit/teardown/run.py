@@ -13,8 +13,8 @@ from botocore.exceptions import ClientError
 
 from labkit import config, course
 from labkit.teardown import kinds
-from labkit.teardown.base import (BUSY_WAIT_S, THROTTLING_CODES, Kind, Resource, Tags,
-                                  describe_error, error_code, is_gone)
+from labkit.teardown.base import (BUSY_WAIT_S, LOCAL_BUSY_WAIT_S, THROTTLING_CODES, Kind, Resource,
+                                  Tags, describe_error, error_code, is_gone)
 
 COURSE_KEY = "labkit:course"
 LAB_KEY = "labkit:lab"
@@ -147,8 +147,7 @@ def _delete_and_recheck(target: str, selection: _Filter, clients: _Clients,
                         plan: _Survey) -> Report:
     lab = selection.lab
     report = Report(target=target, lab=lab)
-    # moto deletes at once and never throttles: locally a "still in use" is final, not a wait.
-    patience = BUSY_WAIT_S if target == "aws" else 0.0
+    patience = BUSY_WAIT_S if target == "aws" else LOCAL_BUSY_WAIT_S
     if not plan.found:
         print(f"Nothing tagged {selection} to delete.")
     for kind, resource in plan.found:

@@ -8,7 +8,7 @@ its container definition, the way Docker and the ECS agent combine them.
   the image's CMD, as in Docker). `python` is the course's Python, with its packages.
 - Ports: each portMappings containerPort gets a free port on 127.0.0.1. The container finds it in
   $PORT (its first mapping) and in $LABKIT_PORT_<containerPort> (each mapping): a service listens
-  on $PORT, as it does on AWS where PORT is its container port.
+  on $PORT, as it does on AWS where PORT is its container port, and on $HOST (127.0.0.1).
 - Environment: the image's ENV, then the container's environment and secrets, then what the ECS
   agent sets (AWS_REGION, ECS_CONTAINER_METADATA_URI_V4...), then PORT; boto3 in the container
   reaches the local cloud with stand-in credentials for the task role.
@@ -24,6 +24,7 @@ from labkit.dataplane.ecs.awslogs import LogDestination
 from labkit.dataplane.ecs.failures import TaskFailed
 
 DEFAULT_STOP_TIMEOUT_S = 30  # the ECS default for a container's stopTimeout
+LOCALHOST = "127.0.0.1"
 
 
 @dataclass
@@ -148,6 +149,9 @@ def _environment(definition, override, image_config, rootfs, task, ports,
     ports_env = {f"LABKIT_PORT_{m.container_port}": str(m.host_port) for m in ports}
     if ports:
         ports_env["PORT"] = str(ports[0].host_port)
+        # A container listens on 0.0.0.0 of its own network; a local task shares the machine's,
+        # where the course serves on loopback only. A service that reads $HOST stays there.
+        ports_env["HOST"] = LOCALHOST
     resolved_secrets = secrets.resolve(definition.get("secrets"), account_id, region)
     return {**plumbing, **from_image, **own, **resolved_secrets, **agent, **ports_env}
 

@@ -5,9 +5,11 @@ container without memory (normal on Fargate) no longer breaks run_task.
 Responses: create_service, update_service and delete_service hand the service to the scheduler;
 run_task and stop_task start and stop processes; list_tasks filters by serviceName and lists
 desiredStatus RUNNING by default, and list_services leaves deleted services out, as AWS does;
-delete_cluster refuses while services or tasks are active. What a learner naturally sends for Fargate is accepted: without securityGroups the VPC's
-default security group is used (as on AWS), and an awsvpc service without networkConfiguration gets
-AWS's error instead of a 500.
+delete_cluster refuses while services or tasks are active. What a learner naturally sends for
+Fargate is accepted: without securityGroups the VPC's default security group is used (as on AWS),
+and an awsvpc service without networkConfiguration gets AWS's error instead of a 500, as do a
+Fargate task definition in another network mode and a service whose target group no load balancer
+uses yet.
 """
 import functools
 
@@ -65,12 +67,15 @@ def _without_inactive(original):
 
 
 def _register_task_definition(response, call):
+    from moto.ecs.exceptions import EcsClientException
+
     params = response.params
+    fargate = "FARGATE" in (params.get("requiresCompatibilities") or [])
+    if fargate and params.get("networkMode", "bridge") != "awsvpc":
+        raise EcsClientException("Fargate only supports network mode ‘awsvpc’.")
     uses_awslogs = any((c.get("logConfiguration") or {}).get("logDriver") == "awslogs"
                        for c in params.get("containerDefinitions") or [])
-    if "FARGATE" in (params.get("requiresCompatibilities") or []) and uses_awslogs \
-            and not params.get("executionRoleArn"):
-        from moto.ecs.exceptions import EcsClientException
+    if fargate and uses_awslogs and not params.get("executionRoleArn"):
         raise EcsClientException("Fargate requires task definition to have execution role ARN to "
                                  "support log driver awslogs.")
     return call()
@@ -89,6 +94,8 @@ def _create_service(response, call):
             and not params.get("networkConfiguration"):
         raise InvalidParameterException("Network Configuration must be provided when "
                                         "networkMode 'awsvpc' is specified.")
+    for attached in params.get("loadBalancers") or []:
+        _refuse_a_group_without_load_balancer(attached.get("targetGroupArn"), backend)
     _default_security_groups(backend, params.get("networkConfiguration"))
     result = call()
     service = result.result["service"]
@@ -99,6 +106,20 @@ def _create_service(response, call):
     service.enable_execute_command = bool(params.get("enableExecuteCommand"))
     scheduler.adopt(service, backend)
     return result
+
+
+def _refuse_a_group_without_load_balancer(group_arn: str | None, backend) -> None:
+    from moto.ecs.exceptions import InvalidParameterException
+    from moto.elbv2.models import elbv2_backends
+
+    from labkit.dataplane.elb import rules
+
+    if not group_arn:
+        return
+    group = elbv2_backends[backend.account_id][backend.region_name].target_groups.get(group_arn)
+    if group is not None and not rules.forwarded_to(group):
+        raise InvalidParameterException(f"The target group with targetGroupArn {group_arn} does not "
+                                        f"have an associated load balancer.")
 
 
 def _update_service(response, call):

@@ -1,5 +1,10 @@
 """Where the ELB data plane meets moto's ELBv2 models (moto 5.2.5): targets are kept by the data
-plane, which reports their real health, and listener servers follow listener changes."""
+plane, which reports their real health, and listener servers follow listener changes.
+
+Creating a load balancer or a target group is idempotent on AWS: the same name with the same
+settings returns the existing one (a notebook cell can run twice); moto makes a second load balancer
+of that name and refuses a second target group. Here both return the existing one, and a different
+setting under a taken name gets AWS's Duplicate...Name error."""
 import functools
 
 from labkit.dataplane.elb import listeners, targets
@@ -16,6 +21,8 @@ def patch_models(models) -> None:
                  "create_rule", "modify_rule", "delete_rule", "set_rule_priorities"):
         setattr(backend_class, name, _then(getattr(backend_class, name),
                                            lambda *_: targets.rules_changed()))
+    backend_class.create_load_balancer = _existing_or_new_load_balancer(backend_class.create_load_balancer)
+    backend_class.create_target_group = _existing_or_new_target_group(backend_class.create_target_group)
     backend_class.delete_target_group = _then(backend_class.delete_target_group,
                                               lambda _, group: targets.forget(group))
 
@@ -26,6 +33,37 @@ def _then(method, after):
         result = method(self, *args, **kwargs)
         after(self, result)
         return result
+    return wrapper
+
+
+def _existing_or_new_load_balancer(create):
+    @functools.wraps(create)
+    def wrapper(self, name, *args, **kwargs):
+        from moto.elbv2.exceptions import DuplicateLoadBalancerName
+
+        existing = next((b for b in self.load_balancers.values() if b.name == name), None)
+        if existing is None:
+            return create(self, name, *args, **kwargs)
+        wanted = (kwargs.get("scheme") or "internet-facing", kwargs.get("loadbalancer_type") or "application")
+        if (existing.scheme or "internet-facing", existing.type) != wanted:
+            raise DuplicateLoadBalancerName()
+        return existing
+    return wrapper
+
+
+def _existing_or_new_target_group(create):
+    @functools.wraps(create)
+    def wrapper(self, name, **kwargs):
+        from moto.elbv2.exceptions import DuplicateTargetGroupName
+
+        existing = next((g for g in self.target_groups.values() if g.name == name), None)
+        if existing is None:
+            return create(self, name, **kwargs)
+        asked = {"protocol": kwargs.get("protocol"), "port": kwargs.get("port"),
+                 "vpc_id": kwargs.get("vpc_id"), "target_type": kwargs.get("target_type") or "instance"}
+        if any(value is not None and str(getattr(existing, key)) != str(value) for key, value in asked.items()):
+            raise DuplicateTargetGroupName()
+        return existing
     return wrapper
 
 

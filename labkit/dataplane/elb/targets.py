@@ -26,6 +26,10 @@ NO_LOCAL_ADDRESS = ("Target.InvalidState",
 # On AWS the fastest health check interval is 5 s; sped up that would be 83 ms, which a Python
 # service still importing its modules cannot meet. Local checks run at most twice a second.
 MIN_CHECK_INTERVAL_S = 0.5
+# A new target's process needs real seconds to start listening (Python, its imports), which the sped-up
+# clock would leave no room for: on AWS two failed checks 10 s apart take 20 s. A target still in its
+# initial state is not marked unhealthy before it has had this long.
+START_ALLOWANCE_S = 8.0
 
 _runtimes: list["TargetGroupRuntime"] = []
 _runtimes_lock = threading.Lock()
@@ -37,6 +41,7 @@ class Target:
         self.id = target_id
         self.port = port
         self.state, (self.reason, self.description) = INITIAL, REGISTERING
+        self.initial_since = time.monotonic()
         self.successes = 0
         self.failures = 0
         self.idle_connections: list = []  # keep-alive connections from the listeners, LIFO
@@ -76,6 +81,7 @@ class Target:
     def _restart_in(self, state: str, reason: tuple[str, str]) -> None:
         if self.state != state:
             self.successes = self.failures = 0
+            self.initial_since = time.monotonic()
             self.set_state(state, reason)
 
     def _record(self, ok: bool, failure: tuple[str, str] | None) -> None:
@@ -91,6 +97,8 @@ class Target:
                 self.set_state(HEALTHY)
             return
         self.successes, self.failures = 0, self.failures + 1
+        if self.state == INITIAL and time.monotonic() - self.initial_since < START_ALLOWANCE_S:
+            return
         if self.state == UNHEALTHY or self.failures >= int(group.unhealthy_threshold_count):
             self.set_state(UNHEALTHY, failure)
 

@@ -1,0 +1,157 @@
+"""The orders service: the Bookshop's checkout, out of the monolith and into containers (lab 03).
+
+POST /orders                {user_id, items: [{book_id, qty}]} -> 201 the order
+GET  /orders/<id>           the order, or 404
+GET  /users/<id>/orders     the user's orders, oldest first
+GET  /health                200 while the service can serve
+Every answer carries X-Served-By: the ECS task that answered, so a client can see the load balancer
+spread its requests.
+
+Orders live in the DynamoDB table $ORDERS_TABLE (partition key `id`, and a global secondary index
+`by-user` on user_id and created_at), shared by every task: any task can answer for any order. What
+orders does not own yet (users and books) it asks the Bookshop monolith at $BOOKSHOP_URL, over HTTP.
+It listens on $HOST:$PORT (0.0.0.0:8080 in a container) and, on SIGTERM (ECS stopping the task),
+finishes the requests it has first.
+"""
+import json
+import os
+import signal
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from datetime import datetime, timezone
+
+import boto3
+from boto3.dynamodb.conditions import Key
+from flask import Flask, jsonify, request
+from werkzeug.serving import make_server
+
+BOOKSHOP_TIMEOUT_S = 5
+
+
+class ServiceError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def task_id() -> str:
+    # ECS gives every container its task's metadata endpoint (task metadata endpoint v4).
+    uri = os.environ.get("ECS_CONTAINER_METADATA_URI_V4")
+    if not uri:
+        return f"process-{os.getpid()}"
+    with urllib.request.urlopen(uri + "/task", timeout=5) as response:
+        return json.loads(response.read())["TaskARN"].rsplit("/", 1)[-1]
+
+
+def create_app(table, bookshop_url: str, served_by: str) -> Flask:
+    app = Flask("orders")
+
+    @app.after_request
+    def say_who_served(response):
+        response.headers["X-Served-By"] = served_by
+        return response
+
+    @app.get("/health")
+    def health():
+        return {"status": "ok", "task": served_by}
+
+    @app.post("/orders")
+    def place_order():
+        user_id, items = parse_order(request.get_json(silent=True))
+        ask_bookshop(bookshop_url, f"/users/{user_id}", f"user {user_id} not found")
+        lines = []
+        for book_id, qty in items:
+            book = ask_bookshop(bookshop_url, f"/books/{book_id}", f"book {book_id} not found")
+            if book["stock"] < qty:
+                raise ServiceError(409, f"only {book['stock']} of book {book_id} in stock")
+            lines.append({"book_id": book_id, "qty": qty, "price_cents": book["price_cents"]})
+        order = {"id": f"o-{uuid.uuid4().hex[:12]}", "user_id": user_id, "items": lines,
+                 "total_cents": sum(line["qty"] * line["price_cents"] for line in lines),
+                 "status": "PLACED", "created_at": datetime.now(timezone.utc).isoformat()}
+        table.put_item(Item=order)
+        return order, 201
+
+    @app.get("/orders/<order_id>")
+    def get_order(order_id):
+        order = table.get_item(Key={"id": order_id}).get("Item")
+        if order is None:
+            raise ServiceError(404, f"order {order_id} not found")
+        return plain(order)
+
+    @app.get("/users/<int:user_id>/orders")
+    def list_user_orders(user_id):
+        found, query = [], {"IndexName": "by-user", "KeyConditionExpression": Key("user_id").eq(user_id)}
+        while True:
+            page = table.query(**query)
+            found += page["Items"]
+            if "LastEvaluatedKey" not in page:
+                return jsonify([plain(order) for order in found])
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    @app.errorhandler(ServiceError)
+    def service_error(error):
+        return {"error": str(error)}, error.status
+
+    return app
+
+
+def parse_order(body) -> tuple[int, list[tuple[int, int]]]:
+    if not isinstance(body, dict):
+        raise ServiceError(400, "the request body must be a JSON object")
+    user_id, items = body.get("user_id"), body.get("items")
+    if not is_id(user_id):
+        raise ServiceError(400, "user_id must be a positive integer")
+    if not isinstance(items, list) or not items:
+        raise ServiceError(400, "items must be a non-empty list of {book_id, qty}")
+    parsed = []
+    for item in items:
+        if not isinstance(item, dict) or not is_id(item.get("book_id")) or not is_id(item.get("qty", 1)):
+            raise ServiceError(400, "each item needs a positive integer book_id and qty")
+        parsed.append((item["book_id"], item.get("qty", 1)))
+    return user_id, parsed
+
+
+def is_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def ask_bookshop(bookshop_url: str, path: str, not_found: str) -> dict:
+    try:
+        with urllib.request.urlopen(bookshop_url + path, timeout=BOOKSHOP_TIMEOUT_S) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            raise ServiceError(404, not_found) from None
+        raise ServiceError(502, f"the Bookshop answered {error.code} for GET {path}") from None
+    except OSError as error:
+        raise ServiceError(503, f"the Bookshop did not answer GET {path}: {error}") from None
+
+
+def plain(order: dict) -> dict:
+    # DynamoDB gives numbers back as Decimal, which JSON cannot write.
+    return json.loads(json.dumps(order, default=int))
+
+
+def main() -> None:
+    table = boto3.resource("dynamodb").Table(os.environ["ORDERS_TABLE"])
+    app = create_app(table, os.environ["BOOKSHOP_URL"].rstrip("/"), task_id())
+    server = make_server(os.environ.get("HOST", "0.0.0.0"), int(os.environ.get("PORT", "8080")), app,
+                         threaded=True)
+    server.daemon_threads = False  # so that a shutdown waits for the requests in progress
+
+    def stop(_signum, _frame):
+        threading.Thread(target=server.shutdown).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    print(f"orders listening on port {server.port}", flush=True)
+    started = time.monotonic()
+    server.serve_forever()
+    server.server_close()
+    print(f"orders stopped after {time.monotonic() - started:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
