@@ -328,6 +328,42 @@ def test_cloud_map_finds_the_running_tasks(stack):
     stack.remove("discovered")
 
 
+def test_a_task_reaches_another_service_by_its_service_connect_alias(stack):
+    discovery = boto3.client("servicediscovery")
+    operation = discovery.create_http_namespace(Name="shop-connect")["OperationId"]
+    discovery.get_operation(OperationId=operation)
+    stack.task_definition("echo-named", portMappings=[
+        {"name": "web", "containerPort": 8080, "protocol": "tcp"}])
+    stack.service("backend", 2, taskDefinition="echo-named", serviceConnectConfiguration={
+        "enabled": True, "namespace": "shop-connect", "services": [
+            {"portName": "web", "discoveryName": "backend",
+             "clientAliases": [{"port": 8080, "dnsName": "backend"}]}]})
+    stack.service("frontend", 1, serviceConnectConfiguration={"enabled": True,
+                                                              "namespace": "shop-connect"})
+    stack.settled("backend")
+    stack.settled("frontend")
+    backend_tasks = {whoami(t)["task"] for t in stack.tasks("backend")}  # both listen
+    frontend = stack.tasks("frontend")[0]
+    whoami(frontend)
+
+    def fetch(url):
+        answer = _get_json(f"http://127.0.0.1:{task_port(frontend)}/fetch?url={url}")
+        return answer["status"], answer["body"]
+
+    served_by = set()
+    for _ in range(4):
+        status, body = fetch("http://backend:8080/whoami")
+        assert status == 200, body
+        served_by.add(json.loads(body)["task"])
+    assert served_by == backend_tasks  # round robin over both tasks
+    status, body = fetch("http://nothing-here:8080/whoami")
+    assert status == 502 and "not a Service Connect client alias" in body
+    found = discovery.discover_instances(NamespaceName="shop-connect", ServiceName="backend")
+    assert {i["InstanceId"] for i in found["Instances"]} == backend_tasks
+    stack.remove("frontend")
+    stack.remove("backend")
+
+
 def test_target_tracking_scales_out_under_load_and_back_in_after(stack):
     group, url = stack.load_balanced("scaled")
     stack.service("scaled", 1, group)

@@ -2,8 +2,7 @@
 Service Connect: a task becomes an instance (its id is the task id) with AWS_INSTANCE_IPV4
 127.0.0.1 and AWS_INSTANCE_PORT its local port once it is running, and is deregistered when it
 stops, so discover_instances finds the tasks that run. Service Connect's client aliases
-(http://orders:8080) need its proxy and DNS, which the local cloud does not have: locally a client
-finds Service Connect tasks with discover_instances on the namespace and discovery name."""
+(http://orders:8080) are served by labkit.dataplane.ecs.service_connect."""
 import uuid
 
 

@@ -4,12 +4,13 @@ The scheduler (scheduler.py) keeps each service's desired count of tasks running
 deployments; each task (tasks.py) runs its containers as processes (containers.py) with their
 secrets resolved (secrets.py), their output in CloudWatch Logs (awslogs.py) and their health
 checked (healthcheck.py), registered in the service's target groups (labkit.dataplane.elb) and Cloud
-Map services (labkit.dataplane.servicediscovery). patches.py says where this meets moto.
+Map services (labkit.dataplane.servicediscovery), and reaching ECS Service Connect's client aliases
+through a proxy (service_connect.py). patches.py says where this meets moto.
 """
 import atexit
 import json
 
-from labkit.dataplane.ecs import metadata, patches, registry, scheduler
+from labkit.dataplane.ecs import metadata, patches, registry, scheduler, service_connect
 from labkit.dataplane import moto_seams
 
 
@@ -40,3 +41,4 @@ def reset() -> None:
     scheduler.forget_all()
     for runtime in registry.running():
         runtime.kill_now()
+    service_connect.stop_all()

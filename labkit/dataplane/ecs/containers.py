@@ -55,8 +55,10 @@ class ContainerSpec:
         return None
 
 
-def prepare(definition: dict, override: dict, task, metadata_uri: str) -> ContainerSpec:
-    """The container `definition` of moto's `task`, ready to start. Raises TaskFailed."""
+def prepare(definition: dict, override: dict, task, metadata_uri: str,
+            network_env: dict | None = None) -> ContainerSpec:
+    """The container `definition` of moto's `task`, ready to start; `network_env` is what the
+    task's network adds (Service Connect's proxy). Raises TaskFailed."""
     account_id, region = task._account_id, task.region_name
     image = definition.get("image", "")
     artifact, digest, image_config = _find_image(image, definition, account_id, region)
@@ -75,7 +77,8 @@ def prepare(definition: dict, override: dict, task, metadata_uri: str) -> Contai
 
     ports = [PortMapping(int(m["containerPort"]), proc.free_port(), m.get("protocol", "tcp"))
              for m in definition.get("portMappings") or [] if m.get("containerPort")]
-    env = _environment(definition, override, image_config, rootfs, task, ports, metadata_uri)
+    env = {**_environment(definition, override, image_config, rootfs, task, ports, metadata_uri),
+           **(network_env or {})}
     logs = None
     log_configuration = definition.get("logConfiguration") or {}
     if log_configuration.get("logDriver") == "awslogs":

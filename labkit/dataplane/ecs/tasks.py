@@ -18,7 +18,7 @@ from moto.core.utils import utcnow
 
 from labkit import config
 from labkit.dataplane import servicediscovery
-from labkit.dataplane.ecs import containers, processes, registry
+from labkit.dataplane.ecs import containers, processes, registry, service_connect
 from labkit.dataplane.ecs.failures import TaskFailed
 from labkit.dataplane.ecs.healthcheck import ContainerHealth
 from labkit.dataplane.elb import clock, targets
@@ -188,10 +188,13 @@ class TaskRuntime:
         overrides = {o.get("name"): o for o in
                      (self.task.overrides or {}).get("containerOverrides") or []}
         metadata_uri = f"{config.endpoint()}/_labkit/ecs/v4/{self.id}"
+        network_env = (service_connect.client_environment(self.service.service, self.task)
+                       if self.service is not None else {})
         for definition in self.task_definition.container_definitions:
             self._check_stop()
             spec = containers.prepare(definition, overrides.get(definition.get("name"), {}),
-                                      self.task, metadata_uri + f"/{definition['name']}")
+                                      self.task, metadata_uri + f"/{definition['name']}",
+                                      network_env)
             if spec.logs is not None:
                 spec.logs.open()
             self.specs.append(spec)

@@ -4,6 +4,7 @@ GET /health          200 "ok" (500 after GET /sicken)
 GET /whoami          {"task": <task id>, "pid", "port", "version", "greeting", "secret"}
 GET /slow?seconds=S  answers after S seconds
 GET /log?line=TEXT   prints TEXT to stdout
+GET /fetch?url=URL   {"status", "body"} of GET URL, made from inside the task (Service Connect)
 anything else        {"path": <path>, "task": <task id>}
 It listens on $PORT, finds its task from the ECS task metadata endpoint, and on SIGTERM finishes
 the requests it has before exiting.
@@ -14,6 +15,7 @@ import signal
 import socket
 import threading
 import time
+import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -70,6 +72,8 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(float(query.get("seconds", ["1"])[0]))
         if url.path == "/log":
             print(query.get("line", [""])[0])
+        if url.path == "/fetch":
+            return self.reply(200, fetch(query["url"][0]))
         return self.reply(200, {"path": url.path, "task": TASK})
 
     def reply(self, status, payload):
@@ -77,6 +81,14 @@ class Handler(BaseHTTPRequestHandler):
         head = (f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}\r\n"
                 f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
         self.wfile.write(head + body)
+
+
+def fetch(url: str) -> dict:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return {"status": response.status, "body": response.read().decode()}
+    except urllib.error.HTTPError as error:
+        return {"status": error.code, "body": error.read().decode()}
 
 
 def main():

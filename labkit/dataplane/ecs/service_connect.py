@@ -1,0 +1,165 @@
+"""ECS Service Connect's client aliases on the local cloud: http://backend:8080 from another task.
+
+On AWS, Service Connect puts a proxy (Envoy) in every task of a service that has it enabled; the
+task's requests to a client alias (a dnsName and port of a service in the same namespace) go
+through that proxy to a healthy task of that service. Locally there is no DNS for the aliases and
+no network namespace per task, so the same job is done by one small HTTP forward proxy per Cloud
+Map namespace: the tasks of a Service Connect service get HTTP_PROXY pointing at their namespace's
+proxy (NO_PROXY keeps loopback, the local cloud and the load balancers, direct), and the proxy
+sends a request for alias:port round robin to the running tasks behind that alias. A name that is
+no alias in the namespace gets 502, as a request to an unresolvable name fails on AWS.
+
+Only HTTP goes through (HTTP_PROXY is what HTTP clients honour: requests, urllib, httpx); the
+default alias of a Service Connect service without clientAliases is discoveryName.namespace on the
+port mapping's container port, as AWS documents.
+"""
+import http.client
+import itertools
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from labkit.dataplane.ecs import registry
+
+LOCALHOST = "127.0.0.1"
+UPSTREAM_TIMEOUT_S = 60
+# Hop-by-hop headers are the proxy's own business (RFC 9110, section 7.6.1).
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+              "trailer", "transfer-encoding", "upgrade", "proxy-connection"}
+
+_proxies: dict[str, ThreadingHTTPServer] = {}  # namespace id -> its proxy
+_lock = threading.Lock()
+_turn = itertools.count()
+
+
+def client_environment(service, task) -> dict[str, str]:
+    """What a task of `service` (moto's Service) needs in its environment to reach the client
+    aliases of its namespace; {} when the service does not use Service Connect."""
+    namespace = _namespace(service, task)
+    if namespace is None:
+        return {}
+    url = f"http://{LOCALHOST}:{_proxy_for(namespace.id).server_address[1]}"
+    direct = f"{LOCALHOST},localhost"
+    return {"HTTP_PROXY": url, "http_proxy": url, "NO_PROXY": direct, "no_proxy": direct}
+
+
+def stop_all() -> None:
+    with _lock:
+        servers = list(_proxies.values())
+        _proxies.clear()
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def _namespace(service, task):
+    configuration = getattr(service, "service_connect_configuration", None) or {}
+    if not configuration.get("enabled"):
+        return None
+    from moto.servicediscovery.models import servicediscovery_backends
+
+    backend = servicediscovery_backends[task._account_id][task.region_name]
+    wanted = configuration.get("namespace", "")
+    return next((n for n in backend.list_namespaces() if wanted in (n.name, n.arn, n.id)), None)
+
+
+def _proxy_for(namespace_id: str) -> ThreadingHTTPServer:
+    with _lock:
+        server = _proxies.get(namespace_id)
+        if server is None:
+            server = ThreadingHTTPServer((LOCALHOST, 0), _handler_for(namespace_id))
+            server.daemon_threads = True
+            threading.Thread(target=server.serve_forever, args=(0.2,), daemon=True,
+                             name=f"service-connect {namespace_id}").start()
+            _proxies[namespace_id] = server
+        return server
+
+
+def endpoints(namespace_id: str, host: str, port: int) -> list[int]:
+    """The local ports of the running tasks behind alias host:port in the namespace."""
+    found = []
+    for runtime in registry.running():
+        if not runtime.running or runtime.service is None:
+            continue
+        service = runtime.service.service
+        namespace = _namespace(service, runtime.task)
+        if namespace is None or namespace.id != namespace_id:
+            continue
+        named_ports = {m.get("name"): int(m["containerPort"])
+                       for d in runtime.task_definition.container_definitions
+                       for m in d.get("portMappings") or [] if m.get("containerPort")}
+        for entry in service.service_connect_configuration.get("services") or []:
+            container_port = named_ports.get(entry.get("portName"))
+            default_name = f"{entry.get('discoveryName') or entry.get('portName')}.{namespace.name}"
+            aliases = entry.get("clientAliases") or [{"dnsName": default_name, "port": container_port}]
+            if any(a.get("dnsName", default_name) == host and int(a.get("port") or 0) == port
+                   for a in aliases):
+                found += [m.host_port for spec in runtime.specs for m in spec.ports
+                          if m.container_port == container_port]
+    return found
+
+
+def _send(ports: list[int], method: str, path: str, body, headers) -> tuple:
+    """Send to the next task in turn; one that refuses the connection (still starting, or
+    stopping) is passed over for the next, as Service Connect's proxy retries connect failures."""
+    first = next(_turn)
+    for attempt in range(len(ports)):
+        upstream = http.client.HTTPConnection(LOCALHOST, ports[(first + attempt) % len(ports)],
+                                              timeout=UPSTREAM_TIMEOUT_S)
+        try:
+            upstream.connect()
+        except ConnectionRefusedError:
+            upstream.close()
+            if attempt == len(ports) - 1:
+                raise
+            continue
+        try:
+            upstream.request(method, path, body=body, headers=headers)
+            answer = upstream.getresponse()
+            return answer, answer.read()
+        finally:
+            upstream.close()
+
+
+def _handler_for(namespace_id: str):
+    class ServiceConnectProxy(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def _forward(self):
+            target = urlsplit(self.path)
+            host = target.hostname or (self.headers.get("Host") or "").split(":")[0]
+            port = target.port or 80
+            ports = endpoints(namespace_id, host, port)
+            if not ports:
+                return self._refuse(f"{host}:{port} is not a Service Connect client alias of a running "
+                                    f"service in this namespace")
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else None
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+            path = (target.path or "/") + (f"?{target.query}" if target.query else "")
+            try:
+                answer, payload = _send(ports, self.command, path, body, headers)
+            except OSError as error:
+                return self._refuse(f"upstream connect error or disconnect/reset before headers: {error}")
+            self.send_response(answer.status, answer.reason)
+            for name, value in answer.getheaders():
+                if name.lower() not in HOP_BY_HOP | {"content-length"}:
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def _refuse(self, message: str):
+            body = message.encode()
+            self.send_response(502, "Bad Gateway")
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _forward
+
+    return ServiceConnectProxy
