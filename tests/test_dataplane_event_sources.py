@@ -140,7 +140,7 @@ def test_batch_size_and_batching_window_are_honoured(aws):
 
 
 def test_a_failing_message_reaches_the_dlq_after_max_receive_count_attempts(aws):
-    name = deploy(aws, RECORD_BATCHES)
+    name = deploy(aws, RECORD_BATCHES, Timeout=1)
     dlq, dlq_arn = make_queue(aws)
     queue, queue_arn = make_queue(aws, VisibilityTimeout=1, RedrivePolicy=json.dumps(
         {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3}))
@@ -157,10 +157,18 @@ def test_a_failing_message_reaches_the_dlq_after_max_receive_count_attempts(aws)
     assert not any(b["ok"] for b in attempts) and messages_in(aws, queue) == 0
 
 
+def test_a_visibility_timeout_shorter_than_the_function_timeout_is_refused_as_on_aws(aws):
+    name = deploy(aws, RECORD_BATCHES, Timeout=5)
+    _, queue_arn = make_queue(aws, VisibilityTimeout=2)
+    with pytest.raises(aws["lambda"].exceptions.InvalidParameterValueException,
+                       match="Queue visibility timeout: 2 seconds is less than Function timeout: 5 seconds"):
+        aws["lambda"].create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=name)
+
+
 def test_report_batch_item_failures_redelivers_only_the_failed_items(aws):
     name = deploy(aws, RECORD_BATCHES.replace(
         'raise RuntimeError("failed: " + ", ".join(failed))',
-        'return {"batchItemFailures": [{"itemIdentifier": i} for i in failed]}'))
+        'return {"batchItemFailures": [{"itemIdentifier": i} for i in failed]}'), Timeout=2)
     queue, queue_arn = make_queue(aws, VisibilityTimeout=2)
     aws["lambda"].create_event_source_mapping(
         EventSourceArn=queue_arn, FunctionName=name, BatchSize=3,
@@ -184,7 +192,7 @@ def test_an_invalid_batch_response_fails_the_whole_batch(aws):
                                          "counts": []}))
             if records[0]["attributes"]["ApproximateReceiveCount"] == "1":
                 return {"batchItemFailures": [{"itemIdentifier": "not-in-this-batch"}]}
-    """)
+    """, Timeout=1)
     queue, queue_arn = make_queue(aws, VisibilityTimeout=1)
     aws["lambda"].create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=name,
                                               FunctionResponseTypes=["ReportBatchItemFailures"])
@@ -218,7 +226,7 @@ def test_disable_stops_consumption_enable_drains_and_delete_stops_the_poller(aws
 
 
 def test_fifo_keeps_the_order_within_each_message_group(aws):
-    name = deploy(aws, RECORD_BATCHES)
+    name = deploy(aws, RECORD_BATCHES, Timeout=1)
     queue, queue_arn = make_queue(aws, fifo=True, VisibilityTimeout=1)
     aws["lambda"].create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=name)
     sent = [("a", "a1"), ("b", "b1"), ("a", "fail-once"), ("a", "a3"), ("b", "b2"), ("a", "a4")]

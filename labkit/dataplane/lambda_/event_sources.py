@@ -6,7 +6,8 @@ What moto 5.2.5 does, and what this corrects:
   per invocation, with canned attributes, so SendMessage waits for the handler, BatchSize and
   MaximumBatchingWindowInSeconds are ignored, a deleted mapping goes on being invoked, a
   re-enabled one leaves its backlog until the next SendMessage, and ReportBatchItemFailures is
-  never read. Here each queue shows moto no mappings, and each SQS
+  never read, nor is a queue refused whose visibility timeout is shorter than the function's timeout
+  (AWS refuses it). Here each queue shows moto no mappings, and each SQS
   mapping gets a poller thread (started by LambdaBackend.create_event_source_mapping) that receives
   from moto's SQS backend in-process, as Lambda's pollers do: a batch up to BatchSize, waiting up
   to the batching window to fill it; one synchronous invocation through LambdaBackend.invoke (the
@@ -116,6 +117,7 @@ def _patch_sns(sns_models) -> None:
 def _then_poll(create):
     @functools.wraps(create)
     def create_event_source_mapping(self, spec):
+        _refuse_a_visibility_timeout_shorter_than_the_function(self, spec)
         mapping = create(self, spec)
         if mapping.event_source_arn.split(":")[2] == "sqs":
             _start_poller(self, mapping)
@@ -123,6 +125,24 @@ def _then_poll(create):
 
     create_event_source_mapping._labkit = True
     return create_event_source_mapping
+
+
+def _refuse_a_visibility_timeout_shorter_than_the_function(lambda_backend, spec: dict) -> None:
+    """AWS refuses the mapping: a message would become visible again while the function still
+    works on it, and be processed twice."""
+    from moto.awslambda.exceptions import InvalidParameterValueException
+
+    found = _queue(spec.get("EventSourceArn") or "") if ":sqs:" in (spec.get("EventSourceArn") or "") else None
+    if found is None or not spec.get("FunctionName"):
+        return  # moto's own validation answers
+    try:
+        function = lambda_backend.get_function(spec["FunctionName"])
+    except Exception:
+        return
+    visibility, timeout = int(found[1].visibility_timeout), int(function.timeout)
+    if visibility < timeout:
+        raise InvalidParameterValueException(f"Queue visibility timeout: {visibility} seconds is less "
+                                             f"than Function timeout: {timeout} seconds")
 
 
 def _start_poller(lambda_backend, mapping) -> None:
