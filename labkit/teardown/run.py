@@ -193,7 +193,9 @@ def _survey(clients: _Clients, selection: _Filter) -> _Survey:
         if isinstance(result, Entry):
             unlisted.append(result)
         else:
-            found += [(kind, resource) for resource in result]
+            # By name within a kind: AWS and moto list in no stable order, and a report that
+            # changes order between runs of the same lab would confuse (and fail nbval).
+            found += [(kind, resource) for resource in sorted(result, key=lambda r: r.name)]
     return _Survey(found, unlisted)
 
 
