@@ -2,6 +2,7 @@
 
 POST /orders                {user_id, items: [{book_id, qty}]} -> 201 the order
 GET  /orders/<id>           the order, or 404
+POST /orders/<id>/cancel    200 the cancelled order; 409 unless it is PLACED, 404 if unknown
 GET  /users/<id>/orders     the user's orders, oldest first
 GET  /health                200 while the service can serve
 Every answer carries X-Served-By: the ECS task that answered, so a client can see the load balancer
@@ -10,6 +11,9 @@ spread its requests.
 Orders live in the DynamoDB table $ORDERS_TABLE (partition key `id`, and a global secondary index
 `by-user` on user_id and created_at), shared by every task: any task can answer for any order. What
 orders does not own yet (users and books) it asks the Bookshop monolith at $BOOKSHOP_URL, over HTTP.
+When $ORDER_EVENTS_TOPIC_ARN is set (lab 04), each stored order and each cancellation is also
+published to that SNS topic as an event (OrderPlaced, OrderCancelled: a JSON body, and the
+event_type as a message attribute that subscriptions filter on); unset, nothing is published.
 It listens on $HOST:$PORT (0.0.0.0:8080 in a container) and, on SIGTERM (ECS stopping the task),
 finishes the requests it has first.
 """
@@ -46,7 +50,8 @@ def task_id() -> str:
         return json.loads(response.read())["TaskARN"].rsplit("/", 1)[-1]
 
 
-def create_app(table, bookshop_url: str, served_by: str) -> Flask:
+def create_app(table, bookshop_url: str, served_by: str, events=None) -> Flask:
+    """events: an EventPublisher, or None to publish nothing."""
     app = Flask("orders")
 
     @app.after_request
@@ -56,12 +61,15 @@ def create_app(table, bookshop_url: str, served_by: str) -> Flask:
 
     @app.get("/health")
     def health():
-        return {"status": "ok", "task": served_by}
+        answer = {"status": "ok", "task": served_by}
+        if events is not None:
+            answer["order_events_topic"] = events.topic_arn
+        return answer
 
     @app.post("/orders")
     def place_order():
         user_id, items = parse_order(request.get_json(silent=True))
-        ask_bookshop(bookshop_url, f"/users/{user_id}", f"user {user_id} not found")
+        user = ask_bookshop(bookshop_url, f"/users/{user_id}", f"user {user_id} not found")
         lines = []
         for book_id, qty in items:
             book = ask_bookshop(bookshop_url, f"/books/{book_id}", f"book {book_id} not found")
@@ -72,7 +80,36 @@ def create_app(table, bookshop_url: str, served_by: str) -> Flask:
                  "total_cents": sum(line["qty"] * line["price_cents"] for line in lines),
                  "status": "PLACED", "created_at": datetime.now(timezone.utc).isoformat()}
         table.put_item(Item=order)
+        if events is not None:
+            # Stored, then published: if publishing fails the order exists without its event (the
+            # dual-write problem; a transactional outbox or DynamoDB Streams would close the gap).
+            events.publish("OrderPlaced", {
+                "order_id": order["id"], "user_id": user_id, "email": user["email"], "items": lines,
+                "total_cents": order["total_cents"], "placed_at": order["created_at"]})
         return order, 201
+
+    @app.post("/orders/<order_id>/cancel")
+    def cancel_order(order_id):
+        try:
+            # Conditional: two cancellations racing (or a cancel after shipping) cannot both win.
+            order = table.update_item(
+                Key={"id": order_id}, UpdateExpression="SET #status = :cancelled, cancelled_at = :now",
+                ConditionExpression="#status = :placed", ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":cancelled": "CANCELLED", ":placed": "PLACED",
+                                           ":now": datetime.now(timezone.utc).isoformat()},
+                ReturnValues="ALL_NEW")["Attributes"]
+        except table.meta.client.exceptions.ConditionalCheckFailedException:
+            current = table.get_item(Key={"id": order_id}).get("Item")
+            if current is None:
+                raise ServiceError(404, f"order {order_id} not found") from None
+            raise ServiceError(409, f"order {order_id} is {current['status']}: only a PLACED order "
+                                    f"can be cancelled") from None
+        order = plain(order)
+        if events is not None:
+            events.publish("OrderCancelled", {
+                "order_id": order_id, "user_id": order["user_id"], "items": order["items"],
+                "cancelled_at": order["cancelled_at"]})
+        return order
 
     @app.get("/orders/<order_id>")
     def get_order(order_id):
@@ -96,6 +133,21 @@ def create_app(table, bookshop_url: str, served_by: str) -> Flask:
         return {"error": str(error)}, error.status
 
     return app
+
+
+class EventPublisher:
+    """Publishes the service's events to one SNS topic."""
+
+    def __init__(self, topic_arn: str):
+        self.topic_arn = topic_arn
+        self.sns = boto3.client("sns")
+
+    def publish(self, event_type: str, fields: dict) -> None:
+        # The type goes in the body for consumers, and as a message attribute for SNS: a
+        # subscription's filter policy reads attributes without parsing the body.
+        self.sns.publish(
+            TopicArn=self.topic_arn, Message=json.dumps({"event_type": event_type, **fields}, default=int),
+            MessageAttributes={"event_type": {"DataType": "String", "StringValue": event_type}})
 
 
 def parse_order(body) -> tuple[int, list[tuple[int, int]]]:
@@ -137,7 +189,9 @@ def plain(order: dict) -> dict:
 
 def main() -> None:
     table = boto3.resource("dynamodb").Table(os.environ["ORDERS_TABLE"])
-    app = create_app(table, os.environ["BOOKSHOP_URL"].rstrip("/"), task_id())
+    topic_arn = os.environ.get("ORDER_EVENTS_TOPIC_ARN")
+    app = create_app(table, os.environ["BOOKSHOP_URL"].rstrip("/"), task_id(),
+                     EventPublisher(topic_arn) if topic_arn else None)
     server = make_server(os.environ.get("HOST", "0.0.0.0"), int(os.environ.get("PORT", "8080")), app,
                          threaded=True)
     server.daemon_threads = False  # so that a shutdown waits for the requests in progress
