@@ -1,7 +1,9 @@
-"""Every notebook and solution runs twice in a row against the same local cloud, without an error and
-with the same outputs both times: a learner who runs a notebook again gets what they got before."""
-import configparser
-import re
+"""Every notebook runs twice in a row against the same local cloud, without an error and with the
+same outputs both times: a learner who runs a notebook again gets what they got before.
+
+Here for notebooks/. A solution runs twice without this file: tests/test_labs.py runs it (and compares
+its outputs with the committed ones), then nbval runs it again in the same local cloud and compares
+them once more, so its second run must give what its first gave."""
 from pathlib import Path
 
 import nbformat
@@ -9,34 +11,9 @@ import pytest
 from nbclient import NotebookClient
 
 from labkit import config
+from notebook_outputs import compared_outputs
 
-NOTEBOOKS = sorted([*(config.COURSE_ROOT / "notebooks").glob("*.ipynb"),
-                    *(config.COURSE_ROOT / "solutions").glob("*.ipynb")])
-SANITIZE = configparser.ConfigParser()
-SANITIZE.read(Path(__file__).with_name("nbval_sanitize.cfg"))
-
-
-def compared_outputs(notebook) -> list[str]:
-    """The text nbval would compare: every code cell's text outputs, sanitized, unless ignored."""
-    texts = []
-    for cell in notebook.cells:
-        if cell.cell_type != "code" or "nbval-ignore-output" in cell.metadata.get("tags", []):
-            continue
-        # A print can arrive in several stream messages: compare each stream's whole text.
-        streams = {}
-        for output in cell.outputs:
-            if output.output_type == "stream":
-                streams[output.name] = streams.get(output.name, "") + output.text
-            else:
-                texts.append(output.get("data", {}).get("text/plain", ""))
-        texts += [streams[name] for name in sorted(streams)]
-    return [sanitize(text) for text in texts]
-
-
-def sanitize(text: str) -> str:
-    for section in SANITIZE.sections():
-        text = re.sub(SANITIZE[section]["regex"], SANITIZE[section]["replace"], text)
-    return text
+NOTEBOOKS = sorted((config.COURSE_ROOT / "notebooks").glob("*.ipynb"))
 
 
 def run(path: Path):

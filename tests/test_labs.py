@@ -1,5 +1,7 @@
-"""Every lab, two ways: its solution reaches a state where all its checks pass (and its cleanup
-leaves nothing behind), and its generated lab, run unmodified, reports "not done yet" cleanly."""
+"""Every lab, two ways: its solution reaches a state where all its checks pass, gives the outputs
+committed with it (nbval's run after this one is its second run in the same local cloud: see
+test_idempotence.py) and its cleanup leaves nothing behind; and its generated lab, run unmodified,
+reports "not done yet" cleanly."""
 import json
 import subprocess
 import sys
@@ -11,6 +13,7 @@ from nbclient import NotebookClient
 
 from labkit import config, labs, localproc, teardown
 from labkit.checks import NOT_DONE
+from notebook_outputs import compared_outputs
 
 SOLUTIONS = sorted((config.COURSE_ROOT / "solutions").glob("*.ipynb"))
 LABS = sorted((config.COURSE_ROOT / "labs").glob("*.ipynb"))
@@ -34,6 +37,7 @@ def labkit_check(lab: str) -> tuple[int, list]:
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.name)
 def test_solution_passes_every_check_and_cleans_up(cloud, solution):
     notebook = nbformat.read(solution, as_version=4)
+    committed = compared_outputs(nbformat.read(solution, as_version=4))
     client = NotebookClient(notebook, timeout=CELL_TIMEOUT_S, resources={"metadata": {"path": str(solution.parent)}})
     with client.setup_kernel():
         for index, cell in enumerate(notebook.cells):
@@ -47,6 +51,7 @@ def test_solution_passes_every_check_and_cleans_up(cloud, solution):
                 client.execute_cell(cell, index)
     assert teardown.tagged(lab_id(solution)) == []
     assert not list(localproc._processes_dir().glob("*.json")), "a local process was left running"
+    assert compared_outputs(notebook) == committed
 
 
 @pytest.mark.parametrize("lab_notebook", LABS, ids=lambda p: p.name)
