@@ -55,6 +55,13 @@ def deploy(books_table, role, tmp_path):
 
     yield deploy
     client.delete_function(FunctionName="catalog")
+    # Its log group, made by Lambda's first invocation: left behind, untagged, the solution notebook
+    # run later in the same cloud would find it there and never tag it, and its teardown would keep it.
+    logs = boto3.client("logs")
+    try:
+        logs.delete_log_group(logGroupName="/aws/lambda/catalog")
+    except logs.exceptions.ResourceNotFoundException:
+        pass
 
 
 def allow(role_arn, actions, resource):
