@@ -60,6 +60,22 @@ class Environment:
             tags["labkit:lab"] = self.lab
         return tags
 
+    def log_group(self, name: str, retention_days: int = 7) -> str:
+        """Make the CloudWatch Logs group `name` with the course's tags, or tag the one already there
+        (Lambda makes /aws/lambda/NAME itself, untagged, on a function's first invocation; teardown
+        finds only what is tagged), and keep its events `retention_days` days: logs kept forever cost
+        money forever. Returns the name."""
+        import boto3
+
+        logs = boto3.client("logs")
+        try:
+            logs.create_log_group(logGroupName=name, tags=self.tags)
+        except logs.exceptions.ResourceAlreadyExistsException:
+            logs.tag_resource(resourceArn=f"arn:aws:logs:{self.region}:{self.account_id}:log-group:{name}",
+                              tags=self.tags)
+        logs.put_retention_policy(logGroupName=name, retentionInDays=retention_days)
+        return name
+
     def tag_list(self, key: str = "Key", value: str = "Value") -> list[dict[str, str]]:
         """The tags as the list most APIs take: Key/Value (IAM, SNS), key/value (ECS),
         TagKey/TagValue (KMS)."""

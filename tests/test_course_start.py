@@ -43,6 +43,21 @@ def test_local_names_and_tags(cloud):
     assert {"key": "labkit:owner", "value": "learner"} in cloud.tag_list("key", "value")
 
 
+def test_a_log_group_lambda_made_untagged_is_adopted_with_the_course_tags(cloud):
+    logs = boto3.client("logs")
+    name = "/aws/lambda/made-by-its-first-invocation"
+    logs.create_log_group(logGroupName=name)  # as Lambda does, without tags
+    try:
+        assert cloud.log_group(name) == name
+        arn = f"arn:aws:logs:{cloud.region}:{cloud.account_id}:log-group:{name}"
+        assert logs.list_tags_for_resource(resourceArn=arn)["tags"] == cloud.tags
+        group = logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"][0]
+        assert group["retentionInDays"] == 7
+        assert cloud.log_group(name) == name  # again: nothing to do, no error
+    finally:
+        logs.delete_log_group(logGroupName=name)
+
+
 def test_an_unknown_target_is_refused():
     with pytest.raises(LabkitError, match="not one of local, aws"):
         course.start(target="azure")
