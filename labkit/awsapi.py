@@ -1,5 +1,7 @@
-"""Small helpers for reading AWS list and describe calls, shared by teardown and the live diagrams.
-boto3 only: they work the same on the local cloud and on a real account."""
+"""Small helpers for reading AWS list and describe calls and policy documents, shared by teardown,
+the live diagrams and the labs' checks. boto3 only: they work the same on the local cloud and on a
+real account."""
+import json
 from collections.abc import Iterable, Iterator
 
 
@@ -26,3 +28,19 @@ def chunks(items: list, size: int) -> Iterator[list]:
     """Items in batches, for the calls that take at most `size` names at once."""
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def policy_statements(document) -> list[dict]:
+    """The statements of an IAM or resource policy, given as JSON text or already parsed: AWS
+    accepts one statement or a list of them."""
+    if not document:
+        return []
+    parsed = json.loads(document) if isinstance(document, str) else document
+    statements = parsed.get("Statement", [])
+    return statements if isinstance(statements, list) else [statements]
+
+
+def as_set(value) -> set:
+    """A policy element AWS accepts as one string or a list of them (Action, Resource, a condition
+    value...), as a set."""
+    return {value} if isinstance(value, str) else set(value or [])

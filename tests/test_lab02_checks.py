@@ -55,8 +55,7 @@ def deploy(books_table, role, tmp_path):
 
     yield deploy
     client.delete_function(FunctionName="catalog")
-    # Its log group, made by Lambda's first invocation: left behind, untagged, the solution notebook
-    # run later in the same cloud would find it there and never tag it, and its teardown would keep it.
+    # Its log group, made untagged by Lambda's first invocation: teardown would never remove it.
     logs = boto3.client("logs")
     try:
         logs.delete_log_group(logGroupName="/aws/lambda/catalog")

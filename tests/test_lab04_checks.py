@@ -9,6 +9,7 @@ import nbformat
 import pytest
 
 from labkit import config, labs, packaging
+from labkit.labs import lab04
 from labkit.teardown import teardown
 
 SOLUTION = nbformat.read(config.COURSE_ROOT / "solutions" / "04_order_events.ipynb", as_version=4)
@@ -84,8 +85,7 @@ def consumer(events, tmp_path):
         folder.mkdir()
         for file_name, source in files.items():
             (folder / file_name).write_text(source)
-        # Tagged, as the lab makes it: the log group the function writes to must go with teardown, or the
-        # solution notebook run later in the same cloud would find an untagged one already there.
+        # Tagged, as the lab makes it, so that the fixture's teardown removes it with the rest.
         boto3.client("logs").create_log_group(logGroupName=f"/aws/lambda/{name}", tags=TAGS)
         lambda_.create_function(FunctionName=name, Runtime="python3.12", Handler="handler.handler", Role=role,
                                 Code={"ZipFile": packaging.zip_bytes(folder)}, Timeout=2, Tags=TAGS,
@@ -199,3 +199,21 @@ def test_an_order_without_its_confirmation_is_explained(consumer):
     found = result("isolation")
     assert (found.status, found.message) == (
         "failed", "expected a confirmation for each of the 1 orders, found 0 (not confirmed: o-never-announced)")
+
+
+def test_a_handler_answering_something_lambda_cannot_read_is_explained(consumer):
+    consumer("notifications", {"handler.py": NOTIFICATIONS.replace('return {"batchItemFailures": failures}',
+                                                                   'return "done"'),
+                               "confirmation.py": CONFIRMATION_V1})
+    found = result("notifications-consumer")
+    assert (found.status, found.message) == (
+        "failed", 'expected the notifications handler to return {"batchItemFailures": [...]}, found done '
+                  "(Lambda then counts the whole batch as failed)")
+
+
+def test_a_queue_policy_on_every_resource_still_lets_the_topic_in():
+    policy = json.dumps({"Statement": {  # one statement, not a list: AWS accepts both
+        "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
+        "Resource": "*", "Condition": {"ArnEquals": {"aws:SourceArn": "arn:aws:sns:us-east-1:1:order-events"}}}})
+    assert lab04._allows_topic(policy, "arn:aws:sqs:us-east-1:1:notifications", "arn:aws:sns:us-east-1:1:order-events")
+    assert not lab04._allows_topic(policy, "arn:aws:sqs:us-east-1:1:notifications", "arn:aws:sns:us-east-1:1:other")

@@ -1,6 +1,7 @@
 """Lab 02 · the catalog service: API Gateway + Lambda + DynamoDB, and the strangler fig."""
 import json
 
+from labkit.awsapi import as_set, policy_statements
 from labkit.checks import Lab
 
 lab = Lab("02", "Catalog: API Gateway + Lambda + DynamoDB")
@@ -34,9 +35,8 @@ def table_exists(ctx):
 def role_is_least_privilege(ctx):
     iam = ctx.client("iam")
     role = iam.get_role(RoleName=ctx.env.name(ROLE))["Role"]
-    trust = role["AssumeRolePolicyDocument"]
-    trust = json.loads(trust) if isinstance(trust, str) else trust
-    principals = [s.get("Principal", {}).get("Service") for s in trust.get("Statement", [])]
+    principals = [s.get("Principal", {}).get("Service")
+                  for s in policy_statements(role["AssumeRolePolicyDocument"])]
     ctx.expect("lambda.amazonaws.com" in principals,
                f"expected lambda.amazonaws.com to be trusted to assume the role, found {principals}")
     table_arn = ctx.client("dynamodb").describe_table(TableName=ctx.env.name(TABLE))["Table"]["TableArn"]
@@ -64,16 +64,10 @@ def _granted(iam, role_name) -> set[tuple[str, str]]:
                          ["PolicyVersion"]["Document"])
     granted = set()
     for document in documents:
-        document = json.loads(document) if isinstance(document, str) else document
-        statements = document.get("Statement", [])
-        for statement in statements if isinstance(statements, list) else [statements]:
-            if statement.get("Effect") != "Allow":
-                continue
-            actions = statement.get("Action", [])
-            resources = statement.get("Resource", [])
-            for action in [actions] if isinstance(actions, str) else actions:
-                for resource in [resources] if isinstance(resources, str) else resources:
-                    granted.add((action, resource))
+        for statement in policy_statements(document):
+            if statement.get("Effect") == "Allow":
+                granted |= {(action, resource) for action in as_set(statement.get("Action"))
+                            for resource in as_set(statement.get("Resource"))}
     return granted
 
 
