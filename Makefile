@@ -9,10 +9,12 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 bootstrap:
 	@bash .ci/bootstrap.sh
 
+# The server's root is the course folder (notebooks/, labs/, solutions/ all in its file browser);
+# without root_dir, jupyter would serve only the folder of the notebook it opens.
 lab: bootstrap
 	@$(VENV)/labkit up
-	$(VENV)/jupyter lab notebooks/00_start_here.ipynb --ip 127.0.0.1 --port $(JUPYTER_PORT) \
-	  --ServerApp.open_browser=$${LABKIT_OPEN_BROWSER:-True} $(ROOT_FLAG)
+	$(VENV)/jupyter lab notebooks/00_start_here.ipynb --ServerApp.root_dir=. --ip 127.0.0.1 \
+	  --port $(JUPYTER_PORT) --ServerApp.open_browser=$${LABKIT_OPEN_BROWSER:-True} $(ROOT_FLAG)
 
 # tests/ first (unit, data plane, labs, browser), then every notebook and solution under nbval.
 test:

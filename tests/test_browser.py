@@ -1,6 +1,9 @@
-"""A learner's view: JupyterLab in headless Chromium opens a solution, runs every cell, and the check
-panels render with every check passed. A screenshot goes to test-output/browser/."""
+"""A learner's view in headless Chromium: JupyterLab started by `make lab` serves the whole course, so a
+lab opens from the file browser; and a solution runs every cell, its check panels rendering with every
+check passed. Screenshots go to test-output/browser/."""
+import hashlib
 import os
+import signal
 import shutil
 import subprocess
 import sys
@@ -92,3 +95,68 @@ def test_solution_runs_in_jupyterlab_and_its_check_panels_pass(jupyterlab):
     assert panels == 3
     assert passed == expected_checks and failing == 0
     assert (OUTPUT / "01_solution.png").stat().st_size > 10_000
+
+
+@pytest.fixture
+def make_lab(cloud, tmp_path):
+    """JupyterLab as README starts it: `make lab`, in the course folder. Only the environment differs
+    (a free port, a known token, no browser to open, Jupyter's own state under tmp_path)."""
+    from labkit.proc import free_port
+    port, token = free_port(), "labkit-make-lab-test"
+    log = tmp_path / "make_lab.log"
+    server = subprocess.Popen(
+        ["make", "-s", "lab"], cwd=config.COURSE_ROOT, stdout=open(log, "w"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, "JUPYTER_PORT": str(port), "JUPYTER_TOKEN": token, "LABKIT_OPEN_BROWSER": "False",
+             "JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+             "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces")})
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        os.killpg(server.pid, signal.SIGKILL)
+        pytest.fail("make lab did not start JupyterLab:\n" + log.read_text()[-2000:])
+    yield base, token
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+
+
+def test_make_lab_opens_notebook_00_and_a_lab_opens_from_the_file_browser(make_lab):
+    from playwright.sync_api import sync_playwright
+    base, token = make_lab
+    lab02 = config.COURSE_ROOT / "labs" / "02_the_catalog_service.ipynb"
+    committed = hashlib.sha256(lab02.read_bytes()).hexdigest()
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        # The page `make lab` opens in the learner's browser (jupyter's redirect to the notebook it was given).
+        page.goto(f"{base}/lab/tree/notebooks/00_start_here.ipynb?token={token}")
+        page.wait_for_selector(".jp-Notebook h1", timeout=60_000)
+        first_tab = page.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current").first.inner_text().strip()
+        page.locator(".jp-BreadCrumbs-home").click()
+        listing = page.locator(".jp-DirListing-content")
+        for folder in ("labs", "notebooks", "solutions"):
+            listing.get_by_text(folder, exact=True).wait_for(timeout=30_000)
+        listing.get_by_text("labs", exact=True).dblclick()
+        listing.get_by_text(lab02.name, exact=True).dblclick()
+        # `make lab` does not expose window.jupyterapp: read what the learner sees, the current tab.
+        page.wait_for_function(
+            "[...document.querySelectorAll('#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current')]"
+            f".some(tab => tab.innerText.trim() === '{lab02.name}')", timeout=60_000)
+        opened = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook h1").first
+        opened.wait_for(timeout=60_000)
+        title = opened.inner_text()
+        page.screenshot(path=str(OUTPUT / "make_lab_02_from_file_browser.png"))
+        browser.close()
+    assert first_tab == "00_start_here.ipynb"
+    assert title.startswith("Lab 02"), title
+    assert hashlib.sha256(lab02.read_bytes()).hexdigest() == committed, "opening the lab changed the committed file"
