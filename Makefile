@@ -19,6 +19,8 @@ lab: bootstrap
 # tests/ first (unit, data plane, labs, browser), then every notebook and solution under nbval.
 test:
 	@bash .ci/bootstrap.sh --with-browser
+	$(VENV)/ruff check .
+	$(VENV)/ruff format --check .
 	$(VENV)/python -m pytest tests notebooks solutions --nbval --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg
 

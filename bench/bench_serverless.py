@@ -250,9 +250,9 @@ def main() -> None:
                                  INVOKE: invoke_call()})
         cold_session, cold_client = requests.Session(), boto3.client("lambda")
         cold = {
-            "api": [elapsed_ms(lambda: http_get(cold_session, api_urls[f"cold{index}"]))
+            "api": [elapsed_ms(lambda url=api_urls[f"cold{index}"]: http_get(cold_session, url))
                     for index in range(COLD_FUNCTIONS)],
-            "invoke": [elapsed_ms(lambda: invoke(cold_client, name)) for name in cold_invoke],
+            "invoke": [elapsed_ms(lambda name=name: invoke(cold_client, name)) for name in cold_invoke],
         }
         rates = {name: {threads: throughput(make_call, threads) for threads in CONCURRENCY}
                  for name, make_call in (("API Gateway URL (Lambda proxy)",

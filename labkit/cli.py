@@ -32,7 +32,8 @@ def main(argv=None) -> int:
     commands.add_parser("progress", help="which labs' checks you have passed")
     build = commands.add_parser("build-labs", help="generate labs/ from solutions/")
     build.add_argument("--check", action="store_true", help="only fail when labs/ is stale")
-    drawings = commands.add_parser("diagrams", help="draw the labs' target diagrams from diagrams/*.toml, or check them")
+    drawings = commands.add_parser("diagrams",
+                                   help="draw the labs' target diagrams from diagrams/*.toml, or check them")
     drawings.add_argument("action", choices=("render-all", "check"))
     url = commands.add_parser("url", help="the URL of an API (by id) or a load balancer (by ARN)")
     url.add_argument("resource", help="a REST API or HTTP API id, or a load balancer ARN")

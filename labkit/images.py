@@ -53,8 +53,9 @@ def build(folder: str | Path, tag: str, env=None, context: str | Path | None = N
     """Build the service in `folder` (its Dockerfile) as `repository[:tag]` and record it in ECR.
 
     A relative `folder` not found from here is taken from the course folder. `context` is the
-    folder COPY sources are relative to (docker build's context): the service folder unless given. `env` is a labkit.course.Environment (course.start()'s); by default the
-    current one, or the local target.
+    folder COPY sources are relative to (docker build's context): the service folder unless given.
+    `env` is a labkit.course.Environment (course.start()'s); by default the current one, or the local
+    target.
     """
     from labkit import course
 

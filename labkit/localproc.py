@@ -135,8 +135,6 @@ def data_dir(name: str) -> Path:
     return path
 
 
-
-
 def _wait_until_healthy(started: LocalProcess, popen: subprocess.Popen, health_url: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -160,18 +158,6 @@ def _answers(url: str) -> bool:
             return 200 <= response.status < 300
     except (OSError, urllib.error.URLError, http.client.HTTPException):
         return False
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 def _processes_dir() -> Path:

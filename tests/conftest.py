@@ -8,9 +8,9 @@ import shutil
 import tempfile
 
 import pytest
+from private_cloud import pointed_at_a_private_cloud
 
 from labkit.proc import free_port
-from private_cloud import pointed_at_a_private_cloud
 
 _SESSION_STATE = tempfile.mkdtemp(prefix="labkit-test-")
 

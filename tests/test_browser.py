@@ -3,8 +3,8 @@ lab opens from the file browser; and a solution runs every cell, its check panel
 check passed. Screenshots go to test-output/browser/."""
 import hashlib
 import os
-import signal
 import shutil
+import signal
 import subprocess
 import sys
 import time

@@ -447,8 +447,6 @@ def test_rest_event_has_the_keys_of_aws_sample_event(rest_api, user_pool):
     assert shape(event) == shape(sample)
 
 
-
-
 # HTTP APIs ---------------------------------------------------------------------------------------
 
 def test_http_api_sends_payload_2_0_and_reads_the_result(http_api):

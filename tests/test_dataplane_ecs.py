@@ -16,9 +16,9 @@ import boto3
 import pytest
 import requests
 from botocore.exceptions import ClientError
+from private_cloud import private_cloud
 
 from labkit import images
-from private_cloud import private_cloud
 
 ECHO = Path(__file__).parent / "data" / "services" / "echo"
 CLUSTER = "containers"
@@ -124,7 +124,7 @@ def listener_url(env, balancer_arn: str, port: int) -> str:
     with urllib.request.urlopen(env.endpoint + "/_labkit/loadbalancers") as response:
         balancers = json.loads(response.read())["LoadBalancers"]
     balancer = next(b for b in balancers if b["LoadBalancerArn"] == balancer_arn)
-    return next(l["Url"] for l in balancer["Listeners"] if l["Port"] == port)
+    return next(listener["Url"] for listener in balancer["Listeners"] if listener["Port"] == port)
 
 
 def wait_for(probe, timeout: float, what: str):
@@ -320,7 +320,7 @@ def test_cloud_map_finds_the_running_tasks(stack):
     assert {i["Attributes"]["AWS_INSTANCE_IPV4"] for i in found} == {"127.0.0.1"}
     for instance in found:  # the instance id is the task id
         url = f"http://127.0.0.1:{instance['Attributes']['AWS_INSTANCE_PORT']}/whoami"
-        assert wait_for(lambda: _get_json(url), 5, "the task to answer")["task"] == instance["InstanceId"]
+        assert wait_for(lambda url=url: _get_json(url), 5, "the task to answer")["task"] == instance["InstanceId"]
 
     stack.ecs.update_service(cluster=CLUSTER, service="discovered", desiredCount=1)
     wait_for(lambda: len(discovery.discover_instances(

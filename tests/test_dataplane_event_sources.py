@@ -8,10 +8,10 @@ import uuid
 
 import boto3
 import pytest
+from test_dataplane_lambda import clients_for, deploy, eventually, log_messages
 
 from labkit.dataplane import eventbridge
 from labkit.dataplane.lambda_ import event_sources
-from test_dataplane_lambda import clients_for, deploy, eventually, log_messages
 
 # Records the bodies of each batch it gets, and whether it failed it; fails a body "fail-once" the
 # first time it is received, and every body "fail-always".

@@ -9,9 +9,9 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from notebook_outputs import compared_outputs
 
 from labkit import config
-from notebook_outputs import compared_outputs
 
 NOTEBOOKS = sorted((config.COURSE_ROOT / "notebooks").glob("*.ipynb"))
 

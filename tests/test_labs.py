@@ -10,10 +10,10 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from notebook_outputs import compared_outputs
 
 from labkit import config, labs, localproc, teardown
 from labkit.checks import NOT_DONE
-from notebook_outputs import compared_outputs
 
 SOLUTIONS = sorted((config.COURSE_ROOT / "solutions").glob("*.ipynb"))
 LABS = sorted((config.COURSE_ROOT / "labs").glob("*.ipynb"))

@@ -8,9 +8,6 @@ import sys
 import time
 import urllib.request
 
-import pytest
-
-from labkit.errors import LabkitError
 from labkit.localcloud import control
 
 

@@ -16,10 +16,10 @@ import zipfile
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-
-from labkit import cli, course
-from labkit.teardown import kinds, run_cli, teardown
 from private_cloud import private_cloud
+
+from labkit import cli
+from labkit.teardown import kinds, run_cli, teardown
 
 LABEL_OF_EVERY_KIND = {kind.label for kind in kinds.KINDS}
 # What is left of a deleted resource: nothing (None); but AWS keeps a KMS key for 7 days, pending

@@ -73,7 +73,7 @@ def _with_lambda_targets(send_to_targets):
 def _as_aws_sends_it(moto_event: dict) -> dict:
     """moto keeps time as epoch seconds; AWS sends it as ISO 8601 in UTC, to the second."""
     event = {field: copy.deepcopy(moto_event[field]) for field in EVENT_FIELDS}
-    moment = datetime.datetime.fromtimestamp(float(event["time"]), tz=datetime.timezone.utc)
+    moment = datetime.datetime.fromtimestamp(float(event["time"]), tz=datetime.UTC)
     event["time"] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     return event
 

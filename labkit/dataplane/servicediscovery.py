@@ -80,7 +80,7 @@ def _port(task_runtime, container_name: str | None, container_port: int | None) 
 
 def _named_port(task_runtime, port_name: str | None) -> int | None:
     for definition, spec in zip(task_runtime.task_definition.container_definitions,
-                                task_runtime.specs):
+                                task_runtime.specs, strict=True):
         for mapping in definition.get("portMappings") or []:
             if mapping.get("name") == port_name:
                 return spec.host_port(int(mapping["containerPort"]))

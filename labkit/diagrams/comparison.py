@@ -11,8 +11,8 @@ from pathlib import Path
 
 from labkit import config
 from labkit.diagrams import deployed
-from labkit.diagrams.graph import Edge, Graph, Group, Node
 from labkit.diagrams.drawing import render
+from labkit.diagrams.graph import Edge, Graph, Group, Node
 
 CHECKED_KINDS = {kind for lister in deployed.LISTERS for kind in lister.kinds}
 CHECKED_EDGES = {edge for lister in deployed.LISTERS for edge in lister.edges}

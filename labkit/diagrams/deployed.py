@@ -177,12 +177,6 @@ class Clients:
         return self._made[service]
 
 
-
-
-
-
-
-
 # --- one function per kind of resource -------------------------------------------------------
 
 def _rest_apis(clients: Clients):

@@ -1,8 +1,8 @@
 """Draw a Graph as a PNG with `diagrams`: stable node names, no stray files, the graph kept inside.
 
 Node and cluster names in the Graphviz source come from the graph's ids (not `diagrams`' random
-uuids), so the same graph always gives the same Graphviz source and the same PNG bytes. The PNG carries the graph it was drawn from
-(Graph.drawn) in a tEXt chunk: `drawn_from(png)` reads it back.
+uuids), so the same graph always gives the same Graphviz source and the same PNG bytes. The PNG carries
+the graph it was drawn from (Graph.drawn) in a tEXt chunk: `drawn_from(png)` reads it back.
 """
 import json
 import os
@@ -28,9 +28,10 @@ def render(graph: Graph, path: Path, node_styles: dict[str, Style] | None = None
            edge_styles: dict[tuple[str, str], Style] | None = None) -> Path:
     """Write `graph` as a PNG to `path`; the styles (Graphviz attributes by node id, or by an edge's
     (source, target)) change how single nodes and edges look."""
+    from graphviz.backend.execute import ExecutableNotFound
+
     from diagrams import Cluster, Diagram
     from diagrams import Edge as Arrow
-    from graphviz.backend.execute import ExecutableNotFound
 
     node_styles, edge_styles = node_styles or {}, edge_styles or {}
     drawn = {}

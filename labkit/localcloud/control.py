@@ -183,12 +183,6 @@ def _write_pidfile(info: dict) -> None:
     pidfile_path().write_text(json.dumps(info))
 
 
-
-
-
-
-
-
 def _describe_port_owner(port: int) -> str:
     """Best effort on Linux: name the process listening on the port, from /proc."""
     inodes = set()

@@ -26,9 +26,9 @@ def main(argv=None) -> int:
     parser.add_argument("--pidfile", required=True)
     args = parser.parse_args(argv)
 
-    from werkzeug.serving import make_server
     from moto import __version__ as moto_version
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
 
     from labkit import config, dataplane
     from labkit.localcloud.request_handler import LocalCloudRequestHandler

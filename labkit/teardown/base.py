@@ -53,12 +53,6 @@ class Kind:
     """Error codes meaning a dependency is still going away: the delete is retried for a while."""
 
 
-
-
-
-
-
-
 def error_code(error: Exception) -> str:
     if isinstance(error, ClientError):
         return error.response.get("Error", {}).get("Code", "") or ""

@@ -13,8 +13,17 @@ from botocore.exceptions import ClientError
 
 from labkit import config, course
 from labkit.teardown import kinds
-from labkit.teardown.base import (BUSY_WAIT_S, LOCAL_BUSY_WAIT_S, THROTTLING_CODES, Kind, Resource,
-                                  Tags, describe_error, error_code, is_gone)
+from labkit.teardown.base import (
+    BUSY_WAIT_S,
+    LOCAL_BUSY_WAIT_S,
+    THROTTLING_CODES,
+    Kind,
+    Resource,
+    Tags,
+    describe_error,
+    error_code,
+    is_gone,
+)
 
 COURSE_KEY = "labkit:course"
 LAB_KEY = "labkit:lab"
@@ -232,7 +241,6 @@ def _normalise_lab(lab: str | None) -> str | None:
         return None
     lab = str(lab).strip()
     return lab.zfill(2) if lab.isdigit() else lab
-
 
 
 def _line(status: str, kind: str, text: str) -> str:

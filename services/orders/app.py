@@ -25,7 +25,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 from boto3.dynamodb.conditions import Key
@@ -78,7 +78,7 @@ def create_app(table, bookshop_url: str, served_by: str, events=None) -> Flask:
             lines.append({"book_id": book_id, "qty": qty, "price_cents": book["price_cents"]})
         order = {"id": f"o-{uuid.uuid4().hex[:12]}", "user_id": user_id, "items": lines,
                  "total_cents": sum(line["qty"] * line["price_cents"] for line in lines),
-                 "status": "PLACED", "created_at": datetime.now(timezone.utc).isoformat()}
+                 "status": "PLACED", "created_at": datetime.now(UTC).isoformat()}
         table.put_item(Item=order)
         if events is not None:
             # Stored, then published: if publishing fails the order exists without its event (the
@@ -96,7 +96,7 @@ def create_app(table, bookshop_url: str, served_by: str, events=None) -> Flask:
                 Key={"id": order_id}, UpdateExpression="SET #status = :cancelled, cancelled_at = :now",
                 ConditionExpression="#status = :placed", ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={":cancelled": "CANCELLED", ":placed": "PLACED",
-                                           ":now": datetime.now(timezone.utc).isoformat()},
+                                           ":now": datetime.now(UTC).isoformat()},
                 ReturnValues="ALL_NEW")["Attributes"]
         except table.meta.client.exceptions.ConditionalCheckFailedException:
             current = table.get_item(Key={"id": order_id}).get("Item")

@@ -7,8 +7,7 @@ the API as it is now, the way a stage with autoDeploy (such as $default) does on
 """
 from urllib.parse import quote
 
-from labkit.dataplane.apigateway import (authorizers, cors, errors, events, integrations,
-                                         proxy_results, routing)
+from labkit.dataplane.apigateway import authorizers, cors, errors, events, integrations, proxy_results, routing
 from labkit.dataplane.apigateway.errors import GatewayError
 from labkit.dataplane.apigateway.events import RouteMatch
 from labkit.dataplane.apigateway.messages import ApiRequest, ApiResponse

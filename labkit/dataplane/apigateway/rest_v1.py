@@ -1,8 +1,16 @@
 """REST APIs (API Gateway v1) answering on a stage: the stage's deployment, the most specific
 resource, its method (or ANY), the method's authorizer, then its integration (rest_integrations.py).
 Errors on the way answer through the API's gateway responses."""
-from labkit.dataplane.apigateway import (authorizers, deployments, errors, gateway_responses,
-                                         integrations, mappings, rest_integrations, routing)
+from labkit.dataplane.apigateway import (
+    authorizers,
+    deployments,
+    errors,
+    gateway_responses,
+    integrations,
+    mappings,
+    rest_integrations,
+    routing,
+)
 from labkit.dataplane.apigateway.errors import GatewayError
 from labkit.dataplane.apigateway.events import RouteMatch
 from labkit.dataplane.apigateway.messages import ApiRequest, ApiResponse

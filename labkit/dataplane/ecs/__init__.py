@@ -10,8 +10,8 @@ through a proxy (service_connect.py). patches.py says where this meets moto.
 import atexit
 import json
 
-from labkit.dataplane.ecs import metadata, patches, registry, scheduler, service_connect
 from labkit.dataplane import moto_seams
+from labkit.dataplane.ecs import metadata, patches, registry, scheduler, service_connect
 
 
 def install() -> None:

@@ -203,7 +203,7 @@ class TaskRuntime:
     def _start_containers(self) -> None:
         self._check_stop()
         self.task.pull_stopped_at = utcnow()
-        for spec, status in zip(self.specs, self.task.containers):
+        for spec, status in zip(self.specs, self.task.containers, strict=True):
             output = subprocess.PIPE if spec.logs is not None else subprocess.DEVNULL
             try:
                 process = subprocess.Popen(spec.argv, cwd=spec.cwd, env=spec.env,

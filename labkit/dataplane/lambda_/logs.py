@@ -71,7 +71,7 @@ def init_report_line(init_duration_ms: float, error_type: str) -> str:
 
 
 def timeout_line(request_id: str, seconds: float) -> str:
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + ".%03dZ" % (now_ms() % 1000)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{now_ms() % 1000:03d}Z"
     return f"{stamp} {request_id} Task timed out after {seconds:.2f} seconds"
 
 

@@ -119,7 +119,7 @@ class Worker:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.setblocking(False)
         env = {**spec.env, "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream,
-               "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:%d" % self._listener.getsockname()[1]}
+               "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{self._listener.getsockname()[1]}"}
         self._spawned = time.monotonic()
         # Same process group as the local cloud: `labkit down` stops the workers with it.
         self._process = subprocess.Popen(
@@ -330,5 +330,4 @@ def _exit_reason(returncode: int) -> str:
 
 def _trace_id() -> str:
     """An X-Ray trace header of the form Lambda passes to the runtime."""
-    return "Root=1-%08x-%s;Parent=%s;Sampled=0" % (int(time.time()), uuid.uuid4().hex[:24],
-                                                    uuid.uuid4().hex[:16])
+    return f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0"
