@@ -7,6 +7,7 @@ path (http.client on loopback) sends GET /whoami, alternating blocks between the
 both see the same machine load. Writes a Markdown table to bench/results/alb.md and prints it.
 Target (the containers slice): the ALB adds at most 2 ms at p50.
 """
+
 import http.client
 import json
 import os
@@ -34,20 +35,33 @@ def deploy() -> tuple[str, int]:
     vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
     subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
     balancer = elb.create_load_balancer(Name="bench", Subnets=subnets)["LoadBalancers"][0]
-    group = elb.create_target_group(Name="echo", Protocol="HTTP", Port=8080, VpcId=vpc,
-                                    TargetType="ip", HealthCheckPath="/health")["TargetGroups"][0]
-    elb.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80,
-                        DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}])
+    group = elb.create_target_group(
+        Name="echo", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip", HealthCheckPath="/health"
+    )["TargetGroups"][0]
+    elb.create_listener(
+        LoadBalancerArn=balancer["LoadBalancerArn"],
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}],
+    )
     ecs.create_cluster(clusterName="bench")
     ecs.register_task_definition(
-        family="echo", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256",
-        memory="512", containerDefinitions=[{"name": "echo", "image": image.uri,
-                                             "portMappings": [{"containerPort": 8080}]}])
-    ecs.create_service(cluster="bench", serviceName="echo", taskDefinition="echo", desiredCount=1,
-                       launchType="FARGATE", networkConfiguration={"awsvpcConfiguration": {
-                           "subnets": subnets}},
-                       loadBalancers=[{"targetGroupArn": group["TargetGroupArn"],
-                                       "containerName": "echo", "containerPort": 8080}])
+        family="echo",
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        cpu="256",
+        memory="512",
+        containerDefinitions=[{"name": "echo", "image": image.uri, "portMappings": [{"containerPort": 8080}]}],
+    )
+    ecs.create_service(
+        cluster="bench",
+        serviceName="echo",
+        taskDefinition="echo",
+        desiredCount=1,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets}},
+        loadBalancers=[{"targetGroupArn": group["TargetGroupArn"], "containerName": "echo", "containerPort": 8080}],
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         service = ecs.describe_services(cluster="bench", services=["echo"])["services"][0]
@@ -98,20 +112,20 @@ def main() -> None:
         control.down()
     rows = [("through the ALB", alb_times), ("straight to the task", direct_times)]
     added = statistics.median(alb_times) - statistics.median(direct_times)
-    table = "\n".join([
-        f"GET /whoami of the echo service (one ECS task), {ROUNDS * BLOCK} requests per path on "
-        f"one keep-alive connection each, alternating blocks of {BLOCK}; {os.cpu_count()} cores, "
-        f"{time.strftime('%Y-%m-%d')}",
-        "",
-        "| path | p50 (ms) | p99 (ms) |",
-        "|---|---|---|",
-        *[f"| {name} | {statistics.median(times):.2f} | {percentile(times, 0.99):.2f} |"
-          for name, times in rows],
-        f"| added by the ALB | {added:.2f} | "
-        f"{percentile(alb_times, 0.99) - percentile(direct_times, 0.99):.2f} |",
-        "",
-        f"Target: the ALB adds at most 2 ms at p50: {'met' if added <= 2.0 else 'NOT met'}.",
-    ])
+    table = "\n".join(
+        [
+            f"GET /whoami of the echo service (one ECS task), {ROUNDS * BLOCK} requests per path on "
+            f"one keep-alive connection each, alternating blocks of {BLOCK}; {os.cpu_count()} cores, "
+            f"{time.strftime('%Y-%m-%d')}",
+            "",
+            "| path | p50 (ms) | p99 (ms) |",
+            "|---|---|---|",
+            *[f"| {name} | {statistics.median(times):.2f} | {percentile(times, 0.99):.2f} |" for name, times in rows],
+            f"| added by the ALB | {added:.2f} | {percentile(alb_times, 0.99) - percentile(direct_times, 0.99):.2f} |",
+            "",
+            f"Target: the ALB adds at most 2 ms at p50: {'met' if added <= 2.0 else 'NOT met'}.",
+        ]
+    )
     out = Path(__file__).parent / "results" / "alb.md"
     out.write_text(table + "\n")
     print(table)

@@ -22,6 +22,7 @@ the publisher's clock at Publish) as one JSON line, read from CloudWatch Logs af
 Every delivery is checked: each message once per consumer (once in all for competing mappings).
 Writes bench/results/messaging.md and prints it.
 """
+
 import collections
 import io
 import json
@@ -110,10 +111,11 @@ def publish_burst(sns, pipeline: Pipeline, phase: str, count: int) -> Burst:
     burst = Burst(first_publish=time.time())
     started = time.perf_counter()
     for first in range(0, count, BATCH_SIZE):
-        entries = [{"Id": str(number), "Message": body(phase, number)}
-                   for number in range(first, min(count, first + BATCH_SIZE))]
-        answer = sns.publish_batch(TopicArn=pipeline.topic_arn,
-                                   PublishBatchRequestEntries=entries)
+        entries = [
+            {"Id": str(number), "Message": body(phase, number)}
+            for number in range(first, min(count, first + BATCH_SIZE))
+        ]
+        answer = sns.publish_batch(TopicArn=pipeline.topic_arn, PublishBatchRequestEntries=entries)
         assert not answer.get("Failed"), answer["Failed"]
     burst.publishing_s = time.perf_counter() - started
     return burst
@@ -141,20 +143,27 @@ def deploy(label: str, queues: int, functions: int, role: str) -> Pipeline:
     queue_urls, queue_arns = [], []
     for index in range(queues):
         url = sqs.create_queue(QueueName=f"bench-{key}-{index}")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
-            "Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn,
-                      Attributes={"RawMessageDelivery": "true"})
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
         queue_urls.append(url)
         queue_arns.append(arn)
     names, mappings = [], []
     for index in range(functions):
         name = f"bench-{key}-{index}"
-        lambda_.create_function(FunctionName=name, Runtime="python3.12", Role=role,
-                                Handler="app.handler", Code={"ZipFile": code_zip()}, Timeout=10)
+        lambda_.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role,
+            Handler="app.handler",
+            Code={"ZipFile": code_zip()},
+            Timeout=10,
+        )
         mapping = lambda_.create_event_source_mapping(
-            EventSourceArn=queue_arns[index % queues], FunctionName=name, BatchSize=BATCH_SIZE,
-            MaximumBatchingWindowInSeconds=0)
+            EventSourceArn=queue_arns[index % queues],
+            FunctionName=name,
+            BatchSize=BATCH_SIZE,
+            MaximumBatchingWindowInSeconds=0,
+        )
         names.append(name)
         mappings.append(mapping["UUID"])
     return Pipeline(label, topic_arn, queue_urls, names, mappings, fan_out=queues == functions)
@@ -179,30 +188,33 @@ def drain(sqs, pipeline: Pipeline) -> None:
         left = 0
         for url in pipeline.queue_urls:
             counts = sqs.get_queue_attributes(
-                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages",
-                                              "ApproximateNumberOfMessagesNotVisible"])
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+            )
             left += sum(int(value) for value in counts["Attributes"].values())
         if not left:
             return
         if time.monotonic() > deadline:
-            raise RuntimeError(f"{pipeline.label}: {left} messages still queued or in flight "
-                               f"after {DRAIN_TIMEOUT_S:.0f} s")
+            raise RuntimeError(
+                f"{pipeline.label}: {left} messages still queued or in flight after {DRAIN_TIMEOUT_S:.0f} s"
+            )
         time.sleep(0.1)
 
 
 def deliveries(logs, function: str) -> list[Delivery]:
     """Every record the function's handler was given, from the lines it printed."""
     found = []
-    pages = logs.get_paginator("filter_log_events").paginate(
-        logGroupName=f"/aws/lambda/{function}")
+    pages = logs.get_paginator("filter_log_events").paginate(logGroupName=f"/aws/lambda/{function}")
     lines = [event["message"] for page in pages for event in page["events"]]
     printed_lines = [line for line in lines if line.startswith('{"started"')]  # not START, END...
     for batch, line in enumerate(printed_lines):
         printed = json.loads(line)
         for record_body, queued_ms in printed["records"]:
             sent = json.loads(record_body)
-            found.append(Delivery(function, sent["phase"], sent["number"], sent["published"],
-                                  queued_ms, printed["started"], batch))
+            found.append(
+                Delivery(
+                    function, sent["phase"], sent["number"], sent["published"], queued_ms, printed["started"], batch
+                )
+            )
     return found
 
 
@@ -212,16 +224,13 @@ def delivery_errors(pipeline: Pipeline, got: list[Delivery], sent: dict[str, int
     errors = []
     consumers = pipeline.functions if pipeline.fan_out else [None]
     for consumer in consumers:
-        counts = collections.Counter((d.phase, d.number) for d in got
-                                     if consumer is None or d.function == consumer)
+        counts = collections.Counter((d.phase, d.number) for d in got if consumer is None or d.function == consumer)
         for phase, count in sent.items():
             missing = sum(1 for number in range(count) if counts[(phase, number)] == 0)
-            repeated = sum(counts[(phase, number)] - 1 for number in range(count)
-                           if counts[(phase, number)] > 1)
+            repeated = sum(counts[(phase, number)] - 1 for number in range(count) if counts[(phase, number)] > 1)
             who = consumer or "all functions"
             if missing:
-                errors.append(f"{pipeline.label}, {phase}: {missing} of {count} never reached "
-                              f"{who}")
+                errors.append(f"{pipeline.label}, {phase}: {missing} of {count} never reached {who}")
             if repeated:
                 errors.append(f"{pipeline.label}, {phase}: {repeated} extra deliveries to {who}")
     return errors
@@ -247,11 +256,12 @@ def main() -> None:
         import boto3
 
         sns, sqs, lambda_ = boto3.client("sns"), boto3.client("sqs"), boto3.client("lambda")
-        role = boto3.client("iam").create_role(
-            RoleName="bench", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        pipelines = [deploy("1 consumer", 1, 1, role),
-                     deploy(f"{CONSUMERS} consumers (fan-out)", CONSUMERS, CONSUMERS, role),
-                     deploy(f"{CONSUMERS} mappings on one queue", 1, CONSUMERS, role)]
+        role = boto3.client("iam").create_role(RoleName="bench", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        pipelines = [
+            deploy("1 consumer", 1, 1, role),
+            deploy(f"{CONSUMERS} consumers (fan-out)", CONSUMERS, CONSUMERS, role),
+            deploy(f"{CONSUMERS} mappings on one queue", 1, CONSUMERS, role),
+        ]
         for pipeline in pipelines:
             publish_paced(sns, pipeline, "cold", COLD_MESSAGES)
             drain(sqs, pipeline)
@@ -269,24 +279,36 @@ def main() -> None:
             backlogs[pipeline.label] = publish_backlog(sns, lambda_, pipeline)
             drain(sqs, pipeline)
         logs = boto3.client("logs")
-        got = {pipeline.label: [delivery for function in pipeline.functions
-                                for delivery in deliveries(logs, function)]
-               for pipeline in pipelines}
+        got = {
+            pipeline.label: [delivery for function in pipeline.functions for delivery in deliveries(logs, function)]
+            for pipeline in pipelines
+        }
     finally:
         control.down()
         shutil.rmtree(state, ignore_errors=True)
-    sent = {"cold": COLD_MESSAGES, "warm-up": WARMUP_MESSAGES, "paced": PACED_MESSAGES,
-            "burst": BURST_MESSAGES, "backlog": BACKLOG_MESSAGES}
-    errors = [error for pipeline in pipelines
-              for error in delivery_errors(pipeline, got[pipeline.label], sent)]
-    report = render(pipelines, got, publish_s, bursts, backlogs, errors,
-                    (load_before, os.getloadavg()[0]), time.perf_counter() - run_started)
+    sent = {
+        "cold": COLD_MESSAGES,
+        "warm-up": WARMUP_MESSAGES,
+        "paced": PACED_MESSAGES,
+        "burst": BURST_MESSAGES,
+        "backlog": BACKLOG_MESSAGES,
+    }
+    errors = [error for pipeline in pipelines for error in delivery_errors(pipeline, got[pipeline.label], sent)]
+    report = render(
+        pipelines,
+        got,
+        publish_s,
+        bursts,
+        backlogs,
+        errors,
+        (load_before, os.getloadavg()[0]),
+        time.perf_counter() - run_started,
+    )
     (Path(__file__).parent / "results" / "messaging.md").write_text(report)
     print(report, end="")
 
 
-def render(pipelines, got, publish_s, bursts, backlogs, errors, loads: tuple[float, float],
-           wall_s: float) -> str:
+def render(pipelines, got, publish_s, bursts, backlogs, errors, loads: tuple[float, float], wall_s: float) -> str:
     def ms(seconds: float) -> str:
         return f"{seconds * 1000:.1f}"
 
@@ -303,83 +325,93 @@ def render(pipelines, got, publish_s, bursts, backlogs, errors, loads: tuple[flo
         latency_rows.append(
             f"| {label} | {len(paced)} | {ms(statistics.median(waits))} | "
             f"{ms(percentile(waits, 0.99))} | {ms(max(waits))} | "
-            f"{ms(statistics.median(in_queue))} | {ms(statistics.median(publish_s[label]))} |")
+            f"{ms(statistics.median(in_queue))} | {ms(statistics.median(publish_s[label]))} |"
+        )
         burst = [d for d in got[label] if d.phase == "burst"]
         spent_s = max(d.started for d in burst) - bursts[label].first_publish
         burst_waits = [d.started - d.published for d in burst]
         throughput_rows.append(
             f"| {label} | {len(burst)} | {bursts[label].publishing_s:.2f} | {spent_s:.2f} | "
             f"{len(burst) / spent_s:.0f} | {per_invocation(burst)} | "
-            f"{ms(statistics.median(burst_waits))} | {ms(max(burst_waits))} |")
+            f"{ms(statistics.median(burst_waits))} | {ms(max(burst_waits))} |"
+        )
         queued = [d for d in got[label] if d.phase == "backlog"]
         first_start, last_start = min(d.started for d in queued), max(d.started for d in queued)
         backlog_rows.append(
             f"| {label} | {len(queued)} | {ms(first_start - backlogs[label].enabled)} | "
             f"{last_start - first_start:.2f} | {len(queued) / (last_start - first_start):.0f} | "
-            f"{per_invocation(queued)} |")
+            f"{per_invocation(queued)} |"
+        )
         cold = sorted(d.started - d.published for d in got[label] if d.phase == "cold")
         cold_rows.append(f"| {label} | {', '.join(ms(wait) for wait in cold)} |")
-    checks = ([f"**{error}**" for error in errors] if errors else
-              ["every message reached every consumer exactly once (once in all for competing "
-               "mappings), in every phase"])
-    return "\n".join([
-        f"SNS → SQS → Lambda on the local cloud, one run of bench/bench_messaging.py "
-        f"({wall_s:.0f} s): {os.cpu_count()} cores, load average {loads[0]:.1f} before and "
-        f"{loads[1]:.1f} after, {time.strftime('%Y-%m-%d')}.",
-        "",
-        "Each pipeline is an SNS topic whose SQS subscriptions use raw message delivery, each "
-        f"queue polled by event source mappings (BatchSize {BATCH_SIZE}, no batching window) of "
-        f"Python functions. **{CONSUMERS} consumers** means {CONSUMERS} queue + function pairs "
-        "subscribed to the same topic: SNS fan-out, every message reaches every consumer, and "
-        f"each delivery counts. **{CONSUMERS} mappings on one queue**: {CONSUMERS} functions "
-        "compete for one queue's messages, each message reaches one of them. A delivery's latency "
-        "is from just before the publisher's Publish call to the first statement of the handler "
-        "(time.time() on both sides, same machine), read from what the handler printed to "
-        "CloudWatch Logs.",
-        "",
-        f"Warm latency: {PACED_MESSAGES} messages per pipeline, published one at a time "
-        f"{PACE_S * 1000:.0f} ms apart, after a warm-up (each function invoked once directly, "
-        f"then {WARMUP_MESSAGES} messages); cold starts are excluded here and shown below.",
-        "",
-        "| pipeline | deliveries | p50 (ms) | p99 (ms) | max (ms) | queue → handler p50 (ms) | "
-        "Publish call p50 (ms) |",
-        "|---|---|---|---|---|---|---|",
-        *latency_rows,
-        "",
-        "Queue → handler: from the record's SentTimestamp (whole ms) to the handler's start. "
-        "Publish call: the publisher's round trip, which includes SNS putting the message in "
-        "every subscribed queue.",
-        "",
-        f"Throughput: a burst of {BURST_MESSAGES} messages per pipeline, PublishBatch with "
-        f"{BATCH_SIZE} entries a call from one client, timed from the first Publish to the start "
-        "of the last handler.",
-        "",
-        "| pipeline | deliveries | publishing (s) | first Publish → last handler start (s) | "
-        "deliveries/s | records per invocation | latency p50 (ms) | latency max (ms) |",
-        "|---|---|---|---|---|---|---|---|",
-        *throughput_rows,
-        "",
-        f"Backlog: {BACKLOG_MESSAGES} messages per pipeline published (PublishBatch) while its "
-        "mappings were disabled, then the mappings enabled (UpdateEventSourceMapping); timed "
-        "from the first handler start to the last: the pollers and functions alone, without a "
-        "publisher.",
-        "",
-        "| pipeline | deliveries | enabled → first handler start (ms) | "
-        "first → last handler start (s) | deliveries/s | records per invocation |",
-        "|---|---|---|---|---|---|",
-        *backlog_rows,
-        "",
-        "Cold: the first message published to each new pipeline, the latency of each delivery "
-        "(ms); it includes starting the function's worker process.",
-        "",
-        "| pipeline | first delivery per consumer (ms) |",
-        "|---|---|",
-        *cold_rows,
-        "",
-        "Deliveries: " + "; ".join(checks) + ".",
-        "",
-        "Targets: DESIGN.md section 8 sets none for messaging; these numbers are for reference.",
-    ]) + "\n"
+    checks = (
+        [f"**{error}**" for error in errors]
+        if errors
+        else ["every message reached every consumer exactly once (once in all for competing mappings), in every phase"]
+    )
+    return (
+        "\n".join(
+            [
+                f"SNS → SQS → Lambda on the local cloud, one run of bench/bench_messaging.py "
+                f"({wall_s:.0f} s): {os.cpu_count()} cores, load average {loads[0]:.1f} before and "
+                f"{loads[1]:.1f} after, {time.strftime('%Y-%m-%d')}.",
+                "",
+                "Each pipeline is an SNS topic whose SQS subscriptions use raw message delivery, each "
+                f"queue polled by event source mappings (BatchSize {BATCH_SIZE}, no batching window) of "
+                f"Python functions. **{CONSUMERS} consumers** means {CONSUMERS} queue + function pairs "
+                "subscribed to the same topic: SNS fan-out, every message reaches every consumer, and "
+                f"each delivery counts. **{CONSUMERS} mappings on one queue**: {CONSUMERS} functions "
+                "compete for one queue's messages, each message reaches one of them. A delivery's latency "
+                "is from just before the publisher's Publish call to the first statement of the handler "
+                "(time.time() on both sides, same machine), read from what the handler printed to "
+                "CloudWatch Logs.",
+                "",
+                f"Warm latency: {PACED_MESSAGES} messages per pipeline, published one at a time "
+                f"{PACE_S * 1000:.0f} ms apart, after a warm-up (each function invoked once directly, "
+                f"then {WARMUP_MESSAGES} messages); cold starts are excluded here and shown below.",
+                "",
+                "| pipeline | deliveries | p50 (ms) | p99 (ms) | max (ms) | queue → handler p50 (ms) | "
+                "Publish call p50 (ms) |",
+                "|---|---|---|---|---|---|---|",
+                *latency_rows,
+                "",
+                "Queue → handler: from the record's SentTimestamp (whole ms) to the handler's start. "
+                "Publish call: the publisher's round trip, which includes SNS putting the message in "
+                "every subscribed queue.",
+                "",
+                f"Throughput: a burst of {BURST_MESSAGES} messages per pipeline, PublishBatch with "
+                f"{BATCH_SIZE} entries a call from one client, timed from the first Publish to the start "
+                "of the last handler.",
+                "",
+                "| pipeline | deliveries | publishing (s) | first Publish → last handler start (s) | "
+                "deliveries/s | records per invocation | latency p50 (ms) | latency max (ms) |",
+                "|---|---|---|---|---|---|---|---|",
+                *throughput_rows,
+                "",
+                f"Backlog: {BACKLOG_MESSAGES} messages per pipeline published (PublishBatch) while its "
+                "mappings were disabled, then the mappings enabled (UpdateEventSourceMapping); timed "
+                "from the first handler start to the last: the pollers and functions alone, without a "
+                "publisher.",
+                "",
+                "| pipeline | deliveries | enabled → first handler start (ms) | "
+                "first → last handler start (s) | deliveries/s | records per invocation |",
+                "|---|---|---|---|---|---|",
+                *backlog_rows,
+                "",
+                "Cold: the first message published to each new pipeline, the latency of each delivery "
+                "(ms); it includes starting the function's worker process.",
+                "",
+                "| pipeline | first delivery per consumer (ms) |",
+                "|---|---|",
+                *cold_rows,
+                "",
+                "Deliveries: " + "; ".join(checks) + ".",
+                "",
+                "Targets: DESIGN.md section 8 sets none for messaging; these numbers are for reference.",
+            ]
+        )
+        + "\n"
+    )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ integration expects. Then, in one run:
 - the same handler run as a fresh `python` process per invoke.
 Writes bench/results/serverless.md and prints it, with the targets of DESIGN.md section 8.
 """
+
 import io
 import json
 import os
@@ -73,8 +74,9 @@ class EchoHandler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         body = json.dumps({"path": self.path}).encode()
-        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                         b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        self.wfile.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
 
     def log_message(self, *args):
         pass
@@ -99,8 +101,13 @@ def deploy_function(role: str) -> str:
 
     name = f"bench-{uuid.uuid4().hex[:8]}"
     boto3.client("lambda").create_function(
-        FunctionName=name, Runtime="python3.12", Role=role, Handler="app.handler",
-        Code={"ZipFile": code_zip()}, Timeout=10)
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": code_zip()},
+        Timeout=10,
+    )
     return name
 
 
@@ -118,26 +125,38 @@ def deploy_rest_api(warm_function: str, cold_functions: list[str]) -> dict[str, 
 
     def resource(path_part: str) -> str:
         created = apigateway.create_resource(restApiId=api, parentId=root, pathPart=path_part)
-        apigateway.put_method(restApiId=api, resourceId=created["id"], httpMethod="GET",
-                              authorizationType="NONE")
+        apigateway.put_method(restApiId=api, resourceId=created["id"], httpMethod="GET", authorizationType="NONE")
         return created["id"]
 
     def lambda_proxy(path_part: str, function: str) -> None:
         arn = lambda_.get_function(FunctionName=function)["Configuration"]["FunctionArn"]
         apigateway.put_integration(
-            restApiId=api, resourceId=resource(path_part), httpMethod="GET", type="AWS_PROXY",
+            restApiId=api,
+            resourceId=resource(path_part),
+            httpMethod="GET",
+            type="AWS_PROXY",
             integrationHttpMethod="POST",
-            uri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{arn}/invocations")
+            uri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{arn}/invocations",
+        )
 
     lambda_proxy("books", warm_function)
     for index, function in enumerate(cold_functions):
         lambda_proxy(f"cold{index}", function)
     mock = resource("mock")
-    apigateway.put_integration(restApiId=api, resourceId=mock, httpMethod="GET", type="MOCK",
-                               requestTemplates={"application/json": '{"statusCode": 200}'})
+    apigateway.put_integration(
+        restApiId=api,
+        resourceId=mock,
+        httpMethod="GET",
+        type="MOCK",
+        requestTemplates={"application/json": '{"statusCode": 200}'},
+    )
     apigateway.put_integration_response(
-        restApiId=api, resourceId=mock, httpMethod="GET", statusCode="200",
-        responseTemplates={"application/json": '{"path": "$context.resourcePath"}'})
+        restApiId=api,
+        resourceId=mock,
+        httpMethod="GET",
+        statusCode="200",
+        responseTemplates={"application/json": '{"path": "$context.resourcePath"}'},
+    )
     apigateway.create_deployment(restApiId=api, stageName="bench")
     base = urls.url_for(api, "bench")
     paths = ["books", "mock", *(f"cold{index}" for index in range(len(cold_functions)))]
@@ -199,12 +218,12 @@ def throughput(make_call, threads: int) -> float:
 
 
 def fresh_process_ms(code_dir: str) -> list[float]:
-    script = ("import json, sys; import app; "
-              "print(json.dumps(app.handler(json.loads(sys.argv[1]), None)))")
+    script = "import json, sys; import app; print(json.dumps(app.handler(json.loads(sys.argv[1]), None)))"
     command = [sys.executable, "-c", script, json.dumps(EVENT)]
-    return [elapsed_ms(lambda: subprocess.run(command, cwd=code_dir, check=True,
-                                              capture_output=True))
-            for _ in range(FRESH_PROCESS_RUNS)]
+    return [
+        elapsed_ms(lambda: subprocess.run(command, cwd=code_dir, check=True, capture_output=True))
+        for _ in range(FRESH_PROCESS_RUNS)
+    ]
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -221,16 +240,14 @@ def main() -> None:
     from labkit.proc import free_port
 
     os.environ["LABKIT_PORT"] = str(free_port())
-    floor = subprocess.Popen([sys.executable, __file__, "--floor"], stdout=subprocess.PIPE,
-                             text=True)
+    floor = subprocess.Popen([sys.executable, __file__, "--floor"], stdout=subprocess.PIPE, text=True)
     try:
         floor_url = f"http://127.0.0.1:{int(floor.stdout.readline())}/books"
         course.start(quiet=True)
         import boto3
         import requests
 
-        role = boto3.client("iam").create_role(
-            RoleName="bench", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        role = boto3.client("iam").create_role(RoleName="bench", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         warm_function = deploy_function(role)
         cold_api = [deploy_function(role) for _ in range(COLD_FUNCTIONS)]
         cold_invoke = [deploy_function(role) for _ in range(COLD_FUNCTIONS)]
@@ -244,21 +261,30 @@ def main() -> None:
             client = boto3.client("lambda")
             return lambda: invoke(client, warm_function)
 
-        warm = warm_round_trips({FLOOR: session_call(floor_url),
-                                 API_LAMBDA: session_call(api_urls["books"]),
-                                 API_MOCK: session_call(api_urls["mock"]),
-                                 INVOKE: invoke_call()})
+        warm = warm_round_trips(
+            {
+                FLOOR: session_call(floor_url),
+                API_LAMBDA: session_call(api_urls["books"]),
+                API_MOCK: session_call(api_urls["mock"]),
+                INVOKE: invoke_call(),
+            }
+        )
         cold_session, cold_client = requests.Session(), boto3.client("lambda")
         cold = {
-            "api": [elapsed_ms(lambda url=api_urls[f"cold{index}"]: http_get(cold_session, url))
-                    for index in range(COLD_FUNCTIONS)],
+            "api": [
+                elapsed_ms(lambda url=api_urls[f"cold{index}"]: http_get(cold_session, url))
+                for index in range(COLD_FUNCTIONS)
+            ],
             "invoke": [elapsed_ms(lambda name=name: invoke(cold_client, name)) for name in cold_invoke],
         }
-        rates = {name: {threads: throughput(make_call, threads) for threads in CONCURRENCY}
-                 for name, make_call in (("API Gateway URL (Lambda proxy)",
-                                          lambda: session_call(api_urls["books"])),
-                                         ("Invoke (boto3)", invoke_call),
-                                         ("floor", lambda: session_call(floor_url)))}
+        rates = {
+            name: {threads: throughput(make_call, threads) for threads in CONCURRENCY}
+            for name, make_call in (
+                ("API Gateway URL (Lambda proxy)", lambda: session_call(api_urls["books"])),
+                ("Invoke (boto3)", invoke_call),
+                ("floor", lambda: session_call(floor_url)),
+            )
+        }
     finally:
         control.down()
         floor.kill()
@@ -276,59 +302,78 @@ def render(warm, cold, rates, fresh, load_before: float, load_after: float) -> s
     p50 = {name: statistics.median(values) for name, values in warm.items()}
     fresh_p50 = statistics.median(fresh)
     api = p50[API_LAMBDA]
-    notes = {FLOOR: "its own process, like the local cloud; TCP_NODELAY, one send per response",
-             API_LAMBDA: "the handler in a warm worker; the targets below",
-             API_MOCK: "API Gateway's own work, no Lambda",
-             INVOKE: "through the Lambda API, one boto3 client"}
-    latency = [f"| {name} | {p50[name]:.2f} | {percentile(warm[name], 0.99):.2f} | "
-               f"{p50[name] / p50[FLOOR]:.1f}x | {notes[name]} |" for name in warm]
-    for label, key in (("API Gateway URL, cold: first request to a new function", "api"),
-                       ("Invoke, cold: first Invoke of a new function", "invoke")):
-        latency.append(f"| {label} | {statistics.median(cold[key]):.0f} | "
-                       f"{max(cold[key]):.0f} (max) | | p50 of {COLD_FUNCTIONS} functions; "
-                       "includes starting Python and importing boto3 |")
-    latency.append(f"| fresh `python` process per invoke, same handler | {fresh_p50:.0f} | "
-                   f"{max(fresh):.0f} (max) | | {FRESH_PROCESS_RUNS} runs; "
-                   "python -c 'import app; app.handler(...)' |")
-    throughput_rows = [f"| {name} | " + " | ".join(f"{rates[name][threads]:.0f}"
-                                                   for threads in CONCURRENCY) + " |"
-                       for name in rates]
-    checks = [
-        (f"warm API Gateway round trip p50 at most {TARGET_P50_MS:.0f} ms", f"{api:.2f} ms",
-         api <= TARGET_P50_MS),
-        (f"at least {TARGET_FASTER_THAN_FRESH}x faster than a fresh process per invoke",
-         f"{fresh_p50 / api:.0f}x", fresh_p50 / api >= TARGET_FASTER_THAN_FRESH),
-        (f"p50 within {TARGET_TIMES_FLOOR:.0f}x the floor's p50", f"{api / p50[FLOOR]:.2f}x",
-         api / p50[FLOOR] <= TARGET_TIMES_FLOOR),
+    notes = {
+        FLOOR: "its own process, like the local cloud; TCP_NODELAY, one send per response",
+        API_LAMBDA: "the handler in a warm worker; the targets below",
+        API_MOCK: "API Gateway's own work, no Lambda",
+        INVOKE: "through the Lambda API, one boto3 client",
+    }
+    latency = [
+        f"| {name} | {p50[name]:.2f} | {percentile(warm[name], 0.99):.2f} | "
+        f"{p50[name] / p50[FLOOR]:.1f}x | {notes[name]} |"
+        for name in warm
     ]
-    return "\n".join([
-        f"Serverless slice on the local cloud, one run of bench/bench_serverless.py: "
-        f"{os.cpu_count()} cores, load average {load_before:.1f} before and {load_after:.1f} "
-        f"after, {time.strftime('%Y-%m-%d')}. The handler imports boto3 and returns a Lambda "
-        f"proxy response.",
-        "",
-        f"Round trips: warm series {REQUESTS} calls each after {WARMUP} warm-up, taking turns "
-        f"in blocks of {BLOCK}; HTTP through one requests.Session per series (keep-alive).",
-        "",
-        "| round trip | p50 (ms) | p99 (ms) | p50 / floor | notes |",
-        "|---|---|---|---|---|",
-        *latency,
-        "",
-        f"Throughput (calls/s): {THROUGHPUT_REQUESTS} calls per cell, split between the client "
-        f"threads of one process; at most 4 warm workers per function.",
-        "",
-        "| through | " + " | ".join(f"{threads} thread{'s' * (threads > 1)}"
-                                    for threads in CONCURRENCY) + " |",
-        "|---|" + "---|" * len(CONCURRENCY),
-        *throughput_rows,
-        "",
-        "Targets (DESIGN.md section 8), REST API with Lambda proxy integration:",
-        "",
-        "| target | measured | result |",
-        "|---|---|---|",
-        *(f"| {target} | {measured} | {'pass' if met else 'FAIL'} |"
-          for target, measured, met in checks),
-    ]) + "\n"
+    for label, key in (
+        ("API Gateway URL, cold: first request to a new function", "api"),
+        ("Invoke, cold: first Invoke of a new function", "invoke"),
+    ):
+        latency.append(
+            f"| {label} | {statistics.median(cold[key]):.0f} | "
+            f"{max(cold[key]):.0f} (max) | | p50 of {COLD_FUNCTIONS} functions; "
+            "includes starting Python and importing boto3 |"
+        )
+    latency.append(
+        f"| fresh `python` process per invoke, same handler | {fresh_p50:.0f} | "
+        f"{max(fresh):.0f} (max) | | {FRESH_PROCESS_RUNS} runs; "
+        "python -c 'import app; app.handler(...)' |"
+    )
+    throughput_rows = [
+        f"| {name} | " + " | ".join(f"{rates[name][threads]:.0f}" for threads in CONCURRENCY) + " |" for name in rates
+    ]
+    checks = [
+        (f"warm API Gateway round trip p50 at most {TARGET_P50_MS:.0f} ms", f"{api:.2f} ms", api <= TARGET_P50_MS),
+        (
+            f"at least {TARGET_FASTER_THAN_FRESH}x faster than a fresh process per invoke",
+            f"{fresh_p50 / api:.0f}x",
+            fresh_p50 / api >= TARGET_FASTER_THAN_FRESH,
+        ),
+        (
+            f"p50 within {TARGET_TIMES_FLOOR:.0f}x the floor's p50",
+            f"{api / p50[FLOOR]:.2f}x",
+            api / p50[FLOOR] <= TARGET_TIMES_FLOOR,
+        ),
+    ]
+    return (
+        "\n".join(
+            [
+                f"Serverless slice on the local cloud, one run of bench/bench_serverless.py: "
+                f"{os.cpu_count()} cores, load average {load_before:.1f} before and {load_after:.1f} "
+                f"after, {time.strftime('%Y-%m-%d')}. The handler imports boto3 and returns a Lambda "
+                f"proxy response.",
+                "",
+                f"Round trips: warm series {REQUESTS} calls each after {WARMUP} warm-up, taking turns "
+                f"in blocks of {BLOCK}; HTTP through one requests.Session per series (keep-alive).",
+                "",
+                "| round trip | p50 (ms) | p99 (ms) | p50 / floor | notes |",
+                "|---|---|---|---|---|",
+                *latency,
+                "",
+                f"Throughput (calls/s): {THROUGHPUT_REQUESTS} calls per cell, split between the client "
+                f"threads of one process; at most 4 warm workers per function.",
+                "",
+                "| through | " + " | ".join(f"{threads} thread{'s' * (threads > 1)}" for threads in CONCURRENCY) + " |",
+                "|---|" + "---|" * len(CONCURRENCY),
+                *throughput_rows,
+                "",
+                "Targets (DESIGN.md section 8), REST API with Lambda proxy integration:",
+                "",
+                "| target | measured | result |",
+                "|---|---|---|",
+                *(f"| {target} | {measured} | {'pass' if met else 'FAIL'} |" for target, measured, met in checks),
+            ]
+        )
+        + "\n"
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ way a learner does, and times from launching the command to its exit (the cloud 
 SQS call right after, and one more a second later (once the background warm-up is done).
 Writes a Markdown table to bench/results/up.md and prints it. Target (DESIGN.md section 8): under 2 s.
 """
+
 import os
 import statistics
 import subprocess
@@ -17,9 +18,11 @@ from labkit.proc import free_port
 
 ROUNDS = 7
 LABKIT = [sys.executable, "-m", "labkit.cli"]
-FIRST_CALL = ("import time, boto3; c = boto3.client('sqs', endpoint_url='{endpoint}', region_name='us-east-1',"
-              " aws_access_key_id='x', aws_secret_access_key='x'); c.list_queues(); t = time.perf_counter();"
-              " c.list_queues(); print((time.perf_counter() - t) * 1000)")
+FIRST_CALL = (
+    "import time, boto3; c = boto3.client('sqs', endpoint_url='{endpoint}', region_name='us-east-1',"
+    " aws_access_key_id='x', aws_secret_access_key='x'); c.list_queues(); t = time.perf_counter();"
+    " c.list_queues(); print((time.perf_counter() - t) * 1000)"
+)
 
 
 def one_round() -> tuple[float, float]:
@@ -31,8 +34,12 @@ def one_round() -> tuple[float, float]:
         up_seconds = time.perf_counter() - started
         try:
             time.sleep(1.0)
-            call = subprocess.run([sys.executable, "-c", FIRST_CALL.format(endpoint=f"http://127.0.0.1:{port}")],
-                                  check=True, capture_output=True, text=True)
+            call = subprocess.run(
+                [sys.executable, "-c", FIRST_CALL.format(endpoint=f"http://127.0.0.1:{port}")],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
             warm_call_ms = float(call.stdout)
         finally:
             subprocess.run([*LABKIT, "down"], env=env, check=True, capture_output=True)
@@ -43,14 +50,16 @@ def main() -> None:
     rounds = [one_round() for _ in range(ROUNDS)]
     ups = sorted(r[0] for r in rounds)
     calls = sorted(r[1] for r in rounds)
-    table = "\n".join([
-        f"`labkit up` to ready, {ROUNDS} fresh starts ({os.cpu_count()} cores), {time.strftime('%Y-%m-%d')}",
-        "",
-        "| measure | p50 | max | target |",
-        "|---|---|---|---|",
-        f"| `labkit up` to ready (s) | {statistics.median(ups):.2f} | {ups[-1]:.2f} | < 2 |",
-        f"| SQS ListQueues after start (ms) | {statistics.median(calls):.1f} | {calls[-1]:.1f} | |",
-    ])
+    table = "\n".join(
+        [
+            f"`labkit up` to ready, {ROUNDS} fresh starts ({os.cpu_count()} cores), {time.strftime('%Y-%m-%d')}",
+            "",
+            "| measure | p50 | max | target |",
+            "|---|---|---|---|",
+            f"| `labkit up` to ready (s) | {statistics.median(ups):.2f} | {ups[-1]:.2f} | < 2 |",
+            f"| SQS ListQueues after start (ms) | {statistics.median(calls):.1f} | {calls[-1]:.1f} | |",
+        ]
+    )
     out = Path(__file__).parent / "results" / "up.md"
     out.write_text(table + "\n")
     print(table)

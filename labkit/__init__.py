@@ -8,5 +8,6 @@
 def __getattr__(name):
     if name == "url_for":
         from labkit.urls import url_for
+
         return url_for
     raise AttributeError(f"module 'labkit' has no attribute {name!r}")

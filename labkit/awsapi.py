@@ -1,6 +1,7 @@
 """Small helpers for reading AWS list and describe calls and policy documents, shared by teardown,
 the live diagrams and the labs' checks. boto3 only: they work the same on the local cloud and on a
 real account."""
+
 import json
 from collections.abc import Iterable, Iterator
 
@@ -27,7 +28,7 @@ def tag_dict(pairs: Iterable[dict] | None, key: str = "Key", value: str = "Value
 def chunks(items: list, size: int) -> Iterator[list]:
     """Items in batches, for the calls that take at most `size` names at once."""
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def policy_statements(document) -> list[dict]:

@@ -3,6 +3,7 @@
 A real account costs money and holds other things: nothing is created until the learner has seen the
 account id and region and confirmed that exact account.
 """
+
 import os
 
 from labkit.errors import LabkitError
@@ -24,18 +25,24 @@ def connect(confirm: str | None) -> dict:
     session = boto3.Session()
     region = session.region_name
     if not region:
-        raise LabkitError("no AWS region is set for the aws target. Set one, e.g. "
-                          "`export AWS_DEFAULT_REGION=us-east-1`, then start again.")
+        raise LabkitError(
+            "no AWS region is set for the aws target. Set one, e.g. "
+            "`export AWS_DEFAULT_REGION=us-east-1`, then start again."
+        )
     if region not in allowed_regions():
-        raise LabkitError(f"region {region} is not one the course runs in "
-                          f"({', '.join(allowed_regions())}). Pick one of those, or list yours in "
-                          f"LABKIT_AWS_REGIONS if you know its services and prices.")
+        raise LabkitError(
+            f"region {region} is not one the course runs in "
+            f"({', '.join(allowed_regions())}). Pick one of those, or list yours in "
+            f"LABKIT_AWS_REGIONS if you know its services and prices."
+        )
     try:
         identity = session.client("sts").get_caller_identity()
     except NoCredentialsError:
-        raise LabkitError("no AWS credentials were found for the aws target. Configure a profile "
-                          "(`aws configure --profile course`, then `export AWS_PROFILE=course`) "
-                          "or stay on the local target.") from None
+        raise LabkitError(
+            "no AWS credentials were found for the aws target. Configure a profile "
+            "(`aws configure --profile course`, then `export AWS_PROFILE=course`) "
+            "or stay on the local target."
+        ) from None
     except (ClientError, BotoCoreError) as error:
         raise LabkitError(f"AWS did not accept the credentials: {error}") from None
     account_id = identity["Account"]
@@ -45,5 +52,6 @@ def connect(confirm: str | None) -> dict:
             f"the aws target creates real resources, billed to AWS account {account_id} "
             f"(you are {identity['Arn']}) in region {region}. If that is the account you mean, "
             f"confirm it: course.start(target='aws', confirm='{account_id}') or "
-            f"`export LABKIT_AWS_CONFIRM={account_id}`.")
+            f"`export LABKIT_AWS_CONFIRM={account_id}`."
+        )
     return {"account_id": account_id, "arn": identity["Arn"], "region": region}

@@ -1,4 +1,5 @@
 """Where the course lives and how the local cloud is reached: the few settings every part shares."""
+
 import os
 import re
 from pathlib import Path
@@ -23,8 +24,10 @@ def port() -> int:
     if not raw:
         return DEFAULT_PORT
     if not raw.isdigit() or not 1024 <= int(raw) <= 65535:
-        raise LabkitError(f"LABKIT_PORT={raw!r} is not a port number between 1024 and 65535; "
-                          f"unset it to use the default {DEFAULT_PORT}.")
+        raise LabkitError(
+            f"LABKIT_PORT={raw!r} is not a port number between 1024 and 65535; "
+            f"unset it to use the default {DEFAULT_PORT}."
+        )
     return int(raw)
 
 

@@ -3,6 +3,7 @@
 Starts or attaches to the local cloud (or connects to a real account, behind guard rails) and sets
 this kernel's environment so that plain boto3 and child processes reach the chosen target.
 """
+
 import getpass
 import os
 import re
@@ -14,8 +15,14 @@ from labkit.errors import LabkitError
 
 TARGETS = ("local", "aws")
 # Environment variables start() sets for the local target; switching to aws removes them again.
-_LOCAL_ONLY = ("AWS_ENDPOINT_URL", "AWS_DISABLE_HOST_PREFIX_INJECTION", "AWS_ACCESS_KEY_ID",
-               "AWS_SECRET_ACCESS_KEY", "AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE")
+_LOCAL_ONLY = (
+    "AWS_ENDPOINT_URL",
+    "AWS_DISABLE_HOST_PREFIX_INJECTION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_MAX_ATTEMPTS",
+    "AWS_RETRY_MODE",
+)
 _saved_env: dict[str, str] = {}
 _set_for_local: dict[str, str] = {}
 _current: "Environment | None" = None
@@ -71,8 +78,9 @@ class Environment:
         try:
             logs.create_log_group(logGroupName=name, tags=self.tags)
         except logs.exceptions.ResourceAlreadyExistsException:
-            logs.tag_resource(resourceArn=f"arn:aws:logs:{self.region}:{self.account_id}:log-group:{name}",
-                              tags=self.tags)
+            logs.tag_resource(
+                resourceArn=f"arn:aws:logs:{self.region}:{self.account_id}:log-group:{name}", tags=self.tags
+            )
         logs.put_retention_policy(logGroupName=name, retentionInDays=retention_days)
         return name
 
@@ -87,8 +95,9 @@ class Environment:
         return f"target aws: account {self.account_id}, region {self.region}, names prefixed {self.prefix}"
 
 
-def start(target: str | None = None, lab: str | None = None, confirm: str | None = None,
-          quiet: bool = False) -> Environment:
+def start(
+    target: str | None = None, lab: str | None = None, confirm: str | None = None, quiet: bool = False
+) -> Environment:
     """Start or attach to the chosen target and point this kernel (and its children) at it."""
     _show_labkit_errors_without_traceback()
     target = (target or os.environ.get("LABKIT_TARGET") or "local").strip().lower()
@@ -124,22 +133,30 @@ def _start_local(lab: str | None) -> Environment:
         if name in os.environ:
             _saved_env[name] = os.environ.pop(name)
     _set_for_local.clear()
-    _set_for_local.update({
-        "AWS_ENDPOINT_URL": info["endpoint"],
-        # moto answers on an IP address: no "data-" or account-id host prefixes.
-        "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
-        "AWS_DEFAULT_REGION": info["region"],
-        "AWS_REGION": info["region"],
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        # An action moto lacks answers HTML 500; retrying it only makes the error slow.
-        "AWS_MAX_ATTEMPTS": "1",
-        "AWS_RETRY_MODE": "standard",
-    })
+    _set_for_local.update(
+        {
+            "AWS_ENDPOINT_URL": info["endpoint"],
+            # moto answers on an IP address: no "data-" or account-id host prefixes.
+            "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
+            "AWS_DEFAULT_REGION": info["region"],
+            "AWS_REGION": info["region"],
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            # An action moto lacks answers HTML 500; retrying it only makes the error slow.
+            "AWS_MAX_ATTEMPTS": "1",
+            "AWS_RETRY_MODE": "standard",
+        }
+    )
     os.environ.update(_set_for_local)
     _forget_default_boto3_session()
-    return Environment(target="local", region=info["region"], account_id=config.LOCAL_ACCOUNT_ID,
-                       endpoint=info["endpoint"], owner=owner(), lab=lab)
+    return Environment(
+        target="local",
+        region=info["region"],
+        account_id=config.LOCAL_ACCOUNT_ID,
+        endpoint=info["endpoint"],
+        owner=owner(),
+        lab=lab,
+    )
 
 
 def _start_aws(lab: str | None, confirm: str | None) -> Environment:
@@ -154,8 +171,14 @@ def _start_aws(lab: str | None, confirm: str | None) -> Environment:
     _forget_default_boto3_session()
     account = awsguard.connect(confirm)
     os.environ["AWS_DEFAULT_REGION"] = account["region"]
-    return Environment(target="aws", region=account["region"], account_id=account["account_id"],
-                       endpoint=os.environ.get("AWS_ENDPOINT_URL"), owner=owner(), lab=lab)
+    return Environment(
+        target="aws",
+        region=account["region"],
+        account_id=account["account_id"],
+        endpoint=os.environ.get("AWS_ENDPOINT_URL"),
+        owner=owner(),
+        lab=lab,
+    )
 
 
 def _forget_default_boto3_session() -> None:

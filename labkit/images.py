@@ -15,6 +15,7 @@ the artifact by digest.
 On the aws target the same call runs `docker build` and `docker push` where a Docker engine answers,
 and otherwise says what is needed.
 """
+
 import fnmatch
 import hashlib
 import json
@@ -63,8 +64,9 @@ def build(folder: str | Path, tag: str, env=None, context: str | Path | None = N
     folder = _service_folder(folder)
     dockerfile = folder / "Dockerfile"
     if not dockerfile.is_file():
-        raise LabkitError(f"{folder} has no Dockerfile: an image is built from one (its CMD says "
-                          f"how the service starts).")
+        raise LabkitError(
+            f"{folder} has no Dockerfile: an image is built from one (its CMD says how the service starts)."
+        )
     repository, image_tag = split_tag(tag)
     context = _service_folder(context) if context is not None else folder
     if env.target == "aws":
@@ -80,11 +82,13 @@ def _service_folder(folder: str | Path) -> Path:
 
 
 def split_tag(tag: str) -> tuple[str, str]:
-    """"orders:1" -> ("orders", "1"); a tag defaults to latest, as in Docker."""
+    """ "orders:1" -> ("orders", "1"); a tag defaults to latest, as in Docker."""
     repository, _, image_tag = tag.rpartition(":") if ":" in tag.rsplit("/", 1)[-1] else (tag, "", "")
     if not re.fullmatch(r"[a-z0-9]+(?:[._/-][a-z0-9]+)*", repository or ""):
-        raise LabkitError(f"{tag!r} does not name an image: use lower-case letters, digits and "
-                          f". _ - /, then an optional :tag, e.g. orders:1.")
+        raise LabkitError(
+            f"{tag!r} does not name an image: use lower-case letters, digits and "
+            f". _ - /, then an optional :tag, e.g. orders:1."
+        )
     return repository, image_tag or "latest"
 
 
@@ -115,6 +119,7 @@ def load_config(artifact: Path) -> dict:
 
 # --- the local target -------------------------------------------------------------------------
 
+
 def _build_locally(dockerfile: Path, context: Path, repository: str, tag: str, env) -> Image:
     recipe = parse_dockerfile(dockerfile.read_text(), str(dockerfile))
     images_dir = config.state_dir() / "images" / repository
@@ -130,12 +135,20 @@ def _build_locally(dockerfile: Path, context: Path, repository: str, tag: str, e
         config_bytes = json.dumps(image_config, indent=2, sort_keys=True).encode()
         (staging / "config.json").write_bytes(config_bytes)
         layer_digest, layer_size = _content_digest(rootfs)
-        manifest = json.dumps({
-            "schemaVersion": 2, "mediaType": MANIFEST_MEDIA_TYPE,
-            "config": {"mediaType": CONFIG_MEDIA_TYPE, "size": len(config_bytes),
-                       "digest": "sha256:" + hashlib.sha256(config_bytes).hexdigest()},
-            "layers": [{"mediaType": LAYER_MEDIA_TYPE, "size": layer_size, "digest": layer_digest}],
-        }, separators=(",", ":"), sort_keys=True)
+        manifest = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": MANIFEST_MEDIA_TYPE,
+                "config": {
+                    "mediaType": CONFIG_MEDIA_TYPE,
+                    "size": len(config_bytes),
+                    "digest": "sha256:" + hashlib.sha256(config_bytes).hexdigest(),
+                },
+                "layers": [{"mediaType": LAYER_MEDIA_TYPE, "size": layer_size, "digest": layer_digest}],
+            },
+            separators=(",", ":"),
+            sort_keys=True,
+        )
         digest = "sha256:" + hashlib.sha256(manifest.encode()).hexdigest()
         artifact = artifact_dir(repository, digest)
         try:
@@ -148,8 +161,7 @@ def _build_locally(dockerfile: Path, context: Path, repository: str, tag: str, e
         shutil.rmtree(staging, ignore_errors=True)
         raise
     _record_in_ecr(repository, tag, manifest, digest, env)
-    return Image(repository, tag, digest,
-                 f"{registry_host(env.account_id, env.region)}/{repository}:{tag}", artifact)
+    return Image(repository, tag, digest, f"{registry_host(env.account_id, env.region)}/{repository}:{tag}", artifact)
 
 
 def _record_in_ecr(repository: str, tag: str, manifest: str, digest: str, env) -> None:
@@ -158,8 +170,13 @@ def _record_in_ecr(repository: str, tag: str, manifest: str, digest: str, env) -
     ecr = boto3.client("ecr", region_name=env.region)
     _ensure_repository(ecr, repository, env)
     try:
-        ecr.put_image(repositoryName=repository, imageManifest=manifest,
-                      imageManifestMediaType=MANIFEST_MEDIA_TYPE, imageTag=tag, imageDigest=digest)
+        ecr.put_image(
+            repositoryName=repository,
+            imageManifest=manifest,
+            imageManifestMediaType=MANIFEST_MEDIA_TYPE,
+            imageTag=tag,
+            imageDigest=digest,
+        )
     except ecr.exceptions.ImageAlreadyExistsException:
         pass  # this tag already names this very image
 
@@ -187,11 +204,18 @@ class Recipe:
     not_run_locally: list | None = None
 
     def config(self, dockerfile: Path, context: Path) -> dict:
-        return {"base": self.base, "workdir": self.workdir, "env": self.env,
-                "exposedPorts": self.exposed_ports, "entrypoint": self.entrypoint or [],
-                "cmd": self.cmd or [], "user": self.user,
-                "notRunLocally": self.not_run_locally,
-                "dockerfile": str(dockerfile), "context": str(context)}
+        return {
+            "base": self.base,
+            "workdir": self.workdir,
+            "env": self.env,
+            "exposedPorts": self.exposed_ports,
+            "entrypoint": self.entrypoint or [],
+            "cmd": self.cmd or [],
+            "user": self.user,
+            "notRunLocally": self.not_run_locally,
+            "dockerfile": str(dockerfile),
+            "context": str(context),
+        }
 
 
 def parse_dockerfile(text: str, name: str = "Dockerfile") -> Recipe:
@@ -206,8 +230,10 @@ def parse_dockerfile(text: str, name: str = "Dockerfile") -> Recipe:
         if instruction == "FROM":
             stages += 1
             if stages > 1:
-                raise LabkitError(f"{name} is a multi-stage build (FROM twice): the local target "
-                                  f"reads one stage only. Use one FROM, or build on the aws target.")
+                raise LabkitError(
+                    f"{name} is a multi-stage build (FROM twice): the local target "
+                    f"reads one stage only. Use one FROM, or build on the aws target."
+                )
             recipe.base = argument.split()[0]
         elif instruction == "ARG":
             key, _, default = argument.partition("=")
@@ -221,10 +247,11 @@ def parse_dockerfile(text: str, name: str = "Dockerfile") -> Recipe:
             if len(words) < 2:
                 raise LabkitError(f"{name}: {instruction} {argument} needs a source and a destination.")
             if any("://" in word for word in words[:-1]):
-                raise LabkitError(f"{name}: ADD from a URL is not supported locally; download the "
-                                  f"file into the service folder and COPY it.")
-            recipe.copies.append(([expand(w) for w in words[:-1]], expand(words[-1]),
-                                  recipe.workdir))
+                raise LabkitError(
+                    f"{name}: ADD from a URL is not supported locally; download the "
+                    f"file into the service folder and COPY it."
+                )
+            recipe.copies.append(([expand(w) for w in words[:-1]], expand(words[-1]), recipe.workdir))
         elif instruction == "EXPOSE":
             recipe.exposed_ports += [int(port.split("/")[0]) for port in expand(argument).split()]
         elif instruction in ("CMD", "ENTRYPOINT"):
@@ -240,8 +267,10 @@ def parse_dockerfile(text: str, name: str = "Dockerfile") -> Recipe:
     if not stages:
         raise LabkitError(f"{name} has no FROM line: it is not a Dockerfile.")
     if not recipe.cmd and not recipe.entrypoint:
-        raise LabkitError(f"{name} has no CMD or ENTRYPOINT, so nothing says how the service "
-                          f'starts. Add one in exec form, e.g. CMD ["python", "-m", "app"].')
+        raise LabkitError(
+            f"{name} has no CMD or ENTRYPOINT, so nothing says how the service "
+            f'starts. Add one in exec form, e.g. CMD ["python", "-m", "app"].'
+        )
     return recipe
 
 
@@ -268,8 +297,9 @@ def _command(argument: str) -> list[str]:
         try:
             command = json.loads(argument)
         except ValueError:
-            raise LabkitError(f"cannot read {argument!r} as an exec-form command (a JSON array "
-                              f"of strings, with double quotes).") from None
+            raise LabkitError(
+                f"cannot read {argument!r} as an exec-form command (a JSON array of strings, with double quotes)."
+            ) from None
         if isinstance(command, list) and all(isinstance(word, str) for word in command):
             return command
     return ["/bin/sh", "-c", argument]
@@ -311,21 +341,32 @@ def _posix_join(base: str, path: str) -> str:
     return "/" + "/".join(parts)
 
 
-def _copy_into(rootfs: Path, context: Path, patterns: list[str], destination: str, workdir: str,
-               ignored: tuple[str, ...], dockerfile: Path) -> None:
+def _copy_into(
+    rootfs: Path,
+    context: Path,
+    patterns: list[str],
+    destination: str,
+    workdir: str,
+    ignored: tuple[str, ...],
+    dockerfile: Path,
+) -> None:
     sources: list[Path] = []
     for pattern in patterns:
-        found = sorted(context.glob(pattern.lstrip("/"))) if any(c in pattern for c in "*?[") \
+        found = (
+            sorted(context.glob(pattern.lstrip("/")))
+            if any(c in pattern for c in "*?[")
             else [context / pattern.lstrip("/")]
+        )
         found = [path for path in found if path.exists()]
         if not found:
-            raise LabkitError(f"{dockerfile}: COPY {pattern} finds nothing in the build context "
-                              f"{context}. Is the context right? (The monolith's Dockerfile, for "
-                              f"one, copies from the course folder: pass context='.'.)")
+            raise LabkitError(
+                f"{dockerfile}: COPY {pattern} finds nothing in the build context "
+                f"{context}. Is the context right? (The monolith's Dockerfile, for "
+                f"one, copies from the course folder: pass context='.'.)"
+            )
         for path in found:
             if context.resolve() not in (path.resolve(), *path.resolve().parents):
-                raise LabkitError(f"{dockerfile}: COPY {pattern} reaches outside the build "
-                                  f"context {context}.")
+                raise LabkitError(f"{dockerfile}: COPY {pattern} reaches outside the build context {context}.")
         sources += found
     target = _posix_join(workdir, destination)
     into_directory = destination.endswith("/") or len(sources) > 1 or sources[0].is_dir()
@@ -343,8 +384,9 @@ def _copy_into(rootfs: Path, context: Path, patterns: list[str], destination: st
 def _copy_tree(source: Path, place: Path, context: Path, ignored: tuple[str, ...]) -> None:
     for path in sorted(source.rglob("*")):
         relative = path.relative_to(context).as_posix()
-        if any(fnmatch.fnmatch(part, pattern) for part in relative.split("/") for pattern in ignored) \
-                or any(fnmatch.fnmatch(relative, pattern) for pattern in ignored):
+        if any(fnmatch.fnmatch(part, pattern) for part in relative.split("/") for pattern in ignored) or any(
+            fnmatch.fnmatch(relative, pattern) for pattern in ignored
+        ):
             continue
         destination = place / path.relative_to(source)
         if path.is_dir():
@@ -360,8 +402,7 @@ def _dockerignore(context: Path) -> tuple[str, ...]:
         lines = (context / ".dockerignore").read_text().splitlines()
     except OSError:
         return ()
-    return tuple(line.strip().rstrip("/") for line in lines
-                 if line.strip() and not line.startswith(("#", "!")))
+    return tuple(line.strip().rstrip("/") for line in lines if line.strip() and not line.startswith(("#", "!")))
 
 
 def _content_digest(rootfs: Path) -> tuple[str, int]:
@@ -378,6 +419,7 @@ def _content_digest(rootfs: Path) -> tuple[str, int]:
 
 
 # --- the aws target ---------------------------------------------------------------------------
+
 
 def _build_with_docker(dockerfile: Path, context: Path, repository: str, tag: str, env) -> Image:
     import base64
@@ -398,9 +440,11 @@ def _build_with_docker(dockerfile: Path, context: Path, repository: str, tag: st
 
 
 def _require_docker() -> None:
-    how = ("The aws target needs Docker to build the image and push it to ECR. Install Docker "
-           "Engine (https://docs.docker.com/engine/install/) or Docker Desktop, start it, check "
-           "that `docker info` answers, and run this again. The local target needs no Docker.")
+    how = (
+        "The aws target needs Docker to build the image and push it to ECR. Install Docker "
+        "Engine (https://docs.docker.com/engine/install/) or Docker Desktop, start it, check "
+        "that `docker info` answers, and run this again. The local target needs no Docker."
+    )
     if shutil.which("docker") is None:
         raise LabkitError(f"there is no `docker` command on this machine. {how}")
     try:
@@ -412,9 +456,12 @@ def _require_docker() -> None:
 
 
 def _docker(arguments: list[str], stdin: str | None = None) -> None:
-    result = subprocess.run(["docker", *arguments], input=stdin, text=True, capture_output=True,
-                            timeout=DOCKER_TIMEOUT_S)
+    result = subprocess.run(
+        ["docker", *arguments], input=stdin, text=True, capture_output=True, timeout=DOCKER_TIMEOUT_S
+    )
     if result.returncode != 0:
         shown = " ".join(a for a in arguments[:2])
-        raise LabkitError(f"`docker {shown} ...` failed (exit {result.returncode}):\n"
-                          f"{(result.stderr or result.stdout).strip()[-2000:]}")
+        raise LabkitError(
+            f"`docker {shown} ...` failed (exit {result.returncode}):\n"
+            f"{(result.stderr or result.stdout).strip()[-2000:]}"
+        )

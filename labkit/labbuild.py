@@ -9,6 +9,7 @@ A solution block is marked as nbgrader marks it:
 and becomes `raise NotImplementedError("TODO: step N ...")` at the marker's indentation, N being the
 step whose heading ("## Step N ...") comes before the cell. `--check` fails when labs/ is stale.
 """
+
 import re
 from pathlib import Path
 
@@ -58,13 +59,16 @@ def _replace_solutions(source: str, step: str | None, notebook_name: str) -> str
         stripped = line.strip()
         if stripped == BEGIN:
             if inside:
-                raise LabkitError(f"{notebook_name}: '{BEGIN}' inside another solution block "
-                                  f"(line {number} of a cell).")
+                raise LabkitError(
+                    f"{notebook_name}: '{BEGIN}' inside another solution block (line {number} of a cell)."
+                )
             inside = True
             indent = line[: len(line) - len(line.lstrip())]
             where = f"step {step}" if step else "this cell"
-            out.append(f'{indent}raise NotImplementedError("TODO: {where} is yours to write; '
-                       f'the instructions above say what it should do")')
+            out.append(
+                f'{indent}raise NotImplementedError("TODO: {where} is yours to write; '
+                f'the instructions above say what it should do")'
+            )
         elif stripped == END:
             if not inside:
                 raise LabkitError(f"{notebook_name}: '{END}' without a '{BEGIN}' before it.")
@@ -91,8 +95,9 @@ def build(check: bool = False) -> list[str]:
                 target.write_text(text)
     orphans = sorted(p.name for p in labs_dir().glob("*.ipynb") if p.name not in expected)
     if check:
-        return ([f"labs/{name} is stale (solutions/{name} changed)" for name in changed]
-                + [f"labs/{name} has no solutions/{name}: remove it" for name in orphans])
+        return [f"labs/{name} is stale (solutions/{name} changed)" for name in changed] + [
+            f"labs/{name} has no solutions/{name}: remove it" for name in orphans
+        ]
     for name in orphans:
         (labs_dir() / name).unlink()
     return changed + [f"removed {name}" for name in orphans]

@@ -9,6 +9,7 @@ browser would; a failure (an error status, a refused connection, a timeout) is r
 raised, so a demonstration can count what a user would have seen. Loopback and the local cloud's
 listeners only need a few clients; stop by leaving the `with` block or calling stop().
 """
+
 import statistics
 import threading
 import time
@@ -40,8 +41,9 @@ class HttpLoad:
 
     def start(self) -> "HttpLoad":
         self._started_at = time.monotonic()
-        self._threads = [threading.Thread(target=self._client, daemon=True, name=f"load-{n}")
-                         for n in range(self.clients)]
+        self._threads = [
+            threading.Thread(target=self._client, daemon=True, name=f"load-{n}") for n in range(self.clients)
+        ]
         for thread in self._threads:
             thread.start()
         return self
@@ -73,8 +75,7 @@ class HttpLoad:
                 status, served_by = 0, None
             done = time.monotonic()
             # list.append is atomic: the clients share the list without a lock.
-            self.samples.append(Sample(done - self._started_at, status,
-                                       (done - sent) * 1000, served_by))
+            self.samples.append(Sample(done - self._started_at, status, (done - sent) * 1000, served_by))
             if self.pause_s:
                 self._stopping.wait(self.pause_s)
 
@@ -103,5 +104,4 @@ def per_second(samples: list[Sample]) -> list[tuple[int, int, float]]:
     by_second: dict[int, list[float]] = {}
     for sample in samples:
         by_second.setdefault(int(sample.at), []).append(sample.latency_ms)
-    return [(second, len(latencies), statistics.median(latencies))
-            for second, latencies in sorted(by_second.items())]
+    return [(second, len(latencies), statistics.median(latencies)) for second, latencies in sorted(by_second.items())]

@@ -6,6 +6,7 @@ starting the same name again (a notebook run twice, a kernel restarted) first st
 left behind. Expected failures raise LocalProcessError with the service's last log lines, never a
 traceback from inside labkit.
 """
+
 import http.client
 import json
 import os
@@ -64,17 +65,25 @@ class LocalProcess:
             status = ""
         found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
         if found is None:
-            raise LocalProcessError(f"cannot read the memory of {self.name}: it is not running, "
-                                    f"or this system has no /proc.")
+            raise LocalProcessError(
+                f"cannot read the memory of {self.name}: it is not running, or this system has no /proc."
+            )
         return int(found.group(1)) / 1024
 
     def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
         return proc.tail(self.log_path, lines)
 
 
-def start(name: str, command: list[str], *, cwd: str | Path | None = None, env: dict | None = None,
-          port: int | None = None, health_path: str = "/health",
-          timeout: float = HEALTH_TIMEOUT_S) -> LocalProcess:
+def start(
+    name: str,
+    command: list[str],
+    *,
+    cwd: str | Path | None = None,
+    env: dict | None = None,
+    port: int | None = None,
+    health_path: str = "/health",
+    timeout: float = HEALTH_TIMEOUT_S,
+) -> LocalProcess:
     """Start `command` as the service `name` and wait until GET health_path answers 2xx.
 
     "{port}" in the command is replaced by the port, which the process also finds in $PORT. The command
@@ -86,8 +95,10 @@ def start(name: str, command: list[str], *, cwd: str | Path | None = None, env: 
     stop(name)
     port = port or proc.free_port()
     if not proc.port_free(port):
-        raise LocalProcessError(f"cannot start {name}: port {port} on 127.0.0.1 is in use by another program. "
-                                f"Stop that program, or leave port unset to get a free one.")
+        raise LocalProcessError(
+            f"cannot start {name}: port {port} on 127.0.0.1 is in use by another program. "
+            f"Stop that program, or leave port unset to get a free one."
+        )
     argv = [str(arg).replace("{port}", str(port)) for arg in command]
     log_path = _processes_dir() / f"{name}.log"
     process_env = {**os.environ, "PYTHONUNBUFFERED": "1", "PORT": str(port), **(env or {})}
@@ -95,15 +106,24 @@ def start(name: str, command: list[str], *, cwd: str | Path | None = None, env: 
         try:
             # A session of its own: stopping the service stops whatever it spawned, and it survives
             # an interrupt of the notebook cell that started it.
-            popen = subprocess.Popen(argv, cwd=cwd or config.COURSE_ROOT, env=process_env,
-                                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+            popen = subprocess.Popen(
+                argv,
+                cwd=cwd or config.COURSE_ROOT,
+                env=process_env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         except OSError as error:
             raise LocalProcessError(f"cannot start {name}: {argv[0]}: {error.strerror}") from None
     _children[popen.pid] = popen
     started = LocalProcess(name, popen.pid, port, log_path, proc.start_ticks(popen.pid))
-    _record_path(name).write_text(json.dumps({"name": name, "pid": started.pid, "port": port,
-                                              "start_ticks": started.start_ticks, "command": argv}))
+    _record_path(name).write_text(
+        json.dumps(
+            {"name": name, "pid": started.pid, "port": port, "start_ticks": started.start_ticks, "command": argv}
+        )
+    )
     _wait_until_healthy(started, popen, started.url + health_path, timeout)
     return started
 
@@ -123,8 +143,9 @@ def find(name: str) -> LocalProcess | None:
     record = _read_record(name)
     if not isinstance(record.get("pid"), int):
         return None
-    found = LocalProcess(name, record["pid"], record.get("port", 0), _processes_dir() / f"{name}.log",
-                         record.get("start_ticks"))
+    found = LocalProcess(
+        name, record["pid"], record.get("port", 0), _processes_dir() / f"{name}.log", record.get("start_ticks")
+    )
     return found if found.running() else None
 
 
@@ -142,14 +163,18 @@ def _wait_until_healthy(started: LocalProcess, popen: subprocess.Popen, health_u
         if code is not None:
             _children.pop(popen.pid, None)
             _record_path(started.name).unlink(missing_ok=True)
-            raise LocalProcessError(f"{started.name} exited with code {code} before {health_url} answered. "
-                                    f"Last lines of {started.log_path}:\n{started.log_tail()}")
+            raise LocalProcessError(
+                f"{started.name} exited with code {code} before {health_url} answered. "
+                f"Last lines of {started.log_path}:\n{started.log_tail()}"
+            )
         if _answers(health_url):
             return
         time.sleep(0.05)
     started.stop()
-    raise LocalProcessError(f"{started.name} did not answer {health_url} within {timeout:.0f} s, so it was "
-                            f"stopped. Last lines of {started.log_path}:\n{started.log_tail()}")
+    raise LocalProcessError(
+        f"{started.name} did not answer {health_url} within {timeout:.0f} s, so it was "
+        f"stopped. Last lines of {started.log_path}:\n{started.log_tail()}"
+    )
 
 
 def _answers(url: str) -> bool:
@@ -176,4 +201,3 @@ def _read_record(name: str) -> dict:
     except (OSError, ValueError):
         return {}
     return record if isinstance(record, dict) else {}
-

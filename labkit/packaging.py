@@ -1,4 +1,5 @@
 """Deployment packages: the zip that Lambda's create_function and update_function_code take."""
+
 import io
 import zipfile
 from pathlib import Path
@@ -15,8 +16,11 @@ def zip_bytes(*paths: str | Path) -> bytes:
     files: list[tuple[str, Path]] = []
     for path in map(Path, paths):
         if path.is_dir():
-            files += [(str(f.relative_to(path)), f) for f in sorted(path.rglob("*"))
-                      if f.is_file() and "__pycache__" not in f.parts]
+            files += [
+                (str(f.relative_to(path)), f)
+                for f in sorted(path.rglob("*"))
+                if f.is_file() and "__pycache__" not in f.parts
+            ]
         elif path.is_file():
             files.append((path.name, path))
         else:

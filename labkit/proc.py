@@ -1,5 +1,6 @@
 """Process and port facts shared by the local cloud and local services: is a pid still ours and alive,
 stop a process group, is a port free. Linux reads /proc; elsewhere the pid alone is checked."""
+
 import errno
 import os
 import signal

@@ -1,4 +1,5 @@
 """Which checks the learner has passed, per lab: a JSON file in the state folder, per learner."""
+
 import json
 import time
 from pathlib import Path
@@ -20,14 +21,14 @@ def load() -> dict:
 
 def record(lab_id: str, results) -> None:
     from labkit.course import owner
+
     everything = load()
     lab = everything.setdefault(owner(), {}).setdefault(lab_id, {})
     for result in results:
         previous = lab.get(result.id, {})
         # Once passed stays passed: progress is what the learner achieved, not the current state
         # of a target that cleanup has since emptied.
-        lab[result.id] = {"passed": result.passed or previous.get("passed", False),
-                          "at": time.time()}
+        lab[result.id] = {"passed": result.passed or previous.get("passed", False), "at": time.time()}
     path().parent.mkdir(parents=True, exist_ok=True)
     tmp = path().with_suffix(".tmp")
     tmp.write_text(json.dumps(everything, indent=1, sort_keys=True))
@@ -38,15 +39,22 @@ def summary() -> list[dict]:
     """One row per lab of the course: id, title, passed checks, total checks."""
     from labkit import labs
     from labkit.course import owner
+
     mine = load().get(owner(), {})
     rows = []
     for lab_id, title in labs.COURSE:
         lab = labs.load(lab_id)
         total = len(lab.checks) if lab else 0
-        passed = sum(1 for check in (lab.checks if lab else [])
-                     if mine.get(lab_id, {}).get(check.id, {}).get("passed"))
-        rows.append({"lab": lab_id, "title": title, "passed": passed, "total": total,
-                     "available": lab is not None or labs.has_notebook(lab_id)})
+        passed = sum(1 for check in (lab.checks if lab else []) if mine.get(lab_id, {}).get(check.id, {}).get("passed"))
+        rows.append(
+            {
+                "lab": lab_id,
+                "title": title,
+                "passed": passed,
+                "total": total,
+                "available": lab is not None or labs.has_notebook(lab_id),
+            }
+        )
     return rows
 
 
@@ -79,8 +87,10 @@ def course_map():
             state = "lesson"
         else:
             percent = round(100 * row["passed"] / row["total"])
-            state = (f"<progress value='{row['passed']}' max='{row['total']}'></progress> "
-                     f"{row['passed']}/{row['total']} checks ({percent}%)")
+            state = (
+                f"<progress value='{row['passed']}' max='{row['total']}'></progress> "
+                f"{row['passed']}/{row['total']} checks ({percent}%)"
+            )
         lines.append(f"<tr><td>{row['lab']}</td><td>{html.escape(row['title'])}</td><td>{state}</td></tr>")
 
     class CourseMap(widgets.HTML):
@@ -89,5 +99,8 @@ def course_map():
             bundle["text/plain"] = as_text(rows)
             return bundle
 
-    return CourseMap("<table class='labkit-course-map'><tr><th>#</th><th>lab</th><th>your progress</th></tr>"
-                     + "".join(lines) + "</table>")
+    return CourseMap(
+        "<table class='labkit-course-map'><tr><th>#</th><th>lab</th><th>your progress</th></tr>"
+        + "".join(lines)
+        + "</table>"
+    )

@@ -4,6 +4,7 @@ URLs by hand: `labkit.url_for(api_id, "prod")`, `labkit.url_for(load_balancer_ar
 boto3 only (no data-plane imports): the target is wherever boto3 sends its calls, the local cloud
 (AWS_ENDPOINT_URL) or a real account.
 """
+
 import json
 import urllib.request
 
@@ -25,8 +26,10 @@ def url_for(identifier: str, stage: str | None = None) -> str:
     if ":loadbalancer/app/" in identifier:
         return _load_balancer_url(identifier)
     if identifier.startswith("arn:"):
-        raise LabkitError(f"url_for does not know what URL {identifier} has; it takes the id of a "
-                          "REST API or HTTP API, or the ARN of an application load balancer.")
+        raise LabkitError(
+            f"url_for does not know what URL {identifier} has; it takes the id of a "
+            "REST API or HTTP API, or the ARN of an application load balancer."
+        )
     return _api_gateway_url(identifier, stage)
 
 
@@ -35,13 +38,17 @@ def _load_balancer_url(arn: str) -> str:
     try:
         balancer = elbv2.describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"][0]
     except elbv2.exceptions.LoadBalancerNotFoundException:
-        raise LabkitError(f"there is no load balancer {arn} in {elbv2.meta.region_name}; check the "
-                          "ARN create_load_balancer returned.") from None
-    listeners = sorted(elbv2.describe_listeners(LoadBalancerArn=arn)["Listeners"],
-                       key=lambda listener: listener["Port"])
+        raise LabkitError(
+            f"there is no load balancer {arn} in {elbv2.meta.region_name}; check the ARN create_load_balancer returned."
+        ) from None
+    listeners = sorted(
+        elbv2.describe_listeners(LoadBalancerArn=arn)["Listeners"], key=lambda listener: listener["Port"]
+    )
     if not listeners:
-        raise LabkitError(f"the load balancer {balancer['LoadBalancerName']} has no listener yet: "
-                          "create one with create_listener (Port=80, Protocol='HTTP').")
+        raise LabkitError(
+            f"the load balancer {balancer['LoadBalancerName']} has no listener yet: "
+            "create one with create_listener (Port=80, Protocol='HTTP')."
+        )
     endpoint = elbv2.meta.endpoint_url
     if _target_of(endpoint) == "aws":
         first = listeners[0]
@@ -55,8 +62,9 @@ def _load_balancer_url(arn: str) -> str:
     for entry in served:
         if entry["LoadBalancerArn"] == arn and entry["Listeners"]:
             return entry["Listeners"][0]["Url"]
-    raise LabkitError(f"the local cloud does not serve {balancer['LoadBalancerName']}'s listener; "
-                      "run `labkit logs` to see why.")
+    raise LabkitError(
+        f"the local cloud does not serve {balancer['LoadBalancerName']}'s listener; run `labkit logs` to see why."
+    )
 
 
 def _api_gateway_url(api_id: str, stage: str | None) -> str:
@@ -68,8 +76,9 @@ def _api_gateway_url(api_id: str, stage: str | None) -> str:
     else:
         stage, http_api = _rest_api_stage(rest, api_id, stage), False
     endpoint = rest.meta.endpoint_url
-    return invoke_url(api_id, stage, target=_target_of(endpoint), region=rest.meta.region_name,
-                      endpoint=endpoint, http_api=http_api)
+    return invoke_url(
+        api_id, stage, target=_target_of(endpoint), region=rest.meta.region_name, endpoint=endpoint, http_api=http_api
+    )
 
 
 def _rest_api_stage(rest, api_id: str, stage: str | None) -> str:
@@ -78,8 +87,10 @@ def _rest_api_stage(rest, api_id: str, stage: str | None) -> str:
     try:
         rest.get_stage(restApiId=api_id, stageName=stage)
     except rest.exceptions.NotFoundException:
-        raise LabkitError(f"the REST API {api_id} has no stage {stage!r}: deploy it with "
-                          f"create_deployment(restApiId=..., stageName={stage!r}).") from None
+        raise LabkitError(
+            f"the REST API {api_id} has no stage {stage!r}: deploy it with "
+            f"create_deployment(restApiId=..., stageName={stage!r})."
+        ) from None
     return stage
 
 
@@ -88,19 +99,23 @@ def _http_api_stage(api_id: str, stage: str | None, region: str) -> str:
     try:
         v2.get_api(ApiId=api_id)
     except v2.exceptions.NotFoundException:
-        raise LabkitError(f"there is no REST API or HTTP API with id {api_id!r} in {region}; check "
-                          "the id create_rest_api or create_api returned.") from None
+        raise LabkitError(
+            f"there is no REST API or HTTP API with id {api_id!r} in {region}; check "
+            "the id create_rest_api or create_api returned."
+        ) from None
     stage = stage or HTTP_API_DEFAULT_STAGE
     try:
         v2.get_stage(ApiId=api_id, StageName=stage)
     except v2.exceptions.NotFoundException:
-        raise LabkitError(f"the HTTP API {api_id} has no stage {stage!r}: create it with "
-                          "create_stage (AutoDeploy=True).") from None
+        raise LabkitError(
+            f"the HTTP API {api_id} has no stage {stage!r}: create it with create_stage (AutoDeploy=True)."
+        ) from None
     return stage
 
 
-def invoke_url(api_id: str, stage: str, *, target: str, region: str, endpoint: str | None = None,
-               http_api: bool = False) -> str:
+def invoke_url(
+    api_id: str, stage: str, *, target: str, region: str, endpoint: str | None = None, http_api: bool = False
+) -> str:
     """The URL from its parts. On aws: https://ID.execute-api.REGION.amazonaws.com/STAGE, where an
     HTTP API's $default stage has no stage segment. On local: under the local cloud's endpoint."""
     if target == "local":

@@ -3,6 +3,7 @@
 The cloud gets a private state folder and a free port, so `make test` never touches the learner's
 own local cloud (default port, .labkit/) and a leftover from an earlier run cannot leak in.
 """
+
 import os
 import shutil
 import tempfile
@@ -26,6 +27,7 @@ def pytest_configure(config):
 
 def pytest_unconfigure(config):
     from labkit.localcloud import control
+
     control.down()
     shutil.rmtree(_SESSION_STATE, ignore_errors=True)
 
@@ -34,6 +36,7 @@ def pytest_unconfigure(config):
 def cloud():
     """The session's local cloud, with this process's environment pointed at it."""
     from labkit import course
+
     return course.start(quiet=True)
 
 

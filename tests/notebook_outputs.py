@@ -1,5 +1,6 @@
 """What nbval compares in a notebook: each code cell's text outputs, sanitized as
 tests/nbval_sanitize.cfg says, except in cells tagged nbval-ignore-output."""
+
 import configparser
 import re
 from pathlib import Path

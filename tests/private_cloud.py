@@ -1,5 +1,6 @@
 """A local cloud of a test module's own, for tests that stop, reset or empty it: they must not reach the
 session's cloud, and must leave this process pointed back at it afterwards."""
+
 import contextlib
 import os
 import shutil

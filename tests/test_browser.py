@@ -1,6 +1,7 @@
 """A learner's view in headless Chromium: JupyterLab started by `make lab` serves the whole course, so a
 lab opens from the file browser; and a solution runs every cell, its check panels rendering with every
 check passed. Screenshots go to test-output/browser/."""
+
 import hashlib
 import os
 import shutil
@@ -24,26 +25,48 @@ KERNEL_READY = """(() => {
     && widget.sessionContext.session.kernel;
   return kernel && kernel.connectionStatus === 'connected' && kernel.status === 'idle';
 })()"""
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 @pytest.fixture
 def jupyterlab(cloud, tmp_path):
     """JupyterLab serving a copy of the solution, so that an autosave can never touch the committed one."""
     from labkit.proc import free_port
+
     port = free_port()
     served = tmp_path / "served"
     (served / "solutions").mkdir(parents=True)
     shutil.copy(config.COURSE_ROOT / SOLUTION, served / SOLUTION)
     token = "labkit-browser-test"
     server = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", f"--port={port}",
-         "--ip=127.0.0.1", f"--IdentityProvider.token={token}", "--LabApp.expose_app_in_browser=True",
-         f"--ServerApp.root_dir={served}", "--LabApp.news_url=",
-         f"--ServerApp.runtime_dir={tmp_path / 'runtime'}"],
-        stdout=open(tmp_path / "jupyter.log", "w"), stderr=subprocess.STDOUT,
-        env={**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config")})
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "lab",
+            "--no-browser",
+            "--allow-root",
+            f"--port={port}",
+            "--ip=127.0.0.1",
+            f"--IdentityProvider.token={token}",
+            "--LabApp.expose_app_in_browser=True",
+            f"--ServerApp.root_dir={served}",
+            "--LabApp.news_url=",
+            f"--ServerApp.runtime_dir={tmp_path / 'runtime'}",
+        ],
+        stdout=open(tmp_path / "jupyter.log", "w"),
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config")},
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -66,6 +89,7 @@ def jupyterlab(cloud, tmp_path):
 def test_solution_runs_in_jupyterlab_and_its_check_panels_pass(jupyterlab):
     assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run `bash .ci/bootstrap.sh --with-browser`"
     from playwright.sync_api import sync_playwright
+
     base, token = jupyterlab
     expected_checks = len(labs.require("01").checks)
     shutil.rmtree(OUTPUT, ignore_errors=True)
@@ -74,17 +98,16 @@ def test_solution_runs_in_jupyterlab_and_its_check_panels_pass(jupyterlab):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{base}/lab/tree/{SOLUTION}?token={token}")
-        page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook')",
-                               timeout=60_000)
+        page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook')", timeout=60_000)
         # Run All before the kernel is connected can silently do nothing (FACTS.md): wait for idle.
         page.wait_for_function(KERNEL_READY, timeout=60_000)
         dialogs = page.locator(".jp-Dialog").count()  # a kernel picker or a news prompt
         page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
         page.wait_for_function(
             f"document.querySelectorAll('.labkit-check-panel .labkit-check-passed').length >= {expected_checks}",
-            timeout=120_000)
-        page.evaluate("document.querySelectorAll('.labkit-check-panel')[2]"
-                      ".scrollIntoView({block: 'center'})")
+            timeout=120_000,
+        )
+        page.evaluate("document.querySelectorAll('.labkit-check-panel')[2].scrollIntoView({block: 'center'})")
         page.wait_for_timeout(500)
         page.screenshot(path=str(OUTPUT / "01_solution.png"), full_page=False)
         failing = page.locator(".labkit-check-failed, .labkit-check-error, .labkit-check-not-done-yet").count()
@@ -102,14 +125,25 @@ def make_lab(cloud, tmp_path):
     """JupyterLab as README starts it: `make lab`, in the course folder. Only the environment differs
     (a free port, a known token, no browser to open, Jupyter's own state under tmp_path)."""
     from labkit.proc import free_port
+
     port, token = free_port(), "labkit-make-lab-test"
     log = tmp_path / "make_lab.log"
     server = subprocess.Popen(
-        ["make", "-s", "lab"], cwd=config.COURSE_ROOT, stdout=open(log, "w"), stderr=subprocess.STDOUT,
+        ["make", "-s", "lab"],
+        cwd=config.COURSE_ROOT,
+        stdout=open(log, "w"),
+        stderr=subprocess.STDOUT,
         start_new_session=True,
-        env={**os.environ, "JUPYTER_PORT": str(port), "JUPYTER_TOKEN": token, "LABKIT_OPEN_BROWSER": "False",
-             "JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
-             "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces")})
+        env={
+            **os.environ,
+            "JUPYTER_PORT": str(port),
+            "JUPYTER_TOKEN": token,
+            "LABKIT_OPEN_BROWSER": "False",
+            "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+            "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+            "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
+        },
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and server.poll() is None:
@@ -131,6 +165,7 @@ def make_lab(cloud, tmp_path):
 
 def test_make_lab_opens_notebook_00_and_a_lab_opens_from_the_file_browser(make_lab):
     from playwright.sync_api import sync_playwright
+
     base, token = make_lab
     lab02 = config.COURSE_ROOT / "labs" / "02_the_catalog_service.ipynb"
     committed = hashlib.sha256(lab02.read_bytes()).hexdigest()
@@ -151,7 +186,9 @@ def test_make_lab_opens_notebook_00_and_a_lab_opens_from_the_file_browser(make_l
         # `make lab` does not expose window.jupyterapp: read what the learner sees, the current tab.
         page.wait_for_function(
             "[...document.querySelectorAll('#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current')]"
-            f".some(tab => tab.innerText.trim() === '{lab02.name}')", timeout=60_000)
+            f".some(tab => tab.innerText.trim() === '{lab02.name}')",
+            timeout=60_000,
+        )
         opened = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook h1").first
         opened.wait_for(timeout=60_000)
         title = opened.inner_text()

@@ -1,4 +1,5 @@
 """The checks API: statuses and messages a learner reads, hints, progress, the panel's text."""
+
 import json
 
 import boto3
@@ -16,10 +17,13 @@ def lab(cloud):
     @lab.check("queue", "The orders queue exists", step=1, hints=["Use sqs.create_queue", "Name it orders"])
     def queue_exists(ctx):
         url = ctx.client("sqs").get_queue_url(QueueName="orders-under-test")["QueueUrl"]
-        attributes = ctx.client("sqs").get_queue_attributes(
-            QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"]
-        ctx.expect(attributes["VisibilityTimeout"] == "60",
-                   f"expected a visibility timeout of 60 s, found {attributes['VisibilityTimeout']} s")
+        attributes = ctx.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])[
+            "Attributes"
+        ]
+        ctx.expect(
+            attributes["VisibilityTimeout"] == "60",
+            f"expected a visibility timeout of 60 s, found {attributes['VisibilityTimeout']} s",
+        )
 
     @lab.check("total", "Your total() adds up an order", step=2)
     def total_adds_up(ctx):
@@ -55,8 +59,7 @@ def test_wrong_answer_says_what_was_expected_and_found(lab):
 
 
 def test_right_answer_passes(lab):
-    boto3.client("sqs").create_queue(QueueName="orders-under-test",
-                                     Attributes={"VisibilityTimeout": "60"})
+    boto3.client("sqs").create_queue(QueueName="orders-under-test", Attributes={"VisibilityTimeout": "60"})
     assert by_id(lab.run(step=1))["queue"].passed
 
 
@@ -101,11 +104,11 @@ def test_text_and_json_reports(lab):
 
 
 def test_progress_records_passes_and_keeps_them(lab):
-    boto3.client("sqs").create_queue(QueueName="orders-under-test",
-                                     Attributes={"VisibilityTimeout": "60"})
+    boto3.client("sqs").create_queue(QueueName="orders-under-test", Attributes={"VisibilityTimeout": "60"})
     lab.run(step=1)
     boto3.client("sqs").delete_queue(
-        QueueUrl=boto3.client("sqs").get_queue_url(QueueName="orders-under-test")["QueueUrl"])
+        QueueUrl=boto3.client("sqs").get_queue_url(QueueName="orders-under-test")["QueueUrl"]
+    )
     lab.run(step=1)  # cleaned up since: the pass stays recorded
     assert progress.load()["learner"]["99"]["queue"]["passed"] is True
 
@@ -124,7 +127,6 @@ def test_panel_shows_text_and_reveals_hints_one_at_a_time(lab):
 
 def test_panel_check_again_reruns(lab):
     panel = CheckPanel(lambda: lab.run(step=1), "Lab 99 · step 1 checks")
-    boto3.client("sqs").create_queue(QueueName="orders-under-test",
-                                     Attributes={"VisibilityTimeout": "60"})
+    boto3.client("sqs").create_queue(QueueName="orders-under-test", Attributes={"VisibilityTimeout": "60"})
     panel.children[-1].click()
     assert panel.results[0].passed

@@ -1,4 +1,5 @@
 """course.start(): plain boto3 and child processes reach the target; the aws target's guard rails."""
+
 import subprocess
 import sys
 
@@ -21,15 +22,22 @@ def test_plain_boto3_round_trips_a_message_without_endpoint_url(cloud):
 def test_a_child_process_reaches_the_same_local_cloud(cloud):
     boto3.client("sqs").create_queue(QueueName="seen-by-child")
     child = subprocess.run(
-        [sys.executable, "-c",
-         "import boto3; print(boto3.client('sqs').get_queue_url(QueueName='seen-by-child')['QueueUrl'])"],
-        capture_output=True, text=True, timeout=60)
+        [
+            sys.executable,
+            "-c",
+            "import boto3; print(boto3.client('sqs').get_queue_url(QueueName='seen-by-child')['QueueUrl'])",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert child.returncode == 0, child.stderr
     assert child.stdout.strip().startswith(cloud.endpoint)
 
 
 def test_an_unimplemented_call_fails_fast_with_a_clear_message(cloud):
     from botocore.exceptions import ClientError
+
     with pytest.raises(ClientError) as raised:
         boto3.client("cloudtrail").lookup_events()
     assert raised.value.response["Error"]["Code"] == "NotImplemented"
@@ -65,21 +73,22 @@ def test_an_unknown_target_is_refused():
 
 def _aws_start(extra_env, **kwargs):
     """Run the aws target's code path in a child, against the local cloud standing in for STS."""
-    code = ("import json; from labkit import course\n"
-            "from labkit.errors import LabkitError\n"
-            "try:\n"
-            f"    env = course.start(target='aws', quiet=True, **{kwargs!r})\n"
-            "    print(json.dumps({'ok': True, 'name': env.name('catalog'), 'tags': env.tags,"
-            " 'account': env.account_id, 'region': env.region}))\n"
-            "except LabkitError as error:\n"
-            "    print(json.dumps({'ok': False, 'error': str(error)}))\n")
+    code = (
+        "import json; from labkit import course\n"
+        "from labkit.errors import LabkitError\n"
+        "try:\n"
+        f"    env = course.start(target='aws', quiet=True, **{kwargs!r})\n"
+        "    print(json.dumps({'ok': True, 'name': env.name('catalog'), 'tags': env.tags,"
+        " 'account': env.account_id, 'region': env.region}))\n"
+        "except LabkitError as error:\n"
+        "    print(json.dumps({'ok': False, 'error': str(error)}))\n"
+    )
     import json
     import os
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-           **extra_env}
+
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", **extra_env}
     env.pop("LABKIT_AWS_CONFIRM", None)
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -92,29 +101,44 @@ def test_aws_target_refuses_until_the_account_is_confirmed(cloud):
 
 
 def test_aws_target_refuses_a_region_outside_the_allow_list(cloud):
-    answer = _aws_start({"AWS_ENDPOINT_URL": cloud.endpoint, "AWS_DEFAULT_REGION": "ap-east-1"},
-                        confirm="123456789012")
+    answer = _aws_start({"AWS_ENDPOINT_URL": cloud.endpoint, "AWS_DEFAULT_REGION": "ap-east-1"}, confirm="123456789012")
     assert not answer["ok"] and "ap-east-1 is not one the course runs in" in answer["error"]
 
 
 def test_aws_target_once_confirmed_prefixes_names_and_tags_the_lab(cloud):
-    answer = _aws_start({"AWS_ENDPOINT_URL": cloud.endpoint, "AWS_DEFAULT_REGION": "eu-west-1",
-                         "LABKIT_OWNER": "Ada Lovelace"}, confirm="123456789012", lab="02")
+    answer = _aws_start(
+        {"AWS_ENDPOINT_URL": cloud.endpoint, "AWS_DEFAULT_REGION": "eu-west-1", "LABKIT_OWNER": "Ada Lovelace"},
+        confirm="123456789012",
+        lab="02",
+    )
     assert answer["ok"], answer
     assert answer["name"] == "lk-ada-lovelace-catalog"
-    assert answer["tags"] == {"labkit:course": "monolith-to-microservices",
-                              "labkit:owner": "ada-lovelace", "labkit:lab": "02"}
+    assert answer["tags"] == {
+        "labkit:course": "monolith-to-microservices",
+        "labkit:owner": "ada-lovelace",
+        "labkit:lab": "02",
+    }
     assert (answer["account"], answer["region"]) == ("123456789012", "eu-west-1")
 
 
 def test_aws_target_without_credentials_says_how_to_configure(tmp_path):
     import os
+
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update({"AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": str(tmp_path / "none"),
-                "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
-                "AWS_EC2_METADATA_DISABLED": "true"})
+    env.update(
+        {
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_CONFIG_FILE": str(tmp_path / "none"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+    )
     result = subprocess.run(
         [sys.executable, "-m", "labkit.cli", "teardown", "--target", "aws", "--yes"],
-        env=env, capture_output=True, text=True, timeout=60)
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0
     assert "no AWS credentials" in result.stderr and "Traceback" not in result.stderr

@@ -5,6 +5,7 @@ AWS does.
 Every test with a Lambda integration or a Lambda authorizer needs the Lambda data plane
 (labkit.dataplane.lambda_) to run the handler.
 """
+
 import io
 import json
 import threading
@@ -25,7 +26,7 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 SHOP_ORIGIN = "https://shop.example"
 
-FUNCTION_CODE = '''
+FUNCTION_CODE = """
 import base64
 import json
 import time
@@ -66,7 +67,7 @@ def custom(event, context):
     if event.get("fail"):
         raise ValueError("NotFound: no such book")
     return {"received": event}
-'''
+"""
 
 
 def zipped(source: str) -> bytes:
@@ -80,21 +81,25 @@ def zipped(source: str) -> bytes:
 def functions(cloud):
     """ARNs of three functions from one zip: echo (times out after 1 s), authorizer, custom."""
     role = boto3.client("iam").create_role(
-        RoleName="apigateway-test-role", AssumeRolePolicyDocument='{"Version": "2012-10-17"}',
+        RoleName="apigateway-test-role",
+        AssumeRolePolicyDocument='{"Version": "2012-10-17"}',
     )["Role"]["Arn"]
     client = boto3.client("lambda")
     arns = {}
-    for name, handler in (("echo", "app.handler"), ("authorizer", "app.authorize"),
-                          ("custom", "app.custom")):
+    for name, handler in (("echo", "app.handler"), ("authorizer", "app.authorize"), ("custom", "app.custom")):
         arns[name] = client.create_function(
-            FunctionName=f"apigw-{name}", Runtime="python3.12", Role=role, Handler=handler,
-            Code={"ZipFile": zipped(FUNCTION_CODE)}, Timeout=1)["FunctionArn"]
+            FunctionName=f"apigw-{name}",
+            Runtime="python3.12",
+            Role=role,
+            Handler=handler,
+            Code={"ZipFile": zipped(FUNCTION_CODE)},
+            Timeout=1,
+        )["FunctionArn"]
     return arns
 
 
 def lambda_uri(function_arn: str) -> str:
-    return (f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{function_arn}"
-            "/invocations")
+    return f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{function_arn}/invocations"
 
 
 class BackendHandler(BaseHTTPRequestHandler):
@@ -102,8 +107,7 @@ class BackendHandler(BaseHTTPRequestHandler):
 
     def answer(self):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        received = {"method": self.command, "path": self.path, "headers": dict(self.headers),
-                    "body": body.decode()}
+        received = {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body.decode()}
         payload = json.dumps(received).encode()
         self.send_response(201)
         self.send_header("Content-Type", "application/json")
@@ -132,14 +136,24 @@ def user_pool(cloud):
     idp = boto3.client("cognito-idp")
     pool = idp.create_user_pool(PoolName="apigateway-test")["UserPool"]
     client_id = idp.create_user_pool_client(
-        UserPoolId=pool["Id"], ClientName="shop", ExplicitAuthFlows=["USER_PASSWORD_AUTH"],
+        UserPoolId=pool["Id"],
+        ClientName="shop",
+        ExplicitAuthFlows=["USER_PASSWORD_AUTH"],
     )["UserPoolClient"]["ClientId"]
     idp.sign_up(ClientId=client_id, Username="ada", Password="Analytical-Engine-1843")
     idp.admin_confirm_sign_up(UserPoolId=pool["Id"], Username="ada")
-    tokens = idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={
-        "USERNAME": "ada", "PASSWORD": "Analytical-Engine-1843"})["AuthenticationResult"]
-    return {"id": pool["Id"], "arn": pool["Arn"], "client_id": client_id,
-            "id_token": tokens["IdToken"], "access_token": tokens["AccessToken"]}
+    tokens = idp.initiate_auth(
+        ClientId=client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "ada", "PASSWORD": "Analytical-Engine-1843"},
+    )["AuthenticationResult"]
+    return {
+        "id": pool["Id"],
+        "arn": pool["Arn"],
+        "client_id": client_id,
+        "id_token": tokens["IdToken"],
+        "access_token": tokens["AccessToken"],
+    }
 
 
 class RestApiBuilder:
@@ -152,25 +166,32 @@ class RestApiBuilder:
         if path not in self.resources:
             parent, _, part = path.rpartition("/")
             self.resources[path] = self.client.create_resource(
-                restApiId=self.id, parentId=self.resource(parent or "/"), pathPart=part)["id"]
+                restApiId=self.id, parentId=self.resource(parent or "/"), pathPart=part
+            )["id"]
         return self.resources[path]
 
-    def method(self, path: str, verb: str, integration: dict, authorization: str = "NONE",
-               responses: list[dict] = (), **method_args) -> None:
+    def method(
+        self,
+        path: str,
+        verb: str,
+        integration: dict,
+        authorization: str = "NONE",
+        responses: list[dict] = (),
+        **method_args,
+    ) -> None:
         resource = self.resource(path)
-        self.client.put_method(restApiId=self.id, resourceId=resource, httpMethod=verb,
-                               authorizationType=authorization, **method_args)
-        self.client.put_integration(restApiId=self.id, resourceId=resource, httpMethod=verb,
-                                    **integration)
+        self.client.put_method(
+            restApiId=self.id, resourceId=resource, httpMethod=verb, authorizationType=authorization, **method_args
+        )
+        self.client.put_integration(restApiId=self.id, resourceId=resource, httpMethod=verb, **integration)
         for response in responses:
-            self.client.put_method_response(restApiId=self.id, resourceId=resource, httpMethod=verb,
-                                            statusCode=response["statusCode"])
-            self.client.put_integration_response(restApiId=self.id, resourceId=resource,
-                                                 httpMethod=verb, **response)
+            self.client.put_method_response(
+                restApiId=self.id, resourceId=resource, httpMethod=verb, statusCode=response["statusCode"]
+            )
+            self.client.put_integration_response(restApiId=self.id, resourceId=resource, httpMethod=verb, **response)
 
     def lambda_proxy(self, path: str, verb: str, function_arn: str, **method_args) -> None:
-        integration = {"type": "AWS_PROXY", "integrationHttpMethod": "POST",
-                       "uri": lambda_uri(function_arn)}
+        integration = {"type": "AWS_PROXY", "integrationHttpMethod": "POST", "uri": lambda_uri(function_arn)}
         if "timeoutInMillis" in method_args:
             integration["timeoutInMillis"] = method_args.pop("timeoutInMillis")
         self.method(path, verb, integration, **method_args)
@@ -186,51 +207,113 @@ def rest_api(cloud, functions, backend, user_pool):
     api.lambda_proxy("/books/special", "GET", echo)
     api.lambda_proxy("/files/{proxy+}", "ANY", echo)
     api.lambda_proxy("/slow/{rest+}", "ANY", echo, timeoutInMillis=300)
-    api.method("/mock", "GET", {"type": "MOCK", "requestTemplates": {
-        "application/json": '{"statusCode": 200}'}}, responses=[{
-            "statusCode": "200",
-            "responseTemplates": {"application/json":
-                                  '{"stage": "$context.stage", "env": "$stageVariables.env"}'},
-            "responseParameters": {"method.response.header.X-Mocked": "'yes'"}}])
+    api.method(
+        "/mock",
+        "GET",
+        {"type": "MOCK", "requestTemplates": {"application/json": '{"statusCode": 200}'}},
+        responses=[
+            {
+                "statusCode": "200",
+                "responseTemplates": {"application/json": '{"stage": "$context.stage", "env": "$stageVariables.env"}'},
+                "responseParameters": {"method.response.header.X-Mocked": "'yes'"},
+            }
+        ],
+    )
     # The OPTIONS method the console's "Enable CORS" creates.
-    api.method("/mock", "OPTIONS", {"type": "MOCK", "requestTemplates": {
-        "application/json": '{"statusCode": 200}'}}, responses=[{
-            "statusCode": "200", "responseParameters": {
-                "method.response.header.Access-Control-Allow-Headers":
-                    "'Content-Type,Authorization'",
-                "method.response.header.Access-Control-Allow-Methods": "'GET,OPTIONS'",
-                "method.response.header.Access-Control-Allow-Origin": "'*'"}}])
-    api.method("/custom", "POST", {
-        "type": "AWS", "integrationHttpMethod": "POST", "uri": lambda_uri(functions["custom"]),
-        "requestTemplates": {"application/json": '{"book": $input.json(\'$.book\'), '
-                                                 '"fail": $input.json(\'$.fail\'), '
-                                                 '"stage": "$context.stage"}'}},
-        responses=[{"statusCode": "200"},
-                   {"statusCode": "404", "selectionPattern": "NotFound:.*", "responseTemplates": {
-                       "application/json": '{"error": "$util.escapeJavaScript('
-                                           '$input.path(\'$.errorMessage\'))"}'}}])
-    api.method("/backend/{proxy+}", "ANY", {
-        "type": "HTTP_PROXY", "integrationHttpMethod": "ANY", "uri": f"{backend}/{{proxy}}",
-        "requestParameters": {"integration.request.path.proxy": "method.request.path.proxy"}})
-    api.method("/shelf/{id}", "GET", {
-        "type": "HTTP", "integrationHttpMethod": "GET", "uri": f"{backend}/shelves/{{shelf}}",
-        "requestParameters": {"integration.request.path.shelf": "method.request.path.id",
-                              "integration.request.header.X-Stage": "stageVariables.env"}},
-        responses=[{"statusCode": "200", "selectionPattern": "2\\d{2}", "responseTemplates": {
-            "application/json": '{"path": $input.json(\'$.path\'), '
-                                '"stage": $input.json(\'$.headers.X-Stage\')}'}}])
+    api.method(
+        "/mock",
+        "OPTIONS",
+        {"type": "MOCK", "requestTemplates": {"application/json": '{"statusCode": 200}'}},
+        responses=[
+            {
+                "statusCode": "200",
+                "responseParameters": {
+                    "method.response.header.Access-Control-Allow-Headers": "'Content-Type,Authorization'",
+                    "method.response.header.Access-Control-Allow-Methods": "'GET,OPTIONS'",
+                    "method.response.header.Access-Control-Allow-Origin": "'*'",
+                },
+            }
+        ],
+    )
+    api.method(
+        "/custom",
+        "POST",
+        {
+            "type": "AWS",
+            "integrationHttpMethod": "POST",
+            "uri": lambda_uri(functions["custom"]),
+            "requestTemplates": {
+                "application/json": "{\"book\": $input.json('$.book'), "
+                "\"fail\": $input.json('$.fail'), "
+                '"stage": "$context.stage"}'
+            },
+        },
+        responses=[
+            {"statusCode": "200"},
+            {
+                "statusCode": "404",
+                "selectionPattern": "NotFound:.*",
+                "responseTemplates": {
+                    "application/json": '{"error": "$util.escapeJavaScript($input.path(\'$.errorMessage\'))"}'
+                },
+            },
+        ],
+    )
+    api.method(
+        "/backend/{proxy+}",
+        "ANY",
+        {
+            "type": "HTTP_PROXY",
+            "integrationHttpMethod": "ANY",
+            "uri": f"{backend}/{{proxy}}",
+            "requestParameters": {"integration.request.path.proxy": "method.request.path.proxy"},
+        },
+    )
+    api.method(
+        "/shelf/{id}",
+        "GET",
+        {
+            "type": "HTTP",
+            "integrationHttpMethod": "GET",
+            "uri": f"{backend}/shelves/{{shelf}}",
+            "requestParameters": {
+                "integration.request.path.shelf": "method.request.path.id",
+                "integration.request.header.X-Stage": "stageVariables.env",
+            },
+        },
+        responses=[
+            {
+                "statusCode": "200",
+                "selectionPattern": "2\\d{2}",
+                "responseTemplates": {
+                    "application/json": "{\"path\": $input.json('$.path'), \"stage\": $input.json('$.headers.X-Stage')}"
+                },
+            }
+        ],
+    )
     cognito = api.client.create_authorizer(
-        restApiId=api.id, name="users", type="COGNITO_USER_POOLS", providerARNs=[user_pool["arn"]],
-        identitySource="method.request.header.Authorization")
-    api.lambda_proxy("/secure", "GET", echo, authorization="COGNITO_USER_POOLS",
-                     authorizerId=cognito["id"])
-    token = api.client.create_authorizer(restApiId=api.id, name="vip", type="TOKEN",
-                                         authorizerUri=lambda_uri(functions["authorizer"]),
-                                         identitySource="method.request.header.Authorization")
+        restApiId=api.id,
+        name="users",
+        type="COGNITO_USER_POOLS",
+        providerARNs=[user_pool["arn"]],
+        identitySource="method.request.header.Authorization",
+    )
+    api.lambda_proxy("/secure", "GET", echo, authorization="COGNITO_USER_POOLS", authorizerId=cognito["id"])
+    token = api.client.create_authorizer(
+        restApiId=api.id,
+        name="vip",
+        type="TOKEN",
+        authorizerUri=lambda_uri(functions["authorizer"]),
+        identitySource="method.request.header.Authorization",
+    )
     api.lambda_proxy("/vip", "GET", echo, authorization="CUSTOM", authorizerId=token["id"])
-    ticket = api.client.create_authorizer(restApiId=api.id, name="ticket", type="REQUEST",
-                                          authorizerUri=lambda_uri(functions["authorizer"]),
-                                          identitySource="method.request.querystring.ticket")
+    ticket = api.client.create_authorizer(
+        restApiId=api.id,
+        name="ticket",
+        type="REQUEST",
+        authorizerUri=lambda_uri(functions["authorizer"]),
+        identitySource="method.request.querystring.ticket",
+    )
     api.lambda_proxy("/show", "GET", echo, authorization="CUSTOM", authorizerId=ticket["id"])
     api.client.create_deployment(restApiId=api.id, stageName="test", variables={"env": "dev"})
     api.url = urls.url_for(api.id, "test")
@@ -242,38 +325,67 @@ def http_api(cloud, functions, user_pool):
     """An HTTP API with a $default stage (autoDeploy) and a "beta" stage, CORS for the shop's
     origin, and a JWT authorizer trusting the user pool."""
     v2 = boto3.client("apigatewayv2")
-    api_id = v2.create_api(Name="apigateway-test-http", ProtocolType="HTTP", CorsConfiguration={
-        "AllowOrigins": [SHOP_ORIGIN], "AllowMethods": ["GET", "POST"],
-        "AllowHeaders": ["authorization", "content-type"], "MaxAge": 300})["ApiId"]
-    echo_v2 = v2.create_integration(ApiId=api_id, IntegrationType="AWS_PROXY",
-                                    IntegrationUri=functions["echo"], PayloadFormatVersion="2.0",
-                                    IntegrationMethod="POST")["IntegrationId"]
-    echo_v1 = v2.create_integration(ApiId=api_id, IntegrationType="AWS_PROXY",
-                                    IntegrationUri=functions["echo"], PayloadFormatVersion="1.0",
-                                    IntegrationMethod="POST")["IntegrationId"]
+    api_id = v2.create_api(
+        Name="apigateway-test-http",
+        ProtocolType="HTTP",
+        CorsConfiguration={
+            "AllowOrigins": [SHOP_ORIGIN],
+            "AllowMethods": ["GET", "POST"],
+            "AllowHeaders": ["authorization", "content-type"],
+            "MaxAge": 300,
+        },
+    )["ApiId"]
+    echo_v2 = v2.create_integration(
+        ApiId=api_id,
+        IntegrationType="AWS_PROXY",
+        IntegrationUri=functions["echo"],
+        PayloadFormatVersion="2.0",
+        IntegrationMethod="POST",
+    )["IntegrationId"]
+    echo_v1 = v2.create_integration(
+        ApiId=api_id,
+        IntegrationType="AWS_PROXY",
+        IntegrationUri=functions["echo"],
+        PayloadFormatVersion="1.0",
+        IntegrationMethod="POST",
+    )["IntegrationId"]
     jwt = v2.create_authorizer(
-        ApiId=api_id, Name="users", AuthorizerType="JWT",
+        ApiId=api_id,
+        Name="users",
+        AuthorizerType="JWT",
         IdentitySource=["$request.header.Authorization"],
         JwtConfiguration={
             "Audience": [user_pool["client_id"]],
-            "Issuer": f"https://cognito-idp.{REGION}.amazonaws.com/{user_pool['id']}"},
+            "Issuer": f"https://cognito-idp.{REGION}.amazonaws.com/{user_pool['id']}",
+        },
     )["AuthorizerId"]
     protected = {"AuthorizationType": "JWT", "AuthorizerId": jwt}
-    routes = {"GET /books/{id}": (echo_v2, {}), "ANY /items/{proxy+}": (echo_v2, {}),
-              "GET /legacy": (echo_v1, {}), "ANY /private/{shelf}": (echo_v2, protected),
-              "GET /scoped": (echo_v2, {**protected, "AuthorizationScopes": ["shop/admin"]})}
+    routes = {
+        "GET /books/{id}": (echo_v2, {}),
+        "ANY /items/{proxy+}": (echo_v2, {}),
+        "GET /legacy": (echo_v1, {}),
+        "ANY /private/{shelf}": (echo_v2, protected),
+        "GET /scoped": (echo_v2, {**protected, "AuthorizationScopes": ["shop/admin"]}),
+    }
     for route_key, (target, options) in routes.items():
-        v2.create_route(ApiId=api_id, RouteKey=route_key, Target=f"integrations/{target}",
-                        **options)
+        v2.create_route(ApiId=api_id, RouteKey=route_key, Target=f"integrations/{target}", **options)
     v2.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
     v2.create_stage(ApiId=api_id, StageName="beta", AutoDeploy=True, StageVariables={"env": "beta"})
-    return {"id": api_id, "url": urls.url_for(api_id),
-            "beta_url": urls.url_for(api_id, "beta")}
+    return {"id": api_id, "url": urls.url_for(api_id), "beta_url": urls.url_for(api_id, "beta")}
 
 
-def shape(value, user_maps=("headers", "multiValueHeaders", "queryStringParameters",
-                            "multiValueQueryStringParameters", "pathParameters", "stageVariables",
-                            "claims")):
+def shape(
+    value,
+    user_maps=(
+        "headers",
+        "multiValueHeaders",
+        "queryStringParameters",
+        "multiValueQueryStringParameters",
+        "pathParameters",
+        "stageVariables",
+        "claims",
+    ),
+):
     """The keys at every level, without descending into maps whose keys are request data."""
     if not isinstance(value, dict):
         return None
@@ -282,9 +394,9 @@ def shape(value, user_maps=("headers", "multiValueHeaders", "queryStringParamete
 
 # REST APIs ---------------------------------------------------------------------------------------
 
+
 def test_rest_proxy_runs_the_handler_with_the_request_as_its_event(rest_api):
-    response = requests.get(rest_api.url + "/books?author=Le%20Guin&author=Lem",
-                            headers={"X-Trace-Me": "yes"})
+    response = requests.get(rest_api.url + "/books?author=Le%20Guin&author=Lem", headers={"X-Trace-Me": "yes"})
     assert response.status_code == 200
     event = response.json()
     assert (event["resource"], event["path"], event["httpMethod"]) == ("/books", "/books", "GET")
@@ -294,8 +406,7 @@ def test_rest_proxy_runs_the_handler_with_the_request_as_its_event(rest_api):
     assert event["multiValueQueryStringParameters"] == {"author": ["Le Guin", "Lem"]}
     assert event["pathParameters"] is None and event["body"] is None
     context = event["requestContext"]
-    assert (context["stage"], context["resourcePath"], context["path"]) == ("test", "/books",
-                                                                            "/test/books")
+    assert (context["stage"], context["resourcePath"], context["path"]) == ("test", "/books", "/test/books")
     assert context["apiId"] == rest_api.id and context["accountId"] == ACCOUNT
     assert context["requestId"] == response.headers["x-amzn-RequestId"]
     assert context["extendedRequestId"] == response.headers["x-amz-apigw-id"]
@@ -319,8 +430,7 @@ def test_a_base64_encoded_result_reaches_the_client_as_bytes(rest_api):
 
 
 def test_an_unknown_path_or_method_answers_missing_authentication_token(rest_api):
-    unknown_path, unknown_method = (requests.get(rest_api.url + "/nowhere"),
-                                    requests.delete(rest_api.url + "/books"))
+    unknown_path, unknown_method = (requests.get(rest_api.url + "/nowhere"), requests.delete(rest_api.url + "/books"))
     for response in (unknown_path, unknown_method):
         assert response.status_code == 403
         assert response.json() == {"message": "Missing Authentication Token"}
@@ -350,16 +460,18 @@ def test_mock_integration_answers_with_its_response_template(rest_api):
 
 
 def test_an_options_mock_method_answers_the_cors_preflight(rest_api):
-    response = requests.options(rest_api.url + "/mock", headers={
-        "Origin": SHOP_ORIGIN, "Access-Control-Request-Method": "GET"})
+    response = requests.options(
+        rest_api.url + "/mock", headers={"Origin": SHOP_ORIGIN, "Access-Control-Request-Method": "GET"}
+    )
     assert response.status_code == 200
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert response.headers["Access-Control-Allow-Methods"] == "GET,OPTIONS"
 
 
 def test_http_proxy_forwards_to_a_service_on_loopback(rest_api):
-    response = requests.put(rest_api.url + "/backend/catalog/7?fields=title", data="{}",
-                            headers={"X-Client": "notebook"})
+    response = requests.put(
+        rest_api.url + "/backend/catalog/7?fields=title", data="{}", headers={"X-Client": "notebook"}
+    )
     assert response.status_code == 201 and response.headers["X-Backend"] == "loopback"
     received = response.json()
     assert received["method"] == "PUT" and received["path"] == "/catalog/7?fields=title"
@@ -376,9 +488,11 @@ def test_gateway_responses_customise_api_gateway_own_errors(cloud):
     api = RestApiBuilder("apigateway-test-gateway-responses")
     api.method("/ping", "GET", {"type": "MOCK"}, responses=[{"statusCode": "200"}])
     api.client.put_gateway_response(
-        restApiId=api.id, responseType="DEFAULT_4XX",
+        restApiId=api.id,
+        responseType="DEFAULT_4XX",
         responseParameters={"gatewayresponse.header.Access-Control-Allow-Origin": "'*'"},
-        responseTemplates={"application/json": '{"error": $context.error.messageString}'})
+        responseTemplates={"application/json": '{"error": $context.error.messageString}'},
+    )
     api.client.create_deployment(restApiId=api.id, stageName="live")
     response = requests.get(urls.url_for(api.id, "live") + "/nowhere")
     assert response.status_code == 403
@@ -411,11 +525,9 @@ def test_an_integration_slower_than_its_timeout_is_504(rest_api):
 
 def test_cognito_authorizer_needs_a_valid_token_from_the_user_pool(rest_api, user_pool):
     assert requests.get(rest_api.url + "/secure").status_code == 401
-    forged = requests.get(rest_api.url + "/secure",
-                          headers={"Authorization": user_pool["id_token"][:-4] + "AAAA"})
+    forged = requests.get(rest_api.url + "/secure", headers={"Authorization": user_pool["id_token"][:-4] + "AAAA"})
     assert forged.status_code == 401 and forged.json() == {"message": "Unauthorized"}
-    allowed = requests.get(rest_api.url + "/secure",
-                           headers={"Authorization": user_pool["id_token"]})
+    allowed = requests.get(rest_api.url + "/secure", headers={"Authorization": user_pool["id_token"]})
     assert allowed.status_code == 200
     claims = allowed.json()["requestContext"]["authorizer"]["claims"]
     assert claims["cognito:username"] == "ada" and claims["aud"] == user_pool["client_id"]
@@ -426,12 +538,10 @@ def test_lambda_authorizers_allow_deny_and_pass_their_context(rest_api):
     assert allowed.status_code == 200
     authorizer = allowed.json()["requestContext"]["authorizer"]
     # The context's number and boolean reach the integration as strings.
-    assert (authorizer["principalId"], authorizer["tier"], authorizer["member"]) == \
-        ("ada", "3", "true")
+    assert (authorizer["principalId"], authorizer["tier"], authorizer["member"]) == ("ada", "3", "true")
     denied = requests.get(rest_api.url + "/vip", headers={"Authorization": "keep-out"})
     assert denied.status_code == 403
-    assert denied.json() == {"Message": "User is not authorized to access this resource with an "
-                                        "explicit deny"}
+    assert denied.json() == {"Message": "User is not authorized to access this resource with an explicit deny"}
     assert requests.get(rest_api.url + "/vip", headers={"Authorization": "who?"}).status_code == 401
     assert requests.get(rest_api.url + "/vip").status_code == 401
     # A REQUEST authorizer refuses a request without its identity source before it runs.
@@ -440,8 +550,7 @@ def test_lambda_authorizers_allow_deny_and_pass_their_context(rest_api):
 
 
 def test_rest_event_has_the_keys_of_aws_sample_event(rest_api, user_pool):
-    event = requests.get(rest_api.url + "/secure",
-                         headers={"Authorization": user_pool["id_token"]}).json()
+    event = requests.get(rest_api.url + "/secure", headers={"Authorization": user_pool["id_token"]}).json()
     sample = json.loads((SAMPLES / "rest_proxy_event_v1.json").read_text())
     del sample["requestContext"]["identity"]["clientCert"]  # mutual TLS only
     assert shape(event) == shape(sample)
@@ -449,13 +558,14 @@ def test_rest_event_has_the_keys_of_aws_sample_event(rest_api, user_pool):
 
 # HTTP APIs ---------------------------------------------------------------------------------------
 
+
 def test_http_api_sends_payload_2_0_and_reads_the_result(http_api):
-    response = requests.get(http_api["url"] + "/books/7?x=1&x=2",
-                            headers={"X-Trace-Me": "a", "Cookie": "theme=dark; lang=en"})
+    response = requests.get(
+        http_api["url"] + "/books/7?x=1&x=2", headers={"X-Trace-Me": "a", "Cookie": "theme=dark; lang=en"}
+    )
     assert response.status_code == 200
     event = response.json()
-    assert (event["version"], event["routeKey"], event["rawPath"]) == \
-        ("2.0", "GET /books/{id}", "/books/7")
+    assert (event["version"], event["routeKey"], event["rawPath"]) == ("2.0", "GET /books/{id}", "/books/7")
     assert event["pathParameters"] == {"id": "7"} and event["queryStringParameters"] == {"x": "1,2"}
     assert event["cookies"] == ["theme=dark", "lang=en"] and "cookie" not in event["headers"]
     assert event["headers"]["x-trace-me"] == "a" and event["requestContext"]["stage"] == "$default"
@@ -495,31 +605,35 @@ def test_jwt_authorizer_checks_token_audience_and_scopes(http_api, user_pool):
 
 
 def test_http_api_answers_cors_preflights_from_its_configuration(http_api):
-    preflight = requests.options(http_api["url"] + "/books/7", headers={
-        "Origin": SHOP_ORIGIN, "Access-Control-Request-Method": "GET"})
+    preflight = requests.options(
+        http_api["url"] + "/books/7", headers={"Origin": SHOP_ORIGIN, "Access-Control-Request-Method": "GET"}
+    )
     assert preflight.status_code == 204
     assert preflight.headers["access-control-allow-origin"] == SHOP_ORIGIN
     assert preflight.headers["access-control-allow-methods"] == "GET,POST"
     assert preflight.headers["access-control-max-age"] == "300"
-    stranger = requests.options(http_api["url"] + "/books/7", headers={
-        "Origin": "https://elsewhere.example", "Access-Control-Request-Method": "GET"})
+    stranger = requests.options(
+        http_api["url"] + "/books/7",
+        headers={"Origin": "https://elsewhere.example", "Access-Control-Request-Method": "GET"},
+    )
     assert "access-control-allow-origin" not in stranger.headers
     simple = requests.get(http_api["url"] + "/books/7", headers={"Origin": SHOP_ORIGIN})
     assert simple.headers["access-control-allow-origin"] == SHOP_ORIGIN
 
 
 def test_http_api_event_has_the_keys_of_aws_sample_event(http_api, user_pool):
-    event = requests.post(http_api["beta_url"] + "/private/top?a=1", data="hello",
-                          headers={"Authorization": user_pool["id_token"], "Cookie": "a=b",
-                                   "Content-Type": "text/plain"}).json()
+    event = requests.post(
+        http_api["beta_url"] + "/private/top?a=1",
+        data="hello",
+        headers={"Authorization": user_pool["id_token"], "Cookie": "a=b", "Content-Type": "text/plain"},
+    ).json()
     sample = json.loads((SAMPLES / "http_api_event_v2.json").read_text())
     del sample["requestContext"]["authentication"]  # mutual TLS only
     assert shape(event) == shape(sample)
 
 
 def test_the_host_header_style_reaches_the_same_apis(rest_api, http_api, cloud):
-    rest = requests.get(f"{cloud.endpoint}/test/books",
-                        headers={"Host": f"{rest_api.id}.execute-api.localhost"})
+    rest = requests.get(f"{cloud.endpoint}/test/books", headers={"Host": f"{rest_api.id}.execute-api.localhost"})
     assert rest.status_code == 200 and rest.json()["resource"] == "/books"
     host = {"Host": f"{http_api['id']}.execute-api.localhost"}
     default_stage = requests.get(f"{cloud.endpoint}/books/7", headers=host).json()
@@ -529,6 +643,7 @@ def test_the_host_header_style_reaches_the_same_apis(rest_api, http_api, cloud):
 
 
 # url_for -----------------------------------------------------------------------------------------
+
 
 def test_url_for_gives_the_local_invoke_urls(rest_api, http_api, cloud):
     assert rest_api.url == f"{cloud.endpoint}/restapis/{rest_api.id}/test/_user_request_"
@@ -542,10 +657,12 @@ def test_url_for_gives_the_local_invoke_urls(rest_api, http_api, cloud):
 
 
 def test_url_for_gives_the_aws_invoke_urls():
-    assert urls.invoke_url("a1b2c3d4e5", "prod", target="aws", region="eu-west-1") == \
-        "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod"
+    assert (
+        urls.invoke_url("a1b2c3d4e5", "prod", target="aws", region="eu-west-1")
+        == "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod"
+    )
     http_api = {"target": "aws", "region": "eu-west-1", "http_api": True}
-    assert urls.invoke_url("abcdefgh", "$default", **http_api) == \
-        "https://abcdefgh.execute-api.eu-west-1.amazonaws.com"
-    assert urls.invoke_url("abcdefgh", "beta", **http_api) == \
-        "https://abcdefgh.execute-api.eu-west-1.amazonaws.com/beta"
+    assert urls.invoke_url("abcdefgh", "$default", **http_api) == "https://abcdefgh.execute-api.eu-west-1.amazonaws.com"
+    assert (
+        urls.invoke_url("abcdefgh", "beta", **http_api) == "https://abcdefgh.execute-api.eu-west-1.amazonaws.com/beta"
+    )

@@ -5,6 +5,7 @@ process is left). One image (tests/data/services/echo), one cluster and one load
 every test; each test makes its own service and, when it needs one, its own listener and target
 group. Task processes answer /whoami with their task id, so a test sees which task served.
 """
+
 import json
 import os
 import signal
@@ -45,59 +46,94 @@ class Stack:
         self.subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
         self.ecs.create_cluster(clusterName=CLUSTER)
         boto3.client("logs").create_log_group(logGroupName=LOG_GROUP)
-        self.balancer = self.elb.create_load_balancer(
-            Name="containers", Subnets=self.subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+        self.balancer = self.elb.create_load_balancer(Name="containers", Subnets=self.subnets)["LoadBalancers"][0][
+            "LoadBalancerArn"
+        ]
         self.listener_ports = iter(range(8000, 8100))
         self.task_definition("echo")
 
     def task_definition(self, family: str, **container) -> str:
         definition = {
-            "name": "echo", "image": self.image.uri, "essential": True,
+            "name": "echo",
+            "image": self.image.uri,
+            "essential": True,
             "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
-            "logConfiguration": {"logDriver": "awslogs", "options": {
-                "awslogs-group": LOG_GROUP, "awslogs-region": self.env.region,
-                "awslogs-stream-prefix": "ecs"}},
-            **container}
+            "logConfiguration": {
+                "logDriver": "awslogs",
+                "options": {
+                    "awslogs-group": LOG_GROUP,
+                    "awslogs-region": self.env.region,
+                    "awslogs-stream-prefix": "ecs",
+                },
+            },
+            **container,
+        }
         return self.ecs.register_task_definition(
-            family=family, requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256",
-            memory="512", executionRoleArn=EXECUTION_ROLE,
-            containerDefinitions=[definition])["taskDefinition"]["taskDefinitionArn"]
+            family=family,
+            requiresCompatibilities=["FARGATE"],
+            networkMode="awsvpc",
+            cpu="256",
+            memory="512",
+            executionRoleArn=EXECUTION_ROLE,
+            containerDefinitions=[definition],
+        )["taskDefinition"]["taskDefinitionArn"]
 
     def load_balanced(self, name: str) -> tuple[str, str]:
         """A target group and a listener of its own: (target group ARN, listener URL)."""
         group = self.elb.create_target_group(
-            Name=name, Protocol="HTTP", Port=8080, VpcId=self.vpc, TargetType="ip",
-            HealthCheckPath="/health", HealthCheckIntervalSeconds=5, HealthyThresholdCount=2,
-            UnhealthyThresholdCount=2)["TargetGroups"][0]["TargetGroupArn"]
-        self.elb.modify_target_group_attributes(TargetGroupArn=group, Attributes=[
-            {"Key": "deregistration_delay.timeout_seconds", "Value": "5"}])
+            Name=name,
+            Protocol="HTTP",
+            Port=8080,
+            VpcId=self.vpc,
+            TargetType="ip",
+            HealthCheckPath="/health",
+            HealthCheckIntervalSeconds=5,
+            HealthyThresholdCount=2,
+            UnhealthyThresholdCount=2,
+        )["TargetGroups"][0]["TargetGroupArn"]
+        self.elb.modify_target_group_attributes(
+            TargetGroupArn=group, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "5"}]
+        )
         port = next(self.listener_ports)
-        self.elb.create_listener(LoadBalancerArn=self.balancer, Protocol="HTTP", Port=port,
-                                 DefaultActions=[{"Type": "forward", "TargetGroupArn": group}])
+        self.elb.create_listener(
+            LoadBalancerArn=self.balancer,
+            Protocol="HTTP",
+            Port=port,
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": group}],
+        )
         return group, listener_url(self.env, self.balancer, port)
 
     def service(self, name: str, count: int, group: str | None = None, **extra) -> dict:
         if group:
-            extra["loadBalancers"] = [{"targetGroupArn": group, "containerName": "echo",
-                                       "containerPort": 8080}]
+            extra["loadBalancers"] = [{"targetGroupArn": group, "containerName": "echo", "containerPort": 8080}]
         return self.ecs.create_service(
-            cluster=CLUSTER, serviceName=name, taskDefinition=extra.pop("taskDefinition", "echo"),
-            desiredCount=count, launchType="FARGATE",
-            networkConfiguration={"awsvpcConfiguration": {"subnets": self.subnets,
-                                                          "assignPublicIp": "ENABLED"}},
-            **extra)["service"]
+            cluster=CLUSTER,
+            serviceName=name,
+            taskDefinition=extra.pop("taskDefinition", "echo"),
+            desiredCount=count,
+            launchType="FARGATE",
+            networkConfiguration={"awsvpcConfiguration": {"subnets": self.subnets, "assignPublicIp": "ENABLED"}},
+            **extra,
+        )["service"]
 
     def describe(self, name: str) -> dict:
         return self.ecs.describe_services(cluster=CLUSTER, services=[name])["services"][0]
 
     def settled(self, name: str, timeout: float = 10.0) -> dict:
-        return wait_for(lambda: (lambda s: s if s["deployments"][0]["rolloutState"] == "COMPLETED"
-                                 and len(s["deployments"]) == 1 else None)(self.describe(name)),
-                        timeout, f"service {name} to reach a steady state")
+        return wait_for(
+            lambda: (
+                lambda s: (
+                    s if s["deployments"][0]["rolloutState"] == "COMPLETED" and len(s["deployments"]) == 1 else None
+                )
+            )(self.describe(name)),
+            timeout,
+            f"service {name} to reach a steady state",
+        )
 
     def tasks(self, name: str | None = None, status: str = "RUNNING") -> list[dict]:
-        found = self.ecs.list_tasks(cluster=CLUSTER, desiredStatus=status,
-                                    **({"serviceName": name} if name else {}))["taskArns"]
+        found = self.ecs.list_tasks(cluster=CLUSTER, desiredStatus=status, **({"serviceName": name} if name else {}))[
+            "taskArns"
+        ]
         return self.ecs.describe_tasks(cluster=CLUSTER, tasks=found)["tasks"] if found else []
 
     def task(self, arn: str) -> dict:
@@ -109,6 +145,7 @@ class Stack:
             if task["lastStatus"] == "STOPPED" and status != "STOPPED":
                 raise AssertionError(f"the task stopped: {task['stoppedReason']}")
             return task if task["lastStatus"] == status else None
+
         return wait_for(probe, timeout, f"the task to be {status}")
 
     def remove(self, name: str) -> None:
@@ -198,8 +235,10 @@ def test_a_killed_task_is_replaced_and_no_request_through_the_load_balancer_fail
             break
     assert replacement_serves_after is not None, "no replacement task served within 15 s"
     assert set(statuses) == {200}, f"{statuses.count(200)} of {len(statuses)} requests succeeded"
-    print(f"\nthe replacement served {replacement_serves_after:.2f} s after the kill, "
-          f"{len(statuses)} requests, none failed")
+    print(
+        f"\nthe replacement served {replacement_serves_after:.2f} s after the kill, "
+        f"{len(statuses)} requests, none failed"
+    )
 
     killed = stack.task_in(first["task"], "STOPPED")
     assert killed["desiredStatus"] == "STOPPED"
@@ -216,8 +255,7 @@ def test_a_rolling_update_to_a_new_task_definition_loses_no_request(stack):
     group, url = stack.load_balanced("rolling")
     stack.service("rolling", 2, group)
     stack.settled("rolling")
-    new_definition = stack.task_definition(
-        "echo", environment=[{"name": "VERSION", "value": "2"}])
+    new_definition = stack.task_definition("echo", environment=[{"name": "VERSION", "value": "2"}])
     session = requests.Session()
     assert session.get(url + "/whoami").json()["version"] == "1"
 
@@ -244,15 +282,23 @@ def test_a_rolling_update_to_a_new_task_definition_loses_no_request(stack):
 
 def test_secrets_reach_the_environment_and_output_reaches_cloudwatch_logs(stack):
     secret = boto3.client("secretsmanager").create_secret(
-        Name="shop/db", SecretString=json.dumps({"password": "s3cret"}))["ARN"]
+        Name="shop/db", SecretString=json.dumps({"password": "s3cret"})
+    )["ARN"]
     boto3.client("ssm").put_parameter(Name="/shop/greeting", Value="bonjour", Type="SecureString")
     parameter = f"arn:aws:ssm:{stack.env.region}:{stack.env.account_id}:parameter/shop/greeting"
-    stack.task_definition("echo-secrets", secrets=[
-        {"name": "DB_PASSWORD", "valueFrom": f"{secret}:password::"},
-        {"name": "GREETING", "valueFrom": parameter}])
+    stack.task_definition(
+        "echo-secrets",
+        secrets=[
+            {"name": "DB_PASSWORD", "valueFrom": f"{secret}:password::"},
+            {"name": "GREETING", "valueFrom": parameter},
+        ],
+    )
     arn = stack.ecs.run_task(
-        cluster=CLUSTER, taskDefinition="echo-secrets", launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": stack.subnets}})["tasks"][0]["taskArn"]
+        cluster=CLUSTER,
+        taskDefinition="echo-secrets",
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": stack.subnets}},
+    )["tasks"][0]["taskArn"]
     task = stack.task_in(arn, "RUNNING")
     answer = whoami(task)
     assert (answer["secret"], answer["greeting"]) == ("s3cret", "bonjour")
@@ -260,10 +306,13 @@ def test_secrets_reach_the_environment_and_output_reaches_cloudwatch_logs(stack)
     requests.get(f"http://127.0.0.1:{task_port(task)}/log", params={"line": "order 42 shipped"})
     logs = boto3.client("logs")
     stream = f"ecs/echo/{task_id(task)}"  # prefix/container-name/task-id, as AWS names it
-    lines = wait_for(lambda: (lambda found: found if "order 42 shipped" in found else None)(
-        [e["message"] for e in logs.get_log_events(logGroupName=LOG_GROUP,
-                                                   logStreamName=stream)["events"]]),
-        5, "the line in CloudWatch Logs")
+    lines = wait_for(
+        lambda: (lambda found: found if "order 42 shipped" in found else None)(
+            [e["message"] for e in logs.get_log_events(logGroupName=LOG_GROUP, logStreamName=stream)["events"]]
+        ),
+        5,
+        "the line in CloudWatch Logs",
+    )
     assert lines[0] == f"echo {task_id(task)} listening on port {task_port(task)}"
 
     stopped = stack.ecs.stop_task(cluster=CLUSTER, task=arn, reason="done with it")["task"]
@@ -276,8 +325,11 @@ def test_secrets_reach_the_environment_and_output_reaches_cloudwatch_logs(stack)
 def test_a_task_whose_image_is_missing_stops_with_the_pull_error(stack):
     stack.task_definition("ghost", image=f"{stack.image.uri.rsplit(':', 1)[0]}:no-such-tag")
     arn = stack.ecs.run_task(
-        cluster=CLUSTER, taskDefinition="ghost", launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": stack.subnets}})["tasks"][0]["taskArn"]
+        cluster=CLUSTER,
+        taskDefinition="ghost",
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": stack.subnets}},
+    )["tasks"][0]["taskArn"]
     task = stack.task_in(arn, "STOPPED", timeout=5)
     assert task["stopCode"] == "TaskFailedToStart"
     assert task["stoppedReason"].startswith("CannotPullContainerError:")
@@ -285,22 +337,36 @@ def test_a_task_whose_image_is_missing_stops_with_the_pull_error(stack):
 
 def test_tasks_failing_health_checks_are_replaced(stack):
     group, url = stack.load_balanced("checked")
-    stack.task_definition("echo-checked", healthCheck={
-        "command": ["CMD-SHELL", "python -c \"import urllib.request; "
-                    "urllib.request.urlopen('http://localhost:8080/health', timeout=2)\""],
-        "interval": 10, "timeout": 2, "retries": 3, "startPeriod": 60})
+    stack.task_definition(
+        "echo-checked",
+        healthCheck={
+            "command": [
+                "CMD-SHELL",
+                'python -c "import urllib.request; '
+                "urllib.request.urlopen('http://localhost:8080/health', timeout=2)\"",
+            ],
+            "interval": 10,
+            "timeout": 2,
+            "retries": 3,
+            "startPeriod": 60,
+        },
+    )
     stack.service("checked", 1, group, taskDefinition="echo-checked")
     stack.settled("checked")
     task = stack.tasks("checked")[0]
     assert task["healthStatus"] == "HEALTHY"  # its check reached localhost:8080, its local port
 
     requests.get(f"http://127.0.0.1:{task_port(task)}/sicken")  # /health answers 500 from now on
-    stopped = wait_for(lambda: (lambda t: t if t["desiredStatus"] == "STOPPED" else None)(
-        stack.task(task["taskArn"])), 10, "the sick task to be stopped")
+    stopped = wait_for(
+        lambda: (lambda t: t if t["desiredStatus"] == "STOPPED" else None)(stack.task(task["taskArn"])),
+        10,
+        "the sick task to be stopped",
+    )
     # Whichever notices first: the load balancer's checks or the container's own.
     assert stopped["stoppedReason"] in (
         f"Task failed ELB health checks in (target-group {group})",
-        "Task failed container health checks")
+        "Task failed container health checks",
+    )
     served_by = wait_for(lambda: _get_json(url + "/whoami"), 10, "a replacement to serve")
     assert served_by["task"] != task_id(task)
     assert served_by["task"] in {task_id(t) for t in stack.tasks("checked")}
@@ -323,8 +389,11 @@ def test_cloud_map_finds_the_running_tasks(stack):
         assert wait_for(lambda url=url: _get_json(url), 5, "the task to answer")["task"] == instance["InstanceId"]
 
     stack.ecs.update_service(cluster=CLUSTER, service="discovered", desiredCount=1)
-    wait_for(lambda: len(discovery.discover_instances(
-        NamespaceName="shop", ServiceName="orders")["Instances"]) == 1, 10, "one instance left")
+    wait_for(
+        lambda: len(discovery.discover_instances(NamespaceName="shop", ServiceName="orders")["Instances"]) == 1,
+        10,
+        "one instance left",
+    )
     stack.remove("discovered")
 
 
@@ -332,14 +401,20 @@ def test_a_task_reaches_another_service_by_its_service_connect_alias(stack):
     discovery = boto3.client("servicediscovery")
     operation = discovery.create_http_namespace(Name="shop-connect")["OperationId"]
     discovery.get_operation(OperationId=operation)
-    stack.task_definition("echo-named", portMappings=[
-        {"name": "web", "containerPort": 8080, "protocol": "tcp"}])
-    stack.service("backend", 2, taskDefinition="echo-named", serviceConnectConfiguration={
-        "enabled": True, "namespace": "shop-connect", "services": [
-            {"portName": "web", "discoveryName": "backend",
-             "clientAliases": [{"port": 8080, "dnsName": "backend"}]}]})
-    stack.service("frontend", 1, serviceConnectConfiguration={"enabled": True,
-                                                              "namespace": "shop-connect"})
+    stack.task_definition("echo-named", portMappings=[{"name": "web", "containerPort": 8080, "protocol": "tcp"}])
+    stack.service(
+        "backend",
+        2,
+        taskDefinition="echo-named",
+        serviceConnectConfiguration={
+            "enabled": True,
+            "namespace": "shop-connect",
+            "services": [
+                {"portName": "web", "discoveryName": "backend", "clientAliases": [{"port": 8080, "dnsName": "backend"}]}
+            ],
+        },
+    )
+    stack.service("frontend", 1, serviceConnectConfiguration={"enabled": True, "namespace": "shop-connect"})
     stack.settled("backend")
     stack.settled("frontend")
     backend_tasks = {whoami(t)["task"] for t in stack.tasks("backend")}  # both listen
@@ -370,19 +445,31 @@ def test_target_tracking_scales_out_under_load_and_back_in_after(stack):
     stack.settled("scaled")
     autoscaling = boto3.client("application-autoscaling")
     resource = f"service/{CLUSTER}/scaled"
-    autoscaling.register_scalable_target(ServiceNamespace="ecs", ResourceId=resource,
-                                         ScalableDimension="ecs:service:DesiredCount",
-                                         MinCapacity=1, MaxCapacity=3)
+    autoscaling.register_scalable_target(
+        ServiceNamespace="ecs",
+        ResourceId=resource,
+        ScalableDimension="ecs:service:DesiredCount",
+        MinCapacity=1,
+        MaxCapacity=3,
+    )
     balancer_label = stack.balancer.split(":loadbalancer/")[1]
     group_label = group.split(":")[-1]
     autoscaling.put_scaling_policy(
-        PolicyName="requests", ServiceNamespace="ecs", ResourceId=resource,
-        ScalableDimension="ecs:service:DesiredCount", PolicyType="TargetTrackingScaling",
+        PolicyName="requests",
+        ServiceNamespace="ecs",
+        ResourceId=resource,
+        ScalableDimension="ecs:service:DesiredCount",
+        PolicyType="TargetTrackingScaling",
         TargetTrackingScalingPolicyConfiguration={
-            "TargetValue": 50.0, "ScaleOutCooldown": 0, "ScaleInCooldown": 0,
+            "TargetValue": 50.0,
+            "ScaleOutCooldown": 0,
+            "ScaleInCooldown": 0,
             "PredefinedMetricSpecification": {
                 "PredefinedMetricType": "ALBRequestCountPerTarget",
-                "ResourceLabel": f"{balancer_label}/{group_label}"}})
+                "ResourceLabel": f"{balancer_label}/{group_label}",
+            },
+        },
+    )
 
     session, started = requests.Session(), time.monotonic()
     while stack.describe("scaled")["desiredCount"] == 1 and time.monotonic() - started < 15:
@@ -396,10 +483,13 @@ def test_target_tracking_scales_out_under_load_and_back_in_after(stack):
     quiet = time.monotonic()
     wait_for(lambda: stack.describe("scaled")["desiredCount"] == 1, 30, "the scale-in")
     print(f"scaled back in to 1 after {time.monotonic() - quiet:.1f} s without load")
-    activities = autoscaling.describe_scaling_activities(
-        ServiceNamespace="ecs", ResourceId=resource)["ScalingActivities"]
+    activities = autoscaling.describe_scaling_activities(ServiceNamespace="ecs", ResourceId=resource)[
+        "ScalingActivities"
+    ]
     assert [a["Description"] for a in activities[:2]] == [
-        "Setting desired count to 1.", f"Setting desired count to {scaled_out}."]
+        "Setting desired count to 1.",
+        f"Setting desired count to {scaled_out}.",
+    ]
     assert all(a["StatusCode"] == "Successful" for a in activities)
     assert "AlarmHigh" in activities[1]["Cause"] and "AlarmLow" in activities[0]["Cause"]
     metrics = boto3.client("cloudwatch").list_metrics(Namespace="AWS/ApplicationELB")["Metrics"]
@@ -410,21 +500,38 @@ def test_target_tracking_scales_out_under_load_and_back_in_after(stack):
 def test_what_a_learner_naturally_sends_for_fargate_is_accepted_or_refused_as_on_aws(stack):
     with pytest.raises(ClientError, match="execution role ARN to support log driver awslogs"):
         stack.ecs.register_task_definition(
-            family="no-role", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256",
-            memory="512", containerDefinitions=[{
-                "name": "echo", "image": stack.image.uri, "logConfiguration": {
-                    "logDriver": "awslogs", "options": {"awslogs-group": LOG_GROUP}}}])
+            family="no-role",
+            requiresCompatibilities=["FARGATE"],
+            networkMode="awsvpc",
+            cpu="256",
+            memory="512",
+            containerDefinitions=[
+                {
+                    "name": "echo",
+                    "image": stack.image.uri,
+                    "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": LOG_GROUP}},
+                }
+            ],
+        )
     with pytest.raises(ClientError, match="Network Configuration must be provided"):
-        stack.ecs.create_service(cluster=CLUSTER, serviceName="no-network", taskDefinition="echo",
-                                 desiredCount=1, launchType="FARGATE")
+        stack.ecs.create_service(
+            cluster=CLUSTER, serviceName="no-network", taskDefinition="echo", desiredCount=1, launchType="FARGATE"
+        )
     with pytest.raises(ClientError, match="Fargate only supports network mode"):
         stack.ecs.register_task_definition(
-            family="bridged", requiresCompatibilities=["FARGATE"], networkMode="bridge", cpu="256",
-            memory="512", containerDefinitions=[{"name": "echo", "image": stack.image.uri}])
-    unused = stack.elb.create_target_group(Name="no-listener", Protocol="HTTP", Port=8080, VpcId=stack.vpc,
-                                           TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
-    with pytest.raises(ClientError, match=f"The target group with targetGroupArn {unused} does not have "
-                                          f"an associated load balancer"):
+            family="bridged",
+            requiresCompatibilities=["FARGATE"],
+            networkMode="bridge",
+            cpu="256",
+            memory="512",
+            containerDefinitions=[{"name": "echo", "image": stack.image.uri}],
+        )
+    unused = stack.elb.create_target_group(
+        Name="no-listener", Protocol="HTTP", Port=8080, VpcId=stack.vpc, TargetType="ip"
+    )["TargetGroups"][0]["TargetGroupArn"]
+    with pytest.raises(
+        ClientError, match=f"The target group with targetGroupArn {unused} does not have an associated load balancer"
+    ):
         stack.service("unbalanced", 1, unused)
     stack.elb.delete_target_group(TargetGroupArn=unused)
     # No securityGroups (the VPC's default group is used) and no container memory: both fine.

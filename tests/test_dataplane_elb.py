@@ -4,6 +4,7 @@ local port, routes by its rules, sends traffic only to healthy targets, and fail
 Targets here are small HTTP servers in this test process, registered as IP targets; each answers
 with its name, so a test sees where a request went.
 """
+
 import json
 import socket
 import struct
@@ -39,17 +40,18 @@ class Backend:
                 if url.path == "/slow":
                     time.sleep(float(parse_qs(url.query)["seconds"][0]))
                 if url.path == "/reset":
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                               struct.pack("ii", 1, 0))
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     self.close_connection = True
                     return
-                self.reply(200, {"name": backend.name, "path": self.path,
-                                 "headers": dict(self.headers.items())})
+                self.reply(200, {"name": backend.name, "path": self.path, "headers": dict(self.headers.items())})
 
             def reply(self, status, payload):
                 body = json.dumps(payload).encode()
-                self.wfile.write(f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
-                                 f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+                self.wfile.write(
+                    f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(body)}\r\n\r\n".encode()
+                    + body
+                )
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -68,17 +70,24 @@ class LoadBalancer:
         ec2 = boto3.client("ec2")
         self.vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
         subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
-        self.arn = self.elb.create_load_balancer(Name="routing", Subnets=subnets)[
-            "LoadBalancers"][0]["LoadBalancerArn"]
+        self.arn = self.elb.create_load_balancer(Name="routing", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
         self.ports = iter(range(9000, 9100))
         self.backends: list[Backend] = []
         self.groups: list[str] = []
 
     def group(self, name: str, *backends: Backend, **settings) -> str:
         arn = self.elb.create_target_group(
-            Name=name, Protocol="HTTP", Port=80, VpcId=self.vpc, TargetType="ip",
-            HealthCheckPath="/health", HealthCheckIntervalSeconds=5, HealthyThresholdCount=2,
-            UnhealthyThresholdCount=2, **settings)["TargetGroups"][0]["TargetGroupArn"]
+            Name=name,
+            Protocol="HTTP",
+            Port=80,
+            VpcId=self.vpc,
+            TargetType="ip",
+            HealthCheckPath="/health",
+            HealthCheckIntervalSeconds=5,
+            HealthyThresholdCount=2,
+            UnhealthyThresholdCount=2,
+            **settings,
+        )["TargetGroups"][0]["TargetGroupArn"]
         self.groups.append(arn)
         if backends:
             self.elb.register_targets(TargetGroupArn=arn, Targets=[b.target for b in backends])
@@ -93,8 +102,9 @@ class LoadBalancer:
         """(listener ARN, its local URL)."""
         port = next(self.ports)
         action = default_action or {"Type": "forward", "TargetGroupArn": default_group}
-        arn = self.elb.create_listener(LoadBalancerArn=self.arn, Protocol="HTTP", Port=port,
-                                       DefaultActions=[action])["Listeners"][0]["ListenerArn"]
+        arn = self.elb.create_listener(LoadBalancerArn=self.arn, Protocol="HTTP", Port=port, DefaultActions=[action])[
+            "Listeners"
+        ][0]["ListenerArn"]
         return arn, self.url(port)
 
     def url(self, port: int) -> str:
@@ -105,8 +115,7 @@ class LoadBalancer:
 
     def states(self, group: str) -> list[tuple[int, str, str | None]]:
         found = self.elb.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
-        return sorted((d["Target"]["Port"], d["TargetHealth"]["State"],
-                       d["TargetHealth"].get("Reason")) for d in found)
+        return sorted((d["Target"]["Port"], d["TargetHealth"]["State"], d["TargetHealth"].get("Reason")) for d in found)
 
     def wait_until(self, group: str, *states: str, timeout: float = 5.0):
         deadline = time.monotonic() + timeout
@@ -137,11 +146,14 @@ def names(url: str, paths: list[str], **headers) -> list[str]:
 
 
 def test_the_local_cloud_lists_each_listener_with_its_local_url(alb, cloud):
-    _, url = alb.listener(default_action={"Type": "fixed-response", "FixedResponseConfig": {
-        "StatusCode": "200", "ContentType": "text/plain", "MessageBody": "up"}})
+    _, url = alb.listener(
+        default_action={
+            "Type": "fixed-response",
+            "FixedResponseConfig": {"StatusCode": "200", "ContentType": "text/plain", "MessageBody": "up"},
+        }
+    )
     with urllib.request.urlopen(cloud.endpoint + "/_labkit/loadbalancers") as response:
-        balancer = next(b for b in json.loads(response.read())["LoadBalancers"]
-                        if b["LoadBalancerArn"] == alb.arn)
+        balancer = next(b for b in json.loads(response.read())["LoadBalancers"] if b["LoadBalancerArn"] == alb.arn)
     assert balancer["LoadBalancerName"] == "routing"
     assert balancer["DNSName"].startswith("routing-")
     listener = balancer["Listeners"][-1]
@@ -153,9 +165,12 @@ def test_a_path_rule_sends_orders_to_their_group_and_the_rest_to_the_default(alb
     orders, monolith = alb.backend("orders"), alb.backend("monolith")
     orders_group, monolith_group = alb.group("orders", orders), alb.group("monolith", monolith)
     listener, url = alb.listener(monolith_group)
-    alb.elb.create_rule(ListenerArn=listener, Priority=10, Conditions=[
-        {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/orders/*", "/order?"]}}],
-        Actions=[{"Type": "forward", "TargetGroupArn": orders_group}])
+    alb.elb.create_rule(
+        ListenerArn=listener,
+        Priority=10,
+        Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/orders/*", "/order?"]}}],
+        Actions=[{"Type": "forward", "TargetGroupArn": orders_group}],
+    )
     alb.wait_until(orders_group, "healthy")
     alb.wait_until(monolith_group, "healthy")
     assert names(url, ["/orders/1", "/orders/", "/orders/1?x=2", "/orders"]) == ["orders"] * 4
@@ -167,14 +182,17 @@ def test_host_header_http_header_and_query_string_rules(alb):
     groups = {b.name: alb.group(f"cond-{b.name}", b) for b in (api, canary, beta, default)}
     listener, url = alb.listener(groups["default"])
     rules = [
-        (1, {"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": "X-Canary",
-                                                           "Values": ["yes"]}}, "canary"),
-        (2, {"Field": "query-string", "QueryStringConfig": {"Values": [{"Key": "beta",
-                                                                         "Value": "t*"}]}}, "beta"),
-        (3, {"Field": "host-header", "HostHeaderConfig": {"Values": ["api.*.example.com"]}}, "api")]
+        (1, {"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": "X-Canary", "Values": ["yes"]}}, "canary"),
+        (2, {"Field": "query-string", "QueryStringConfig": {"Values": [{"Key": "beta", "Value": "t*"}]}}, "beta"),
+        (3, {"Field": "host-header", "HostHeaderConfig": {"Values": ["api.*.example.com"]}}, "api"),
+    ]
     for priority, condition, name in rules:
-        alb.elb.create_rule(ListenerArn=listener, Priority=priority, Conditions=[condition],
-                            Actions=[{"Type": "forward", "TargetGroupArn": groups[name]}])
+        alb.elb.create_rule(
+            ListenerArn=listener,
+            Priority=priority,
+            Conditions=[condition],
+            Actions=[{"Type": "forward", "TargetGroupArn": groups[name]}],
+        )
     for group in groups.values():
         alb.wait_until(group, "healthy")
     assert names(url, ["/"], **{"X-Canary": "YES"}) == ["canary"]  # values ignore case
@@ -186,8 +204,17 @@ def test_host_header_http_header_and_query_string_rules(alb):
 def test_a_weighted_forward_splits_requests_by_weight(alb):
     blue, green = alb.backend("blue"), alb.backend("green")
     blue_group, green_group = alb.group("blue", blue), alb.group("green", green)
-    _, url = alb.listener(default_action={"Type": "forward", "ForwardConfig": {"TargetGroups": [
-        {"TargetGroupArn": blue_group, "Weight": 80}, {"TargetGroupArn": green_group, "Weight": 20}]}})
+    _, url = alb.listener(
+        default_action={
+            "Type": "forward",
+            "ForwardConfig": {
+                "TargetGroups": [
+                    {"TargetGroupArn": blue_group, "Weight": 80},
+                    {"TargetGroupArn": green_group, "Weight": 20},
+                ]
+            },
+        }
+    )
     alb.wait_until(blue_group, "healthy")
     alb.wait_until(green_group, "healthy")
     served = names(url, ["/"] * 500)
@@ -195,14 +222,30 @@ def test_a_weighted_forward_splits_requests_by_weight(alb):
 
 
 def test_fixed_responses_and_redirects(alb):
-    listener, url = alb.listener(default_action={"Type": "fixed-response", "FixedResponseConfig": {
-        "StatusCode": "404", "ContentType": "application/json", "MessageBody": '{"error": "no route"}'}})
-    alb.elb.create_rule(ListenerArn=listener, Priority=1, Conditions=[
-        {"Field": "path-pattern", "Values": ["/old/*"]}], Actions=[{"Type": "redirect", "RedirectConfig": {
-            "Path": "/new/#{path}", "StatusCode": "HTTP_301"}}])
-    alb.elb.create_rule(ListenerArn=listener, Priority=2, Conditions=[
-        {"Field": "path-pattern", "Values": ["/secure"]}], Actions=[{"Type": "redirect", "RedirectConfig": {
-            "Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_302"}}])
+    listener, url = alb.listener(
+        default_action={
+            "Type": "fixed-response",
+            "FixedResponseConfig": {
+                "StatusCode": "404",
+                "ContentType": "application/json",
+                "MessageBody": '{"error": "no route"}',
+            },
+        }
+    )
+    alb.elb.create_rule(
+        ListenerArn=listener,
+        Priority=1,
+        Conditions=[{"Field": "path-pattern", "Values": ["/old/*"]}],
+        Actions=[{"Type": "redirect", "RedirectConfig": {"Path": "/new/#{path}", "StatusCode": "HTTP_301"}}],
+    )
+    alb.elb.create_rule(
+        ListenerArn=listener,
+        Priority=2,
+        Conditions=[{"Field": "path-pattern", "Values": ["/secure"]}],
+        Actions=[
+            {"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_302"}}
+        ],
+    )
     missing = requests.get(url + "/nothing")
     assert (missing.status_code, missing.json()) == (404, {"error": "no route"})
     assert missing.headers["Content-Type"] == "application/json"
@@ -222,13 +265,15 @@ def test_traffic_goes_round_robin_to_healthy_targets_only(alb):
     _, url = alb.listener(group)
     assert {state for _, state, _ in alb.states(group)} == {"initial"}
     alb.wait_until(group, "healthy", "healthy")
-    assert names(url, ["/"] * 6) == ["first", "second"] * 3 or \
-        names(url, ["/"] * 6) == ["second", "first"] * 3
+    assert names(url, ["/"] * 6) == ["first", "second"] * 3 or names(url, ["/"] * 6) == ["second", "first"] * 3
 
     second.sick = True
     found = alb.wait_until(group, "healthy", "unhealthy")
-    unhealthy = next(d for d in alb.elb.describe_target_health(TargetGroupArn=group)[
-        "TargetHealthDescriptions"] if d["TargetHealth"]["State"] == "unhealthy")
+    unhealthy = next(
+        d
+        for d in alb.elb.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
+        if d["TargetHealth"]["State"] == "unhealthy"
+    )
     assert unhealthy["TargetHealth"]["Reason"] == "Target.ResponseCodeMismatch"
     assert unhealthy["TargetHealth"]["Description"] == "Health checks failed with these codes: [500]"
     assert set(names(url, ["/"] * 20)) == {"first"}, found
@@ -246,9 +291,11 @@ def test_503_when_no_target_can_take_the_request(alb):
     response = requests.get(url + "/anything")
     assert response.status_code == 503
     assert response.headers["Server"] == "awselb/2.0"
-    assert response.text == ("<html>\r\n<head><title>503 Service Temporarily Unavailable</title>"
-                             "</head>\r\n<body>\r\n<center><h1>503 Service Temporarily Unavailable"
-                             "</h1></center>\r\n</body>\r\n</html>\r\n")
+    assert response.text == (
+        "<html>\r\n<head><title>503 Service Temporarily Unavailable</title>"
+        "</head>\r\n<body>\r\n<center><h1>503 Service Temporarily Unavailable"
+        "</h1></center>\r\n</body>\r\n</html>\r\n"
+    )
     alb.elb.register_targets(TargetGroupArn=empty, Targets=[alb.backend("late").target])
     assert alb.states(empty)[0][1:] == ("initial", "Elb.RegistrationInProgress")
     assert requests.get(url).status_code == 503  # not yet checked: no healthy target
@@ -257,8 +304,9 @@ def test_503_when_no_target_can_take_the_request(alb):
 def test_504_when_the_target_outlasts_the_idle_timeout_and_502_when_it_resets(alb):
     group = alb.group("slow", alb.backend("slow"))
     _, url = alb.listener(group)
-    alb.elb.modify_load_balancer_attributes(LoadBalancerArn=alb.arn, Attributes=[
-        {"Key": "idle_timeout.timeout_seconds", "Value": "1"}])
+    alb.elb.modify_load_balancer_attributes(
+        LoadBalancerArn=alb.arn, Attributes=[{"Key": "idle_timeout.timeout_seconds", "Value": "1"}]
+    )
     alb.wait_until(group, "healthy")
     try:
         started = time.monotonic()
@@ -269,15 +317,17 @@ def test_504_when_the_target_outlasts_the_idle_timeout_and_502_when_it_resets(al
         reset = requests.get(url + "/reset")
         assert reset.status_code == 502 and "502 Bad Gateway" in reset.text
     finally:
-        alb.elb.modify_load_balancer_attributes(LoadBalancerArn=alb.arn, Attributes=[
-            {"Key": "idle_timeout.timeout_seconds", "Value": "60"}])
+        alb.elb.modify_load_balancer_attributes(
+            LoadBalancerArn=alb.arn, Attributes=[{"Key": "idle_timeout.timeout_seconds", "Value": "60"}]
+        )
 
 
 def test_a_deregistered_target_drains_its_requests_in_flight(alb):
     backend = alb.backend("draining")
     group = alb.group("draining", backend)
-    alb.elb.modify_target_group_attributes(TargetGroupArn=group, Attributes=[
-        {"Key": "deregistration_delay.timeout_seconds", "Value": "90"}])  # 1.5 s locally
+    alb.elb.modify_target_group_attributes(
+        TargetGroupArn=group, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "90"}]
+    )  # 1.5 s locally
     _, url = alb.listener(group)
     alb.wait_until(group, "healthy")
     in_flight: list = []
@@ -285,7 +335,7 @@ def test_a_deregistered_target_drains_its_requests_in_flight(alb):
     request.start()
     time.sleep(0.2)
     alb.elb.deregister_targets(TargetGroupArn=group, Targets=[backend.target])
-    (_, state, reason), = alb.states(group)
+    ((_, state, reason),) = alb.states(group)
     assert (state, reason) == ("draining", "Target.DeregistrationInProgress")
     assert requests.get(url).status_code == 503  # no new request reaches a draining target
     request.join(5)

@@ -1,5 +1,6 @@
 """Event sources on the local cloud run a function as AWS runs it: SQS polled in the background in
 batches, SNS and EventBridge delivering asynchronously, each with AWS's event shape."""
+
 import hashlib
 import json
 import re
@@ -56,8 +57,7 @@ def make_queue(aws, fifo: bool = False, **attributes) -> tuple[str, str]:
     name = f"jobs-{uuid.uuid4().hex[:8]}" + (".fifo" if fifo else "")
     if fifo:
         attributes.update(FifoQueue="true", ContentBasedDeduplication="true")
-    url = aws["sqs"].create_queue(QueueName=name, Attributes={k: str(v) for k, v in
-                                                              attributes.items()})["QueueUrl"]
+    url = aws["sqs"].create_queue(QueueName=name, Attributes={k: str(v) for k, v in attributes.items()})["QueueUrl"]
     arn = aws["sqs"].get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
     return url, arn["Attributes"]["QueueArn"]
 
@@ -67,19 +67,17 @@ def function_arn(aws, name: str) -> str:
 
 
 def batches(aws, name: str) -> list[dict]:
-    return [json.loads(m.split(" ", 1)[1]) for m in log_messages(aws, name)
-            if m.startswith("BATCH ")]
+    return [json.loads(m.split(" ", 1)[1]) for m in log_messages(aws, name) if m.startswith("BATCH ")]
 
 
 def events_seen(aws, name: str) -> list[dict]:
-    return [json.loads(m.split(" ", 1)[1]) for m in log_messages(aws, name)
-            if m.startswith("EVENT ")]
+    return [json.loads(m.split(" ", 1)[1]) for m in log_messages(aws, name) if m.startswith("EVENT ")]
 
 
 def messages_in(aws, queue_url: str) -> int:
     attributes = aws["sqs"].get_queue_attributes(
-        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages",
-                                            "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
     return sum(int(value) for value in attributes.values())
 
 
@@ -96,23 +94,40 @@ def test_send_message_returns_before_the_handler_runs_and_it_gets_aws_sqs_event(
     aws["sqs"].send_message(QueueUrl=queue, MessageBody="warm-up")  # a fresh cloud's first calls
     assert eventually(lambda: messages_in(aws, queue) == 0)  # are slower
     sent_at = time.time()
-    sent = aws["sqs"].send_message(QueueUrl=queue, MessageBody="order 17", MessageAttributes={
-        "shop": {"DataType": "String", "StringValue": "north"}})
+    sent = aws["sqs"].send_message(
+        QueueUrl=queue,
+        MessageBody="order 17",
+        MessageAttributes={"shop": {"DataType": "String", "StringValue": "north"}},
+    )
     assert time.time() - sent_at < 0.2  # the handler takes a second: SendMessage did not wait
 
     seen = eventually(lambda: events_seen(aws, name), timeout_s=10)
     assert seen and seen[0]["started"] >= sent_at
     (record,) = seen[0]["event"]["Records"]
-    assert list(record) == ["messageId", "receiptHandle", "body", "attributes", "messageAttributes",
-                            "md5OfBody", "md5OfMessageAttributes", "eventSource", "eventSourceARN",
-                            "awsRegion"]
+    assert list(record) == [
+        "messageId",
+        "receiptHandle",
+        "body",
+        "attributes",
+        "messageAttributes",
+        "md5OfBody",
+        "md5OfMessageAttributes",
+        "eventSource",
+        "eventSourceARN",
+        "awsRegion",
+    ]
     assert record["messageId"] == sent["MessageId"] and record["body"] == "order 17"
     assert record["md5OfBody"] == hashlib.md5(b"order 17").hexdigest()
     assert record["md5OfMessageAttributes"] == sent["MD5OfMessageAttributes"]
-    assert record["messageAttributes"] == {"shop": {"stringValue": "north", "stringListValues": [],
-                                                    "binaryListValues": [], "dataType": "String"}}
-    assert set(record["attributes"]) == {"ApproximateReceiveCount", "SentTimestamp", "SenderId",
-                                         "ApproximateFirstReceiveTimestamp"}
+    assert record["messageAttributes"] == {
+        "shop": {"stringValue": "north", "stringListValues": [], "binaryListValues": [], "dataType": "String"}
+    }
+    assert set(record["attributes"]) == {
+        "ApproximateReceiveCount",
+        "SentTimestamp",
+        "SenderId",
+        "ApproximateFirstReceiveTimestamp",
+    }
     assert record["attributes"]["ApproximateReceiveCount"] == "1"
     assert record["attributes"]["SentTimestamp"].isdigit()
     assert record["eventSource"] == "aws:sqs" and record["eventSourceARN"] == queue_arn
@@ -123,10 +138,10 @@ def test_send_message_returns_before_the_handler_runs_and_it_gets_aws_sqs_event(
 def test_batch_size_and_batching_window_are_honoured(aws):
     name = deploy(aws, RECORD_BATCHES)
     queue, queue_arn = make_queue(aws)
-    aws["lambda"].create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=name,
-                                              BatchSize=3, MaximumBatchingWindowInSeconds=1)
-    aws["sqs"].send_message_batch(QueueUrl=queue, Entries=[
-        {"Id": str(n), "MessageBody": f"m{n}"} for n in range(7)])
+    aws["lambda"].create_event_source_mapping(
+        EventSourceArn=queue_arn, FunctionName=name, BatchSize=3, MaximumBatchingWindowInSeconds=1
+    )
+    aws["sqs"].send_message_batch(QueueUrl=queue, Entries=[{"Id": str(n), "MessageBody": f"m{n}"} for n in range(7)])
     seen = eventually(lambda: sum(len(b["bodies"]) for b in batches(aws, name)) >= 7, timeout_s=10)
     assert seen
     # Full batches go at once; the last waits out the window, then goes with what there is.
@@ -142,8 +157,9 @@ def test_batch_size_and_batching_window_are_honoured(aws):
 def test_a_failing_message_reaches_the_dlq_after_max_receive_count_attempts(aws):
     name = deploy(aws, RECORD_BATCHES, Timeout=1)
     dlq, dlq_arn = make_queue(aws)
-    queue, queue_arn = make_queue(aws, VisibilityTimeout=1, RedrivePolicy=json.dumps(
-        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3}))
+    queue, queue_arn = make_queue(
+        aws, VisibilityTimeout=1, RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3})
+    )
     aws["lambda"].create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=name)
     aws["sqs"].send_message(QueueUrl=queue, MessageBody="fail-always")
 
@@ -160,21 +176,33 @@ def test_a_failing_message_reaches_the_dlq_after_max_receive_count_attempts(aws)
 def test_a_visibility_timeout_shorter_than_the_function_timeout_is_refused_as_on_aws(aws):
     name = deploy(aws, RECORD_BATCHES, Timeout=5)
     _, queue_arn = make_queue(aws, VisibilityTimeout=2)
-    with pytest.raises(aws["lambda"].exceptions.InvalidParameterValueException,
-                       match="Queue visibility timeout: 2 seconds is less than Function timeout: 5 seconds"):
+    with pytest.raises(
+        aws["lambda"].exceptions.InvalidParameterValueException,
+        match="Queue visibility timeout: 2 seconds is less than Function timeout: 5 seconds",
+    ):
         aws["lambda"].create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=name)
 
 
 def test_report_batch_item_failures_redelivers_only_the_failed_items(aws):
-    name = deploy(aws, RECORD_BATCHES.replace(
-        'raise RuntimeError("failed: " + ", ".join(failed))',
-        'return {"batchItemFailures": [{"itemIdentifier": i} for i in failed]}'), Timeout=2)
+    name = deploy(
+        aws,
+        RECORD_BATCHES.replace(
+            'raise RuntimeError("failed: " + ", ".join(failed))',
+            'return {"batchItemFailures": [{"itemIdentifier": i} for i in failed]}',
+        ),
+        Timeout=2,
+    )
     queue, queue_arn = make_queue(aws, VisibilityTimeout=2)
     aws["lambda"].create_event_source_mapping(
-        EventSourceArn=queue_arn, FunctionName=name, BatchSize=3,
-        MaximumBatchingWindowInSeconds=1, FunctionResponseTypes=["ReportBatchItemFailures"])
-    aws["sqs"].send_message_batch(QueueUrl=queue, Entries=[
-        {"Id": str(n), "MessageBody": body} for n, body in enumerate(["a", "fail-once", "c"])])
+        EventSourceArn=queue_arn,
+        FunctionName=name,
+        BatchSize=3,
+        MaximumBatchingWindowInSeconds=1,
+        FunctionResponseTypes=["ReportBatchItemFailures"],
+    )
+    aws["sqs"].send_message_batch(
+        QueueUrl=queue, Entries=[{"Id": str(n), "MessageBody": body} for n, body in enumerate(["a", "fail-once", "c"])]
+    )
     assert eventually(lambda: len(batches(aws, name)) >= 2, timeout_s=8)
     time.sleep(2.5)  # a message not deleted would come back after the visibility timeout
     first, second = (b["bodies"] for b in batches(aws, name))
@@ -183,7 +211,9 @@ def test_report_batch_item_failures_redelivers_only_the_failed_items(aws):
 
 
 def test_an_invalid_batch_response_fails_the_whole_batch(aws):
-    name = deploy(aws, """
+    name = deploy(
+        aws,
+        """
         import json
 
         def handler(event, context):
@@ -192,10 +222,13 @@ def test_an_invalid_batch_response_fails_the_whole_batch(aws):
                                          "counts": []}))
             if records[0]["attributes"]["ApproximateReceiveCount"] == "1":
                 return {"batchItemFailures": [{"itemIdentifier": "not-in-this-batch"}]}
-    """, Timeout=1)
+    """,
+        Timeout=1,
+    )
     queue, queue_arn = make_queue(aws, VisibilityTimeout=1)
-    aws["lambda"].create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=name,
-                                              FunctionResponseTypes=["ReportBatchItemFailures"])
+    aws["lambda"].create_event_source_mapping(
+        EventSourceArn=queue_arn, FunctionName=name, FunctionResponseTypes=["ReportBatchItemFailures"]
+    )
     aws["sqs"].send_message(QueueUrl=queue, MessageBody="x")
     assert eventually(lambda: len(batches(aws, name)) == 2, timeout_s=6)
     assert eventually(lambda: messages_in(aws, queue) == 0)
@@ -204,8 +237,7 @@ def test_an_invalid_batch_response_fails_the_whole_batch(aws):
 def test_disable_stops_consumption_enable_drains_and_delete_stops_the_poller(aws):
     name = deploy(aws, RECORD_BATCHES)
     queue, queue_arn = make_queue(aws)
-    mapping = aws["lambda"].create_event_source_mapping(EventSourceArn=queue_arn,
-                                                        FunctionName=name)["UUID"]
+    mapping = aws["lambda"].create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=name)["UUID"]
     aws["lambda"].update_event_source_mapping(UUID=mapping, Enabled=False)
     assert aws["lambda"].get_event_source_mapping(UUID=mapping)["State"] == "Disabled"
     for n in range(3):
@@ -216,8 +248,7 @@ def test_disable_stops_consumption_enable_drains_and_delete_stops_the_poller(aws
     aws["lambda"].update_event_source_mapping(UUID=mapping, Enabled=True)
     assert aws["lambda"].get_event_source_mapping(UUID=mapping)["State"] == "Enabled"
     assert eventually(lambda: messages_in(aws, queue) == 0)
-    assert sorted(body for b in batches(aws, name) for body in b["bodies"]) == \
-        ["backlog0", "backlog1", "backlog2"]
+    assert sorted(body for b in batches(aws, name) for body in b["bodies"]) == ["backlog0", "backlog1", "backlog2"]
 
     aws["lambda"].delete_event_source_mapping(UUID=mapping)
     aws["sqs"].send_message(QueueUrl=queue, MessageBody="after delete")
@@ -238,7 +269,7 @@ def test_fifo_keeps_the_order_within_each_message_group(aws):
     for batch in batches(aws, name):
         for position, body in enumerate(batch["bodies"]):
             group = next(g for g, b in sent if b == body)
-            earlier = [b for g, b in sent[:sent.index((group, body))] if g == group]
+            earlier = [b for g, b in sent[: sent.index((group, body))] if g == group]
             # every earlier message of the group succeeded before, or goes first in this batch
             assert all(e in done or e in batch["bodies"][:position] for e in earlier), batch
         if batch["ok"]:
@@ -251,8 +282,7 @@ def test_fifo_records_carry_the_group_deduplication_id_and_sequence_number(aws):
     name = deploy(aws, PRINT_EVENT_THEN_WORK)
     queue, queue_arn = make_queue(aws, fifo=True)
     aws["lambda"].create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=name)
-    aws["sqs"].send_message(QueueUrl=queue, MessageBody="f1", MessageGroupId="g",
-                            MessageDeduplicationId="d1")
+    aws["sqs"].send_message(QueueUrl=queue, MessageBody="f1", MessageGroupId="g", MessageDeduplicationId="d1")
     seen = eventually(lambda: events_seen(aws, name), timeout_s=10)
     attributes = seen[0]["event"]["Records"][0]["attributes"]
     assert attributes["MessageGroupId"] == "g" and attributes["MessageDeduplicationId"] == "d1"
@@ -262,12 +292,16 @@ def test_fifo_records_carry_the_group_deduplication_id_and_sequence_number(aws):
 def test_sns_publish_returns_at_once_and_the_handler_gets_the_sns_event(aws):
     name = deploy(aws, PRINT_EVENT_THEN_WORK)
     topic = aws["sns"].create_topic(Name=f"orders-{uuid.uuid4().hex[:8]}")["TopicArn"]
-    subscription = aws["sns"].subscribe(TopicArn=topic, Protocol="lambda",
-                                        Endpoint=function_arn(aws, name))["SubscriptionArn"]
+    subscription = aws["sns"].subscribe(TopicArn=topic, Protocol="lambda", Endpoint=function_arn(aws, name))[
+        "SubscriptionArn"
+    ]
     started = time.monotonic()
-    published = aws["sns"].publish(TopicArn=topic, Message="order 42", Subject="New order",
-                                   MessageAttributes={"shop": {"DataType": "String",
-                                                               "StringValue": "north"}})
+    published = aws["sns"].publish(
+        TopicArn=topic,
+        Message="order 42",
+        Subject="New order",
+        MessageAttributes={"shop": {"DataType": "String", "StringValue": "north"}},
+    )
     assert time.monotonic() - started < 0.5  # the handler takes a second: Publish did not wait
 
     seen = eventually(lambda: events_seen(aws, name), timeout_s=10)
@@ -275,9 +309,19 @@ def test_sns_publish_returns_at_once_and_the_handler_gets_the_sns_event(aws):
     assert record["EventSource"] == "aws:sns" and record["EventVersion"] == "1.0"
     assert record["EventSubscriptionArn"] == subscription
     sns = record["Sns"]
-    assert set(sns) == {"Type", "MessageId", "TopicArn", "Subject", "Message", "Timestamp",
-                        "SignatureVersion", "Signature", "SigningCertUrl", "UnsubscribeUrl",
-                        "MessageAttributes"}
+    assert set(sns) == {
+        "Type",
+        "MessageId",
+        "TopicArn",
+        "Subject",
+        "Message",
+        "Timestamp",
+        "SignatureVersion",
+        "Signature",
+        "SigningCertUrl",
+        "UnsubscribeUrl",
+        "MessageAttributes",
+    }
     assert sns["Type"] == "Notification" and sns["MessageId"] == published["MessageId"]
     assert sns["TopicArn"] == topic and sns["Subject"] == "New order"
     assert sns["Message"] == "order 42" and re.fullmatch(ISO_MILLISECONDS, sns["Timestamp"])
@@ -291,14 +335,21 @@ def test_eventbridge_delivers_to_a_lambda_target_with_the_event_shape(aws, cloud
     rule = f"orders-{uuid.uuid4().hex[:8]}"
     aws["events"].put_rule(Name=rule, EventPattern=json.dumps({"source": ["shop.orders"]}))
     arn = function_arn(aws, name)
-    aws["events"].put_targets(Rule=rule, Targets=[{"Id": "whole", "Arn": arn},
-                                                  {"Id": "detail", "Arn": arn,
-                                                   "InputPath": "$.detail"}])
+    aws["events"].put_targets(
+        Rule=rule, Targets=[{"Id": "whole", "Arn": arn}, {"Id": "detail", "Arn": arn, "InputPath": "$.detail"}]
+    )
     started = time.monotonic()
-    answer = aws["events"].put_events(Entries=[
-        {"Source": "shop.orders", "DetailType": "OrderPlaced", "Detail": json.dumps({"id": 7}),
-         "Resources": ["arn:aws:shop:order/7"]},
-        {"Source": "shop.returns", "DetailType": "Returned", "Detail": "{}"}])
+    answer = aws["events"].put_events(
+        Entries=[
+            {
+                "Source": "shop.orders",
+                "DetailType": "OrderPlaced",
+                "Detail": json.dumps({"id": 7}),
+                "Resources": ["arn:aws:shop:order/7"],
+            },
+            {"Source": "shop.returns", "DetailType": "Returned", "Detail": "{}"},
+        ]
+    )
     assert time.monotonic() - started < 0.5
     assert answer["FailedEntryCount"] == 0
 
@@ -307,8 +358,7 @@ def test_eventbridge_delivers_to_a_lambda_target_with_the_event_shape(aws, cloud
     received = [seen["event"] for seen in events_seen(aws, name)]
     assert len(received) == 2 and {"id": 7} in received
     (event,) = [e for e in received if e != {"id": 7}]
-    assert list(event) == ["version", "id", "detail-type", "source", "account", "time", "region",
-                           "resources", "detail"]
+    assert list(event) == ["version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"]
     assert event["id"] == answer["Entries"][0]["EventId"] and event["version"] == "0"
     assert event["detail-type"] == "OrderPlaced" and event["source"] == "shop.orders"
     assert event["detail"] == {"id": 7} and event["resources"] == ["arn:aws:shop:order/7"]
@@ -319,11 +369,9 @@ def test_eventbridge_delivers_to_a_lambda_target_with_the_event_shape(aws, cloud
 def test_a_disabled_rule_delivers_nothing(aws):
     name = deploy(aws, PRINT_EVENT_THEN_WORK)
     rule = f"off-{uuid.uuid4().hex[:8]}"
-    aws["events"].put_rule(Name=rule, EventPattern=json.dumps({"source": ["shop.off"]}),
-                           State="DISABLED")
+    aws["events"].put_rule(Name=rule, EventPattern=json.dumps({"source": ["shop.off"]}), State="DISABLED")
     aws["events"].put_targets(Rule=rule, Targets=[{"Id": "fn", "Arn": function_arn(aws, name)}])
-    answer = aws["events"].put_events(Entries=[{"Source": "shop.off", "DetailType": "x",
-                                                "Detail": "{}"}])
+    answer = aws["events"].put_events(Entries=[{"Source": "shop.off", "DetailType": "x", "Detail": "{}"}])
     assert answer["FailedEntryCount"] == 0
     time.sleep(0.5)
     assert events_seen(aws, name) == []

@@ -1,4 +1,5 @@
 """Lambda on the local cloud runs the learner's code, and behaves the way AWS documents it."""
+
 import base64
 import io
 import json
@@ -24,13 +25,20 @@ def aws(cloud):
 
 
 def clients_for(session, **options) -> dict:
-    clients = {name: session.client(name, **options)
-               for name in ("lambda", "iam", "dynamodb", "logs", "sqs", "secretsmanager")}
+    clients = {
+        name: session.client(name, **options) for name in ("lambda", "iam", "dynamodb", "logs", "sqs", "secretsmanager")
+    }
     role = clients["iam"].create_role(
         RoleName=f"lambda-test-{uuid.uuid4().hex[:8]}",
-        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-            "Action": "sts:AssumeRole"}]}))
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            }
+        ),
+    )
     clients["role"] = role["Role"]["Arn"]
     return clients
 
@@ -44,11 +52,16 @@ def code_zip(source: str, module: str = "app") -> bytes:
 
 def deploy(aws, source: str, handler: str = "app.handler", **settings) -> str:
     name = f"fn-{uuid.uuid4().hex[:10]}"
-    aws["lambda"].create_function(FunctionName=name, Runtime=settings.pop("Runtime", "python3.12"),
-                                  Role=aws["role"], Handler=handler,
-                                  Code={"ZipFile": code_zip(source)},
-                                  Timeout=settings.pop("Timeout", 3),
-                                  MemorySize=settings.pop("MemorySize", 128), **settings)
+    aws["lambda"].create_function(
+        FunctionName=name,
+        Runtime=settings.pop("Runtime", "python3.12"),
+        Role=aws["role"],
+        Handler=handler,
+        Code={"ZipFile": code_zip(source)},
+        Timeout=settings.pop("Timeout", 3),
+        MemorySize=settings.pop("MemorySize", 128),
+        **settings,
+    )
     return name
 
 
@@ -77,10 +90,12 @@ def eventually(check, timeout_s: float = 5.0):
 
 def make_table(aws) -> str:
     table = f"books-{uuid.uuid4().hex[:8]}"
-    aws["dynamodb"].create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
-                                 KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                                 AttributeDefinitions=[{"AttributeName": "id",
-                                                        "AttributeType": "S"}])
+    aws["dynamodb"].create_table(
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+    )
     return table
 
 
@@ -120,7 +135,9 @@ def test_a_handler_writes_to_dynamodb_with_plain_boto3(aws):
 
 
 def test_context_and_environment_are_the_ones_aws_gives(aws, cloud):
-    name = deploy(aws, """
+    name = deploy(
+        aws,
+        """
         import os
 
         def handler(event, context):
@@ -136,7 +153,10 @@ def test_context_and_environment_are_the_ones_aws_gives(aws, cloud):
                     "remaining": context.get_remaining_time_in_millis(),
                     "stream": context.log_stream_name, "cwd": os.getcwd(),
                     "custom": context.client_context and context.client_context.custom}
-    """, Environment={"Variables": {"SHELF": "fiction"}}, Timeout=2)
+    """,
+        Environment={"Variables": {"SHELF": "fiction"}},
+        Timeout=2,
+    )
     client_context = base64.b64encode(json.dumps({"custom": {"shop": "north"}}).encode())
     _, seen = call(aws, name, ClientContext=client_context.decode())
     arn = aws["lambda"].get_function(FunctionName=name)["Configuration"]["FunctionArn"]
@@ -159,7 +179,9 @@ def test_context_and_environment_are_the_ones_aws_gives(aws, cloud):
 
 
 def test_a_warm_worker_is_reused_and_concurrency_starts_a_second(aws):
-    name = deploy(aws, """
+    name = deploy(
+        aws,
+        """
         import os
         import time
 
@@ -170,7 +192,8 @@ def test_a_warm_worker_is_reused_and_concurrency_starts_a_second(aws):
             calls += 1
             time.sleep(event.get("sleep", 0))
             return {"pid": os.getpid(), "calls": calls}
-    """)
+    """,
+    )
     counts = [call(aws, name)[1]["calls"] for _ in range(3)]
     assert counts == [1, 2, 3]  # module state survives between invocations: the same process
 
@@ -198,10 +221,13 @@ def test_a_worker_that_died_while_idle_is_replaced_on_the_next_invoke(aws):
 
 
 def test_an_exception_comes_back_as_aws_shapes_it_and_is_logged(aws):
-    name = deploy(aws, """
+    name = deploy(
+        aws,
+        """
         def handler(event, context):
             raise ValueError("no such book: " + event["isbn"])
-    """)
+    """,
+    )
     response, error = call(aws, name, {"isbn": "42"})
     assert response["StatusCode"] == 200 and response["FunctionError"] == "Unhandled"
     assert error["errorType"] == "ValueError" and error["errorMessage"] == "no such book: 42"
@@ -211,31 +237,36 @@ def test_an_exception_comes_back_as_aws_shapes_it_and_is_logged(aws):
 
 
 def test_a_timeout_kills_the_worker_and_the_next_invoke_works(aws):
-    name = deploy(aws, """
+    name = deploy(
+        aws,
+        """
         import time
 
         def handler(event, context):
             time.sleep(event["sleep"])
             return "done"
-    """, Timeout=1)
+    """,
+        Timeout=1,
+    )
     started = time.monotonic()
     response, error = call(aws, name, {"sleep": 30})
     assert time.monotonic() - started < 5
     assert response["FunctionError"] == "Unhandled"
     assert error["errorType"] == "Sandbox.Timedout"
-    assert re.fullmatch(r"RequestId: \S+ Error: Task timed out after 1\.\d\d seconds",
-                        error["errorMessage"])
-    assert any(re.search(r"Task timed out after 1\.\d\d seconds", message)
-               for message in log_messages(aws, name))
+    assert re.fullmatch(r"RequestId: \S+ Error: Task timed out after 1\.\d\d seconds", error["errorMessage"])
+    assert any(re.search(r"Task timed out after 1\.\d\d seconds", message) for message in log_messages(aws, name))
     response, body = call(aws, name, {"sleep": 0})
     assert body == "done" and "FunctionError" not in response
 
 
 def test_a_value_json_cannot_carry_is_a_marshal_error(aws):
-    name = deploy(aws, """
+    name = deploy(
+        aws,
+        """
         def handler(event, context):
             return {"tags": {"sci-fi", "classic"}}
-    """)
+    """,
+    )
     response, error = call(aws, name)
     assert response["FunctionError"] == "Unhandled"
     assert error["errorType"] == "Runtime.MarshalError"
@@ -243,7 +274,9 @@ def test_a_value_json_cannot_carry_is_a_marshal_error(aws):
 
 
 def test_exceeding_the_memory_size_kills_the_worker_as_on_aws(aws):
-    name = deploy(aws, """
+    name = deploy(
+        aws,
+        """
         import time
 
         def handler(event, context):
@@ -254,22 +287,29 @@ def test_exceeding_the_memory_size_kills_the_worker_as_on_aws(aws):
                     time.sleep(0.01)
                 return "survived"
             return "fine"
-    """, Timeout=5)
+    """,
+        Timeout=5,
+    )
     response, error = call(aws, name, {"hog": True})
     assert response["FunctionError"] == "Unhandled"
     assert error["errorType"] == "Runtime.ExitError"
-    assert re.fullmatch(r"RequestId: \S+ Error: Runtime exited with error: signal: killed",
-                        error["errorMessage"])
+    assert re.fullmatch(r"RequestId: \S+ Error: Runtime exited with error: signal: killed", error["errorMessage"])
     reports = [m for m in log_messages(aws, name) if m.startswith("REPORT")]
     assert "Error Type: Runtime.OutOfMemory" in reports[-1]
     assert call(aws, name)[1] == "fine"
 
 
-@pytest.mark.parametrize("handler, error_type, message", [
-    ("missing_module.handler", "Runtime.ImportModuleError",
-     "Unable to import module 'missing_module': No module named 'missing_module'"),
-    ("app.nowhere", "Runtime.HandlerNotFound", "Handler 'nowhere' missing on module 'app'"),
-])
+@pytest.mark.parametrize(
+    "handler, error_type, message",
+    [
+        (
+            "missing_module.handler",
+            "Runtime.ImportModuleError",
+            "Unable to import module 'missing_module': No module named 'missing_module'",
+        ),
+        ("app.nowhere", "Runtime.HandlerNotFound", "Handler 'nowhere' missing on module 'app'"),
+    ],
+)
 def test_init_errors_come_back_as_on_aws(aws, handler, error_type, message):
     name = deploy(aws, "def handler(event, context):\n    return 1\n", handler=handler)
     for _ in range(2):  # a failed init is tried again on the next invoke, as on AWS
@@ -282,8 +322,9 @@ def test_init_errors_come_back_as_on_aws(aws, handler, error_type, message):
 def test_a_qualifier_runs_that_versions_code(aws):
     name = deploy(aws, "def handler(event, context):\n    return 'first'\n")
     first = aws["lambda"].publish_version(FunctionName=name)["Version"]
-    aws["lambda"].update_function_code(FunctionName=name, ZipFile=code_zip(
-        "def handler(event, context):\n    return 'second'\n"))
+    aws["lambda"].update_function_code(
+        FunctionName=name, ZipFile=code_zip("def handler(event, context):\n    return 'second'\n")
+    )
     response, body = call(aws, name, Qualifier=first)
     assert body == "first" and response["ExecutedVersion"] == first
     response, body = call(aws, name)
@@ -293,11 +334,17 @@ def test_a_qualifier_runs_that_versions_code(aws):
 def test_alias_weights_split_the_traffic(aws):
     name = deploy(aws, "def handler(event, context):\n    return context.function_version\n")
     stable = aws["lambda"].publish_version(FunctionName=name)["Version"]
-    aws["lambda"].update_function_code(FunctionName=name, ZipFile=code_zip(
-        "def handler(event, context):\n    return 'canary ' + context.function_version\n"))
+    aws["lambda"].update_function_code(
+        FunctionName=name,
+        ZipFile=code_zip("def handler(event, context):\n    return 'canary ' + context.function_version\n"),
+    )
     canary = aws["lambda"].publish_version(FunctionName=name)["Version"]
-    aws["lambda"].create_alias(FunctionName=name, Name="live", FunctionVersion=stable,
-                               RoutingConfig={"AdditionalVersionWeights": {canary: 0.3}})
+    aws["lambda"].create_alias(
+        FunctionName=name,
+        Name="live",
+        FunctionVersion=stable,
+        RoutingConfig={"AdditionalVersionWeights": {canary: 0.3}},
+    )
     ran = []
     for _ in range(100):
         response, body = call(aws, name, Qualifier="live")
@@ -315,8 +362,7 @@ def test_event_invocation_answers_202_and_runs_shortly_after(aws):
     name = deploy(aws, WRITE_ITEM, Environment={"Variables": {"TABLE": table}})
     response, body = call(aws, name, {"id": "e1", "title": "Emma"}, InvocationType="Event")
     assert response["StatusCode"] == 202 and body is None
-    stored = eventually(lambda: aws["dynamodb"].get_item(TableName=table,
-                                                         Key={"id": {"S": "e1"}}).get("Item"))
+    stored = eventually(lambda: aws["dynamodb"].get_item(TableName=table, Key={"id": {"S": "e1"}}).get("Item"))
     assert stored and stored["title"] == {"S": "Emma"}
 
 
@@ -344,11 +390,14 @@ def test_dry_run_answers_204_and_runs_nothing(aws):
 
 
 def test_start_end_report_and_output_reach_cloudwatch_logs(aws):
-    name = deploy(aws, """
+    name = deploy(
+        aws,
+        """
         def handler(event, context):
             print("looking up", event["isbn"])
             return context.aws_request_id
-    """)
+    """,
+    )
     _, request_id = call(aws, name, {"isbn": "9780441013593"})
     streams = aws["logs"].describe_log_streams(logGroupName=f"/aws/lambda/{name}")["logStreams"]
     assert len(streams) == 1
@@ -357,18 +406,24 @@ def test_start_end_report_and_output_reach_cloudwatch_logs(aws):
     start = messages.index(f"START RequestId: {request_id} Version: $LATEST")
     assert messages[start + 1] == "looking up 9780441013593"
     assert messages[start + 2] == f"END RequestId: {request_id}"
-    assert re.fullmatch(rf"REPORT RequestId: {request_id}\tDuration: [\d.]+ ms\t"
-                        r"Billed Duration: \d+ ms\tMemory Size: 128 MB\tMax Memory Used: \d+ MB"
-                        r"\tInit Duration: [\d.]+ ms", messages[start + 3])
+    assert re.fullmatch(
+        rf"REPORT RequestId: {request_id}\tDuration: [\d.]+ ms\t"
+        r"Billed Duration: \d+ ms\tMemory Size: 128 MB\tMax Memory Used: \d+ MB"
+        r"\tInit Duration: [\d.]+ ms",
+        messages[start + 3],
+    )
 
 
 def test_log_type_tail_returns_the_end_of_the_log(aws):
-    name = deploy(aws, """
+    name = deploy(
+        aws,
+        """
         def handler(event, context):
             print("an early line\\n" * 1000)
             print("the last words")
             return "ok"
-    """)
+    """,
+    )
     response, _ = call(aws, name, LogType="Tail")
     tail = base64.b64decode(response["LogResult"])
     assert len(tail) <= 4096
@@ -379,7 +434,9 @@ def test_log_type_tail_returns_the_end_of_the_log(aws):
 
 def test_an_sqs_trigger_runs_the_handler(aws):
     table = make_table(aws)
-    name = deploy(aws, """
+    name = deploy(
+        aws,
+        """
         import json
         import os
         import boto3
@@ -389,28 +446,30 @@ def test_an_sqs_trigger_runs_the_handler(aws):
         def handler(event, context):
             for record in event["Records"]:
                 table.put_item(Item=json.loads(record["body"]))
-    """, Environment={"Variables": {"TABLE": table}})
+    """,
+        Environment={"Variables": {"TABLE": table}},
+    )
     queue = aws["sqs"].create_queue(QueueName=f"orders-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     queue_arn = aws["sqs"].get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
-    aws["lambda"].create_event_source_mapping(
-        EventSourceArn=queue_arn["Attributes"]["QueueArn"], FunctionName=name)
-    aws["sqs"].send_message(QueueUrl=queue,
-                            MessageBody=json.dumps({"id": "o1", "title": "Ulysses"}))
-    stored = eventually(lambda: aws["dynamodb"].get_item(TableName=table,
-                                                         Key={"id": {"S": "o1"}}).get("Item"))
+    aws["lambda"].create_event_source_mapping(EventSourceArn=queue_arn["Attributes"]["QueueArn"], FunctionName=name)
+    aws["sqs"].send_message(QueueUrl=queue, MessageBody=json.dumps({"id": "o1", "title": "Ulysses"}))
+    stored = eventually(lambda: aws["dynamodb"].get_item(TableName=table, Key={"id": {"S": "o1"}}).get("Item"))
     assert stored and stored["title"] == {"S": "Ulysses"}
 
 
 def test_secrets_manager_rotation_runs_the_four_steps(aws):
-    name = deploy(aws, """
+    name = deploy(
+        aws,
+        """
         def handler(event, context):
             print("step", event["Step"])
-    """)
+    """,
+    )
     arn = aws["lambda"].get_function(FunctionName=name)["Configuration"]["FunctionArn"]
-    secret = aws["secretsmanager"].create_secret(Name=f"db-{uuid.uuid4().hex[:8]}",
-                                                 SecretString="s3cret")["ARN"]
-    aws["secretsmanager"].rotate_secret(SecretId=secret, RotationLambdaARN=arn,
-                                        RotationRules={"AutomaticallyAfterDays": 30})
+    secret = aws["secretsmanager"].create_secret(Name=f"db-{uuid.uuid4().hex[:8]}", SecretString="s3cret")["ARN"]
+    aws["secretsmanager"].rotate_secret(
+        SecretId=secret, RotationLambdaARN=arn, RotationRules={"AutomaticallyAfterDays": 30}
+    )
     steps = [m.split()[1] for m in log_messages(aws, name) if m.startswith("step ")]
     assert steps == ["createSecret", "setSecret", "testSecret", "finishSecret"]
 
@@ -426,8 +485,7 @@ def process_alive(pid: int) -> bool:
 def test_workers_stop_on_reset_and_with_the_local_cloud(isolated_cloud_env):
     # A private cloud: resetting the session's cloud would empty it under the other tests.
     info, _ = control.up()
-    session = boto3.Session(region_name=info["region"], aws_access_key_id="testing",
-                            aws_secret_access_key="testing")
+    session = boto3.Session(region_name=info["region"], aws_access_key_id="testing", aws_secret_access_key="testing")
     private = clients_for(session, endpoint_url=info["endpoint"])
     source = "import os\ndef handler(event, context):\n    return os.getpid()\n"
     worker = call(private, deploy(private, source))[1]
@@ -447,8 +505,15 @@ def test_idle_and_outdated_workers_are_stopped(tmp_path):
     (tmp_path / "app.py").write_text("def handler(event, context):\n    return 1\n")
 
     def spec(key):
-        return WorkerSpec(key=key, family=("acct", "region", "fn", "$LATEST"), version="$LATEST",
-                          handler="app.handler", code_dir=str(tmp_path), env={}, memory_mb=128)
+        return WorkerSpec(
+            key=key,
+            family=("acct", "region", "fn", "$LATEST"),
+            version="$LATEST",
+            handler="app.handler",
+            code_dir=str(tmp_path),
+            env={},
+            memory_mb=128,
+        )
 
     pool = WorkerPool()
     first = pool.acquire(spec("code-1"))
@@ -463,8 +528,7 @@ def test_idle_and_outdated_workers_are_stopped(tmp_path):
 
 
 def test_other_runtimes_get_a_clear_error(aws):
-    name = deploy(aws, "exports.handler = async () => 1;", handler="index.handler",
-                  Runtime="nodejs20.x")
+    name = deploy(aws, "exports.handler = async () => 1;", handler="index.handler", Runtime="nodejs20.x")
     response, error = call(aws, name)
     assert response["FunctionError"] == "Unhandled"
     assert "runs Python functions only" in error["errorMessage"]

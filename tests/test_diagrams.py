@@ -1,4 +1,5 @@
 """labkit.diagrams: specs, reproducible renders, committed targets, live introspection, comparison."""
+
 import io
 import json
 import shutil
@@ -51,24 +52,34 @@ def write_spec(tmp_path, text, name="05_test.toml"):
 
 # --- specs -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("change, expected", [
-    (('kind = "lambda"', 'kind = "lamda"'),
-     "05_test.toml, line 16 (nodes[1] (id 'fn')): "
-     "kind 'lamda' is not a known kind; did you mean 'lambda'?"),
-    (('to = "fn"', 'to = "fnc"'),
-     "05_test.toml, line 23 (edges[0]): to 'fnc' is not a node id; did you mean 'fn'?"),
-    (('group = "region"\nname = "shop"\n\n[[edges]]', 'group = "regoin"\nname = "shop"\n\n[[edges]]'),
-     "05_test.toml, line 18 (nodes[1] (id 'fn')): "
-     "group 'regoin' is not a group id; did you mean 'region'?"),
-    (('label = "REST API shop"\n', ''),
-     "05_test.toml (nodes[0] (id 'api')): the key 'label' is missing"),
-    (('id = "fn"', 'id = "api"'),
-     "05_test.toml, line 15 (nodes[1] (id 'api')): id 'api' is used twice"),
-    (('[[edges]]', '[[edge]]'),
-     "05_test.toml, line 21 (the top level): key 'edge' is not an allowed key; did you mean 'edges'?"),
-    (('title = "a test diagram"', 'title = "a test diagram'),
-     "05_test.toml: not valid TOML: Illegal character '\\n' (at line 1, column 24)"),
-])
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (
+            ('kind = "lambda"', 'kind = "lamda"'),
+            "05_test.toml, line 16 (nodes[1] (id 'fn')): kind 'lamda' is not a known kind; did you mean 'lambda'?",
+        ),
+        (
+            ('to = "fn"', 'to = "fnc"'),
+            "05_test.toml, line 23 (edges[0]): to 'fnc' is not a node id; did you mean 'fn'?",
+        ),
+        (
+            ('group = "region"\nname = "shop"\n\n[[edges]]', 'group = "regoin"\nname = "shop"\n\n[[edges]]'),
+            "05_test.toml, line 18 (nodes[1] (id 'fn')): group 'regoin' is not a group id; did you mean 'region'?",
+        ),
+        (('label = "REST API shop"\n', ""), "05_test.toml (nodes[0] (id 'api')): the key 'label' is missing"),
+        (('id = "fn"', 'id = "api"'), "05_test.toml, line 15 (nodes[1] (id 'api')): id 'api' is used twice"),
+        (
+            ("[[edges]]", "[[edge]]"),
+            "05_test.toml, line 21 (the top level): key 'edge' is not an allowed key; did you mean 'edges'?",
+        ),
+        (
+            ('title = "a test diagram"', 'title = "a test diagram'),
+            "05_test.toml: not valid TOML: Illegal character '\\n' (at line 1, column 24)",
+        ),
+    ],
+)
 def test_a_spec_mistake_names_the_file_line_and_key(tmp_path, change, expected):
     old, new = change
     assert old in GOOD_SPEC
@@ -81,7 +92,9 @@ def test_a_spec_mistake_names_the_file_line_and_key(tmp_path, change, expected):
 def test_a_good_spec_reads_as_its_graph(tmp_path):
     graph = spec.load(write_spec(tmp_path, GOOD_SPEC))
     assert [(n.id, n.kind, n.group, n.name) for n in graph.nodes] == [
-        ("api", "apigateway", "region", "shop"), ("fn", "lambda", "region", "shop")]
+        ("api", "apigateway", "region", "shop"),
+        ("fn", "lambda", "region", "shop"),
+    ]
     assert [(e.source, e.target, e.label) for e in graph.edges] == [("api", "fn", "proxy")]
 
 
@@ -94,6 +107,7 @@ def test_a_lab_is_found_by_its_number_and_an_unknown_one_is_named():
 
 
 # --- rendering ---------------------------------------------------------------------------------
+
 
 def test_a_render_is_byte_identical_twice_and_carries_its_graph(tmp_path, monkeypatch):
     import diagrams
@@ -126,6 +140,7 @@ def test_a_missing_graphviz_is_a_clear_error(tmp_path, monkeypatch):
 
 # --- the committed target diagrams ------------------------------------------------------------
 
+
 def test_every_committed_target_diagram_shows_its_spec():
     assert {p.stem for p in spec.SPEC_DIR.glob("*.png")} >= {"01_monolith", "02_catalog"}
     assert targets.stale() == []
@@ -140,8 +155,7 @@ def test_a_spec_changed_without_a_render_is_caught_and_render_all_fixes_it(tmp_p
     (copy / "09_new.toml").write_text(GOOD_SPEC)
     shutil.copy(copy / "01_monolith.png", copy / "08_orphan.png")
     assert targets.stale(copy) == [
-        f"{copy}/02_catalog.png was drawn from an older 02_catalog.toml (edges changed since): "
-        f"run `make diagrams`",
+        f"{copy}/02_catalog.png was drawn from an older 02_catalog.toml (edges changed since): run `make diagrams`",
         f"{copy}/09_new.png is missing: run `make diagrams`",
         f"{copy}/08_orphan.png has no spec 08_orphan.toml: add one or delete it",
     ]
@@ -157,15 +171,20 @@ def test_target_shows_the_committed_png():
 
 def test_a_comparison_in_markdown_keeps_rule_patterns_and_names_literal():
     course_tags = {"labkit:course": config.COURSE_TAG, "labkit:lab": "02"}
-    deployed_graph = Graph("deployed", nodes=(
-        Node("lambda:catalog", "lambda", "catalog", name="catalog", tags=course_tags),
-        Node("alb:my_lb", "alb", "my_lb", name="my_lb", tags=course_tags)),
-        edges=(Edge("alb:my_lb", "lambda:catalog", ":80 /orders*, :80 /books*"),))
+    deployed_graph = Graph(
+        "deployed",
+        nodes=(
+            Node("lambda:catalog", "lambda", "catalog", name="catalog", tags=course_tags),
+            Node("alb:my_lb", "alb", "my_lb", name="my_lb", tags=course_tags),
+        ),
+        edges=(Edge("alb:my_lb", "lambda:catalog", ":80 /orders*, :80 /books*"),),
+    )
     markdown = compare_graphs("02", spec.load(spec.spec_path("02")), deployed_graph)._repr_markdown_()
     assert "- edge alb:my\\_lb -\\> lambda:catalog (:80 /orders\\*, :80 /books\\*)" in markdown
 
 
 # --- live introspection and comparison on the local cloud --------------------------------------
+
 
 def _zipped_handler() -> bytes:
     buffer = io.BytesIO()
@@ -184,28 +203,40 @@ class Deployer:
 
     def role(self, name):
         iam = boto3.client("iam")
-        trust = {"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Action": "sts:AssumeRole",
-            "Principal": {"Service": "lambda.amazonaws.com"}}]}
-        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust),
-                              Tags=self.pairs())["Role"]["Arn"]
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "lambda.amazonaws.com"}}
+            ],
+        }
+        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust), Tags=self.pairs())["Role"][
+            "Arn"
+        ]
         self.later(iam.delete_role, RoleName=name)
         return arn
 
     def function(self, name, role_arn):
         aws_lambda = boto3.client("lambda")
-        arn = aws_lambda.create_function(FunctionName=name, Runtime="python3.11", Role=role_arn,
-                                         Handler="app.handler", Code={"ZipFile": _zipped_handler()},
-                                         Tags=self.tags)["FunctionArn"]
+        arn = aws_lambda.create_function(
+            FunctionName=name,
+            Runtime="python3.11",
+            Role=role_arn,
+            Handler="app.handler",
+            Code={"ZipFile": _zipped_handler()},
+            Tags=self.tags,
+        )["FunctionArn"]
         self.later(aws_lambda.delete_function, FunctionName=name)
         return arn
 
     def table(self, name):
         dynamodb = boto3.client("dynamodb")
-        dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                              KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                              AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                              Tags=self.pairs())
+        dynamodb.create_table(
+            TableName=name,
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            Tags=self.pairs(),
+        )
         self.later(dynamodb.delete_table, TableName=name)
 
     def rest_api(self, name):
@@ -218,13 +249,15 @@ class Deployer:
         apigateway = boto3.client("apigateway")
         root = next(r for r in apigateway.get_resources(restApiId=api_id)["items"] if r["path"] == "/")
         resource = apigateway.create_resource(restApiId=api_id, parentId=root["id"], pathPart=path_part)
-        apigateway.put_method(restApiId=api_id, resourceId=resource["id"], httpMethod="GET",
-                              authorizationType="NONE")
+        apigateway.put_method(restApiId=api_id, resourceId=resource["id"], httpMethod="GET", authorizationType="NONE")
         apigateway.put_integration(
-            restApiId=api_id, resourceId=resource["id"], httpMethod="GET", type="AWS_PROXY",
+            restApiId=api_id,
+            resourceId=resource["id"],
+            httpMethod="GET",
+            type="AWS_PROXY",
             integrationHttpMethod="POST",
-            uri=(f"arn:aws:apigateway:{self.region}:lambda:path/2015-03-31/functions/"
-                 f"{function_arn}/invocations"))
+            uri=(f"arn:aws:apigateway:{self.region}:lambda:path/2015-03-31/functions/{function_arn}/invocations"),
+        )
 
     def queue(self, name, tagged=True):
         sqs = boto3.client("sqs")
@@ -241,8 +274,7 @@ class Deployer:
 
     def event_source_mapping(self, queue_arn, function_name):
         aws_lambda = boto3.client("lambda")
-        uuid = aws_lambda.create_event_source_mapping(EventSourceArn=queue_arn,
-                                                      FunctionName=function_name)["UUID"]
+        uuid = aws_lambda.create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=function_name)["UUID"]
         self.later(aws_lambda.delete_event_source_mapping, UUID=uuid)
 
     def pairs(self, key="Key", value="Value"):
@@ -285,8 +317,14 @@ def test_live_finds_api_function_table_queue_topic_and_their_edges(deploy):
 
     graph = deployed.introspect(lab="97")
     assert [n.id for n in graph.nodes] == [
-        "apigateway:dglive-api", "dynamodb:dglive-table", "iam_role:dglive-role", "lambda:dglive-fn",
-        "lambda:dglive-orphan", "sns:dglive-topic", "sqs:dglive-queue"]
+        "apigateway:dglive-api",
+        "dynamodb:dglive-table",
+        "iam_role:dglive-role",
+        "lambda:dglive-fn",
+        "lambda:dglive-orphan",
+        "sns:dglive-topic",
+        "sqs:dglive-queue",
+    ]
     assert [(e.source, e.target, e.label) for e in graph.edges] == [
         ("apigateway:dglive-api", "lambda:dglive-fn", "GET /items"),
         ("lambda:dglive-fn", "iam_role:dglive-role", "runs as"),
@@ -298,58 +336,69 @@ def test_live_finds_api_function_table_queue_topic_and_their_edges(deploy):
 
 def test_live_follows_a_load_balancer_to_ecs_and_cloud_map_and_names_keys_secrets_pools(deploy):
     lab = deploy("94")
-    ec2, elbv2, ecs, cloudmap = (boto3.client(service) for service in
-                                 ("ec2", "elbv2", "ecs", "servicediscovery"))
+    ec2, elbv2, ecs, cloudmap = (boto3.client(service) for service in ("ec2", "elbv2", "ecs", "servicediscovery"))
     vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
-    subnets = [subnet["SubnetId"] for subnet in ec2.describe_subnets(
-        Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]][:2]
+    subnets = [
+        subnet["SubnetId"] for subnet in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]
+    ][:2]
 
     operation = cloudmap.create_private_dns_namespace(Name="dgmesh.local", Vpc=vpc, Tags=lab.pairs())
-    namespace = cloudmap.get_operation(
-        OperationId=operation["OperationId"])["Operation"]["Targets"]["NAMESPACE"]
+    namespace = cloudmap.get_operation(OperationId=operation["OperationId"])["Operation"]["Targets"]["NAMESPACE"]
     lab.later(cloudmap.delete_namespace, Id=namespace)
-    registry = cloudmap.create_service(Name="orders", NamespaceId=namespace, Tags=lab.pairs(),
-                                       DnsConfig={"DnsRecords": [{"Type": "A", "TTL": 10}]})["Service"]
+    registry = cloudmap.create_service(
+        Name="orders", NamespaceId=namespace, Tags=lab.pairs(), DnsConfig={"DnsRecords": [{"Type": "A", "TTL": 10}]}
+    )["Service"]
     lab.later(cloudmap.delete_service, Id=registry["Id"])
 
-    balancer = elbv2.create_load_balancer(Name="dg-shop", Subnets=subnets,
-                                          Tags=lab.pairs())["LoadBalancers"][0]["LoadBalancerArn"]
+    balancer = elbv2.create_load_balancer(Name="dg-shop", Subnets=subnets, Tags=lab.pairs())["LoadBalancers"][0][
+        "LoadBalancerArn"
+    ]
     lab.later(elbv2.delete_load_balancer, LoadBalancerArn=balancer)
     target_group = elbv2.create_target_group(
-        Name="dg-orders", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip",
-        Tags=lab.pairs())["TargetGroups"][0]["TargetGroupArn"]
+        Name="dg-orders", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip", Tags=lab.pairs()
+    )["TargetGroups"][0]["TargetGroupArn"]
     lab.later(elbv2.delete_target_group, TargetGroupArn=target_group)
     listener = elbv2.create_listener(
-        LoadBalancerArn=balancer, Protocol="HTTP", Port=80,
+        LoadBalancerArn=balancer,
+        Protocol="HTTP",
+        Port=80,
         DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}],
     )["Listeners"][0]["ListenerArn"]
     lab.later(elbv2.delete_listener, ListenerArn=listener)
-    elbv2.create_rule(ListenerArn=listener, Priority=10,
-                      Conditions=[{"Field": "path-pattern", "Values": ["/orders*"]}],
-                      Actions=[{"Type": "forward", "TargetGroupArn": target_group}])
+    elbv2.create_rule(
+        ListenerArn=listener,
+        Priority=10,
+        Conditions=[{"Field": "path-pattern", "Values": ["/orders*"]}],
+        Actions=[{"Type": "forward", "TargetGroupArn": target_group}],
+    )
 
     ecs.create_cluster(clusterName="dg-cluster")
     lab.later(ecs.delete_cluster, cluster="dg-cluster")
     task = ecs.register_task_definition(
-        family="dg-orders", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256",
-        memory="512", containerDefinitions=[{"name": "orders", "image": "orders", "memory": 128}],
+        family="dg-orders",
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        cpu="256",
+        memory="512",
+        containerDefinitions=[{"name": "orders", "image": "orders", "memory": 128}],
     )["taskDefinition"]["taskDefinitionArn"]
     lab.later(ecs.deregister_task_definition, taskDefinition=task)
-    security_group = ec2.create_security_group(GroupName="dg-orders", Description="orders",
-                                               VpcId=vpc)["GroupId"]
+    security_group = ec2.create_security_group(GroupName="dg-orders", Description="orders", VpcId=vpc)["GroupId"]
     lab.later(ec2.delete_security_group, GroupId=security_group)
     ecs.create_service(
-        cluster="dg-cluster", serviceName="dg-orders", taskDefinition=task, desiredCount=1,
-        launchType="FARGATE", tags=lab.pairs("key", "value"),
-        loadBalancers=[{"targetGroupArn": target_group, "containerName": "orders",
-                        "containerPort": 8080}],
+        cluster="dg-cluster",
+        serviceName="dg-orders",
+        taskDefinition=task,
+        desiredCount=1,
+        launchType="FARGATE",
+        tags=lab.pairs("key", "value"),
+        loadBalancers=[{"targetGroupArn": target_group, "containerName": "orders", "containerPort": 8080}],
         serviceRegistries=[{"registryArn": registry["Arn"]}],
-        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets,
-                                                      "securityGroups": [security_group]}})
+        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [security_group]}},
+    )
     lab.later(ecs.delete_service, cluster="dg-cluster", service="dg-orders", force=True)
 
-    kms, secrets, cognito = (boto3.client(service) for service in
-                             ("kms", "secretsmanager", "cognito-idp"))
+    kms, secrets, cognito = (boto3.client(service) for service in ("kms", "secretsmanager", "cognito-idp"))
     key = kms.create_key(Tags=lab.pairs("TagKey", "TagValue"))["KeyMetadata"]["KeyId"]
     kms.create_alias(AliasName="alias/dg-key", TargetKeyId=key)
     lab.later(kms.schedule_key_deletion, KeyId=key, PendingWindowInDays=7)
@@ -361,16 +410,21 @@ def test_live_follows_a_load_balancer_to_ecs_and_cloud_map_and_names_keys_secret
 
     graph = deployed.introspect(lab="94")
     assert [n.id for n in graph.nodes] == [
-        "alb:dg-shop", "cloudmap:orders.dgmesh.local", "cognito:dg-users", "ecs_service:dg-orders",
-        "kms:dg-key", "secret:dg-secret", "target_group:dg-orders"]
+        "alb:dg-shop",
+        "cloudmap:orders.dgmesh.local",
+        "cognito:dg-users",
+        "ecs_service:dg-orders",
+        "kms:dg-key",
+        "secret:dg-secret",
+        "target_group:dg-orders",
+    ]
     assert [(e.source, e.target, e.label) for e in graph.edges] == [
         ("alb:dg-shop", "target_group:dg-orders", ":80 /orders*"),
         ("ecs_service:dg-orders", "cloudmap:orders.dgmesh.local", "registers"),
         ("target_group:dg-orders", "ecs_service:dg-orders", "targets"),
     ]
     assert graph.node("ecs_service:dg-orders").group == "ecs_cluster:dg-cluster"
-    assert [(g.id, g.label) for g in graph.groups] == [
-        ("ecs_cluster:dg-cluster", "ECS cluster dg-cluster")]
+    assert [(g.id, g.label) for g in graph.groups] == [("ecs_cluster:dg-cluster", "ECS cluster dg-cluster")]
 
 
 def test_live_draws_into_the_state_folder(deploy, capsys):
@@ -391,16 +445,14 @@ def test_a_kind_the_target_does_not_implement_is_skipped_and_noted(cloud, monkey
     trails_lister = deployed.Lister("CloudTrail events", (), (), trails)
     monkeypatch.setattr(deployed, "LISTERS", deployed.LISTERS + (trails_lister,))
     labkit.diagrams.live(lab="95")
-    assert capsys.readouterr().out == (
-        "not shown: CloudTrail events: the target does not implement LookupEvents\n")
+    assert capsys.readouterr().out == ("not shown: CloudTrail events: the target does not implement LookupEvents\n")
 
 
 def test_any_other_refusal_is_a_clear_error(cloud, monkeypatch):
     from botocore.exceptions import ClientError
 
     def refused(clients):
-        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}},
-                          "ListFunctions")
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}}, "ListFunctions")
 
     monkeypatch.setattr(deployed, "LISTERS", (deployed.Lister("Lambda functions", (), (), refused),))
     with pytest.raises(LabkitError, match=r"^could not list Lambda functions: .*\(AccessDeniedException\)"):
@@ -428,7 +480,9 @@ def test_compare_lists_exactly_what_a_partly_deployed_lab_02_lacks_and_adds(depl
     assert [n.id for n in comparison.extra_nodes] == ["sqs:dgcmp-scratch"]
     assert [e.ends for e in comparison.extra_edges] == [("sqs:dgcmp-scratch", "lambda:dgcmp-catalog")]
     assert not comparison.complete
-    assert str(comparison) == """\
+    assert (
+        str(comparison)
+        == """\
 Lab 02 compared with its target: 2 missing, 2 extra.
 
 Missing (in the target, not deployed yet):
@@ -441,6 +495,7 @@ Extra (tagged labkit:lab=02, not in the target):
 
 Not checked: a client (browser, notebook), Bookshop monolith (not resources on the target); \
 edge Lambda function catalog -> DynamoDB table books (read, write) (not visible to describe calls)."""
+    )
     assert repr(comparison) == "<Comparison lab 02: 2 missing, 2 extra>"
     assert "**Missing** (in the target, not deployed yet):" in comparison._repr_markdown_()
 

@@ -4,6 +4,7 @@ same outputs both times: a learner who runs a notebook again gets what they got 
 Here for notebooks/. A solution runs twice without this file: tests/test_labs.py runs it (and compares
 its outputs with the committed ones), then nbval runs it again in the same local cloud and compares
 them once more, so its second run must give what its first gave."""
+
 from pathlib import Path
 
 import nbformat

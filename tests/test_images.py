@@ -1,5 +1,6 @@
 """`labkit image build`: a service folder becomes an image in the local ECR that a task runs, with
 no Docker; on the aws target without Docker it says what is needed."""
+
 import os
 import shutil
 import subprocess
@@ -23,11 +24,9 @@ def test_a_build_is_recorded_in_ecr_with_the_course_tags(cloud):
     ecr = boto3.client("ecr")
     details = ecr.describe_images(repositoryName="catalog")["imageDetails"]
     assert [(d["imageTags"], d["imageDigest"]) for d in details] == [(["1"], built.digest)]
-    assert ecr.list_images(repositoryName="catalog")["imageIds"] == [
-        {"imageDigest": built.digest, "imageTag": "1"}]
+    assert ecr.list_images(repositoryName="catalog")["imageIds"] == [{"imageDigest": built.digest, "imageTag": "1"}]
     repository = ecr.describe_repositories(repositoryNames=["catalog"])["repositories"][0]
-    tags = {t["Key"]: t["Value"] for t in ecr.list_tags_for_resource(
-        resourceArn=repository["repositoryArn"])["tags"]}
+    tags = {t["Key"]: t["Value"] for t in ecr.list_tags_for_resource(resourceArn=repository["repositoryArn"])["tags"]}
     assert tags["labkit:course"] == config.COURSE_TAG and tags["labkit:owner"] == cloud.owner
 
     # The artifact: the files where the Dockerfile's COPY puts them, and how the image starts.
@@ -41,8 +40,7 @@ def test_a_build_is_recorded_in_ecr_with_the_course_tags(cloud):
     # The digest is the content's: the same folder again is the same image; a second tag joins it.
     assert images.build(ECHO, "catalog:1").digest == built.digest
     assert images.build(ECHO, "catalog:latest").digest == built.digest
-    assert sorted(ecr.describe_images(repositoryName="catalog")["imageDetails"][0]["imageTags"]) == [
-        "1", "latest"]
+    assert sorted(ecr.describe_images(repositoryName="catalog")["imageDetails"][0]["imageTags"]) == ["1", "latest"]
 
 
 def test_a_changed_folder_is_a_new_image_and_the_task_runs_its_code(cloud, tmp_path):
@@ -57,13 +55,25 @@ def test_a_changed_folder_is_a_new_image_and_the_task_runs_its_code(cloud, tmp_p
     subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:1]
     ecs.create_cluster(clusterName="images")
     ecs.register_task_definition(
-        family="greeter", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256",
-        memory="512", containerDefinitions=[{
-            "name": "greeter", "image": "greeter:2",  # the short name: this account's ECR
-            "portMappings": [{"containerPort": 8080}]}])
-    arn = ecs.run_task(cluster="images", taskDefinition="greeter", launchType="FARGATE",
-                       networkConfiguration={"awsvpcConfiguration": {"subnets": subnets}}
-                       )["tasks"][0]["taskArn"]
+        family="greeter",
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        cpu="256",
+        memory="512",
+        containerDefinitions=[
+            {
+                "name": "greeter",
+                "image": "greeter:2",  # the short name: this account's ECR
+                "portMappings": [{"containerPort": 8080}],
+            }
+        ],
+    )
+    arn = ecs.run_task(
+        cluster="images",
+        taskDefinition="greeter",
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets}},
+    )["tasks"][0]["taskArn"]
     try:
         task = _until_running(ecs, arn)
         container = task["containers"][0]
@@ -76,8 +86,7 @@ def test_a_changed_folder_is_a_new_image_and_the_task_runs_its_code(cloud, tmp_p
 
 
 def test_the_monolith_builds_from_the_course_folder(cloud):
-    built = images.build(config.COURSE_ROOT / "services" / "monolith", "bookshop:1",
-                         context=config.COURSE_ROOT)
+    built = images.build(config.COURSE_ROOT / "services" / "monolith", "bookshop:1", context=config.COURSE_ROOT)
     image_config = images.load_config(built.artifact)
     assert image_config["cmd"] == ["python", "-m", "services.monolith", "--host", "0.0.0.0"]
     assert (built.artifact / "rootfs" / "app" / "services" / "monolith" / "app.py").is_file()
@@ -85,11 +94,14 @@ def test_the_monolith_builds_from_the_course_folder(cloud):
     assert [line.split()[0] for line in image_config["notRunLocally"]] == ["RUN", "RUN"]
 
 
-@pytest.mark.parametrize("dockerfile, says", [
-    ("FROM python:3.11-slim\nCOPY . /app\n", "no CMD or ENTRYPOINT"),
-    ("FROM python:3.11 AS build\nFROM python:3.11-slim\nCMD [\"python\"]\n", "multi-stage"),
-    ("FROM python:3.11-slim\nCOPY missing.py /app/\nCMD [\"python\"]\n", "finds nothing"),
-])
+@pytest.mark.parametrize(
+    "dockerfile, says",
+    [
+        ("FROM python:3.11-slim\nCOPY . /app\n", "no CMD or ENTRYPOINT"),
+        ('FROM python:3.11 AS build\nFROM python:3.11-slim\nCMD ["python"]\n', "multi-stage"),
+        ('FROM python:3.11-slim\nCOPY missing.py /app/\nCMD ["python"]\n', "finds nothing"),
+    ],
+)
 def test_a_dockerfile_the_local_target_cannot_read_is_explained(cloud, tmp_path, dockerfile, says):
     (tmp_path / "Dockerfile").write_text(dockerfile)
     with pytest.raises(LabkitError, match=says):
@@ -99,7 +111,8 @@ def test_a_dockerfile_the_local_target_cannot_read_is_explained(cloud, tmp_path,
 def test_shell_form_and_continued_lines_read_as_docker_reads_them():
     recipe = images.parse_dockerfile(
         "FROM python:3.11-slim\nARG APP=/srv\nWORKDIR ${APP}\nENV MODE=prod \\\n    LEVEL=2\n"
-        "# a comment\nENTRYPOINT [\"python\"]\nCMD python -m app --level $LEVEL\n")
+        '# a comment\nENTRYPOINT ["python"]\nCMD python -m app --level $LEVEL\n'
+    )
     assert recipe.workdir == "/srv" and recipe.env == {"MODE": "prod", "LEVEL": "2"}
     assert recipe.entrypoint == ["python"]
     assert recipe.cmd == ["/bin/sh", "-c", "python -m app --level $LEVEL"]
@@ -107,8 +120,9 @@ def test_shell_form_and_continued_lines_read_as_docker_reads_them():
 
 def test_the_aws_target_without_docker_says_what_is_needed(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # no `docker` command anywhere
-    aws = course.Environment(target="aws", region="us-east-1", account_id="111122223333",
-                             endpoint=None, owner="learner", lab="03")
+    aws = course.Environment(
+        target="aws", region="us-east-1", account_id="111122223333", endpoint=None, owner="learner", lab="03"
+    )
     with pytest.raises(LabkitError) as raised:
         images.build(ECHO, "orders:1", env=aws)
     message = str(raised.value)
@@ -139,14 +153,27 @@ def _answer(url: str) -> dict:
 
 
 def test_the_command_builds_and_prints_the_image(cloud):
-    printed = subprocess.run([sys.executable, "-m", "labkit.cli", "image", "build", str(ECHO), "--tag", "echo:cli"],
-                             capture_output=True, text=True, env=os.environ.copy(), timeout=120)
+    printed = subprocess.run(
+        [sys.executable, "-m", "labkit.cli", "image", "build", str(ECHO), "--tag", "echo:cli"],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=120,
+    )
     assert printed.returncode == 0, printed.stderr
     digest = boto3.client("ecr").describe_images(repositoryName="echo")["imageDetails"][0]["imageDigest"]
-    assert printed.stdout.strip() == (f"built {cloud.account_id}.dkr.ecr.{cloud.region}.amazonaws.com/echo:cli "
-                                      f"({digest})")
-    missing = subprocess.run([sys.executable, "-m", "labkit.cli", "image", "build", "no/such/folder", "--tag", "x:1"],
-                             capture_output=True, text=True, env=os.environ.copy(), timeout=120)
+    assert printed.stdout.strip() == (
+        f"built {cloud.account_id}.dkr.ecr.{cloud.region}.amazonaws.com/echo:cli ({digest})"
+    )
+    missing = subprocess.run(
+        [sys.executable, "-m", "labkit.cli", "image", "build", "no/such/folder", "--tag", "x:1"],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=120,
+    )
     assert missing.returncode == 1
-    assert missing.stderr.strip() == ("labkit image: no/such/folder has no Dockerfile: an image is built from one "
-                                      "(its CMD says how the service starts).")
+    assert missing.stderr.strip() == (
+        "labkit image: no/such/folder has no Dockerfile: an image is built from one "
+        "(its CMD says how the service starts)."
+    )

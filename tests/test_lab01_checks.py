@@ -1,4 +1,5 @@
 """Lab 01's checks against wrong answers: each failure says what was expected and what was found."""
+
 import json
 import sys
 
@@ -12,9 +13,11 @@ from labkit.labs.lab01 import EXPORT_KEY, LEARNER_EMAIL
 
 @pytest.fixture
 def bookshop(cloud):
-    process = localproc.start("bookshop", [sys.executable, "-m", "services.monolith", "--port", "{port}",
-                                           "--fresh-db"],
-                              env={"MONOLITH_DB": str(localproc.data_dir("bookshop") / "wrong.db")})
+    process = localproc.start(
+        "bookshop",
+        [sys.executable, "-m", "services.monolith", "--port", "{port}", "--fresh-db"],
+        env={"MONOLITH_DB": str(localproc.data_dir("bookshop") / "wrong.db")},
+    )
     yield process
     localproc.stop("bookshop")
 
@@ -29,8 +32,7 @@ def test_an_order_of_the_wrong_quantity_is_explained(bookshop):
     requests.post(bookshop.url + "/orders", json={"user_id": user["id"], "items": [{"book_id": 3, "qty": 1}]})
     found = result("first-order")
     assert found.status == "failed"
-    assert found.message == ("expected an order of 2 copies of book 3, found the orders [{3: 1}] "
-                             "(book id: copies)")
+    assert found.message == ("expected an order of 2 copies of book 3, found the orders [{3: 1}] (book id: copies)")
 
 
 def test_no_order_yet_is_not_done_yet(bookshop):
@@ -61,4 +63,6 @@ def test_an_export_with_the_wrong_content_type_is_explained(bookshop):
 def test_a_stopped_bookshop_is_not_done_yet(cloud):
     found = result("bookshop-runs")
     assert (found.status, found.message) == (
-        "not done yet", "the bookshop process is not running: run the step that starts it")
+        "not done yet",
+        "the bookshop process is not running: run the step that starts it",
+    )

@@ -1,6 +1,7 @@
 """Lab 02's checks against wrong answers: each failure says what was expected and what was found.
 
 The reference handler (services/catalog/handler.py) passes; variants of it with one mistake each fail."""
+
 import json
 
 import boto3
@@ -10,8 +11,10 @@ from labkit import labs, packaging
 from labkit.config import COURSE_ROOT
 
 REFERENCE_HANDLER = (COURSE_ROOT / "services" / "catalog" / "handler.py").read_text()
-TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
 
 
 def result(check_id):
@@ -21,14 +24,24 @@ def result(check_id):
 @pytest.fixture
 def books_table(cloud):
     dynamodb = boto3.client("dynamodb")
-    dynamodb.create_table(TableName="books", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                          AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                          BillingMode="PAY_PER_REQUEST")
+    dynamodb.create_table(
+        TableName="books",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     table = boto3.resource("dynamodb").Table("books")
     authors = ["Sam Newman", "Martin Fowler", "Eric Evans"]
     for number in range(1, 13):
-        table.put_item(Item={"id": str(number), "title": f"Book {number}", "author": authors[number % 3],
-                             "price_cents": 1000 + number, "stock": 5})
+        table.put_item(
+            Item={
+                "id": str(number),
+                "title": f"Book {number}",
+                "author": authors[number % 3],
+                "price_cents": 1000 + number,
+                "stock": 5,
+            }
+        )
     yield dynamodb.describe_table(TableName="books")["Table"]["TableArn"]
     dynamodb.delete_table(TableName="books")
 
@@ -49,9 +62,15 @@ def deploy(books_table, role, tmp_path):
 
     def deploy(source: str):
         (tmp_path / "handler.py").write_text(source)
-        client.create_function(FunctionName="catalog", Runtime="python3.12", Handler="handler.handler",
-                               Role=role, Code={"ZipFile": packaging.zip_bytes(tmp_path / "handler.py")},
-                               Timeout=10, Environment={"Variables": {"BOOKS_TABLE": "books"}})
+        client.create_function(
+            FunctionName="catalog",
+            Runtime="python3.12",
+            Handler="handler.handler",
+            Role=role,
+            Code={"ZipFile": packaging.zip_bytes(tmp_path / "handler.py")},
+            Timeout=10,
+            Environment={"Variables": {"BOOKS_TABLE": "books"}},
+        )
 
     yield deploy
     client.delete_function(FunctionName="catalog")
@@ -64,9 +83,13 @@ def deploy(books_table, role, tmp_path):
 
 
 def allow(role_arn, actions, resource):
-    boto3.client("iam").put_role_policy(RoleName="catalog-role", PolicyName="catalog-access",
-                                        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
-                                            {"Effect": "Allow", "Action": actions, "Resource": resource}]}))
+    boto3.client("iam").put_role_policy(
+        RoleName="catalog-role",
+        PolicyName="catalog-access",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": resource}]}
+        ),
+    )
 
 
 def test_the_reference_handler_passes(deploy):
@@ -85,8 +108,10 @@ def test_a_body_that_is_not_a_string_is_explained(deploy):
     deploy(REFERENCE_HANDLER.replace('"body": json.dumps(body, default=_plain_number)', '"body": body'))
     found = result("function")
     assert found.status == "failed"
-    assert found.message.startswith("expected GET /books to return a dict with an int statusCode and a string "
-                                    "body (API Gateway answers 502 otherwise), found {'statusCode': 200")
+    assert found.message.startswith(
+        "expected GET /books to return a dict with an int statusCode and a string "
+        "body (API Gateway answers 502 otherwise), found {'statusCode': 200"
+    )
 
 
 def test_a_handler_that_raises_is_summarised_with_its_error(deploy):
@@ -101,8 +126,10 @@ def test_a_role_allowed_every_dynamodb_action_is_not_least_privilege(books_table
     allow(role, ["dynamodb:*", "logs:CreateLogStream", "logs:PutLogEvents"], "*")
     found = result("role")
     assert found.status == "failed"
-    assert found.message == ("expected exactly the DynamoDB actions ['dynamodb:GetItem', 'dynamodb:PutItem', "
-                             "'dynamodb:Scan'], found ['dynamodb:*']")
+    assert found.message == (
+        "expected exactly the DynamoDB actions ['dynamodb:GetItem', 'dynamodb:PutItem', "
+        "'dynamodb:Scan'], found ['dynamodb:*']"
+    )
 
 
 def test_a_role_on_every_table_is_not_least_privilege(books_table, role):

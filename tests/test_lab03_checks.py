@@ -3,6 +3,7 @@
 The solution notebook passes every check (test_labs.py); here, one mistake at a time. The load
 balancer's targets are small HTTP servers in this process: one stands for the monolith, one for
 the orders service (it sets X-Served-By, as services/orders does)."""
+
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,12 +15,15 @@ from labkit import labs
 
 EXECUTION_ROLE = "arn:aws:iam::123456789012:role/orders-execution-role"
 GOOD_CONTAINER = {
-    "name": "orders", "essential": True,
+    "name": "orders",
+    "essential": True,
     "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/orders:1",
     "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
     "environment": [{"name": "ORDERS_TABLE", "value": "orders"}, {"name": "BOOKSHOP_URL", "value": ""}],
-    "logConfiguration": {"logDriver": "awslogs", "options": {
-        "awslogs-group": "/ecs/orders", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "orders"}},
+    "logConfiguration": {
+        "logDriver": "awslogs",
+        "options": {"awslogs-group": "/ecs/orders", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "orders"},
+    },
 }
 
 
@@ -35,9 +39,15 @@ def register(cloud):
 
     def register(network_mode="awsvpc", compatibilities=("FARGATE",), **container):
         arn = ecs.register_task_definition(
-            family="orders", requiresCompatibilities=list(compatibilities), networkMode=network_mode, cpu="256",
-            memory="512", executionRoleArn=EXECUTION_ROLE, taskRoleArn=EXECUTION_ROLE,
-            containerDefinitions=[{**GOOD_CONTAINER, **container}])["taskDefinition"]["taskDefinitionArn"]
+            family="orders",
+            requiresCompatibilities=list(compatibilities),
+            networkMode=network_mode,
+            cpu="256",
+            memory="512",
+            executionRoleArn=EXECUTION_ROLE,
+            taskRoleArn=EXECUTION_ROLE,
+            containerDefinitions=[{**GOOD_CONTAINER, **container}],
+        )["taskDefinition"]["taskDefinitionArn"]
         registered.append(arn)
 
     yield register
@@ -54,15 +64,13 @@ def test_a_task_definition_as_the_lab_asks_passes(register):
 def test_a_container_without_its_port_is_explained(register):
     register(portMappings=[])
     found = result("task-definition")
-    assert (found.status, found.message) == (
-        "failed", "expected a port mapping for container port 8080, found none")
+    assert (found.status, found.message) == ("failed", "expected a port mapping for container port 8080, found none")
 
 
 def test_a_task_definition_for_ec2_only_is_explained(register):
     register(network_mode="bridge", compatibilities=["EC2"])
     found = result("task-definition")
-    assert (found.status, found.message) == (
-        "failed", "expected requiresCompatibilities ['FARGATE'], found ['EC2']")
+    assert (found.status, found.message) == ("failed", "expected requiresCompatibilities ['FARGATE'], found ['EC2']")
 
 
 class Stub:
@@ -103,21 +111,35 @@ def front_door(cloud):
     groups, stubs = {}, []
     for name, is_orders in (("monolith", False), ("orders", True)):
         groups[name] = elbv2.create_target_group(
-            Name=name, Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip", HealthCheckPath="/health",
+            Name=name,
+            Protocol="HTTP",
+            Port=8080,
+            VpcId=vpc,
+            TargetType="ip",
+            HealthCheckPath="/health",
         )["TargetGroups"][0]["TargetGroupArn"]
         stubs.append(Stub(is_orders))
         elbv2.register_targets(TargetGroupArn=groups[name], Targets=[stubs[-1].target])
-    listener = elbv2.create_listener(LoadBalancerArn=balancer, Protocol="HTTP", Port=80, DefaultActions=[
-        {"Type": "forward", "TargetGroupArn": groups["monolith"]}])["Listeners"][0]["ListenerArn"]
-    elbv2.get_waiter("target_in_service").wait(TargetGroupArn=groups["monolith"],
-                                               WaiterConfig={"Delay": 1, "MaxAttempts": 20})
+    listener = elbv2.create_listener(
+        LoadBalancerArn=balancer,
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": groups["monolith"]}],
+    )["Listeners"][0]["ListenerArn"]
+    elbv2.get_waiter("target_in_service").wait(
+        TargetGroupArn=groups["monolith"], WaiterConfig={"Delay": 1, "MaxAttempts": 20}
+    )
 
     def route(paths):
-        elbv2.create_rule(ListenerArn=listener, Priority=10, Actions=[
-            {"Type": "forward", "TargetGroupArn": groups["orders"]}], Conditions=[
-            {"Field": "path-pattern", "PathPatternConfig": {"Values": paths}}])
-        elbv2.get_waiter("target_in_service").wait(TargetGroupArn=groups["orders"],
-                                                   WaiterConfig={"Delay": 1, "MaxAttempts": 20})
+        elbv2.create_rule(
+            ListenerArn=listener,
+            Priority=10,
+            Actions=[{"Type": "forward", "TargetGroupArn": groups["orders"]}],
+            Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": paths}}],
+        )
+        elbv2.get_waiter("target_in_service").wait(
+            TargetGroupArn=groups["orders"], WaiterConfig={"Delay": 1, "MaxAttempts": 20}
+        )
 
     yield route
     elbv2.delete_load_balancer(LoadBalancerArn=balancer)
@@ -143,12 +165,16 @@ def test_a_rule_without_the_users_orders_path_is_explained(front_door):
     front_door(["/orders", "/orders/*"])
     found = result("strangler")
     assert (found.status, found.message) == (
-        "failed", "expected GET /users/1/orders to reach the orders service too (path /users/*/orders), "
-                  "found the monolith answering")
+        "failed",
+        "expected GET /users/1/orders to reach the orders service too (path /users/*/orders), "
+        "found the monolith answering",
+    )
 
 
 def test_a_rule_catching_everything_is_explained(front_door):
     front_door(["/*"])
     found = result("strangler")
     assert (found.status, found.message) == (
-        "failed", "expected GET /books/1 to stay with the monolith, found 200 from the orders service")
+        "failed",
+        "expected GET /books/1 to stay with the monolith, found 200 from the orders service",
+    )

@@ -2,6 +2,7 @@
 
 The handlers are the solution notebook's own (its %%writefile cells); variants of them with one mistake
 each fail. Resources carry lab 04's tags, so teardown(lab="04") removes them after each test."""
+
 import json
 
 import boto3
@@ -14,15 +15,24 @@ from labkit.teardown import teardown
 
 SOLUTION = nbformat.read(config.COURSE_ROOT / "solutions" / "04_order_events.ipynb", as_version=4)
 TAGS = {"labkit:course": config.COURSE_TAG, "labkit:owner": "learner", "labkit:lab": "04"}
-TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
 FILTERS = {"notifications": ["OrderPlaced"], "inventory": ["OrderPlaced", "OrderCancelled"]}
 
 
 def written(file_variable: str, version: int = 0) -> str:
     """The file a %%writefile cell of the solution writes (the version-th cell writing it)."""
-    cells = [cell.source for cell in SOLUTION.cells
-             if cell.cell_type == "code" and cell.source.startswith(f"%%writefile {{{file_variable}}}")]
+    cells = [
+        cell.source
+        for cell in SOLUTION.cells
+        if cell.cell_type == "code" and cell.source.startswith(f"%%writefile {{{file_variable}}}")
+    ]
     return cells[version].split("\n", 1)[1]
 
 
@@ -49,15 +59,41 @@ def events(cloud, tmp_path):
     def build(max_receive_count=3, raw="true", filters=FILTERS, queue_policy=True):
         for name, event_types in filters.items():
             dlq = sqs.create_queue(QueueName=f"{name}-dlq", tags=TAGS)["QueueUrl"]
-            urls[name] = sqs.create_queue(QueueName=name, tags=TAGS, Attributes={
-                "VisibilityTimeout": "2", "RedrivePolicy": json.dumps(
-                    {"deadLetterTargetArn": arn(dlq), "maxReceiveCount": max_receive_count})})["QueueUrl"]
+            urls[name] = sqs.create_queue(
+                QueueName=name,
+                tags=TAGS,
+                Attributes={
+                    "VisibilityTimeout": "2",
+                    "RedrivePolicy": json.dumps(
+                        {"deadLetterTargetArn": arn(dlq), "maxReceiveCount": max_receive_count}
+                    ),
+                },
+            )["QueueUrl"]
             if queue_policy:
-                sqs.set_queue_attributes(QueueUrl=urls[name], Attributes={"Policy": json.dumps({"Statement": [{
-                    "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
-                    "Resource": arn(urls[name]), "Condition": {"ArnEquals": {"aws:SourceArn": topic}}}]})})
-            sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn(urls[name]), Attributes={
-                "RawMessageDelivery": raw, "FilterPolicy": json.dumps({"event_type": event_types})})
+                sqs.set_queue_attributes(
+                    QueueUrl=urls[name],
+                    Attributes={
+                        "Policy": json.dumps(
+                            {
+                                "Statement": [
+                                    {
+                                        "Effect": "Allow",
+                                        "Principal": {"Service": "sns.amazonaws.com"},
+                                        "Action": "sqs:SendMessage",
+                                        "Resource": arn(urls[name]),
+                                        "Condition": {"ArnEquals": {"aws:SourceArn": topic}},
+                                    }
+                                ]
+                            }
+                        )
+                    },
+                )
+            sns.subscribe(
+                TopicArn=topic,
+                Protocol="sqs",
+                Endpoint=arn(urls[name]),
+                Attributes={"RawMessageDelivery": raw, "FilterPolicy": json.dumps({"event_type": event_types})},
+            )
         return urls
 
     yield build
@@ -65,8 +101,9 @@ def events(cloud, tmp_path):
 
 
 def arn(queue_url: str) -> str:
-    return boto3.client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"]["QueueArn"]
+    return boto3.client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
 
 
 @pytest.fixture
@@ -74,24 +111,37 @@ def consumer(events, tmp_path):
     """Deploys a consumer function from the given files, with its table and event source mapping."""
     urls = events()
     dynamodb, lambda_ = boto3.client("dynamodb"), boto3.client("lambda")
-    role = boto3.client("iam").create_role(RoleName="consumer-role", AssumeRolePolicyDocument=TRUST,
-                                           Tags=[{"Key": k, "Value": v} for k, v in TAGS.items()])["Role"]["Arn"]
+    role = boto3.client("iam").create_role(
+        RoleName="consumer-role", AssumeRolePolicyDocument=TRUST, Tags=[{"Key": k, "Value": v} for k, v in TAGS.items()]
+    )["Role"]["Arn"]
 
     def deploy(name, files: dict, key=("order_id", "S"), response_types=("ReportBatchItemFailures",)):
-        dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", KeySchema=[
-            {"AttributeName": key[0], "KeyType": "HASH"}], AttributeDefinitions=[
-            {"AttributeName": key[0], "AttributeType": key[1]}], Tags=[{"Key": k, "Value": v} for k, v in TAGS.items()])
+        dynamodb.create_table(
+            TableName=name,
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": key[0], "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": key[0], "AttributeType": key[1]}],
+            Tags=[{"Key": k, "Value": v} for k, v in TAGS.items()],
+        )
         folder = tmp_path / name
         folder.mkdir()
         for file_name, source in files.items():
             (folder / file_name).write_text(source)
         # Tagged, as the lab makes it, so that the fixture's teardown removes it with the rest.
         boto3.client("logs").create_log_group(logGroupName=f"/aws/lambda/{name}", tags=TAGS)
-        lambda_.create_function(FunctionName=name, Runtime="python3.12", Handler="handler.handler", Role=role,
-                                Code={"ZipFile": packaging.zip_bytes(folder)}, Timeout=2, Tags=TAGS,
-                                Environment={"Variables": {f"{name.upper()}_TABLE": name}})
-        lambda_.create_event_source_mapping(EventSourceArn=arn(urls[name]), FunctionName=name, BatchSize=10,
-                                            FunctionResponseTypes=list(response_types))
+        lambda_.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Handler="handler.handler",
+            Role=role,
+            Code={"ZipFile": packaging.zip_bytes(folder)},
+            Timeout=2,
+            Tags=TAGS,
+            Environment={"Variables": {f"{name.upper()}_TABLE": name}},
+        )
+        lambda_.create_event_source_mapping(
+            EventSourceArn=arn(urls[name]), FunctionName=name, BatchSize=10, FunctionResponseTypes=list(response_types)
+        )
 
     return deploy
 
@@ -99,7 +149,9 @@ def consumer(events, tmp_path):
 def test_without_a_topic_step_1_is_not_done_yet(cloud):
     found = result("topic")
     assert (found.status, found.message) == (
-        "not done yet", "there is no SNS topic 'order-events' yet: create it in step 1")
+        "not done yet",
+        "there is no SNS topic 'order-events' yet: create it in step 1",
+    )
 
 
 def test_queues_and_subscriptions_as_the_lab_asks_pass(events):
@@ -118,23 +170,29 @@ def test_a_subscription_without_raw_delivery_is_explained(events):
     events(raw="false")
     found = result("subscriptions")
     assert (found.status, found.message) == (
-        "failed", "expected RawMessageDelivery \"true\" on the subscription of notifications, found 'false'")
+        "failed",
+        "expected RawMessageDelivery \"true\" on the subscription of notifications, found 'false'",
+    )
 
 
 def test_inventory_missing_the_cancellations_is_explained(events):
     events(filters={"notifications": ["OrderPlaced"], "inventory": ["OrderPlaced"]})
     found = result("subscriptions")
     assert (found.status, found.message) == (
-        "failed", "expected the filter policy {\"event_type\": [\"OrderPlaced\", \"OrderCancelled\"]} on message "
-                  "attributes for inventory, found {\"event_type\": [\"OrderPlaced\"]}")
+        "failed",
+        'expected the filter policy {"event_type": ["OrderPlaced", "OrderCancelled"]} on message '
+        'attributes for inventory, found {"event_type": ["OrderPlaced"]}',
+    )
 
 
 def test_a_queue_without_its_policy_is_explained(events):
     events(queue_policy=False)
     found = result("subscriptions")
     assert found.status == "failed"
-    assert found.message.startswith("expected the policy of notifications to allow sns.amazonaws.com "
-                                    "sqs:SendMessage on condition aws:SourceArn = arn:aws:sns:")
+    assert found.message.startswith(
+        "expected the policy of notifications to allow sns.amazonaws.com "
+        "sqs:SendMessage on condition aws:SourceArn = arn:aws:sns:"
+    )
     assert found.message.endswith("found no policy (on AWS the topic could not deliver)")
 
 
@@ -142,15 +200,18 @@ def test_the_solution_consumers_pass(consumer):
     consumer("notifications", {"handler.py": NOTIFICATIONS, "confirmation.py": CONFIRMATION_V2})
     consumer("inventory", {"handler.py": INVENTORY}, key=("book_id", "N"))
     assert [result(check).status for check in ("notifications-consumer", "inventory-consumer", "redrive")] == [
-        "passed"] * 3
+        "passed"
+    ] * 3
 
 
 def test_a_mapping_without_report_batch_item_failures_is_explained(consumer):
     consumer("notifications", {"handler.py": NOTIFICATIONS, "confirmation.py": CONFIRMATION_V1}, response_types=())
     found = result("notifications-consumer")
     assert (found.status, found.message) == (
-        "failed", "expected FunctionResponseTypes [\"ReportBatchItemFailures\"] on the mapping of notifications, "
-                  "found [] (Lambda then ignores batchItemFailures)")
+        "failed",
+        'expected FunctionResponseTypes ["ReportBatchItemFailures"] on the mapping of notifications, '
+        "found [] (Lambda then ignores batchItemFailures)",
+    )
 
 
 def test_a_handler_that_raises_on_one_record_is_explained(consumer):
@@ -158,9 +219,11 @@ def test_a_handler_that_raises_on_one_record_is_explained(consumer):
     consumer("notifications", {"handler.py": raising, "confirmation.py": CONFIRMATION_V1})
     found = result("notifications-consumer")
     assert (found.status, found.message) == (
-        "failed", "expected the notifications handler to report failed records in batchItemFailures, found it "
-                  "raised JSONDecodeError: Expecting value: line 1 column 1 (char 0) (Lambda then retries the "
-                  "whole batch)")
+        "failed",
+        "expected the notifications handler to report failed records in batchItemFailures, found it "
+        "raised JSONDecodeError: Expecting value: line 1 column 1 (char 0) (Lambda then retries the "
+        "whole batch)",
+    )
 
 
 def test_an_unconditional_put_is_explained(consumer):
@@ -168,52 +231,78 @@ def test_an_unconditional_put_is_explained(consumer):
     consumer("notifications", {"handler.py": overwriting, "confirmation.py": CONFIRMATION_V1})
     found = result("notifications-consumer")
     assert (found.status, found.message) == (
-        "failed", "expected a second delivery of the same order to change nothing (a conditional put), found the "
-                  "confirmation written again (to check@bookshop.example)")
+        "failed",
+        "expected a second delivery of the same order to change nothing (a conditional put), found the "
+        "confirmation written again (to check@bookshop.example)",
+    )
 
 
 def test_inventory_applying_a_duplicate_twice_is_explained(consumer):
     not_idempotent = INVENTORY.replace('ConditionExpression="NOT contains(applied_events, :key)",', "").replace(
-        ', ":key": key}', "}")
+        ', ":key": key}', "}"
+    )
     consumer("inventory", {"handler.py": not_idempotent}, key=("book_id", "N"))
     found = result("inventory-consumer")
     assert (found.status, found.message) == (
-        "failed", "expected 10 - 2 = 8 available after the same OrderPlaced (2 copies) delivered twice, found 6")
+        "failed",
+        "expected 10 - 2 = 8 available after the same OrderPlaced (2 copies) delivered twice, found 6",
+    )
 
 
 def test_a_consumer_still_on_confirmation_v1_is_explained(consumer):
     consumer("notifications", {"handler.py": NOTIFICATIONS, "confirmation.py": CONFIRMATION_V1})
     found = result("redrive")
     assert found.status == "failed"
-    assert found.message.startswith("expected a schema 2 event to be confirmed to its customer's email, found it "
-                                    "reported failed")
+    assert found.message.startswith(
+        "expected a schema 2 event to be confirmed to its customer's email, found it reported failed"
+    )
 
 
 def test_an_order_without_its_confirmation_is_explained(consumer):
     consumer("notifications", {"handler.py": NOTIFICATIONS, "confirmation.py": CONFIRMATION_V2})
     dynamodb = boto3.client("dynamodb")
-    dynamodb.create_table(TableName="orders", BillingMode="PAY_PER_REQUEST", Tags=[
-        {"Key": k, "Value": v} for k, v in TAGS.items()], KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+    dynamodb.create_table(
+        TableName="orders",
+        BillingMode="PAY_PER_REQUEST",
+        Tags=[{"Key": k, "Value": v} for k, v in TAGS.items()],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+    )
     dynamodb.put_item(TableName="orders", Item={"id": {"S": "o-never-announced"}})
     found = result("isolation")
     assert (found.status, found.message) == (
-        "failed", "expected a confirmation for each of the 1 orders, found 0 (not confirmed: o-never-announced)")
+        "failed",
+        "expected a confirmation for each of the 1 orders, found 0 (not confirmed: o-never-announced)",
+    )
 
 
 def test_a_handler_answering_something_lambda_cannot_read_is_explained(consumer):
-    consumer("notifications", {"handler.py": NOTIFICATIONS.replace('return {"batchItemFailures": failures}',
-                                                                   'return "done"'),
-                               "confirmation.py": CONFIRMATION_V1})
+    consumer(
+        "notifications",
+        {
+            "handler.py": NOTIFICATIONS.replace('return {"batchItemFailures": failures}', 'return "done"'),
+            "confirmation.py": CONFIRMATION_V1,
+        },
+    )
     found = result("notifications-consumer")
     assert (found.status, found.message) == (
-        "failed", 'expected the notifications handler to return {"batchItemFailures": [...]}, found done '
-                  "(Lambda then counts the whole batch as failed)")
+        "failed",
+        'expected the notifications handler to return {"batchItemFailures": [...]}, found done '
+        "(Lambda then counts the whole batch as failed)",
+    )
 
 
 def test_a_queue_policy_on_every_resource_still_lets_the_topic_in():
-    policy = json.dumps({"Statement": {  # one statement, not a list: AWS accepts both
-        "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
-        "Resource": "*", "Condition": {"ArnEquals": {"aws:SourceArn": "arn:aws:sns:us-east-1:1:order-events"}}}})
+    policy = json.dumps(
+        {
+            "Statement": {  # one statement, not a list: AWS accepts both
+                "Effect": "Allow",
+                "Principal": {"Service": "sns.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": "*",
+                "Condition": {"ArnEquals": {"aws:SourceArn": "arn:aws:sns:us-east-1:1:order-events"}},
+            }
+        }
+    )
     assert lab04._allows_topic(policy, "arn:aws:sqs:us-east-1:1:notifications", "arn:aws:sns:us-east-1:1:order-events")
     assert not lab04._allows_topic(policy, "arn:aws:sqs:us-east-1:1:notifications", "arn:aws:sns:us-east-1:1:other")

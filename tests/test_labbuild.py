@@ -1,4 +1,5 @@
 """labs/ is generated from solutions/: TODOs in place of solutions, no outputs, staleness detected."""
+
 import subprocess
 import sys
 
@@ -11,13 +12,16 @@ from labkit.errors import LabkitError
 
 def write_solution(folder, name="05_demo.ipynb", code=None):
     notebook = nbformat.v4.new_notebook()
-    code = code or ("import boto3\n"
-                    "def handler(event, context):\n"
-                    "    ### BEGIN SOLUTION\n"
-                    "    return {'statusCode': 200}\n"
-                    "    ### END SOLUTION\n")
-    cell = nbformat.v4.new_code_cell(code, execution_count=3,
-                                     outputs=[nbformat.v4.new_output("stream", text="secret answer\n")])
+    code = code or (
+        "import boto3\n"
+        "def handler(event, context):\n"
+        "    ### BEGIN SOLUTION\n"
+        "    return {'statusCode': 200}\n"
+        "    ### END SOLUTION\n"
+    )
+    cell = nbformat.v4.new_code_cell(
+        code, execution_count=3, outputs=[nbformat.v4.new_output("stream", text="secret answer\n")]
+    )
     notebook.cells = [nbformat.v4.new_markdown_cell("## Step 2 · the handler"), cell]
     folder.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, folder / name)
@@ -36,10 +40,12 @@ def test_solution_becomes_a_todo_pointing_at_its_step(folders):
     assert labbuild.build() == ["05_demo.ipynb"]
     lab = nbformat.read(folders / "labs" / "05_demo.ipynb", as_version=4)
     code = lab.cells[1]
-    assert code.source == ("import boto3\n"
-                           "def handler(event, context):\n"
-                           '    raise NotImplementedError("TODO: step 2 is yours to write; '
-                           'the instructions above say what it should do")\n')
+    assert code.source == (
+        "import boto3\n"
+        "def handler(event, context):\n"
+        '    raise NotImplementedError("TODO: step 2 is yours to write; '
+        'the instructions above say what it should do")\n'
+    )
     assert code.outputs == [] and code.execution_count is None
     assert "secret answer" not in (folders / "labs" / "05_demo.ipynb").read_text()
 
@@ -68,6 +74,7 @@ def test_unbalanced_markers_are_reported_with_the_notebook_name(folders):
 
 
 def test_the_committed_labs_are_in_sync_with_solutions():
-    result = subprocess.run([sys.executable, "-m", "labkit.cli", "build-labs", "--check"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "labkit.cli", "build-labs", "--check"], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr

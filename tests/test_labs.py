@@ -2,6 +2,7 @@
 committed with it (nbval's run after this one is its second run in the same local cloud: see
 test_idempotence.py) and its cleanup leaves nothing behind; and its generated lab, run unmodified,
 reports "not done yet" cleanly."""
+
 import json
 import subprocess
 import sys
@@ -29,8 +30,9 @@ def is_cleanup(cell) -> bool:
 
 
 def labkit_check(lab: str) -> tuple[int, list]:
-    result = subprocess.run([sys.executable, "-m", "labkit.cli", "check", lab, "--json"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "labkit.cli", "check", lab, "--json"], capture_output=True, text=True, timeout=120
+    )
     return result.returncode, json.loads(result.stdout or "[]")
 
 
@@ -57,8 +59,9 @@ def test_solution_passes_every_check_and_cleans_up(cloud, solution):
 @pytest.mark.parametrize("lab_notebook", LABS, ids=lambda p: p.name)
 def test_unmodified_lab_reports_not_done_yet_cleanly(cloud, lab_notebook):
     notebook = nbformat.read(lab_notebook, as_version=4)
-    NotebookClient(notebook, timeout=CELL_TIMEOUT_S, allow_errors=True,
-                   resources={"metadata": {"path": str(lab_notebook.parent)}}).execute()
+    NotebookClient(
+        notebook, timeout=CELL_TIMEOUT_S, allow_errors=True, resources={"metadata": {"path": str(lab_notebook.parent)}}
+    ).execute()
     reports = []
     for cell in notebook.cells:
         for output in cell.get("outputs", []):

@@ -1,4 +1,5 @@
 """The local cloud's lifecycle and failure cases, as a learner meets them from the CLI or a kernel."""
+
 import json
 import os
 import signal
@@ -12,8 +13,7 @@ from labkit.localcloud import control
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "labkit.cli", *args], capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run([sys.executable, "-m", "labkit.cli", *args], capture_output=True, text=True, timeout=60)
 
 
 def answers(endpoint):
@@ -51,8 +51,7 @@ def test_down_stops_the_process_and_status_says_so(isolated_cloud_env):
 
 
 def test_it_outlives_the_process_that_started_it(isolated_cloud_env):
-    kernel = subprocess.run(
-        [sys.executable, "-c", "from labkit import course; course.start(quiet=True)"], timeout=60)
+    kernel = subprocess.run([sys.executable, "-c", "from labkit import course; course.start(quiet=True)"], timeout=60)
     assert kernel.returncode == 0
     assert control.status()["running"]
 
@@ -75,8 +74,9 @@ def test_a_stale_pidfile_from_a_dead_process_is_recovered(isolated_cloud_env):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     isolated_cloud_env.mkdir(parents=True)
-    control.pidfile_path().write_text(json.dumps(
-        {"pid": dead.pid, "port": int(os.environ["LABKIT_PORT"]), "endpoint": "x", "region": "us-east-1"}))
+    control.pidfile_path().write_text(
+        json.dumps({"pid": dead.pid, "port": int(os.environ["LABKIT_PORT"]), "endpoint": "x", "region": "us-east-1"})
+    )
     result = run_cli("up")
     assert result.returncode == 0, result.stderr
     assert "had exited" in result.stdout
@@ -105,8 +105,10 @@ def test_an_invalid_port_setting_is_explained(isolated_cloud_env, monkeypatch):
 
 def test_reset_empties_every_resource(isolated_cloud_env):
     from labkit import course
+
     course.start(quiet=True)
     import boto3
+
     sqs = boto3.client("sqs")
     sqs.create_queue(QueueName="before-reset")
     assert sqs.list_queues().get("QueueUrls")

@@ -1,4 +1,5 @@
 """The Bookshop monolith as a user sees it over HTTP, and labkit.localproc, which runs it in lesson 01."""
+
 import json
 import os
 import socket
@@ -109,13 +110,16 @@ def test_unknown_user_order_and_route_are_404(shop):
     assert requests.get(shop.url + "/nowhere").status_code == 404
 
 
-@pytest.mark.parametrize("body", [
-    "not json",
-    {"items": [{"book_id": 1, "qty": 1}]},
-    {"user_id": 1, "items": []},
-    {"user_id": 1, "items": [{"book_id": "1", "qty": 1}]},
-    {"user_id": 1, "items": [{"book_id": 1, "qty": 0}]},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        {"items": [{"book_id": 1, "qty": 1}]},
+        {"user_id": 1, "items": []},
+        {"user_id": 1, "items": [{"book_id": "1", "qty": 1}]},
+        {"user_id": 1, "items": [{"book_id": 1, "qty": 0}]},
+    ],
+)
 def test_bad_checkout_body_is_400(shop, customer, body):
     answer = requests.post(shop.url + "/orders", **({"data": body} if isinstance(body, str) else {"json": body}))
     assert answer.status_code == 400
@@ -142,8 +146,7 @@ def test_slow_notifications_slow_checkout_and_stall_catalog_reads(tmp_path):
         catalog_read_done = time.monotonic() - started
         slow_checkout.join()
         assert catalog_read_done >= 0.35
-        assert requests.delete(shop.url + "/admin/faults").json() == {
-            "notifications": {"delay_ms": 0, "fail": False}}
+        assert requests.delete(shop.url + "/admin/faults").json() == {"notifications": {"delay_ms": 0, "fail": False}}
         quick = time.monotonic()
         assert checkout(shop, user["id"], (1, 1)).status_code == 201
         assert time.monotonic() - quick < 0.3
@@ -249,9 +252,19 @@ def test_a_missing_command_and_a_taken_port_are_clear_errors():
 def test_a_leftover_from_an_earlier_run_is_stopped_by_the_next_start():
     # An earlier "kernel" starts the service and exits without stopping it, as a crashed notebook does.
     earlier_run = subprocess.run(
-        [sys.executable, "-c", "from labkit import localproc; "
-         f"p = localproc.start('test-leftover', {STATIC_SERVER!r}, health_path='/'); print(p.pid)"],
-        capture_output=True, text=True, check=True, env=os.environ, cwd=config.COURSE_ROOT, timeout=30)
+        [
+            sys.executable,
+            "-c",
+            "from labkit import localproc; "
+            f"p = localproc.start('test-leftover', {STATIC_SERVER!r}, health_path='/'); print(p.pid)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=os.environ,
+        cwd=config.COURSE_ROOT,
+        timeout=30,
+    )
     leftover_pid = int(earlier_run.stdout)
     assert not gone(leftover_pid)
     again = localproc.start("test-leftover", STATIC_SERVER, health_path="/")
@@ -279,6 +292,7 @@ def test_a_pidfile_whose_pid_is_now_another_process_kills_nothing():
 
 
 # The strangler fig (lab 02): catalog reads served by the extracted catalog service
+
 
 @pytest.fixture
 def catalog_service():
@@ -318,8 +332,11 @@ def test_catalog_reads_come_from_the_catalog_service_when_configured(tmp_path, c
 
 
 def test_an_unreachable_catalog_service_is_a_502_with_a_reason(tmp_path):
-    shop = start_monolith("test-strangler-down", tmp_path / "bookshop.db",
-                          CATALOG_SERVICE_URL=f"http://127.0.0.1:{localproc.proc.free_port()}")
+    shop = start_monolith(
+        "test-strangler-down",
+        tmp_path / "bookshop.db",
+        CATALOG_SERVICE_URL=f"http://127.0.0.1:{localproc.proc.free_port()}",
+    )
     try:
         answer = requests.get(shop.url + "/books")
         assert answer.status_code == 502

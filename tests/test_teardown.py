@@ -7,6 +7,7 @@ kind that cannot be listed. Then three copies of a deployment of every kind tear
 lab 02's, lab 03's and an untagged decoy, and the tests go on in file order, as the story goes: a
 refusal, a "no" at the prompt, lab 02's teardown, then everything's.
 """
+
 import dataclasses
 import io
 import json
@@ -38,14 +39,28 @@ class Aws:
     """The clients the tests use, made after course.start pointed boto3 at the test cloud."""
 
     def __init__(self):
-        for attribute, service in (("ag", "apigateway"), ("ag2", "apigatewayv2"), ("iam", "iam"),
-                                   ("lam", "lambda"), ("sqs", "sqs"), ("sns", "sns"),
-                                   ("ddb", "dynamodb"), ("sm", "secretsmanager"), ("kms", "kms"),
-                                   ("logs", "logs"), ("ecs", "ecs"), ("elb", "elbv2"),
-                                   ("ec2", "ec2"), ("s3", "s3"), ("sd", "servicediscovery"),
-                                   ("idp", "cognito-idp"), ("ecr", "ecr"), ("events", "events"),
-                                   ("sfn", "stepfunctions"),
-                                   ("scaling", "application-autoscaling")):
+        for attribute, service in (
+            ("ag", "apigateway"),
+            ("ag2", "apigatewayv2"),
+            ("iam", "iam"),
+            ("lam", "lambda"),
+            ("sqs", "sqs"),
+            ("sns", "sns"),
+            ("ddb", "dynamodb"),
+            ("sm", "secretsmanager"),
+            ("kms", "kms"),
+            ("logs", "logs"),
+            ("ecs", "ecs"),
+            ("elb", "elbv2"),
+            ("ec2", "ec2"),
+            ("s3", "s3"),
+            ("sd", "servicediscovery"),
+            ("idp", "cognito-idp"),
+            ("ecr", "ecr"),
+            ("events", "events"),
+            ("sfn", "stepfunctions"),
+            ("scaling", "application-autoscaling"),
+        ):
             setattr(self, attribute, boto3.client(service))
 
 
@@ -55,8 +70,7 @@ def aws(cloud):
 
 
 def course_tags(lab):
-    return {"labkit:course": "monolith-to-microservices", "labkit:owner": "learner",
-            "labkit:lab": lab}
+    return {"labkit:course": "monolith-to-microservices", "labkit:owner": "learner", "labkit:lab": lab}
 
 
 def deploy(aws, prefix, tags):
@@ -69,26 +83,28 @@ def deploy(aws, prefix, tags):
         return {name: value} if tags else {}
 
     ids = {"prefix": prefix}
-    trust = {"Version": "2012-10-17",
-             "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                            "Principal": {"Service": "lambda.amazonaws.com"}}]}
-    role = aws.iam.create_role(RoleName=f"{prefix}-role",
-                               AssumeRolePolicyDocument=json.dumps(trust),
-                               **tagged("Tags", pairs))["Role"]
-    document = json.dumps({"Version": "2012-10-17",
-                           "Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]})
-    ids["policy"] = aws.iam.create_policy(PolicyName=f"{prefix}-policy", PolicyDocument=document,
-                                          **tagged("Tags", pairs))["Policy"]["Arn"]
-    aws.iam.create_policy_version(PolicyArn=ids["policy"], PolicyDocument=document,
-                                  SetAsDefault=True)
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "lambda.amazonaws.com"}}
+        ],
+    }
+    role = aws.iam.create_role(
+        RoleName=f"{prefix}-role", AssumeRolePolicyDocument=json.dumps(trust), **tagged("Tags", pairs)
+    )["Role"]
+    document = json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]}
+    )
+    ids["policy"] = aws.iam.create_policy(
+        PolicyName=f"{prefix}-policy", PolicyDocument=document, **tagged("Tags", pairs)
+    )["Policy"]["Arn"]
+    aws.iam.create_policy_version(PolicyArn=ids["policy"], PolicyDocument=document, SetAsDefault=True)
     aws.iam.attach_role_policy(RoleName=role["RoleName"], PolicyArn=ids["policy"])
     aws.iam.put_role_policy(RoleName=role["RoleName"], PolicyName="inline", PolicyDocument=document)
     aws.iam.create_instance_profile(InstanceProfileName=f"{prefix}-profile")
-    aws.iam.add_role_to_instance_profile(InstanceProfileName=f"{prefix}-profile",
-                                         RoleName=role["RoleName"])
+    aws.iam.add_role_to_instance_profile(InstanceProfileName=f"{prefix}-profile", RoleName=role["RoleName"])
 
-    ids["queue"] = aws.sqs.create_queue(QueueName=f"{prefix}-queue",
-                                        **tagged("tags", tags))["QueueUrl"]
+    ids["queue"] = aws.sqs.create_queue(QueueName=f"{prefix}-queue", **tagged("tags", tags))["QueueUrl"]
     aws.sqs.send_message(QueueUrl=ids["queue"], MessageBody=f"{prefix} order 1")
     queue_arn = f"arn:aws:sqs:us-east-1:123456789012:{prefix}-queue"
     jobs_url = aws.sqs.create_queue(QueueName=f"{prefix}-jobs", **tagged("tags", tags))["QueueUrl"]
@@ -99,23 +115,36 @@ def deploy(aws, prefix, tags):
     with zipfile.ZipFile(code, "w") as archive:
         archive.writestr("handler.py", "def handler(event, context):\n    return 'ok'\n")
     ids["function"] = f"{prefix}-fn"
-    aws.lam.create_function(FunctionName=ids["function"], Runtime="python3.11", Role=role["Arn"],
-                            Handler="handler.handler", Code={"ZipFile": code.getvalue()},
-                            Publish=True, **tagged("Tags", tags))
+    aws.lam.create_function(
+        FunctionName=ids["function"],
+        Runtime="python3.11",
+        Role=role["Arn"],
+        Handler="handler.handler",
+        Code={"ZipFile": code.getvalue()},
+        Publish=True,
+        **tagged("Tags", tags),
+    )
     aws.lam.create_alias(FunctionName=ids["function"], Name="live", FunctionVersion="1")
-    aws.lam.create_event_source_mapping(FunctionName=ids["function"], BatchSize=1,
-                                        EventSourceArn=aws.sqs.get_queue_attributes(
-                                            QueueUrl=jobs_url, AttributeNames=["QueueArn"])
-                                        ["Attributes"]["QueueArn"])
+    aws.lam.create_event_source_mapping(
+        FunctionName=ids["function"],
+        BatchSize=1,
+        EventSourceArn=aws.sqs.get_queue_attributes(QueueUrl=jobs_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ],
+    )
 
     ids["table"] = f"{prefix}-table"
-    aws.ddb.create_table(TableName=ids["table"], BillingMode="PAY_PER_REQUEST",
-                         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                         **tagged("Tags", pairs))
+    aws.ddb.create_table(
+        TableName=ids["table"],
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        **tagged("Tags", pairs),
+    )
     aws.ddb.put_item(TableName=ids["table"], Item={"id": {"S": "book-1"}})
-    ids["secret"] = aws.sm.create_secret(Name=f"{prefix}-secret", SecretString=f"{prefix} s3cret",
-                                         **tagged("Tags", pairs))["ARN"]
+    ids["secret"] = aws.sm.create_secret(
+        Name=f"{prefix}-secret", SecretString=f"{prefix} s3cret", **tagged("Tags", pairs)
+    )["ARN"]
     ids["key"] = aws.kms.create_key(
         **tagged("Tags", [{"TagKey": key, "TagValue": value} for key, value in tags.items()])
     )["KeyMetadata"]["KeyId"]
@@ -124,34 +153,45 @@ def deploy(aws, prefix, tags):
     aws.logs.create_log_group(logGroupName=ids["log group"], **tagged("tags", tags))
 
     ids["rest api"] = aws.ag.create_rest_api(name=f"{prefix}-rest", **tagged("tags", tags))["id"]
-    ids["http api"] = aws.ag2.create_api(Name=f"{prefix}-http", ProtocolType="HTTP",
-                                         **tagged("Tags", tags))["ApiId"]
+    ids["http api"] = aws.ag2.create_api(Name=f"{prefix}-http", ProtocolType="HTTP", **tagged("Tags", tags))["ApiId"]
 
     ids["cluster"] = f"{prefix}-cluster"
     aws.ecs.create_cluster(clusterName=ids["cluster"], **tagged("tags", lower_pairs))
     ids["task definition"] = aws.ecs.register_task_definition(
         family=f"{prefix}-task",
         containerDefinitions=[{"name": "app", "image": "app", "memory": 128}],
-        **tagged("tags", lower_pairs))["taskDefinition"]["taskDefinitionArn"]
+        **tagged("tags", lower_pairs),
+    )["taskDefinition"]["taskDefinitionArn"]
     ids["service"] = f"{prefix}-svc"
-    aws.ecs.create_service(cluster=ids["cluster"], serviceName=ids["service"], desiredCount=1,
-                           taskDefinition=ids["task definition"], **tagged("tags", lower_pairs))
+    aws.ecs.create_service(
+        cluster=ids["cluster"],
+        serviceName=ids["service"],
+        desiredCount=1,
+        taskDefinition=ids["task definition"],
+        **tagged("tags", lower_pairs),
+    )
     ids["scalable target"] = f"service/{ids['cluster']}/{ids['service']}"
-    aws.scaling.register_scalable_target(ServiceNamespace="ecs", ResourceId=ids["scalable target"],
-                                         ScalableDimension="ecs:service:DesiredCount",
-                                         MinCapacity=1, MaxCapacity=2)
+    aws.scaling.register_scalable_target(
+        ServiceNamespace="ecs",
+        ResourceId=ids["scalable target"],
+        ScalableDimension="ecs:service:DesiredCount",
+        MinCapacity=1,
+        MaxCapacity=2,
+    )
 
     vpc = aws.ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
     subnets = [subnet["SubnetId"] for subnet in aws.ec2.describe_subnets()["Subnets"]][:2]
-    ids["load balancer"] = aws.elb.create_load_balancer(
-        Name=f"{prefix}-lb", Subnets=subnets, **tagged("Tags", pairs))["LoadBalancers"][0][
-        "LoadBalancerArn"]
+    ids["load balancer"] = aws.elb.create_load_balancer(Name=f"{prefix}-lb", Subnets=subnets, **tagged("Tags", pairs))[
+        "LoadBalancers"
+    ][0]["LoadBalancerArn"]
     ids["target group"] = aws.elb.create_target_group(
         Name=f"{prefix}-tg", Protocol="HTTP", Port=80, VpcId=vpc, **tagged("Tags", pairs)
     )["TargetGroups"][0]["TargetGroupArn"]
     ids["listener"] = aws.elb.create_listener(
-        LoadBalancerArn=ids["load balancer"], Protocol="HTTP", Port=80,
-        DefaultActions=[{"Type": "forward", "TargetGroupArn": ids["target group"]}]
+        LoadBalancerArn=ids["load balancer"],
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": ids["target group"]}],
     )["Listeners"][0]["ListenerArn"]
 
     ids["bucket"] = f"{prefix}-bucket"
@@ -161,25 +201,27 @@ def deploy(aws, prefix, tags):
     aws.s3.put_object(Bucket=ids["bucket"], Key="catalog.json", Body=f"{prefix} books".encode())
 
     operation = aws.sd.create_http_namespace(Name=f"{prefix}-ns", **tagged("Tags", pairs))
-    ids["namespace"] = aws.sd.get_operation(OperationId=operation["OperationId"])["Operation"][
-        "Targets"]["NAMESPACE"]
+    ids["namespace"] = aws.sd.get_operation(OperationId=operation["OperationId"])["Operation"]["Targets"]["NAMESPACE"]
     ids["discovery service"] = aws.sd.create_service(
-        Name=f"{prefix}-svc", NamespaceId=ids["namespace"],
-        **tagged("Tags", pairs))["Service"]["Id"]
-    aws.sd.register_instance(ServiceId=ids["discovery service"], InstanceId="task-1",
-                             Attributes={"AWS_INSTANCE_IPV4": "10.0.0.1"})
+        Name=f"{prefix}-svc", NamespaceId=ids["namespace"], **tagged("Tags", pairs)
+    )["Service"]["Id"]
+    aws.sd.register_instance(
+        ServiceId=ids["discovery service"], InstanceId="task-1", Attributes={"AWS_INSTANCE_IPV4": "10.0.0.1"}
+    )
 
-    ids["user pool"] = aws.idp.create_user_pool(PoolName=f"{prefix}-pool",
-                                                **tagged("UserPoolTags", tags))["UserPool"]["Id"]
+    ids["user pool"] = aws.idp.create_user_pool(PoolName=f"{prefix}-pool", **tagged("UserPoolTags", tags))["UserPool"][
+        "Id"
+    ]
     aws.idp.create_user_pool_domain(Domain=f"{prefix}-login", UserPoolId=ids["user pool"])
     ids["repository"] = f"{prefix}-repo"
     aws.ecr.create_repository(repositoryName=ids["repository"], **tagged("tags", pairs))
     ids["rule"] = f"{prefix}-rule"
-    aws.events.put_rule(Name=ids["rule"], EventPattern=json.dumps({"source": ["bookshop"]}),
-                        **tagged("Tags", pairs))
+    aws.events.put_rule(Name=ids["rule"], EventPattern=json.dumps({"source": ["bookshop"]}), **tagged("Tags", pairs))
     aws.events.put_targets(Rule=ids["rule"], Targets=[{"Id": "queue", "Arn": queue_arn}])
     ids["state machine"] = aws.sfn.create_state_machine(
-        name=f"{prefix}-flow", roleArn=role["Arn"], **tagged("tags", lower_pairs),
+        name=f"{prefix}-flow",
+        roleArn=role["Arn"],
+        **tagged("tags", lower_pairs),
         definition=json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}),
     )["stateMachineArn"]
     return ids
@@ -208,21 +250,26 @@ def state(aws, ids):
 
     def role():
         name = f"{prefix}-role"
-        return (aws.iam.get_role(RoleName=name)["Role"]["Arn"],
-                [p["PolicyArn"] for p in aws.iam.list_attached_role_policies(RoleName=name)[
-                    "AttachedPolicies"]],
-                aws.iam.list_role_policies(RoleName=name)["PolicyNames"],
-                [p["InstanceProfileName"] for p in aws.iam.list_instance_profiles_for_role(
-                    RoleName=name)["InstanceProfiles"]])
+        return (
+            aws.iam.get_role(RoleName=name)["Role"]["Arn"],
+            [p["PolicyArn"] for p in aws.iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]],
+            aws.iam.list_role_policies(RoleName=name)["PolicyNames"],
+            [
+                p["InstanceProfileName"]
+                for p in aws.iam.list_instance_profiles_for_role(RoleName=name)["InstanceProfiles"]
+            ],
+        )
 
     def mappings():
-        found = [m["UUID"] for m in aws.lam.list_event_source_mappings()["EventSourceMappings"]
-                 if m["FunctionArn"].endswith(f":{ids['function']}")]
+        found = [
+            m["UUID"]
+            for m in aws.lam.list_event_source_mappings()["EventSourceMappings"]
+            if m["FunctionArn"].endswith(f":{ids['function']}")
+        ]
         return found or None
 
     def subscriptions():
-        found = [s["Endpoint"] for s in aws.sns.list_subscriptions()["Subscriptions"]
-                 if s["TopicArn"] == ids["topic"]]
+        found = [s["Endpoint"] for s in aws.sns.list_subscriptions()["Subscriptions"] if s["TopicArn"] == ids["topic"]]
         return found or None
 
     def ecs_status(described, key):
@@ -230,8 +277,7 @@ def state(aws, ids):
 
     def discovery_instances():
         aws.sd.get_service(Id=ids["discovery service"])  # raises ServiceNotFound once it is gone
-        return [instance["Id"] for instance in aws.sd.list_instances(
-            ServiceId=ids["discovery service"])["Instances"]]
+        return [instance["Id"] for instance in aws.sd.list_instances(ServiceId=ids["discovery service"])["Instances"]]
 
     def key_state():
         metadata = aws.kms.describe_key(KeyId=ids["key"])["KeyMetadata"]
@@ -244,70 +290,84 @@ def state(aws, ids):
 
     return {
         "iam role": _probe(role),
-        "iam policy": _probe(lambda: aws.iam.get_policy(PolicyArn=ids["policy"])["Policy"][
-            "DefaultVersionId"]),
-        "queue messages": _probe(lambda: aws.sqs.get_queue_attributes(
-            QueueUrl=ids["queue"], AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]),
-        "topic": _probe(lambda: aws.sns.get_topic_attributes(TopicArn=ids["topic"])["Attributes"][
-            "TopicArn"]),
+        "iam policy": _probe(lambda: aws.iam.get_policy(PolicyArn=ids["policy"])["Policy"]["DefaultVersionId"]),
+        "queue messages": _probe(
+            lambda: aws.sqs.get_queue_attributes(QueueUrl=ids["queue"], AttributeNames=["ApproximateNumberOfMessages"])[
+                "Attributes"
+            ]
+        ),
+        "topic": _probe(lambda: aws.sns.get_topic_attributes(TopicArn=ids["topic"])["Attributes"]["TopicArn"]),
         "subscriptions": subscriptions(),
-        "function": _probe(lambda: aws.lam.get_function(FunctionName=ids["function"])[
-            "Configuration"]["CodeSha256"]),
-        "alias": _probe(lambda: aws.lam.get_alias(FunctionName=ids["function"], Name="live")[
-            "FunctionVersion"]),
+        "function": _probe(lambda: aws.lam.get_function(FunctionName=ids["function"])["Configuration"]["CodeSha256"]),
+        "alias": _probe(lambda: aws.lam.get_alias(FunctionName=ids["function"], Name="live")["FunctionVersion"]),
         "event source mappings": mappings(),
-        "table item": _probe(lambda: aws.ddb.get_item(TableName=ids["table"],
-                                                      Key={"id": {"S": "book-1"}})["Item"]),
+        "table item": _probe(lambda: aws.ddb.get_item(TableName=ids["table"], Key={"id": {"S": "book-1"}})["Item"]),
         "secret": _probe(lambda: aws.sm.get_secret_value(SecretId=ids["secret"])["SecretString"]),
         "kms key": _probe(key_state),
         "log group": _probe(log_group),
         "rest api": _probe(lambda: aws.ag.get_rest_api(restApiId=ids["rest api"])["name"]),
         "http api": _probe(lambda: aws.ag2.get_api(ApiId=ids["http api"])["Name"]),
-        "ecs cluster": _probe(lambda: ecs_status(aws.ecs.describe_clusters(
-            clusters=[ids["cluster"]]), "clusters")),
-        "ecs service": _probe(lambda: ecs_status(aws.ecs.describe_services(
-            cluster=ids["cluster"], services=[ids["service"]]), "services")),
-        "scalable target": _probe(lambda: [t["MaxCapacity"] for t in aws.scaling.describe_scalable_targets(
-            ServiceNamespace="ecs", ResourceIds=[ids["scalable target"]])["ScalableTargets"]]),
-        "task definition": _probe(lambda: active(aws.ecs.describe_task_definition(
-            taskDefinition=ids["task definition"])["taskDefinition"]["status"])),
-        "load balancer": _probe(lambda: aws.elb.describe_load_balancers(
-            LoadBalancerArns=[ids["load balancer"]])["LoadBalancers"][0]["LoadBalancerName"]),
-        "listener": _probe(lambda: aws.elb.describe_listeners(
-            ListenerArns=[ids["listener"]])["Listeners"][0]["Port"]),
-        "target group": _probe(lambda: aws.elb.describe_target_groups(
-            TargetGroupArns=[ids["target group"]])["TargetGroups"][0]["TargetGroupName"]),
-        "bucket object": _probe(lambda: aws.s3.get_object(
-            Bucket=ids["bucket"], Key="catalog.json")["Body"].read()),
+        "ecs cluster": _probe(lambda: ecs_status(aws.ecs.describe_clusters(clusters=[ids["cluster"]]), "clusters")),
+        "ecs service": _probe(
+            lambda: ecs_status(aws.ecs.describe_services(cluster=ids["cluster"], services=[ids["service"]]), "services")
+        ),
+        "scalable target": _probe(
+            lambda: [
+                t["MaxCapacity"]
+                for t in aws.scaling.describe_scalable_targets(
+                    ServiceNamespace="ecs", ResourceIds=[ids["scalable target"]]
+                )["ScalableTargets"]
+            ]
+        ),
+        "task definition": _probe(
+            lambda: active(
+                aws.ecs.describe_task_definition(taskDefinition=ids["task definition"])["taskDefinition"]["status"]
+            )
+        ),
+        "load balancer": _probe(
+            lambda: aws.elb.describe_load_balancers(LoadBalancerArns=[ids["load balancer"]])["LoadBalancers"][0][
+                "LoadBalancerName"
+            ]
+        ),
+        "listener": _probe(lambda: aws.elb.describe_listeners(ListenerArns=[ids["listener"]])["Listeners"][0]["Port"]),
+        "target group": _probe(
+            lambda: aws.elb.describe_target_groups(TargetGroupArns=[ids["target group"]])["TargetGroups"][0][
+                "TargetGroupName"
+            ]
+        ),
+        "bucket object": _probe(lambda: aws.s3.get_object(Bucket=ids["bucket"], Key="catalog.json")["Body"].read()),
         "namespace": _probe(lambda: aws.sd.get_namespace(Id=ids["namespace"])["Namespace"]["Name"]),
         "discovery instances": _probe(discovery_instances),
-        "user pool": _probe(lambda: aws.idp.describe_user_pool(UserPoolId=ids["user pool"])[
-            "UserPool"].get("Domain")),
-        "repository": _probe(lambda: aws.ecr.describe_repositories(
-            repositoryNames=[ids["repository"]])["repositories"][0]["repositoryName"]),
-        "rule targets": _probe(lambda: [t["Id"] for t in aws.events.list_targets_by_rule(
-            Rule=ids["rule"])["Targets"]]),
-        "state machine": _probe(lambda: aws.sfn.describe_state_machine(
-            stateMachineArn=ids["state machine"])["status"]),
+        "user pool": _probe(lambda: aws.idp.describe_user_pool(UserPoolId=ids["user pool"])["UserPool"].get("Domain")),
+        "repository": _probe(
+            lambda: aws.ecr.describe_repositories(repositoryNames=[ids["repository"]])["repositories"][0][
+                "repositoryName"
+            ]
+        ),
+        "rule targets": _probe(lambda: [t["Id"] for t in aws.events.list_targets_by_rule(Rule=ids["rule"])["Targets"]]),
+        "state machine": _probe(lambda: aws.sfn.describe_state_machine(stateMachineArn=ids["state machine"])["status"]),
     }
 
 
 def remains(aws, ids):
     """What is left of a deployment: {} once every resource is gone (a KMS key pending deletion)."""
-    return {kind: value for kind, value in state(aws, ids).items()
-            if value != STATE_WHEN_GONE.get(kind)}
+    return {kind: value for kind, value in state(aws, ids).items() if value != STATE_WHEN_GONE.get(kind)}
 
 
 @pytest.fixture(scope="module")
 def world(aws):
     """Lab 02's, lab 03's and an untagged decoy deployment, and how each looked when made."""
-    deployments = {"02": deploy(aws, "td02", course_tags("02")),
-                   "03": deploy(aws, "td03", course_tags("03")),
-                   "decoy": deploy(aws, "tdx", {})}
+    deployments = {
+        "02": deploy(aws, "td02", course_tags("02")),
+        "03": deploy(aws, "td03", course_tags("03")),
+        "decoy": deploy(aws, "tdx", {}),
+    }
     # Tagged, but for another course: the value of labkit:course must match, not just the key.
-    deployments["other course"] = {"queue": aws.sqs.create_queue(
-        QueueName="tdx-other-course", tags={"labkit:course": "another-course",
-                                            "labkit:lab": "02"})["QueueUrl"]}
+    deployments["other course"] = {
+        "queue": aws.sqs.create_queue(
+            QueueName="tdx-other-course", tags={"labkit:course": "another-course", "labkit:lab": "02"}
+        )["QueueUrl"]
+    }
     before = {name: state(aws, ids) for name, ids in deployments.items() if name != "other course"}
     return deployments, before
 
@@ -330,20 +390,23 @@ def test_a_resource_that_cannot_be_deleted_is_reported_and_left(aws, cloud, caps
     pairs = [{"Key": key, "Value": value} for key, value in tags.items()]
     queue = aws.sqs.create_queue(QueueName="td04-queue", tags=tags)["QueueUrl"]
     # An honest AWS condition: a table with deletion protection refuses DeleteTable.
-    aws.ddb.create_table(TableName="td04-table", BillingMode="PAY_PER_REQUEST", Tags=pairs,
-                         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                         DeletionProtectionEnabled=True)
+    aws.ddb.create_table(
+        TableName="td04-table",
+        BillingMode="PAY_PER_REQUEST",
+        Tags=pairs,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        DeletionProtectionEnabled=True,
+    )
     aws.sm.create_secret(Name="td04-secret", SecretString="x", Tags=pairs)
     try:
         assert run_cli(target="local", lab="04", assume_yes=True) == 1
 
         out = capsys.readouterr().out
-        assert "td04-queue" in "".join(deleted_lines(out)) and "td04-secret" in "".join(
-            deleted_lines(out))
+        assert "td04-queue" in "".join(deleted_lines(out)) and "td04-secret" in "".join(deleted_lines(out))
         assert "  FAILED  DynamoDB table                td04-table: ValidationException" in out
         assert "DeletionProtectionEnabled" in out
-        left = out[out.index("Left: 1 "):]
+        left = out[out.index("Left: 1 ") :]
         assert "DynamoDB table" in left and "td04-table" in left
         assert _probe(lambda: aws.sqs.get_queue_attributes(QueueUrl=queue)) is None
         assert _probe(lambda: aws.ddb.describe_table(TableName="td04-table"))
@@ -352,17 +415,22 @@ def test_a_resource_that_cannot_be_deleted_is_reported_and_left(aws, cloud, caps
         aws.ddb.delete_table(TableName="td04-table")
 
 
-def test_a_kind_that_cannot_be_listed_is_left_and_the_report_says_so(aws, cloud, monkeypatch,
-                                                                     capsys):
+def test_a_kind_that_cannot_be_listed_is_left_and_the_report_says_so(aws, cloud, monkeypatch, capsys):
     aws.sqs.create_queue(QueueName="td05-queue", tags=course_tags("05"))
 
     def list_with_a_call_moto_lacks(client, wanted):
         return client.list_tags_for_resource(
-            ResourceArn="arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_x")
+            ResourceArn="arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_x"
+        )
 
-    monkeypatch.setattr(kinds, "KINDS", tuple(
-        dataclasses.replace(kind, find=list_with_a_call_moto_lacks)
-        if kind.label == "Cognito user pool" else kind for kind in kinds.KINDS))
+    monkeypatch.setattr(
+        kinds,
+        "KINDS",
+        tuple(
+            dataclasses.replace(kind, find=list_with_a_call_moto_lacks) if kind.label == "Cognito user pool" else kind
+            for kind in kinds.KINDS
+        ),
+    )
 
     report = teardown(lab="05")  # the notebooks' cleanup call
 
@@ -370,7 +438,8 @@ def test_a_kind_that_cannot_be_listed_is_left_and_the_report_says_so(aws, cloud,
     assert [(entry.kind, entry.name) for entry in report.deleted] == [("SQS queue", "td05-queue")]
     assert report.failed == []
     assert [(entry.kind, entry.note.split(":")[0]) for entry in report.left] == [
-        ("Cognito user pool", "could not be listed")]
+        ("Cognito user pool", "could not be listed")
+    ]
     assert "NotImplemented" in report.left[0].note
     left = capsys.readouterr().out.split("Left: 1 ")[1]
     assert "Cognito user pool" in left and "could not be listed: NotImplemented" in left
@@ -434,8 +503,10 @@ def test_teardown_of_everything_leaves_every_decoy_untouched(world, aws, capsys)
     assert _probe(lambda: aws.sqs.get_queue_url(QueueName="tdx-other-course"))
 
     assert run_cli(target="local", lab=None, assume_yes=True) == 0  # nothing left to do
-    assert "Nothing tagged labkit:course=monolith-to-microservices, labkit:owner=learner to delete." in \
-        capsys.readouterr().out
+    assert (
+        "Nothing tagged labkit:course=monolith-to-microservices, labkit:owner=learner to delete."
+        in capsys.readouterr().out
+    )
 
 
 def test_on_aws_a_dependency_still_going_away_is_waited_for_but_locally_it_is_final(monkeypatch):
@@ -452,8 +523,7 @@ def test_on_aws_a_dependency_still_going_away_is_waited_for_but_locally_it_is_fi
         if answer:
             raise answer
 
-    kind = Kind("Test thing", "sqs", find=lambda client, wanted: [], delete=delete,
-                busy_codes=("ResourceInUse",))
+    kind = Kind("Test thing", "sqs", find=lambda client, wanted: [], delete=delete, busy_codes=("ResourceInUse",))
     thing = Resource(id="thing", name="thing", tags={})
     monkeypatch.setattr(run.time, "sleep", lambda seconds: None)
 
@@ -473,6 +543,7 @@ def test_on_aws_a_dependency_still_going_away_is_waited_for_but_locally_it_is_fi
 def test_another_learners_resources_survive_unless_all_owners(aws, cloud):
     """In an instructor's shared account, a learner's teardown removes only their own copy."""
     from botocore.exceptions import ClientError
+
     aws.sqs.create_queue(QueueName="td06-theirs", tags={**course_tags("06"), "labkit:owner": "someone-else"})
     aws.sqs.create_queue(QueueName="td06-mine", tags=course_tags("06"))
 

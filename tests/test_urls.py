@@ -1,4 +1,5 @@
 """`labkit url` and `labkit.url_for`: the URL of what a lab deployed, which then answers."""
+
 import os
 import subprocess
 import sys
@@ -9,13 +10,20 @@ import requests
 
 import labkit
 
-FIXED = {"Type": "fixed-response",
-         "FixedResponseConfig": {"StatusCode": "200", "ContentType": "text/plain", "MessageBody": "hello"}}
+FIXED = {
+    "Type": "fixed-response",
+    "FixedResponseConfig": {"StatusCode": "200", "ContentType": "text/plain", "MessageBody": "hello"},
+}
 
 
 def labkit_cli(*arguments):
-    return subprocess.run([sys.executable, "-m", "labkit.cli", *arguments], capture_output=True, text=True,
-                          env=os.environ.copy(), timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "labkit.cli", *arguments],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=60,
+    )
 
 
 @pytest.fixture
@@ -24,11 +32,21 @@ def mock_api(cloud):
     api_id = apigateway.create_rest_api(name="url-test")["id"]
     root = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
     apigateway.put_method(restApiId=api_id, resourceId=root, httpMethod="GET", authorizationType="NONE")
-    apigateway.put_integration(restApiId=api_id, resourceId=root, httpMethod="GET", type="MOCK",
-                               requestTemplates={"application/json": '{"statusCode": 200}'})
+    apigateway.put_integration(
+        restApiId=api_id,
+        resourceId=root,
+        httpMethod="GET",
+        type="MOCK",
+        requestTemplates={"application/json": '{"statusCode": 200}'},
+    )
     apigateway.put_method_response(restApiId=api_id, resourceId=root, httpMethod="GET", statusCode="200")
-    apigateway.put_integration_response(restApiId=api_id, resourceId=root, httpMethod="GET", statusCode="200",
-                                        responseTemplates={"application/json": '{"answer": "mocked"}'})
+    apigateway.put_integration_response(
+        restApiId=api_id,
+        resourceId=root,
+        httpMethod="GET",
+        statusCode="200",
+        responseTemplates={"application/json": '{"answer": "mocked"}'},
+    )
     apigateway.create_deployment(restApiId=api_id, stageName="prod")
     yield api_id
     apigateway.delete_rest_api(restApiId=api_id)
@@ -45,8 +63,9 @@ def test_the_url_of_a_rest_api_stage_answers(mock_api):
 def test_a_rest_api_without_its_stage_or_an_unknown_id_gets_one_clear_line(mock_api):
     no_stage = labkit_cli("url", mock_api)
     assert no_stage.returncode == 1
-    assert no_stage.stderr.strip() == (f"labkit url: {mock_api} is a REST API: say which stage, "
-                                       f"url_for('{mock_api}', 'prod').")
+    assert no_stage.stderr.strip() == (
+        f"labkit url: {mock_api} is a REST API: say which stage, url_for('{mock_api}', 'prod')."
+    )
     unknown = labkit_cli("url", "nosuchapi1")
     assert unknown.returncode == 1
     assert "there is no REST API or HTTP API with id 'nosuchapi1'" in unknown.stderr
@@ -73,7 +92,12 @@ def test_the_url_of_a_load_balancer_is_its_first_listener(cloud):
 
 def test_the_aws_form_of_urls():
     from labkit.urls import invoke_url
-    assert invoke_url("abc123", "prod", target="aws", region="eu-west-1") == \
-        "https://abc123.execute-api.eu-west-1.amazonaws.com/prod"
-    assert invoke_url("abc123", "$default", target="aws", region="eu-west-1", http_api=True) == \
-        "https://abc123.execute-api.eu-west-1.amazonaws.com"
+
+    assert (
+        invoke_url("abc123", "prod", target="aws", region="eu-west-1")
+        == "https://abc123.execute-api.eu-west-1.amazonaws.com/prod"
+    )
+    assert (
+        invoke_url("abc123", "$default", target="aws", region="eu-west-1", http_api=True)
+        == "https://abc123.execute-api.eu-west-1.amazonaws.com"
+    )

@@ -16,6 +16,7 @@ aws target too. It passes by returning; `ctx.not_done(...)` and `ctx.expect(...)
 wrong. Run them with `lab.panel(step)` in a notebook, `labkit check NN` in a terminal, or
 `run_lab(...)` in pytest.
 """
+
 import dataclasses
 import json
 import logging
@@ -29,10 +30,21 @@ PASSED, NOT_DONE, FAILED, ERROR = "passed", "not done yet", "failed", "error"
 
 # AWS error codes that mean "it is not there (yet)", not "the check broke".
 NOT_FOUND_CODES = {
-    "ResourceNotFoundException", "NotFoundException", "NoSuchEntity", "NoSuchBucket", "NoSuchKey",
-    "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "NotFound", "NoSuchFunction",
-    "ClusterNotFoundException", "ServiceNotFoundException", "LoadBalancerNotFound",
-    "TargetGroupNotFound", "UserPoolNotFound", "NoSuchResource",
+    "ResourceNotFoundException",
+    "NotFoundException",
+    "NoSuchEntity",
+    "NoSuchBucket",
+    "NoSuchKey",
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueDoesNotExist",
+    "NotFound",
+    "NoSuchFunction",
+    "ClusterNotFoundException",
+    "ServiceNotFoundException",
+    "LoadBalancerNotFound",
+    "TargetGroupNotFound",
+    "UserPoolNotFound",
+    "NoSuchResource",
     "404",  # a HEAD request (head_bucket, head_object) has no error body: only its status
 }
 
@@ -68,8 +80,15 @@ class Result:
         return self.status == PASSED
 
     def as_json(self) -> dict:
-        return {"id": self.id, "title": self.title, "passed": self.passed, "status": self.status,
-                "message": self.message, "step": self.step, "hints": list(self.hints)}
+        return {
+            "id": self.id,
+            "title": self.title,
+            "passed": self.passed,
+            "status": self.status,
+            "message": self.message,
+            "step": self.step,
+            "hints": list(self.hints),
+        }
 
 
 class Lab:
@@ -86,6 +105,7 @@ class Lab:
                 raise ValueError(f"lab {self.id} has two checks with the id {check_id!r}")
             self.checks.append(Check(check_id, title, function, step, tuple(hints)))
             return function
+
         return register
 
     def run(self, step: int | None = None, env=None, **learner) -> list["Result"]:
@@ -102,6 +122,7 @@ class Lab:
     def panel(self, step: int | None = None, env=None, **learner):
         """Run the checks and show them as a panel: pass/fail, messages, hints, a re-run button."""
         from labkit.checks.panel import CheckPanel
+
         return CheckPanel(lambda: self.run(step, env, **learner), self.heading(step))
 
     def heading(self, step: int | None) -> str:
@@ -125,6 +146,7 @@ def _run_one(check: Check, context) -> Result:
 
 def _classify(error: Exception, check: Check) -> tuple[str, str]:
     from labkit.checks.learner import LearnerCodeError
+
     if isinstance(error, LearnerCodeError):
         return error.status, str(error)
     code = getattr(error, "response", {}).get("Error", {}).get("Code") if hasattr(error, "response") else None
@@ -133,11 +155,11 @@ def _classify(error: Exception, check: Check) -> tuple[str, str]:
     if type(error).__name__ in ("ConnectionError", "ConnectTimeout", "NewConnectionError"):
         return NOT_DONE, f"nothing answers yet ({_first_line(error)})"
     if type(error).__name__ in ("EndpointConnectionError",):
-        return ERROR, ("the target does not answer: is the local cloud running? "
-                       "(`labkit status`, then `labkit up`)")
+        return ERROR, ("the target does not answer: is the local cloud running? (`labkit status`, then `labkit up`)")
     _log_check_failure(check, error)
-    return ERROR, (f"the check could not run ({type(error).__name__}: {_first_line(error)}); "
-                   f"details are in {_log_path()}")
+    return ERROR, (
+        f"the check could not run ({type(error).__name__}: {_first_line(error)}); details are in {_log_path()}"
+    )
 
 
 def _first_line(error: Exception) -> str:

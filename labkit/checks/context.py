@@ -1,4 +1,5 @@
 """What a check function receives: the target, boto3 clients, HTTP, and the learner's objects."""
+
 import boto3
 import requests
 
@@ -12,6 +13,7 @@ HTTP_TIMEOUT_S = 10
 class Context:
     def __init__(self, env, learner: dict):
         from labkit import course
+
         self.env = env or course.current() or course.start(quiet=True)
         self.learner = learner
         self._clients = {}
@@ -30,6 +32,7 @@ class Context:
     def service_url(self, name: str) -> str:
         """The URL of a service the learner runs as a local process (labkit.localproc)."""
         from labkit import localproc
+
         process = localproc.find(name)
         if process is None:
             self.not_done(f"the {name} process is not running: run the step that starts it")
@@ -38,16 +41,22 @@ class Context:
     def api_url(self, name: str, stage: str | None = None) -> str:
         """The invoke URL of the REST API or HTTP API called `name`, on either target."""
         from labkit import urls
-        rest = [api["id"] for page in self.client("apigateway").get_paginator("get_rest_apis").paginate()
-                for api in page["items"] if api["name"] == name]
-        http = [api["ApiId"] for api in self.client("apigatewayv2").get_apis()["Items"]
-                if api["Name"] == name]
+
+        rest = [
+            api["id"]
+            for page in self.client("apigateway").get_paginator("get_rest_apis").paginate()
+            for api in page["items"]
+            if api["name"] == name
+        ]
+        http = [api["ApiId"] for api in self.client("apigatewayv2").get_apis()["Items"] if api["Name"] == name]
         found = rest + http
         if not found:
             self.not_done(f"there is no API called {name!r} yet: create it in the step that does")
         if len(found) > 1:
-            raise Wrong(f"expected one API called {name!r}, found {len(found)} ({', '.join(found)}): "
-                        "delete the extra ones, or run the lab's cleanup and start the step again")
+            raise Wrong(
+                f"expected one API called {name!r}, found {len(found)} ({', '.join(found)}): "
+                "delete the extra ones, or run the lab's cleanup and start the step again"
+            )
         try:
             return urls.url_for(found[0], stage)
         except LabkitError as error:

@@ -1,4 +1,5 @@
 """Calling the learner's own code from a check, and summarising what it raised in one line."""
+
 import traceback
 
 from labkit.checks import FAILED, NOT_DONE

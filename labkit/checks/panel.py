@@ -1,4 +1,5 @@
 """The check panel a notebook shows: one row per check, its message, hints one at a time, re-run."""
+
 import html
 
 import ipywidgets as widgets
@@ -21,18 +22,15 @@ class CheckPanel(widgets.VBox):
     def refresh(self, _button=None) -> None:
         self.results = self._run()
         passed = sum(r.passed for r in self.results)
-        title = widgets.HTML(f"<b>{html.escape(self._heading)}</b>: {passed} of "
-                             f"{len(self.results)} passed")
-        again = widgets.Button(description="Check again", icon="refresh",
-                               tooltip="run these checks again")
+        title = widgets.HTML(f"<b>{html.escape(self._heading)}</b>: {passed} of {len(self.results)} passed")
+        again = widgets.Button(description="Check again", icon="refresh", tooltip="run these checks again")
         again.on_click(self.refresh)
         self.children = [title, *(self._row(r) for r in self.results), again]
         self.add_class("labkit-check-panel")
 
     def _row(self, result):
         colour = COLOURS[result.status]
-        text = (f"<span style='color:{colour}'>{SYMBOLS[result.status]} "
-                f"<b>{html.escape(result.title)}</b></span>")
+        text = f"<span style='color:{colour}'>{SYMBOLS[result.status]} <b>{html.escape(result.title)}</b></span>"
         if not result.passed:
             text += f" <i>{html.escape(result.status)}</i>: {html.escape(result.message)}"
         row = widgets.HTML(text, layout=widgets.Layout(margin="2px 0"))
@@ -40,8 +38,9 @@ class CheckPanel(widgets.VBox):
         if result.passed or not result.hints:
             return row
         shown = widgets.HTML("")
-        button = widgets.Button(description=f"Show a hint (1 of {len(result.hints)})",
-                                layout=widgets.Layout(width="auto"))
+        button = widgets.Button(
+            description=f"Show a hint (1 of {len(result.hints)})", layout=widgets.Layout(width="auto")
+        )
         revealed = []
 
         def show_next(_button):

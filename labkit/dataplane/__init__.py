@@ -7,6 +7,7 @@ per service. Each module listed in SERVICE_MODULES may define:
   reset()          forget its runtime state when the local cloud is reset.
 The data plane never imports checks, diagrams, notebooks or the CLI.
 """
+
 import importlib
 
 SERVICE_MODULES: list[str] = ["lambda_", "elb", "ecs", "autoscaling", "apigateway", "eventbridge"]

@@ -12,6 +12,7 @@ min and max capacity, honouring ScaleOutCooldown and ScaleInCooldown (300 s by d
 locally) and DisableScaleIn. Each change is a scaling activity (describe_scaling_activities, which
 moto lacks) and the metrics are put in CloudWatch (moto's backend, in this process).
 """
+
 import math
 import threading
 import time
@@ -57,9 +58,11 @@ def _loop() -> None:
         try:
             for backend in _backends():
                 for policy in list(backend.policies.values()):
-                    if policy.policy_type == "TargetTrackingScaling" \
-                            and policy.service_namespace == "ecs" \
-                            and policy.scalable_dimension == DIMENSION:
+                    if (
+                        policy.policy_type == "TargetTrackingScaling"
+                        and policy.service_namespace == "ecs"
+                        and policy.scalable_dimension == DIMENSION
+                    ):
                         _evaluate(backend, policy)
         except Exception:  # one bad period must not end the evaluations
             traceback.print_exc()
@@ -85,8 +88,10 @@ def _evaluate(backend, policy) -> None:
     else:
         wanted = _wanted_capacity(config, state, current, low, high, scalable.suspended_state or {})
         direction = "High" if (wanted or 0) > current else "Low"
-        cause = (f"monitor alarm TargetTracking-{policy.resource_id}-Alarm{direction}-"
-                 f"{uuid.uuid4()} in state ALARM triggered policy {policy.policy_name}")
+        cause = (
+            f"monitor alarm TargetTracking-{policy.resource_id}-Alarm{direction}-"
+            f"{uuid.uuid4()} in state ALARM triggered policy {policy.policy_name}"
+        )
     if wanted is None or wanted == current:
         return
     with registry.LOCK:
@@ -100,8 +105,9 @@ def _evaluate(backend, policy) -> None:
     _record_activity(backend, policy, wanted, cause)
 
 
-def _wanted_capacity(config: dict, state: PolicyState, current: int, low: int, high: int,
-                     suspended: dict) -> int | None:
+def _wanted_capacity(
+    config: dict, state: PolicyState, current: int, low: int, high: int, suspended: dict
+) -> int | None:
     target = float(config.get("TargetValue") or 0)
     values = list(state.values)
     if target <= 0 or len(values) < HIGH_PERIODS or None in values[-HIGH_PERIODS:]:
@@ -110,14 +116,22 @@ def _wanted_capacity(config: dict, state: PolicyState, current: int, low: int, h
     out_cooldown = clock.local_seconds(config.get("ScaleOutCooldown", DEFAULT_COOLDOWN_S))
     in_cooldown = clock.local_seconds(config.get("ScaleInCooldown", DEFAULT_COOLDOWN_S))
     proportional = math.ceil(current * latest / target) if current else 1
-    if all(v > target for v in values[-HIGH_PERIODS:]) and current < high \
-            and not suspended.get("DynamicScalingOutSuspended") \
-            and now - state.last_scale_out >= out_cooldown:
+    if (
+        all(v > target for v in values[-HIGH_PERIODS:])
+        and current < high
+        and not suspended.get("DynamicScalingOutSuspended")
+        and now - state.last_scale_out >= out_cooldown
+    ):
         return min(high, max(current + 1, proportional))
-    if len(values) == LOW_PERIODS and None not in values \
-            and all(v < target * SCALE_IN_MARGIN for v in values) and current > low \
-            and not config.get("DisableScaleIn") and not suspended.get("DynamicScalingInSuspended") \
-            and now - max(state.last_scale_in, state.last_scale_out) >= in_cooldown:
+    if (
+        len(values) == LOW_PERIODS
+        and None not in values
+        and all(v < target * SCALE_IN_MARGIN for v in values)
+        and current > low
+        and not config.get("DisableScaleIn")
+        and not suspended.get("DynamicScalingInSuspended")
+        and now - max(state.last_scale_in, state.last_scale_out) >= in_cooldown
+    ):
         return max(low, min(current - 1, proportional))
     return None
 
@@ -135,8 +149,14 @@ def _measure(specification: dict, runtime, state: PolicyState, backend) -> float
         if value is None:
             return None
         per_target = value / max(1, group_runtime.healthy_count())
-        _put_metric(backend, "AWS/ApplicationELB", "RequestCountPerTarget", per_target, "Count",
-                    {"TargetGroup": group.arn.split(":")[-1]})
+        _put_metric(
+            backend,
+            "AWS/ApplicationELB",
+            "RequestCountPerTarget",
+            per_target,
+            "Count",
+            {"TargetGroup": group.arn.split(":")[-1]},
+        )
         return per_target
     if kind in ("ECSServiceAverageCPUUtilization", "ECSServiceAverageMemoryUtilization"):
         if not running:
@@ -148,9 +168,14 @@ def _measure(specification: dict, runtime, state: PolicyState, backend) -> float
             return None
         average = sum(samples) / len(samples)
         service = runtime.service
-        _put_metric(backend, "AWS/ECS", "MemoryUtilization" if memory else "CPUUtilization",
-                    average, "Percent",
-                    {"ClusterName": service.cluster_name, "ServiceName": service.name})
+        _put_metric(
+            backend,
+            "AWS/ECS",
+            "MemoryUtilization" if memory else "CPUUtilization",
+            average,
+            "Percent",
+            {"ClusterName": service.cluster_name, "ServiceName": service.name},
+        )
         return average
     return None  # customized metrics are not evaluated locally
 
@@ -180,12 +205,17 @@ def _per_period(state: PolicyState, key: str, counter: int, now: float) -> float
 def _record_activity(backend, policy, capacity: int, cause: str) -> None:
     now = time.time()
     activity = {
-        "ActivityId": str(uuid.uuid4()), "ServiceNamespace": "ecs",
-        "ResourceId": policy.resource_id, "ScalableDimension": DIMENSION,
-        "Description": f"Setting desired count to {capacity}.", "Cause": cause,
-        "StartTime": now, "EndTime": now, "StatusCode": "Successful",
-        "StatusMessage": f"Successfully set desired count to {capacity}. Change successfully "
-                         f"fulfilled by ecs."}
+        "ActivityId": str(uuid.uuid4()),
+        "ServiceNamespace": "ecs",
+        "ResourceId": policy.resource_id,
+        "ScalableDimension": DIMENSION,
+        "Description": f"Setting desired count to {capacity}.",
+        "Cause": cause,
+        "StartTime": now,
+        "EndTime": now,
+        "StatusCode": "Successful",
+        "StatusMessage": f"Successfully set desired count to {capacity}. Change successfully fulfilled by ecs.",
+    }
     activities = backend.__dict__.setdefault("_labkit_activities", [])
     activities.insert(0, activity)
     del activities[MAX_ACTIVITIES:]
@@ -195,25 +225,37 @@ def _describe_scaling_activities(self) -> str:
     import json
 
     backend = self.applicationautoscaling_backend
-    wanted = {"ServiceNamespace": self._get_param("ServiceNamespace"),
-              "ResourceId": self._get_param("ResourceId"),
-              "ScalableDimension": self._get_param("ScalableDimension")}
-    found = [a for a in backend.__dict__.get("_labkit_activities", [])
-             if all(value is None or a[key] == value for key, value in wanted.items())]
+    wanted = {
+        "ServiceNamespace": self._get_param("ServiceNamespace"),
+        "ResourceId": self._get_param("ResourceId"),
+        "ScalableDimension": self._get_param("ScalableDimension"),
+    }
+    found = [
+        a
+        for a in backend.__dict__.get("_labkit_activities", [])
+        if all(value is None or a[key] == value for key, value in wanted.items())
+    ]
     start = int(self._get_param("NextToken") or 0)
     size = self._get_int_param("MaxResults") or 50
-    page = found[start:start + size]
+    page = found[start : start + size]
     next_token = str(start + size) if start + size < len(found) else None
     return json.dumps({"ScalingActivities": page, **({"NextToken": next_token} if next_token else {})})
 
 
-def _put_metric(backend, namespace: str, name: str, value: float, unit: str,
-                dimensions: dict[str, str]) -> None:
+def _put_metric(backend, namespace: str, name: str, value: float, unit: str, dimensions: dict[str, str]) -> None:
     from moto.cloudwatch.models import cloudwatch_backends
 
-    cloudwatch_backends[backend.account_id][backend.region_name].put_metric_data(namespace, [{
-        "MetricName": name, "Value": value, "Unit": unit,
-        "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()]}])
+    cloudwatch_backends[backend.account_id][backend.region_name].put_metric_data(
+        namespace,
+        [
+            {
+                "MetricName": name,
+                "Value": value,
+                "Unit": unit,
+                "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
+            }
+        ],
+    )
 
 
 def _service(ecs_backend, resource_id: str):
@@ -225,7 +267,7 @@ def _target_group(backend, resource_label: str):
     """ResourceLabel app/<lb>/<id>/targetgroup/<tg>/<id> names a target group by its ARN's end."""
     from moto.elbv2.models import elbv2_backends
 
-    suffix = resource_label[resource_label.find("targetgroup/"):]
+    suffix = resource_label[resource_label.find("targetgroup/") :]
     groups = elbv2_backends[backend.account_id][backend.region_name].target_groups
     return next((g for g in list(groups.values()) if g.arn.endswith(suffix)), None)
 

@@ -9,6 +9,7 @@ targets. The function receives the event as AWS sends it (version, id, detail-ty
 account, time, region, resources, detail), or what the target's Input, InputPath or
 InputTransformer makes of it.
 """
+
 import copy
 import datetime
 import functools
@@ -22,8 +23,7 @@ SEAM_SIGNATURES = {
     "moto.events.utils.EventTemplateParser.parse": ["input_template", "input_paths_map", "event"],
 }
 # The fields of AWS's event; moto's also has ingestion-time, which targets never see.
-EVENT_FIELDS = ("version", "id", "detail-type", "source", "account", "time", "region", "resources",
-                "detail")
+EVENT_FIELDS = ("version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail")
 
 
 def install() -> None:
@@ -56,8 +56,9 @@ def _with_lambda_targets(send_to_targets):
         if functions and self.event_pattern.matches_event(original_event):
             event = _as_aws_sends_it(original_event)
             for target in functions:
-                payload = _target_input(target, original_event, event) if transform_input \
-                    else json.dumps(event).encode()
+                payload = (
+                    _target_input(target, original_event, event) if transform_input else json.dumps(event).encode()
+                )
                 _invoke(target, payload)
         others = [t for t in self.targets if t not in functions]
         if others:
@@ -94,9 +95,11 @@ def _target_input(target: dict, moto_event: dict, event: dict) -> bytes:
 
         transformer = target["InputTransformer"]
         # moto's parser also fills in <aws.events.event.ingestion-time>, from moto's event.
-        filled = EventTemplateParser.parse(input_template=transformer.get("InputTemplate"),
-                                           input_paths_map=transformer.get("InputPathsMap", {}),
-                                           event=dict(moto_event, time=event["time"]))
+        filled = EventTemplateParser.parse(
+            input_template=transformer.get("InputTemplate"),
+            input_paths_map=transformer.get("InputPathsMap", {}),
+            event=dict(moto_event, time=event["time"]),
+        )
         return json.dumps(filled).encode()
     return json.dumps(event).encode()
 
@@ -108,5 +111,6 @@ def _invoke(target: dict, payload: bytes) -> None:
 
     function_arn = target["Arn"]
     _, _, _, region, account = function_arn.split(":")[:5]
-    event_sources.invoke_asynchronously(get_backend(account, region), function_arn, payload,
-                                        f"EventBridge target {target['Id']}")
+    event_sources.invoke_asynchronously(
+        get_backend(account, region), function_arn, payload, f"EventBridge target {target['Id']}"
+    )

@@ -5,6 +5,7 @@ warm-up), and importing ECS or ELBv2 pulls in EC2, about a second. Importing the
 start-up would double `labkit up`; instead a patch waits for its module. It runs inside the import,
 so no request thread can reach the module unpatched. Shared by every service's data plane.
 """
+
 import importlib.abc
 import importlib.machinery
 import sys
@@ -33,8 +34,7 @@ def _apply(patch: Callable[[ModuleType], None], module: ModuleType) -> None:
     try:
         patch(module)
     except Exception:  # a moved seam must show in the log, not stop moto from serving
-        print(f"labkit data plane: patching {module.__name__} failed; it runs unpatched",
-              flush=True)
+        print(f"labkit data plane: patching {module.__name__} failed; it runs unpatched", flush=True)
         traceback.print_exc()
 
 

@@ -11,6 +11,7 @@ Target diagrams are drawn from the specs in diagrams/ (see labkit.diagrams.spec)
 the course's state folder (.labkit/diagrams/), never next to a notebook. Live drawings read the
 target with boto3 only, so they work on a real AWS account as on the local cloud.
 """
+
 from labkit import config
 from labkit.diagrams.comparison import Comparison, compare_graphs
 from labkit.diagrams.deployed import collect, introspect
@@ -28,8 +29,7 @@ def target(lab_id: str | int):
 
     png = png_of(spec_path(lab_id))
     if not png.exists():
-        raise LabkitError(f"lab {lab_key(lab_id)}'s target diagram has not been drawn yet: "
-                          f"run `make diagrams`.")
+        raise LabkitError(f"lab {lab_key(lab_id)}'s target diagram has not been drawn yet: run `make diagrams`.")
     return Image(filename=str(png))
 
 

@@ -1,4 +1,5 @@
 """`python -m labkit.diagrams render-all | check` (behind `make diagrams` and `labkit diagrams`)."""
+
 import argparse
 import sys
 
@@ -8,8 +9,9 @@ from labkit.errors import LabkitError
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m labkit.diagrams",
-                                     description="The labs' target architecture diagrams.")
+    parser = argparse.ArgumentParser(
+        prog="python -m labkit.diagrams", description="The labs' target architecture diagrams."
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("render-all", help="draw every diagrams/NN_topic.png from its .toml spec")
     commands.add_parser("check", help="fail when a committed diagram does not show its spec")

@@ -13,6 +13,7 @@ and messages flow:
 
 Each kind is one row of LISTERS; a lab that deploys a new kind adds a row and a small function.
 """
+
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -67,8 +68,7 @@ def introspect(lab: str | None = None, course_only: bool = True) -> Graph:
     """What is deployed: a lab's resources (tagged labkit:lab=NN), the course's (labkit:course), or,
     with course_only=False and no lab, everything the listers find."""
     everything = collect()
-    title = (f"Deployed for lab {lab}" if lab else
-             "Deployed by the course" if course_only else "Deployed on the target")
+    title = f"Deployed for lab {lab}" if lab else "Deployed by the course" if course_only else "Deployed on the target"
     return select(everything, title, lambda tags: wanted(tags, lab, course_only))
 
 
@@ -88,8 +88,10 @@ def collect() -> Graph:
                     raise LabkitError(f"could not list {lister.title}: {error}") from None
                 notes.append(f"{lister.title}: the target does not implement {error.operation_name}")
     except EndpointConnectionError as error:
-        raise LabkitError(f"cannot reach the target ({error}). Is the local cloud running? "
-                          f"`course.start()` in a notebook or `labkit up` starts it.") from None
+        raise LabkitError(
+            f"cannot reach the target ({error}). Is the local cloud running? "
+            f"`course.start()` in a notebook or `labkit up` starts it."
+        ) from None
     except NoCredentialsError:
         raise LabkitError("no AWS credentials: run `course.start()` first.") from None
     return _graph("Deployed on the target", found, notes)
@@ -106,14 +108,17 @@ def select(graph: Graph, title: str, keep: Callable[[dict[str, str]], bool]) -> 
     nodes = tuple(node for node in graph.nodes if keep(node.tags))
     kept = {node.id for node in nodes}
     groups = {node.group for node in nodes}
-    return Graph(title=title, nodes=nodes, notes=graph.notes,
-                 edges=tuple(e for e in graph.edges if e.source in kept and e.target in kept),
-                 groups=tuple(group for group in graph.groups if group.id in groups))
+    return Graph(
+        title=title,
+        nodes=nodes,
+        notes=graph.notes,
+        edges=tuple(e for e in graph.edges if e.source in kept and e.target in kept),
+        groups=tuple(group for group in graph.groups if group.id in groups),
+    )
 
 
 def _graph(title: str, found: list[Resource | Link], notes: list[str]) -> Graph:
-    resources = sorted((item for item in found if isinstance(item, Resource)),
-                       key=lambda r: (r.kind, r.name, r.arn))
+    resources = sorted((item for item in found if isinstance(item, Resource)), key=lambda r: (r.kind, r.name, r.arn))
     nodes: dict[str, Node] = {}
     groups: dict[str, Group] = {}
     node_of_arn: dict[str, str] = {}
@@ -122,22 +127,30 @@ def _graph(title: str, found: list[Resource | Link], notes: list[str]) -> Graph:
         node_of_arn[resource.arn] = node_id
         if node_id in nodes:  # the same name twice (ECS services in two clusters): drawn once
             continue
-        nodes[node_id] = Node(id=node_id, kind=resource.kind, label=resource.name,
-                              name=resource.name, tags=resource.tags,
-                              group=resource.group.id if resource.group else None)
+        nodes[node_id] = Node(
+            id=node_id,
+            kind=resource.kind,
+            label=resource.name,
+            name=resource.name,
+            tags=resource.tags,
+            group=resource.group.id if resource.group else None,
+        )
         if resource.group:
             groups[resource.group.id] = resource.group
     labels: dict[tuple[str, str], set[str]] = {}
     for link in (item for item in found if isinstance(item, Link)):
-        ends = (node_of_arn.get(resource_arn(link.source_arn)),
-                node_of_arn.get(resource_arn(link.target_arn)))
+        ends = (node_of_arn.get(resource_arn(link.source_arn)), node_of_arn.get(resource_arn(link.target_arn)))
         # An end outside the listers' view (an e-mail subscriber, a deleted role) has no node.
         if None not in ends and ends[0] != ends[1]:
             labels.setdefault(ends, set()).update([link.label] if link.label else [])
-    edges = tuple(Edge(source, target, _joined(labels[(source, target)]))
-                  for source, target in sorted(labels))
-    return Graph(title=title, nodes=tuple(nodes[key] for key in sorted(nodes)), edges=edges,
-                 groups=tuple(groups[key] for key in sorted(groups)), notes=tuple(notes))
+    edges = tuple(Edge(source, target, _joined(labels[(source, target)])) for source, target in sorted(labels))
+    return Graph(
+        title=title,
+        nodes=tuple(nodes[key] for key in sorted(nodes)),
+        edges=edges,
+        groups=tuple(groups[key] for key in sorted(groups)),
+        notes=tuple(notes),
+    )
 
 
 def resource_arn(arn: str) -> str:
@@ -179,13 +192,13 @@ class Clients:
 
 # --- one function per kind of resource -------------------------------------------------------
 
+
 def _rest_apis(clients: Clients):
     apigateway = clients("apigateway")
     for api in pages(apigateway, "get_rest_apis", "items"):
         arn = f"arn:aws:apigateway:{clients.region}::/restapis/{api['id']}"
         yield Resource("apigateway", api["name"], arn, api.get("tags") or {})
-        for resource in pages(apigateway, "get_resources", "items", restApiId=api["id"],
-                               embed=["methods"]):
+        for resource in pages(apigateway, "get_resources", "items", restApiId=api["id"], embed=["methods"]):
             for verb, method in (resource.get("resourceMethods") or {}).items():
                 uri = (method.get("methodIntegration") or {}).get("uri")
                 if uri:
@@ -199,9 +212,10 @@ def _http_apis(clients: Clients):
             continue
         arn = f"arn:aws:apigateway:{clients.region}::/apis/{api['ApiId']}"
         yield Resource("httpapi", api["Name"], arn, api.get("Tags") or {})
-        uris = {integration["IntegrationId"]: integration.get("IntegrationUri")
-                for integration in pages(apigatewayv2, "get_integrations", "Items",
-                                          ApiId=api["ApiId"])}
+        uris = {
+            integration["IntegrationId"]: integration.get("IntegrationUri")
+            for integration in pages(apigatewayv2, "get_integrations", "Items", ApiId=api["ApiId"])
+        }
         for route in pages(apigatewayv2, "get_routes", "Items", ApiId=api["ApiId"]):
             uri = uris.get(route.get("Target", "").removeprefix("integrations/"))
             if uri:
@@ -216,8 +230,7 @@ def _functions(clients: Clients):
     roles_seen = set()
     for function in pages(aws_lambda, "list_functions", "Functions"):
         arn, role_arn = function["FunctionArn"], function["Role"]
-        yield Resource("lambda", function["FunctionName"], arn,
-                       aws_lambda.list_tags(Resource=arn).get("Tags") or {})
+        yield Resource("lambda", function["FunctionName"], arn, aws_lambda.list_tags(Resource=arn).get("Tags") or {})
         yield Link(arn, role_arn, "runs as")
         if role_arn in roles_seen:
             continue
@@ -242,15 +255,15 @@ def _tables(clients: Clients):
     dynamodb = clients("dynamodb")
     for name in pages(dynamodb, "list_tables", "TableNames"):
         arn = dynamodb.describe_table(TableName=name)["Table"]["TableArn"]
-        yield Resource("dynamodb", name, arn,
-                       tag_dict(pages(dynamodb, "list_tags_of_resource", "Tags", ResourceArn=arn)))
+        yield Resource(
+            "dynamodb", name, arn, tag_dict(pages(dynamodb, "list_tags_of_resource", "Tags", ResourceArn=arn))
+        )
 
 
 def _queues(clients: Clients):
     sqs = clients("sqs")
     for url in pages(sqs, "list_queues", "QueueUrls"):
-        attributes = sqs.get_queue_attributes(
-            QueueUrl=url, AttributeNames=["QueueArn", "RedrivePolicy"])["Attributes"]
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn", "RedrivePolicy"])["Attributes"]
         arn = attributes["QueueArn"]
         tags = sqs.list_queue_tags(QueueUrl=url).get("Tags") or {}
         yield Resource("sqs", url.rsplit("/", 1)[-1], arn, tags)
@@ -263,8 +276,9 @@ def _topics(clients: Clients):
     sns = clients("sns")
     for topic in pages(sns, "list_topics", "Topics"):
         arn = topic["TopicArn"]
-        yield Resource("sns", arn.rsplit(":", 1)[-1], arn,
-                       tag_dict(sns.list_tags_for_resource(ResourceArn=arn).get("Tags") or []))
+        yield Resource(
+            "sns", arn.rsplit(":", 1)[-1], arn, tag_dict(sns.list_tags_for_resource(ResourceArn=arn).get("Tags") or [])
+        )
     for subscription in pages(sns, "list_subscriptions", "Subscriptions"):
         yield Link(subscription["TopicArn"], subscription["Endpoint"], "subscription")
 
@@ -276,13 +290,17 @@ def _ecs_services(clients: Clients):
         group = Group(id=f"ecs_cluster:{cluster}", label=f"ECS cluster {cluster}")
         service_arns = list(pages(ecs, "list_services", "serviceArns", cluster=cluster_arn))
         for batch in chunks(service_arns, 10):  # describe_services takes at most 10
-            for service in ecs.describe_services(cluster=cluster_arn, services=batch,
-                                                 include=["TAGS"])["services"]:
+            for service in ecs.describe_services(cluster=cluster_arn, services=batch, include=["TAGS"])["services"]:
                 if service.get("status") == "INACTIVE":
                     continue
                 arn = service["serviceArn"]
-                yield Resource("ecs_service", service["serviceName"], arn,
-                               tag_dict(service.get("tags") or [], "key", "value"), group)
+                yield Resource(
+                    "ecs_service",
+                    service["serviceName"],
+                    arn,
+                    tag_dict(service.get("tags") or [], "key", "value"),
+                    group,
+                )
                 for balancer in service.get("loadBalancers") or []:
                     if balancer.get("targetGroupArn"):
                         yield Link(balancer["targetGroupArn"], arn, "targets")
@@ -309,8 +327,7 @@ def _load_balancers(clients: Clients):
             for rule in pages(elbv2, "describe_rules", "Rules", ListenerArn=listener["ListenerArn"]):
                 for action in rule.get("Actions") or []:
                     for target_group_arn, weight in _forwarded_to(action):
-                        yield Link(arn, target_group_arn,
-                                   f":{listener['Port']} {_rule_condition(rule)}{weight}")
+                        yield Link(arn, target_group_arn, f":{listener['Port']} {_rule_condition(rule)}{weight}")
     for target_group in target_groups:
         arn = target_group["TargetGroupArn"]
         yield Resource("target_group", target_group["TargetGroupName"], arn, tags.get(arn, {}))
@@ -319,8 +336,9 @@ def _load_balancers(clients: Clients):
 def _rule_condition(rule: dict) -> str:
     if rule.get("IsDefault"):
         return "default"
-    return " ".join(value for condition in rule.get("Conditions") or []
-                    for value in condition.get("Values") or [condition["Field"]])
+    return " ".join(
+        value for condition in rule.get("Conditions") or [] for value in condition.get("Values") or [condition["Field"]]
+    )
 
 
 def _forwarded_to(action: dict) -> list[tuple[str, str]]:
@@ -353,8 +371,7 @@ def _keys(clients: Clients):
         metadata = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
         if metadata["KeyManager"] != "CUSTOMER" or metadata["KeyState"] == "PendingDeletion":
             continue
-        tags = tag_dict(pages(kms, "list_resource_tags", "Tags", KeyId=key["KeyId"]),
-                         "TagKey", "TagValue")
+        tags = tag_dict(pages(kms, "list_resource_tags", "Tags", KeyId=key["KeyId"]), "TagKey", "TagValue")
         yield Resource("kms", alias_of.get(key["KeyId"], key["KeyId"]), metadata["Arn"], tags)
 
 
@@ -366,8 +383,9 @@ def _secrets(clients: Clients):
 def _cloudmap_services(clients: Clients):
     """Cloud Map services, named as they resolve: service.namespace."""
     servicediscovery = clients("servicediscovery")
-    namespaces = {namespace["Id"]: namespace["Name"]
-                  for namespace in pages(servicediscovery, "list_namespaces", "Namespaces")}
+    namespaces = {
+        namespace["Id"]: namespace["Name"] for namespace in pages(servicediscovery, "list_namespaces", "Namespaces")
+    }
     for summary in pages(servicediscovery, "list_services", "Services"):
         service = servicediscovery.get_service(Id=summary["Id"])["Service"]
         namespace = namespaces.get(service.get("NamespaceId"), service.get("NamespaceId"))
@@ -396,15 +414,19 @@ LISTERS: tuple[Lister, ...] = (
     Lister("API Gateway REST APIs", ("apigateway",), (("apigateway", "lambda"),), _rest_apis),
     Lister("API Gateway HTTP APIs", ("httpapi",), (("httpapi", "lambda"),), _http_apis),
     Lister("Lambda functions", ("lambda", "iam_role"), (("lambda", "iam_role"),), _functions),
-    Lister("Lambda event source mappings", (), (("sqs", "lambda"), ("dynamodb", "lambda")),
-           _event_source_mappings),
+    Lister("Lambda event source mappings", (), (("sqs", "lambda"), ("dynamodb", "lambda")), _event_source_mappings),
     Lister("DynamoDB tables", ("dynamodb",), (), _tables),
     Lister("SQS queues", ("sqs",), (("sqs", "sqs"),), _queues),
     Lister("SNS topics", ("sns",), (("sns", "sqs"), ("sns", "lambda")), _topics),
-    Lister("ECS services", ("ecs_service",),
-           (("target_group", "ecs_service"), ("ecs_service", "cloudmap")), _ecs_services),
-    Lister("Elastic Load Balancing", ("alb", "nlb", "target_group"),
-           (("alb", "target_group"), ("nlb", "target_group")), _load_balancers),
+    Lister(
+        "ECS services", ("ecs_service",), (("target_group", "ecs_service"), ("ecs_service", "cloudmap")), _ecs_services
+    ),
+    Lister(
+        "Elastic Load Balancing",
+        ("alb", "nlb", "target_group"),
+        (("alb", "target_group"), ("nlb", "target_group")),
+        _load_balancers,
+    ),
     Lister("Cognito user pools", ("cognito",), (), _user_pools),
     Lister("KMS keys", ("kms",), (), _keys),
     Lister("Secrets Manager secrets", ("secret",), (), _secrets),

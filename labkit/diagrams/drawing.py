@@ -4,6 +4,7 @@ Node and cluster names in the Graphviz source come from the graph's ids (not `di
 uuids), so the same graph always gives the same Graphviz source and the same PNG bytes. The PNG carries
 the graph it was drawn from (Graph.drawn) in a tEXt chunk: `drawn_from(png)` reads it back.
 """
+
 import json
 import os
 import tempfile
@@ -24,8 +25,12 @@ LABEL_WIDTH = 18
 Style = dict[str, str]
 
 
-def render(graph: Graph, path: Path, node_styles: dict[str, Style] | None = None,
-           edge_styles: dict[tuple[str, str], Style] | None = None) -> Path:
+def render(
+    graph: Graph,
+    path: Path,
+    node_styles: dict[str, Style] | None = None,
+    edge_styles: dict[tuple[str, str], Style] | None = None,
+) -> Path:
     """Write `graph` as a PNG to `path`; the styles (Graphviz attributes by node id, or by an edge's
     (source, target)) change how single nodes and edges look."""
     from graphviz.backend.execute import ExecutableNotFound
@@ -42,7 +47,8 @@ def render(graph: Graph, path: Path, node_styles: dict[str, Style] | None = None
                 lines = textwrap.wrap(node.label, LABEL_WIDTH, break_on_hyphens=False)
                 label = "\n".join(lines) or node.label
                 drawn[node.id] = icon_class(node.kind)(
-                    label, nodeid=graphviz_name(node.id), **node_styles.get(node.id, {}))
+                    label, nodeid=graphviz_name(node.id), **node_styles.get(node.id, {})
+                )
         for group in graph.groups:
             if group.parent == group_id:
                 with Cluster(group.label) as cluster:
@@ -54,16 +60,24 @@ def render(graph: Graph, path: Path, node_styles: dict[str, Style] | None = None
     with tempfile.TemporaryDirectory(prefix="labkit-diagram-") as scratch:
         base = Path(scratch) / "diagram"
         try:
-            with Diagram(graph.title, filename=str(base), show=False, outformat="png",
-                         direction=graph.direction, graph_attr=GRAPH_ATTRS):
+            with Diagram(
+                graph.title,
+                filename=str(base),
+                show=False,
+                outformat="png",
+                direction=graph.direction,
+                graph_attr=GRAPH_ATTRS,
+            ):
                 draw_members_of(None)
                 for edge in graph.edges:
                     arrow = Arrow(forward=True, label=edge.label, **edge_styles.get(edge.ends, {}))
                     drawn[edge.source].connect(drawn[edge.target], arrow)
         except ExecutableNotFound:
-            raise LabkitError("Graphviz's `dot` program is missing, so no diagram can be drawn. "
-                              "`make bootstrap` installs it (Debian/Ubuntu: apt-get install "
-                              "graphviz).") from None
+            raise LabkitError(
+                "Graphviz's `dot` program is missing, so no diagram can be drawn. "
+                "`make bootstrap` installs it (Debian/Ubuntu: apt-get install "
+                "graphviz)."
+            ) from None
         png = base.with_suffix(".png").read_bytes()
     _write_atomically(path, pngtext.with_text(png, GRAPH_KEYWORD, graph.drawn_json()))
     return path
@@ -78,8 +92,9 @@ def drawn_from(path: Path) -> dict | None:
 def graphviz_name(item_id: str) -> str:
     """A Graphviz-safe name for an id, one to one: letters and digits stay, every other byte becomes
     _XX. (Graphviz reads "a:b" in an edge as node a, port b, and live ids look like "sqs:orders".)"""
-    return "".join(chr(byte) if chr(byte).isalnum() and byte < 128 else f"_{byte:02X}"
-                   for byte in item_id.encode("utf-8"))
+    return "".join(
+        chr(byte) if chr(byte).isalnum() and byte < 128 else f"_{byte:02X}" for byte in item_id.encode("utf-8")
+    )
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -1,4 +1,5 @@
 """The graph every diagram is drawn from, whether it comes from a lab's spec or from the live target."""
+
 import json
 from dataclasses import dataclass, field
 
@@ -58,8 +59,7 @@ class Graph:
             "title": self.title,
             "direction": self.direction,
             "groups": [{"id": g.id, "label": g.label, "parent": g.parent} for g in self.groups],
-            "nodes": [{"id": n.id, "kind": n.kind, "label": n.label, "group": n.group}
-                      for n in self.nodes],
+            "nodes": [{"id": n.id, "kind": n.kind, "label": n.label, "group": n.group} for n in self.nodes],
             "edges": [{"from": e.source, "to": e.target, "label": e.label} for e in self.edges],
         }
 

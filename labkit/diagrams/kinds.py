@@ -3,6 +3,7 @@
 A spec's `kind` and a live node's kind use the same names, so a live resource is matched to the spec
 node of the same kind and name. A lab that needs a new kind adds one line here.
 """
+
 import importlib
 
 ICONS = {

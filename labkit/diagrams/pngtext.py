@@ -1,4 +1,5 @@
 """Text carried inside a PNG file (a tEXt chunk): how a diagram records what it was drawn from."""
+
 import struct
 import zlib
 
@@ -20,7 +21,7 @@ def read_text(png: bytes, keyword: str) -> str | None:
     wanted = keyword.encode("latin-1") + b"\0"
     for kind, data in _chunks(png):
         if kind == b"tEXt" and data.startswith(wanted):
-            return data[len(wanted):].decode("latin-1")
+            return data[len(wanted) :].decode("latin-1")
     return None
 
 
@@ -29,8 +30,8 @@ def _chunks(png: bytes):
         raise ValueError("not a PNG image")
     at = len(SIGNATURE)
     while at + 8 <= len(png):
-        length, kind = struct.unpack(">I4s", png[at:at + 8])
-        yield kind, png[at + 8:at + 8 + length]
+        length, kind = struct.unpack(">I4s", png[at : at + 8])
+        yield kind, png[at + 8 : at + 8 + length]
         at += 12 + length
 
 

@@ -21,6 +21,7 @@
 
 A mistake raises LabkitError naming the file, the line when it can be found, and the key.
 """
+
 import difflib
 import re
 import tomllib
@@ -44,7 +45,7 @@ _ENTRY_KEYS = {
 
 
 def lab_key(lab_id: str | int) -> str:
-    """"2", 2 and "02" all mean lab 02."""
+    """ "2", 2 and "02" all mean lab 02."""
     text = str(lab_id).strip()
     if not text.isdigit():
         raise LabkitError(f"lab {lab_id!r} is not a lab number such as 02.")
@@ -84,15 +85,15 @@ class _Reader:
         title = self._string(raw, "title", "the top level")
         direction = raw.get("direction", "LR")
         if direction not in DIRECTIONS:
-            self._fail(f"direction {direction!r} is not one of {', '.join(DIRECTIONS)}",
-                       "the top level", ("direction", None))
+            self._fail(
+                f"direction {direction!r} is not one of {', '.join(DIRECTIONS)}", "the top level", ("direction", None)
+            )
         groups = self._groups(self._entries(raw, "groups"))
         nodes = self._nodes(self._entries(raw, "nodes"), {g.id for g in groups})
         if not nodes:
             self._fail("a diagram needs at least one [[nodes]] entry", "nodes")
         edges = self._edges(self._entries(raw, "edges"), {n.id for n in nodes})
-        return Graph(title=title, direction=direction, groups=tuple(groups), nodes=tuple(nodes),
-                     edges=tuple(edges))
+        return Graph(title=title, direction=direction, groups=tuple(groups), nodes=tuple(nodes), edges=tuple(edges))
 
     def _groups(self, entries: list[tuple[str, dict]]) -> list[Group]:
         groups: list[Group] = []
@@ -101,8 +102,7 @@ class _Reader:
             parent = entry.get("parent")
             # A parent declared earlier: that also rules out a group inside itself.
             if parent is not None and parent not in {g.id for g in groups}:
-                self._unknown("parent", parent, "a group declared above it", [g.id for g in groups],
-                              where)
+                self._unknown("parent", parent, "a group declared above it", [g.id for g in groups], where)
             groups.append(Group(id=group_id, label=self._string(entry, "label", where), parent=parent))
         return groups
 
@@ -119,8 +119,7 @@ class _Reader:
             name = entry.get("name")
             if name is not None:
                 name = self._string(entry, "name", where)
-            nodes.append(Node(id=node_id, kind=kind, label=self._string(entry, "label", where),
-                              group=group, name=name))
+            nodes.append(Node(id=node_id, kind=kind, label=self._string(entry, "label", where), group=group, name=name))
         return nodes
 
     def _edges(self, entries: list[tuple[str, dict]], node_ids: set[str]) -> list[Edge]:
@@ -153,8 +152,11 @@ class _Reader:
     def _id(self, entry: dict, where: str, taken: set[str]) -> str:
         value = self._string(entry, "id", where)
         if not ID_PATTERN.fullmatch(value):
-            self._fail(f"id {value!r} must start with a letter and hold only letters, digits, "
-                       f"'-' and '_'", where, ("id", value))
+            self._fail(
+                f"id {value!r} must start with a letter and hold only letters, digits, '-' and '_'",
+                where,
+                ("id", value),
+            )
         if value in taken:
             self._fail(f"id {value!r} is used twice", where, ("id", value, True))
         return value
@@ -172,8 +174,9 @@ class _Reader:
             if key not in allowed:
                 self._unknown("key", key, "an allowed key", allowed, where, look_for=(key, None))
 
-    def _unknown(self, key: str, value: str, what: str, choices, where: str,
-                 look_for: tuple[str, str | None] | None = None) -> NoReturn:
+    def _unknown(
+        self, key: str, value: str, what: str, choices, where: str, look_for: tuple[str, str | None] | None = None
+    ) -> NoReturn:
         close = difflib.get_close_matches(value, list(choices), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else f" ({', '.join(choices) or 'none'})"
         self._fail(f"{key} {value!r} is not {what}{hint}", where, look_for or (key, value))
@@ -188,13 +191,10 @@ class _Reader:
         """The first (or last) line that sets `key`, to `value` when given, or opens a [key] or
         [[key]] table: good enough to point at a typo."""
         if value is None:
-            pattern = re.compile(r"(^|[\s{,])" + re.escape(key) + r"\s*=|^\s*\[\[?\s*"
-                                 + re.escape(key) + r"\s*\]")
+            pattern = re.compile(r"(^|[\s{,])" + re.escape(key) + r"\s*=|^\s*\[\[?\s*" + re.escape(key) + r"\s*\]")
         else:
-            pattern = re.compile(r"(^|[\s{,])" + re.escape(key) + r"\s*=\s*[\"']"
-                                 + re.escape(value) + r"[\"']")
-        found = [number for number, line in enumerate(self.lines, start=1)
-                 if pattern.search(line.split("#", 1)[0])]
+            pattern = re.compile(r"(^|[\s{,])" + re.escape(key) + r"\s*=\s*[\"']" + re.escape(value) + r"[\"']")
+        found = [number for number, line in enumerate(self.lines, start=1) if pattern.search(line.split("#", 1)[0])]
         return (found[-1] if last else found[0]) if found else None
 
 

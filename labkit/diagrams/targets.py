@@ -3,6 +3,7 @@
 A PNG carries the graph it was drawn from, so `stale()` compares graphs, not bytes: a spec changed
 without `make diagrams` is caught, while a different Graphviz build drawing other pixels is not.
 """
+
 from pathlib import Path
 
 from labkit.diagrams.drawing import drawn_from, render
@@ -30,14 +31,14 @@ def stale(directory: Path = SPEC_DIR) -> list[str]:
             continue
         drawn = drawn_from(png)
         if drawn is None:
-            problems.append(f"{display_path(png)} was not drawn from {spec.name} (it carries no "
-                            f"graph): {fix}")
+            problems.append(f"{display_path(png)} was not drawn from {spec.name} (it carries no graph): {fix}")
             continue
         wanted = load(spec).drawn()
         if drawn != wanted:
             differing = ", ".join(key for key in sorted(wanted) if drawn.get(key) != wanted[key])
-            problems.append(f"{display_path(png)} was drawn from an older {spec.name} "
-                            f"({differing} changed since): {fix}")
+            problems.append(
+                f"{display_path(png)} was drawn from an older {spec.name} ({differing} changed since): {fix}"
+            )
     for png in sorted(directory.glob("*.png")):
         if not png.with_suffix(".toml").exists():
             problems.append(f"{display_path(png)} has no spec {png.stem}.toml: add one or delete it")

@@ -2,6 +2,7 @@
 
 Kept free of boto3 and moto imports so `labkit up` and `labkit status` start quickly.
 """
+
 import fcntl
 import json
 import os
@@ -37,17 +38,24 @@ def status() -> dict:
         found = _health(wanted_port)
         if found:
             return {**found, "running": True, "problem": "running without a pidfile"}
-        return {"running": False, "target": "local", "endpoint": config.endpoint(wanted_port),
-                "port": wanted_port, "region": config.local_region(), "pid": None,
-                "problem": "not started"}
+        return {
+            "running": False,
+            "target": "local",
+            "endpoint": config.endpoint(wanted_port),
+            "port": wanted_port,
+            "region": config.local_region(),
+            "pid": None,
+            "problem": "not started",
+        }
     if not proc.is_running(info["pid"]):
-        return {**info, "running": False,
-                "problem": f"the process (pid {info['pid']}) has exited; its state is gone"}
+        return {**info, "running": False, "problem": f"the process (pid {info['pid']}) has exited; its state is gone"}
     found = _health(info["port"])
     if not found or found.get("pid") != info["pid"]:
-        return {**info, "running": False,
-                "problem": f"the process (pid {info['pid']}) is alive but does not answer on "
-                           f"port {info['port']}"}
+        return {
+            **info,
+            "running": False,
+            "problem": f"the process (pid {info['pid']}) is alive but does not answer on port {info['port']}",
+        }
     return {**found, "running": True, "problem": None}
 
 
@@ -63,14 +71,15 @@ def up() -> tuple[dict, str]:
                     raise LabkitError(
                         f"the local cloud (pid {info['pid']}) is running but does not answer on "
                         f"port {info['port']}. Run `labkit down` and then `labkit up`; "
-                        f"`labkit logs` shows what it printed.")
+                        f"`labkit logs` shows what it printed."
+                    )
                 note = "attached to the running local cloud"
                 if found["port"] != config.port():
-                    note += (f" on port {found['port']} (LABKIT_PORT={config.port()} applies "
-                             f"after `labkit down`)")
+                    note += f" on port {found['port']} (LABKIT_PORT={config.port()} applies after `labkit down`)"
                 return found, note
-            notes.append(f"the previous local cloud (pid {info['pid']}) had exited, so its "
-                         f"resources are gone; started a new one")
+            notes.append(
+                f"the previous local cloud (pid {info['pid']}) had exited, so its resources are gone; started a new one"
+            )
             pidfile_path().unlink(missing_ok=True)
 
         port = config.port()
@@ -104,10 +113,10 @@ def down() -> str:
 def reset() -> str:
     current = status()
     if not current["running"]:
-        raise LabkitError("the local cloud is not running, so there is nothing to reset; "
-                          "`labkit up` starts an empty one.")
-    request = urllib.request.Request(current["endpoint"] + "/_labkit/reset", method="POST",
-                                     data=b"")
+        raise LabkitError(
+            "the local cloud is not running, so there is nothing to reset; `labkit up` starts an empty one."
+        )
+    request = urllib.request.Request(current["endpoint"] + "/_labkit/reset", method="POST", data=b"")
     with urllib.request.urlopen(request, timeout=30) as response:
         response.read()
     return "emptied the local cloud: every resource on it is gone"
@@ -128,10 +137,24 @@ def _spawn(port: int) -> dict:
     # A new session: the cloud outlives the kernel or shell that started it, and `down` can stop
     # the whole process group (the data plane's workers too).
     process = subprocess.Popen(
-        [sys.executable, "-m", "labkit.localcloud.server", "--port", str(port),
-         "--region", config.local_region(), "--pidfile", str(pidfile_path())],
-        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=config.COURSE_ROOT,
-        env=env, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "labkit.localcloud.server",
+            "--port",
+            str(port),
+            "--region",
+            config.local_region(),
+            "--pidfile",
+            str(pidfile_path()),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=config.COURSE_ROOT,
+        env=env,
+        start_new_session=True,
+    )
     log.close()
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -139,21 +162,23 @@ def _spawn(port: int) -> dict:
         if code is not None:
             if code == EXIT_PORT_TAKEN:
                 raise LabkitError(_port_taken_message(port, _describe_port_owner(port)))
-            raise LabkitError(f"the local cloud exited during start-up (exit code {code}). "
-                              f"Its last log lines:\n{log_tail(15)}")
+            raise LabkitError(
+                f"the local cloud exited during start-up (exit code {code}). Its last log lines:\n{log_tail(15)}"
+            )
         found = _health(port, timeout=0.2)
         if found is not None and found.get("pid") == process.pid:
             return found
         time.sleep(0.01)
     proc.stop_group(process.pid)
-    raise LabkitError(f"the local cloud did not answer within {READY_TIMEOUT_S:.0f} s and was "
-                      f"stopped. Its last log lines:\n{log_tail(15)}")
+    raise LabkitError(
+        f"the local cloud did not answer within {READY_TIMEOUT_S:.0f} s and was "
+        f"stopped. Its last log lines:\n{log_tail(15)}"
+    )
 
 
 def _health(port: int, timeout: float = 0.5) -> dict | None:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_labkit/health",
-                                    timeout=timeout) as response:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_labkit/health", timeout=timeout) as response:
             found = json.loads(response.read())
     except (OSError, ValueError, urllib.error.URLError):
         return None
@@ -207,9 +232,11 @@ def _describe_port_owner(port: int) -> str:
 
 
 def _port_taken_message(port: int, owner: str) -> str:
-    return (f"port {port} on 127.0.0.1 is taken by {owner}. Stop it, or choose another port for "
-            f"the local cloud, e.g. `export LABKIT_PORT={port + 1}` (in a notebook: "
-            f"os.environ['LABKIT_PORT'] = '{port + 1}' before course.start()).")
+    return (
+        f"port {port} on 127.0.0.1 is taken by {owner}. Stop it, or choose another port for "
+        f"the local cloud, e.g. `export LABKIT_PORT={port + 1}` (in a notebook: "
+        f"os.environ['LABKIT_PORT'] = '{port + 1}' before course.start())."
+    )
 
 
 @contextmanager

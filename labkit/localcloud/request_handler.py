@@ -8,6 +8,7 @@ connections open to AWS. Here the request body is bounded by its Content-Length 
 after the response, so the next request starts where it should; a request with a chunked body
 still closes the connection. Each response leaves in one send (head and body together).
 """
+
 import socket
 import traceback
 
@@ -107,8 +108,11 @@ class _Response:
     def _head(self) -> bytes:
         handler = self.handler
         code = int(self.status.split(None, 1)[0])
-        lines = [f"{handler.protocol_version} {self.status}", f"Server: {handler.version_string()}",
-                 f"Date: {handler.date_time_string()}"]
+        lines = [
+            f"{handler.protocol_version} {self.status}",
+            f"Server: {handler.version_string()}",
+            f"Date: {handler.date_time_string()}",
+        ]
         said_close = False
         for name, value in self.headers:
             lines.append(f"{name}: {value}")

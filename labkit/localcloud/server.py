@@ -3,6 +3,7 @@
 Started by `labkit up` (labkit.localcloud.control) as `python -m labkit.localcloud.server`; its
 stdout and stderr are the log file. It writes the pidfile once it listens and removes it on exit.
 """
+
 import argparse
 import json
 import os
@@ -14,9 +15,28 @@ import time
 EXIT_PORT_TAKEN = 3
 
 # Services the course uses, loaded after start-up so a learner's first call to each is not slow.
-WARM_SERVICES = ("sts", "iam", "sqs", "sns", "awslambda", "dynamodb", "apigateway", "apigatewayv2",
-                 "logs", "ecs", "elbv2", "ec2", "cognitoidp", "kms", "secretsmanager", "events",
-                 "servicediscovery", "ssm", "s3", "resourcegroupstaggingapi")
+WARM_SERVICES = (
+    "sts",
+    "iam",
+    "sqs",
+    "sns",
+    "awslambda",
+    "dynamodb",
+    "apigateway",
+    "apigatewayv2",
+    "logs",
+    "ecs",
+    "elbv2",
+    "ec2",
+    "cognitoidp",
+    "kms",
+    "secretsmanager",
+    "events",
+    "servicediscovery",
+    "ssm",
+    "s3",
+    "resourcegroupstaggingapi",
+)
 
 
 def main(argv=None) -> int:
@@ -44,12 +64,10 @@ def main(argv=None) -> int:
         "started_at": time.time(),
         "moto_version": moto_version,
     }
-    app = _control_routes(_explain_failures(dataplane.install(moto_app), moto_version), info,
-                          dataplane.reset)
+    app = _control_routes(_explain_failures(dataplane.install(moto_app), moto_version), info, dataplane.reset)
 
     try:
-        server = make_server("127.0.0.1", args.port, app, threaded=True,
-                             request_handler=LocalCloudRequestHandler)
+        server = make_server("127.0.0.1", args.port, app, threaded=True, request_handler=LocalCloudRequestHandler)
     except OSError as error:
         print(f"cannot listen on 127.0.0.1:{args.port}: {error.strerror}", flush=True)
         return EXIT_PORT_TAKEN
@@ -57,8 +75,7 @@ def main(argv=None) -> int:
     _write_atomically(args.pidfile, json.dumps(info))
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     threading.Thread(target=_warm_up, args=(moto_app, create_backend_app), daemon=True).start()
-    print(f"local cloud listening on {info['endpoint']} (pid {info['pid']}, moto {moto_version})",
-          flush=True)
+    print(f"local cloud listening on {info['endpoint']} (pid {info['pid']}, moto {moto_version})", flush=True)
     try:
         server.serve_forever()
     finally:
@@ -96,24 +113,31 @@ def _explain_failures(app, moto_version):
             return app(environ, start_response)
         except NotImplementedError as error:
             status, code = "501 Not Implemented", "NotImplemented"
-            message = (f"the local cloud (moto {moto_version}) does not implement this call "
-                       f"({error}). It works on a real AWS account (the aws target).")
+            message = (
+                f"the local cloud (moto {moto_version}) does not implement this call "
+                f"({error}). It works on a real AWS account (the aws target)."
+            )
         except Exception as error:  # a moto bug must reach the learner as a message, not HTML
             traceback.print_exc()
             status, code = "500 Internal Server Error", "InternalFailure"
-            message = (f"the local cloud failed on this call ({type(error).__name__}: {error}); "
-                       f"`labkit logs` shows the details.")
+            message = (
+                f"the local cloud failed on this call ({type(error).__name__}: {error}); "
+                f"`labkit logs` shows the details."
+            )
         print(f"{code}: {message}", flush=True)
         # botocore reads XML errors for the query protocol (form-encoded bodies), JSON otherwise.
         if "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", ""):
-            body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
-                    f"<Message>{_xml_escape(message)}</Message></Error></ErrorResponse>").encode()
+            body = (
+                f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
+                f"<Message>{_xml_escape(message)}</Message></Error></ErrorResponse>"
+            ).encode()
             content_type = "text/xml"
         else:
             body = json.dumps({"__type": code, "message": message}).encode()
             content_type = "application/x-amz-json-1.1"
-        start_response(status, [("Content-Type", content_type), ("x-amzn-ErrorType", code),
-                                ("Content-Length", str(len(body)))])
+        start_response(
+            status, [("Content-Type", content_type), ("x-amzn-ErrorType", code), ("Content-Length", str(len(body)))]
+        )
         return [body]
 
     return wsgi
@@ -125,8 +149,7 @@ def _xml_escape(text: str) -> str:
 
 def _json(start_response, payload):
     body = json.dumps(payload).encode()
-    start_response("200 OK", [("Content-Type", "application/json"),
-                              ("Content-Length", str(len(body)))])
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
 
 

@@ -7,6 +7,7 @@ in dependency order, and report what is left.
 Untagged resources are never touched. The kinds it knows, and their order, are in kinds.py; each
 service's own module says how to find and delete its resources.
 """
+
 from labkit.teardown.run import Entry, Report, run_cli, tagged, teardown
 
 __all__ = ["Entry", "Report", "run_cli", "tagged", "teardown"]

@@ -1,4 +1,5 @@
 """API Gateway: REST APIs (v1) and HTTP APIs (v2); stages, deployments and routes go with them."""
+
 from labkit.awsapi import pages
 from labkit.teardown.base import Kind, Resource
 
@@ -19,8 +20,11 @@ def find_http_apis(client, wanted):
 
 
 KINDS = (
-    Kind("API Gateway REST API", "apigateway", find_rest_apis,
-         lambda client, api: client.delete_rest_api(restApiId=api.id)),
-    Kind("API Gateway HTTP API", "apigatewayv2", find_http_apis,
-         lambda client, api: client.delete_api(ApiId=api.id)),
+    Kind(
+        "API Gateway REST API",
+        "apigateway",
+        find_rest_apis,
+        lambda client, api: client.delete_rest_api(restApiId=api.id),
+    ),
+    Kind("API Gateway HTTP API", "apigatewayv2", find_http_apis, lambda client, api: client.delete_api(ApiId=api.id)),
 )

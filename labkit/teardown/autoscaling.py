@@ -3,6 +3,7 @@
 A scalable target has no tags of its own here (moto keeps none), and AWS leaves it registered when
 its service is deleted; it is found through its service's tags and deregistered first, which also
 deletes its scaling policies and their alarms."""
+
 import boto3
 from botocore.exceptions import ClientError
 
@@ -15,21 +16,23 @@ def find_ecs_targets(client, wanted):
     for target in pages(client, "describe_scalable_targets", "ScalableTargets", ServiceNamespace="ecs"):
         _, cluster, service = target["ResourceId"].split("/", 2)
         try:
-            found = ecs.describe_services(cluster=cluster, services=[service],
-                                          include=["TAGS"])["services"]
+            found = ecs.describe_services(cluster=cluster, services=[service], include=["TAGS"])["services"]
         except ClientError:  # its cluster is gone: not the course's to judge
             continue
         tags = tag_dict(found[0].get("tags"), "key", "value") if found else {}
         if found and wanted(tags):
-            yield Resource(id=target["ResourceId"], name=target["ResourceId"], tags=tags,
-                           context={"dimension": target["ScalableDimension"]})
+            yield Resource(
+                id=target["ResourceId"],
+                name=target["ResourceId"],
+                tags=tags,
+                context={"dimension": target["ScalableDimension"]},
+            )
 
 
 def deregister(client, target):
-    client.deregister_scalable_target(ServiceNamespace="ecs", ResourceId=target.id,
-                                      ScalableDimension=target.context["dimension"])
+    client.deregister_scalable_target(
+        ServiceNamespace="ecs", ResourceId=target.id, ScalableDimension=target.context["dimension"]
+    )
 
 
-KINDS = (
-    Kind("Auto Scaling target", "application-autoscaling", find_ecs_targets, deregister),
-)
+KINDS = (Kind("Auto Scaling target", "application-autoscaling", find_ecs_targets, deregister),)

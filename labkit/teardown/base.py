@@ -4,6 +4,7 @@ A kind is a row in a table (labkit.teardown.kinds.KINDS): a label, a boto3 servi
 yields the resources whose tags the filter wants, and a `delete` that removes one of them together
 with whatever must go first (a topic's subscriptions, a role's attached policies, ...).
 """
+
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -22,8 +23,7 @@ BUSY_WAIT_S = 180.0
 LOCAL_BUSY_WAIT_S = 60.0
 # Errors that only mean "too many calls, try again later"; API Gateway allows one DeleteRestApi
 # every 30 s per account, longer than botocore's own retries wait.
-THROTTLING_CODES = ("TooManyRequestsException", "ThrottlingException", "Throttling",
-                    "RequestLimitExceeded")
+THROTTLING_CODES = ("TooManyRequestsException", "ThrottlingException", "Throttling", "RequestLimitExceeded")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
 """Cloud Map (servicediscovery): services (their instances deregistered first), then namespaces."""
+
 from labkit.awsapi import pages, tag_dict
 from labkit.teardown.base import Kind, Resource, ignoring_gone, unless_gone, wait_until
 
@@ -41,8 +42,6 @@ def delete_namespace(client, namespace):
 
 KINDS = (
     # ResourceInUse: deregistering the instances is itself still running.
-    Kind("Cloud Map service", "servicediscovery", find_services, delete_service,
-         busy_codes=("ResourceInUse",)),
-    Kind("Cloud Map namespace", "servicediscovery", find_namespaces, delete_namespace,
-         busy_codes=("ResourceInUse",)),
+    Kind("Cloud Map service", "servicediscovery", find_services, delete_service, busy_codes=("ResourceInUse",)),
+    Kind("Cloud Map namespace", "servicediscovery", find_namespaces, delete_namespace, busy_codes=("ResourceInUse",)),
 )

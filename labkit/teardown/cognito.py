@@ -1,4 +1,5 @@
 """Cognito user pools, each with its hosted-UI domain removed first (AWS requires it)."""
+
 from labkit.awsapi import pages
 from labkit.teardown.base import Kind, Resource, ignoring_gone, unless_gone
 
@@ -13,8 +14,9 @@ def find_user_pools(client, wanted):
         tags = pool.get("UserPoolTags") or {}
         if wanted(tags):
             domains = [pool[key] for key in ("CustomDomain", "Domain") if pool.get(key)]
-            yield Resource(id=pool["Id"], name=f"{pool['Name']} ({pool['Id']})", tags=tags,
-                           context={"domains": domains})
+            yield Resource(
+                id=pool["Id"], name=f"{pool['Name']} ({pool['Id']})", tags=tags, context={"domains": domains}
+            )
 
 
 def delete_user_pool(client, pool):
@@ -23,6 +25,4 @@ def delete_user_pool(client, pool):
     client.delete_user_pool(UserPoolId=pool.id)
 
 
-KINDS = (
-    Kind("Cognito user pool", "cognito-idp", find_user_pools, delete_user_pool),
-)
+KINDS = (Kind("Cognito user pool", "cognito-idp", find_user_pools, delete_user_pool),)

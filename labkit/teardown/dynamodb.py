@@ -1,4 +1,5 @@
 """DynamoDB tables (their streams, indexes and items go with them)."""
+
 from labkit.awsapi import pages, tag_dict
 from labkit.teardown.base import Kind, Resource, unless_gone
 
@@ -14,7 +15,11 @@ def find_tables(client, wanted):
 
 
 KINDS = (
-    Kind("DynamoDB table", "dynamodb", find_tables,
-         lambda client, table: client.delete_table(TableName=table.id),
-         busy_codes=("ResourceInUseException",)),
+    Kind(
+        "DynamoDB table",
+        "dynamodb",
+        find_tables,
+        lambda client, table: client.delete_table(TableName=table.id),
+        busy_codes=("ResourceInUseException",),
+    ),
 )

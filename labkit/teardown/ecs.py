@@ -1,4 +1,5 @@
 """ECS: services (scaled to 0, deleted with force), clusters, task definitions (deregistered)."""
+
 from labkit.awsapi import chunks, pages, tag_dict
 from labkit.teardown.base import Kind, Resource
 
@@ -19,13 +20,17 @@ def find_services(client, wanted):
             continue
         arns = list(pages(client, "list_services", "serviceArns", cluster=cluster["clusterArn"]))
         for batch in chunks(arns, 10):
-            for service in client.describe_services(cluster=cluster["clusterArn"], services=batch,
-                                                    include=["TAGS"])["services"]:
+            for service in client.describe_services(cluster=cluster["clusterArn"], services=batch, include=["TAGS"])[
+                "services"
+            ]:
                 tags = tag_dict(service.get("tags"), "key", "value")
                 if service["status"] not in GOING and wanted(tags):
-                    yield Resource(id=service["serviceArn"], tags=tags,
-                                   name=f"{cluster['clusterName']}/{service['serviceName']}",
-                                   context={"cluster": cluster["clusterArn"]})
+                    yield Resource(
+                        id=service["serviceArn"],
+                        tags=tags,
+                        name=f"{cluster['clusterName']}/{service['serviceName']}",
+                        context={"cluster": cluster["clusterArn"]},
+                    )
 
 
 def delete_service(client, service):
@@ -52,11 +57,17 @@ def find_task_definitions(client, wanted):
 KINDS = (
     Kind("ECS service", "ecs", find_services, delete_service),
     # A deleted service's tasks take a while to stop; until then the cluster refuses to go.
-    Kind("ECS cluster", "ecs", find_clusters,
-         lambda client, cluster: client.delete_cluster(cluster=cluster.id),
-         busy_codes=("ClusterContainsServicesException", "ClusterContainsTasksException",
-                     "UpdateInProgressException")),
-    Kind("ECS task definition", "ecs", find_task_definitions,
-         lambda client, definition: client.deregister_task_definition(
-             taskDefinition=definition.id)),
+    Kind(
+        "ECS cluster",
+        "ecs",
+        find_clusters,
+        lambda client, cluster: client.delete_cluster(cluster=cluster.id),
+        busy_codes=("ClusterContainsServicesException", "ClusterContainsTasksException", "UpdateInProgressException"),
+    ),
+    Kind(
+        "ECS task definition",
+        "ecs",
+        find_task_definitions,
+        lambda client, definition: client.deregister_task_definition(taskDefinition=definition.id),
+    ),
 )

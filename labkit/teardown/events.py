@@ -1,4 +1,5 @@
 """EventBridge rules on every event bus, their targets removed first."""
+
 from labkit.awsapi import chunks, pages, tag_dict
 from labkit.teardown.base import Kind, Resource, unless_gone
 
@@ -18,17 +19,15 @@ def find_rules(client, wanted):
 
 def delete_rule(client, rule):
     bus = rule.context["bus"]
-    target_ids = [target["Id"] for target in
-                  pages(client, "list_targets_by_rule", "Targets", Rule=rule.id, EventBusName=bus)]
+    target_ids = [
+        target["Id"] for target in pages(client, "list_targets_by_rule", "Targets", Rule=rule.id, EventBusName=bus)
+    ]
     for batch in chunks(target_ids, 100):  # RemoveTargets takes at most 100 ids
         removal = client.remove_targets(Rule=rule.id, EventBusName=bus, Ids=batch)
         if removal.get("FailedEntryCount"):
             entry = removal["FailedEntries"][0]
-            raise RuntimeError(f"could not remove target {entry['TargetId']}: "
-                               f"{entry.get('ErrorMessage')}")
+            raise RuntimeError(f"could not remove target {entry['TargetId']}: {entry.get('ErrorMessage')}")
     client.delete_rule(Name=rule.id, EventBusName=bus)
 
 
-KINDS = (
-    Kind("EventBridge rule", "events", find_rules, delete_rule),
-)
+KINDS = (Kind("EventBridge rule", "events", find_rules, delete_rule),)

@@ -1,5 +1,6 @@
 """IAM: roles (their policies detached or deleted and their instance profiles left first), then the
 customer-managed policies. IAM is global: a teardown in any region removes the account's."""
+
 from labkit.awsapi import pages, tag_dict
 from labkit.teardown.base import Kind, Resource, ignoring_gone, unless_gone
 
@@ -19,15 +20,16 @@ def find_roles(client, wanted):
 
 
 def delete_role(client, role):
-    for policy in pages(client, "list_attached_role_policies", "AttachedPolicies",
-                        RoleName=role.id):
+    for policy in pages(client, "list_attached_role_policies", "AttachedPolicies", RoleName=role.id):
         ignoring_gone(client.detach_role_policy, RoleName=role.id, PolicyArn=policy["PolicyArn"])
     for policy_name in pages(client, "list_role_policies", "PolicyNames", RoleName=role.id):
         ignoring_gone(client.delete_role_policy, RoleName=role.id, PolicyName=policy_name)
-    for profile in pages(client, "list_instance_profiles_for_role", "InstanceProfiles",
-                         RoleName=role.id):
-        ignoring_gone(client.remove_role_from_instance_profile,
-                      InstanceProfileName=profile["InstanceProfileName"], RoleName=role.id)
+    for profile in pages(client, "list_instance_profiles_for_role", "InstanceProfiles", RoleName=role.id):
+        ignoring_gone(
+            client.remove_role_from_instance_profile,
+            InstanceProfileName=profile["InstanceProfileName"],
+            RoleName=role.id,
+        )
     client.delete_role(RoleName=role.id)
 
 
@@ -44,8 +46,7 @@ def delete_policy(client, policy):
     # policy still attached elsewhere fails here (DeleteConflict) and is reported as left.
     for version in pages(client, "list_policy_versions", "Versions", PolicyArn=policy.id):
         if not version["IsDefaultVersion"]:
-            ignoring_gone(client.delete_policy_version, PolicyArn=policy.id,
-                          VersionId=version["VersionId"])
+            ignoring_gone(client.delete_policy_version, PolicyArn=policy.id, VersionId=version["VersionId"])
     client.delete_policy(PolicyArn=policy.id)
 
 

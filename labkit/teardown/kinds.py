@@ -1,24 +1,25 @@
 """Every kind of resource teardown knows, in the order they are deleted: what uses a resource goes
 before it (an API before its function, a function before its role, a listener before its target
 group). A lab that deploys a new kind adds a Kind to its service's module and lists it here."""
+
 from labkit.teardown import (
-                             apigateway,
-                             autoscaling,
-                             cloudmap,
-                             cognito,
-                             dynamodb,
-                             ecr,
-                             ecs,
-                             elb,
-                             events,
-                             iam,
-                             kms,
-                             lambda_,
-                             logs,
-                             s3,
-                             secretsmanager,
-                             sqs_sns,
-                             stepfunctions,
+    apigateway,
+    autoscaling,
+    cloudmap,
+    cognito,
+    dynamodb,
+    ecr,
+    ecs,
+    elb,
+    events,
+    iam,
+    kms,
+    lambda_,
+    logs,
+    s3,
+    secretsmanager,
+    sqs_sns,
+    stepfunctions,
 )
 
 KINDS = (

@@ -1,4 +1,5 @@
 """CloudWatch Logs log groups (their streams and events go with them)."""
+
 from labkit.awsapi import pages
 from labkit.teardown.base import Kind, Resource, unless_gone
 
@@ -13,6 +14,10 @@ def find_log_groups(client, wanted):
 
 
 KINDS = (
-    Kind("CloudWatch log group", "logs", find_log_groups,
-         lambda client, group: client.delete_log_group(logGroupName=group.id)),
+    Kind(
+        "CloudWatch log group",
+        "logs",
+        find_log_groups,
+        lambda client, group: client.delete_log_group(logGroupName=group.id),
+    ),
 )

@@ -3,6 +3,7 @@
 "Left" is never taken on trust: after deleting, every kind is listed again, so a resource whose
 deletion failed, one AWS still holds, and a kind that could not be listed all show up there.
 """
+
 import sys
 import threading
 import time
@@ -65,9 +66,11 @@ class _Filter:
     owner: str | None
 
     def wants(self, tags: Tags) -> bool:
-        return (tags.get(COURSE_KEY) == config.COURSE_TAG
-                and (self.lab is None or tags.get(LAB_KEY) == self.lab)
-                and (self.owner is None or tags.get(OWNER_KEY) == self.owner))
+        return (
+            tags.get(COURSE_KEY) == config.COURSE_TAG
+            and (self.lab is None or tags.get(LAB_KEY) == self.lab)
+            and (self.owner is None or tags.get(OWNER_KEY) == self.owner)
+        )
 
     def __str__(self) -> str:
         described = f"{COURSE_KEY}={config.COURSE_TAG}"
@@ -87,6 +90,7 @@ class _Clients:
 
     def __init__(self):
         import boto3
+
         self._session = boto3.Session()
         self._clients = {}
         self._lock = threading.Lock()
@@ -98,8 +102,9 @@ class _Clients:
             return self._clients[service]
 
 
-def teardown(lab: str | None = None, target: str | None = None,
-             confirm: str | None = None, all_owners: bool = False) -> Report:
+def teardown(
+    lab: str | None = None, target: str | None = None, confirm: str | None = None, all_owners: bool = False
+) -> Report:
     """Delete every resource the course tagged for this learner (only lab `lab`'s, when given) on
     the target, without asking: for a notebook's cleanup cell. Prints a line per resource and what
     is left. The target is the one this kernel's course.start() chose, unless `target` says."""
@@ -114,13 +119,13 @@ def tagged(lab: str | None = None) -> list[Entry]:
     return [Entry(kind.label, resource.name) for kind, resource in survey.found] + survey.unlisted
 
 
-def run_cli(target: str = "local", lab: str | None = None, assume_yes: bool = False,
-            all_owners: bool = False) -> int:
+def run_cli(target: str = "local", lab: str | None = None, assume_yes: bool = False, all_owners: bool = False) -> int:
     """`labkit teardown`: like teardown(), but lists what it would delete and asks first (unless
     --yes). Exit code 0 when nothing tagged is left, 1 when something is, 2 when it could not
     ask."""
     if target == "local" and course.current() is None:
         from labkit.localcloud import control
+
         if not control.status()["running"]:
             print("The local cloud is not running, so nothing is on it: nothing to tear down.")
             return 0
@@ -131,9 +136,11 @@ def run_cli(target: str = "local", lab: str | None = None, assume_yes: bool = Fa
         for kind, resource in plan.found:
             print(_line("", kind.label, resource.name))
         if not sys.stdin.isatty():
-            print("labkit teardown: nothing deleted. Standard input is not a terminal, so there is "
-                  "no one to confirm; run `labkit teardown --yes` to delete without asking.",
-                  file=sys.stderr)
+            print(
+                "labkit teardown: nothing deleted. Standard input is not a terminal, so there is "
+                "no one to confirm; run `labkit teardown --yes` to delete without asking.",
+                file=sys.stderr,
+            )
             return EXIT_REFUSED
         if not _confirmed(f"Delete these {len(plan.found)} resources? [y/N] "):
             print("Nothing deleted.")
@@ -152,8 +159,7 @@ def _start(target: str | None, confirm: str | None, lab: str | None, all_owners:
     return env, selection, _Clients()
 
 
-def _delete_and_recheck(target: str, selection: _Filter, clients: _Clients,
-                        plan: _Survey) -> Report:
+def _delete_and_recheck(target: str, selection: _Filter, clients: _Clients, plan: _Survey) -> Report:
     lab = selection.lab
     report = Report(target=target, lab=lab)
     patience = BUSY_WAIT_S if target == "aws" else LOCAL_BUSY_WAIT_S
@@ -187,8 +193,7 @@ def _survey(clients: _Clients, selection: _Filter) -> _Survey:
     def find(kind: Kind) -> list[Resource] | Entry:
         try:
             # Filtered again here: a kind's find must never hand over an untagged resource.
-            return [resource for resource in kind.find(clients(kind.service), wanted)
-                    if wanted(resource.tags)]
+            return [resource for resource in kind.find(clients(kind.service), wanted) if wanted(resource.tags)]
         except Exception as error:  # an unimplemented or unreachable API: reported, not fatal
             return Entry(kind.label, "", f"could not be listed: {describe_error(error)}")
 

@@ -1,4 +1,5 @@
 """S3 buckets of the current region, emptied (every object version and delete marker) first."""
+
 from botocore.exceptions import ClientError
 
 from labkit.awsapi import chunks, pages, tag_dict
@@ -21,15 +22,17 @@ def find_buckets(client, wanted):
 def delete_bucket(client, bucket):
     paginator = client.get_paginator("list_object_versions")
     for page in paginator.paginate(Bucket=bucket.id):
-        objects = [{"Key": item["Key"], "VersionId": item["VersionId"]}
-                   for item in (page.get("Versions") or []) + (page.get("DeleteMarkers") or [])]
+        objects = [
+            {"Key": item["Key"], "VersionId": item["VersionId"]}
+            for item in (page.get("Versions") or []) + (page.get("DeleteMarkers") or [])
+        ]
         for batch in chunks(objects, 1000):  # DeleteObjects takes at most 1000 keys
-            result = client.delete_objects(Bucket=bucket.id,
-                                           Delete={"Objects": batch, "Quiet": True})
+            result = client.delete_objects(Bucket=bucket.id, Delete={"Objects": batch, "Quiet": True})
             if result.get("Errors"):
                 error = result["Errors"][0]
-                raise RuntimeError(f"could not delete object {error['Key']}: {error['Code']} "
-                                   f"{error.get('Message', '')}")
+                raise RuntimeError(
+                    f"could not delete object {error['Key']}: {error['Code']} {error.get('Message', '')}"
+                )
     client.delete_bucket(Bucket=bucket.id)
 
 

@@ -1,4 +1,5 @@
 """Secrets Manager secrets, deleted at once (no recovery window: the course's are samples)."""
+
 from labkit.awsapi import pages, tag_dict
 from labkit.teardown.base import Kind, Resource
 
@@ -12,7 +13,10 @@ def find_secrets(client, wanted):
 
 
 KINDS = (
-    Kind("Secrets Manager secret", "secretsmanager", find_secrets,
-         lambda client, secret: client.delete_secret(SecretId=secret.id,
-                                                     ForceDeleteWithoutRecovery=True)),
+    Kind(
+        "Secrets Manager secret",
+        "secretsmanager",
+        find_secrets,
+        lambda client, secret: client.delete_secret(SecretId=secret.id, ForceDeleteWithoutRecovery=True),
+    ),
 )

@@ -1,4 +1,5 @@
 """SNS and SQS: the subscriptions of tagged topics, the topics, then the queues."""
+
 from labkit.awsapi import pages, tag_dict
 from labkit.teardown.base import Kind, Resource, unless_gone
 
@@ -15,15 +16,15 @@ def find_subscriptions(client, wanted):
     # Subscriptions carry no tags of their own: they belong to their topic.
     for topic_arn, tags in _tagged_topics(client, wanted):
         topic = topic_arn.rsplit(":", 1)[-1]
-        for subscription in pages(client, "list_subscriptions_by_topic", "Subscriptions",
-                                  TopicArn=topic_arn):
+        for subscription in pages(client, "list_subscriptions_by_topic", "Subscriptions", TopicArn=topic_arn):
             # An unconfirmed subscription has no ARN yet ("PendingConfirmation"); the topic's
             # deletion removes it.
             if not subscription["SubscriptionArn"].startswith("arn:"):
                 continue
             endpoint = subscription["Endpoint"].rsplit(":", 1)[-1]
-            yield Resource(id=subscription["SubscriptionArn"], tags=tags,
-                           name=f"{topic} -> {subscription['Protocol']} {endpoint}")
+            yield Resource(
+                id=subscription["SubscriptionArn"], tags=tags, name=f"{topic} -> {subscription['Protocol']} {endpoint}"
+            )
 
 
 def find_topics(client, wanted):
@@ -40,10 +41,12 @@ def find_queues(client, wanted):
 
 
 KINDS = (
-    Kind("SNS subscription", "sns", find_subscriptions,
-         lambda client, subscription: client.unsubscribe(SubscriptionArn=subscription.id)),
-    Kind("SNS topic", "sns", find_topics,
-         lambda client, topic: client.delete_topic(TopicArn=topic.id)),
-    Kind("SQS queue", "sqs", find_queues,
-         lambda client, queue: client.delete_queue(QueueUrl=queue.id)),
+    Kind(
+        "SNS subscription",
+        "sns",
+        find_subscriptions,
+        lambda client, subscription: client.unsubscribe(SubscriptionArn=subscription.id),
+    ),
+    Kind("SNS topic", "sns", find_topics, lambda client, topic: client.delete_topic(TopicArn=topic.id)),
+    Kind("SQS queue", "sqs", find_queues, lambda client, queue: client.delete_queue(QueueUrl=queue.id)),
 )

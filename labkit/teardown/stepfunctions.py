@@ -1,4 +1,5 @@
 """Step Functions state machines (running executions are stopped by the deletion)."""
+
 from labkit.awsapi import pages, tag_dict
 from labkit.teardown.base import Kind, Resource, unless_gone
 
@@ -16,6 +17,10 @@ def find_state_machines(client, wanted):
 
 
 KINDS = (
-    Kind("Step Functions state machine", "stepfunctions", find_state_machines,
-         lambda client, machine: client.delete_state_machine(stateMachineArn=machine.id)),
+    Kind(
+        "Step Functions state machine",
+        "stepfunctions",
+        find_state_machines,
+        lambda client, machine: client.delete_state_machine(stateMachineArn=machine.id),
+    ),
 )

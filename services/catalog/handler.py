@@ -4,6 +4,7 @@ Lambda proxy integration, payload format 1.0), its books in a DynamoDB table.
 Routes: GET /books, GET /books?author=..., GET /books/{id}, POST /books.
 The table's name comes from the BOOKS_TABLE environment variable; its key is the string `id`.
 """
+
 import json
 import os
 from decimal import Decimal
@@ -58,8 +59,13 @@ def add_book(body: str | None):
         return respond(400, {"message": "the body must be a JSON object"})
     wrong = [name for name, kind in REQUIRED_FIELDS.items() if not isinstance(book.get(name), kind)]
     if wrong or not str(book.get("id", "")).strip():
-        return respond(400, {"message": f"a book needs id (string) and {', '.join(REQUIRED_FIELDS)}; "
-                                        f"missing or wrong: {', '.join(wrong) or 'id'}"})
+        return respond(
+            400,
+            {
+                "message": f"a book needs id (string) and {', '.join(REQUIRED_FIELDS)}; "
+                f"missing or wrong: {', '.join(wrong) or 'id'}"
+            },
+        )
     book["id"] = str(book["id"])
     try:
         table().put_item(Item=book, ConditionExpression="attribute_not_exists(id)")
@@ -69,8 +75,11 @@ def add_book(body: str | None):
 
 
 def respond(status: int, body) -> dict:
-    return {"statusCode": status, "headers": {"Content-Type": "application/json"},
-            "body": json.dumps(body, default=_plain_number)}
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps(body, default=_plain_number),
+    }
 
 
 def _plain_number(value):

@@ -4,6 +4,7 @@ Settings from the environment: MONOLITH_DB (database file), MONOLITH_WORKERS (wo
 MONOLITH_VERSION (overrides the VERSION file), PORT (default port), CATALOG_SERVICE_URL (read the catalog
 from the extracted catalog service: the strangler fig of lab 02).
 """
+
 import argparse
 import os
 from pathlib import Path
@@ -28,8 +29,9 @@ def main() -> None:
         for path in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
             path.unlink(missing_ok=True)
 
-    server = BoundedPoolServer(args.host, args.port, create_app(db_path, version, workers,
-                                                            os.environ.get("CATALOG_SERVICE_URL")), workers)
+    server = BoundedPoolServer(
+        args.host, args.port, create_app(db_path, version, workers, os.environ.get("CATALOG_SERVICE_URL")), workers
+    )
     print(f"Bookshop {version} on http://{args.host}:{server.port} with {workers} workers, database {db_path}")
     server.serve_forever()
 

@@ -1,4 +1,5 @@
 """The Bookshop's HTTP API: every module's routes in one Flask app, one process, one database."""
+
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -34,8 +35,13 @@ def create_app(db_path: Path, version: str, workers: int, catalog_url: str | Non
     @app.get("/health")
     def health():
         modules = [module.__name__.rsplit(".", 1)[-1] for module in MODULES]
-        return {"status": "ok", "version": version, "modules": modules, "workers": workers,
-                "catalog_source": catalog_url or "local database"}
+        return {
+            "status": "ok",
+            "version": version,
+            "modules": modules,
+            "workers": workers,
+            "catalog_source": catalog_url or "local database",
+        }
 
     @app.get("/books")
     def list_books():
@@ -110,4 +116,3 @@ def _json_body() -> dict:
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object")
     return body
-

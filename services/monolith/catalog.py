@@ -1,4 +1,5 @@
 """Catalog: the books on sale and their stock."""
+
 import sqlite3
 
 from .errors import Conflict, NotFound

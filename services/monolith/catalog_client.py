@@ -4,6 +4,7 @@ Set CATALOG_SERVICE_URL (the catalog API's base URL, lab 02) and the Bookshop's 
 GET /books/<id> are answered by that service instead of the local table. Stock reservation at checkout
 stays in the local database until orders moves out too (lab 03).
 """
+
 import json
 import urllib.error
 import urllib.parse

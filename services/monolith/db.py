@@ -1,4 +1,5 @@
 """The one SQLite database every module of the Bookshop shares."""
+
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Fault injection: switches an operator flips at run time to make a module slow or failing (per process)."""
+
 import threading
 
 from .errors import BadRequest

@@ -1,4 +1,5 @@
 """Notifications: tell the customer about their order. Sending is faked; a sent message is a row."""
+
 import sqlite3
 import time
 

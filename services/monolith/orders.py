@@ -1,4 +1,5 @@
 """Orders: checkout, and the orders placed so far. Checkout calls the other modules in-process."""
+
 import sqlite3
 
 from . import catalog, notifications, payments, users

@@ -1,4 +1,5 @@
 """Payments: charge the customer. The card network is faked; the charge is a row in the shared database."""
+
 import sqlite3
 
 SCHEMA = """

@@ -3,6 +3,7 @@
 Each connection holds one worker until its response is sent; when all workers are busy, new connections
 wait in a queue. So a request stuck in a slow module delays every other request behind it.
 """
+
 from concurrent.futures import ThreadPoolExecutor
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler

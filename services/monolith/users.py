@@ -1,4 +1,5 @@
 """Users: who can buy."""
+
 import sqlite3
 
 from .errors import BadRequest, Conflict, NotFound

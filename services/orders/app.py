@@ -17,6 +17,7 @@ event_type as a message attribute that subscriptions filter on); unset, nothing 
 It listens on $HOST:$PORT (0.0.0.0:8080 in a container) and, on SIGTERM (ECS stopping the task),
 finishes the requests it has first.
 """
+
 import json
 import os
 import signal
@@ -76,16 +77,29 @@ def create_app(table, bookshop_url: str, served_by: str, events=None) -> Flask:
             if book["stock"] < qty:
                 raise ServiceError(409, f"only {book['stock']} of book {book_id} in stock")
             lines.append({"book_id": book_id, "qty": qty, "price_cents": book["price_cents"]})
-        order = {"id": f"o-{uuid.uuid4().hex[:12]}", "user_id": user_id, "items": lines,
-                 "total_cents": sum(line["qty"] * line["price_cents"] for line in lines),
-                 "status": "PLACED", "created_at": datetime.now(UTC).isoformat()}
+        order = {
+            "id": f"o-{uuid.uuid4().hex[:12]}",
+            "user_id": user_id,
+            "items": lines,
+            "total_cents": sum(line["qty"] * line["price_cents"] for line in lines),
+            "status": "PLACED",
+            "created_at": datetime.now(UTC).isoformat(),
+        }
         table.put_item(Item=order)
         if events is not None:
             # Stored, then published: if publishing fails the order exists without its event (the
             # dual-write problem; a transactional outbox or DynamoDB Streams would close the gap).
-            events.publish("OrderPlaced", {
-                "order_id": order["id"], "user_id": user_id, "email": user["email"], "items": lines,
-                "total_cents": order["total_cents"], "placed_at": order["created_at"]})
+            events.publish(
+                "OrderPlaced",
+                {
+                    "order_id": order["id"],
+                    "user_id": user_id,
+                    "email": user["email"],
+                    "items": lines,
+                    "total_cents": order["total_cents"],
+                    "placed_at": order["created_at"],
+                },
+            )
         return order, 201
 
     @app.post("/orders/<order_id>/cancel")
@@ -93,22 +107,35 @@ def create_app(table, bookshop_url: str, served_by: str, events=None) -> Flask:
         try:
             # Conditional: two cancellations racing (or a cancel after shipping) cannot both win.
             order = table.update_item(
-                Key={"id": order_id}, UpdateExpression="SET #status = :cancelled, cancelled_at = :now",
-                ConditionExpression="#status = :placed", ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":cancelled": "CANCELLED", ":placed": "PLACED",
-                                           ":now": datetime.now(UTC).isoformat()},
-                ReturnValues="ALL_NEW")["Attributes"]
+                Key={"id": order_id},
+                UpdateExpression="SET #status = :cancelled, cancelled_at = :now",
+                ConditionExpression="#status = :placed",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":cancelled": "CANCELLED",
+                    ":placed": "PLACED",
+                    ":now": datetime.now(UTC).isoformat(),
+                },
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
         except table.meta.client.exceptions.ConditionalCheckFailedException:
             current = table.get_item(Key={"id": order_id}).get("Item")
             if current is None:
                 raise ServiceError(404, f"order {order_id} not found") from None
-            raise ServiceError(409, f"order {order_id} is {current['status']}: only a PLACED order "
-                                    f"can be cancelled") from None
+            raise ServiceError(
+                409, f"order {order_id} is {current['status']}: only a PLACED order can be cancelled"
+            ) from None
         order = plain(order)
         if events is not None:
-            events.publish("OrderCancelled", {
-                "order_id": order_id, "user_id": order["user_id"], "items": order["items"],
-                "cancelled_at": order["cancelled_at"]})
+            events.publish(
+                "OrderCancelled",
+                {
+                    "order_id": order_id,
+                    "user_id": order["user_id"],
+                    "items": order["items"],
+                    "cancelled_at": order["cancelled_at"],
+                },
+            )
         return order
 
     @app.get("/orders/<order_id>")
@@ -146,8 +173,10 @@ class EventPublisher:
         # The type goes in the body for consumers, and as a message attribute for SNS: a
         # subscription's filter policy reads attributes without parsing the body.
         self.sns.publish(
-            TopicArn=self.topic_arn, Message=json.dumps({"event_type": event_type, **fields}, default=int),
-            MessageAttributes={"event_type": {"DataType": "String", "StringValue": event_type}})
+            TopicArn=self.topic_arn,
+            Message=json.dumps({"event_type": event_type, **fields}, default=int),
+            MessageAttributes={"event_type": {"DataType": "String", "StringValue": event_type}},
+        )
 
 
 def parse_order(body) -> tuple[int, list[tuple[int, int]]]:
@@ -190,10 +219,10 @@ def plain(order: dict) -> dict:
 def main() -> None:
     table = boto3.resource("dynamodb").Table(os.environ["ORDERS_TABLE"])
     topic_arn = os.environ.get("ORDER_EVENTS_TOPIC_ARN")
-    app = create_app(table, os.environ["BOOKSHOP_URL"].rstrip("/"), task_id(),
-                     EventPublisher(topic_arn) if topic_arn else None)
-    server = make_server(os.environ.get("HOST", "0.0.0.0"), int(os.environ.get("PORT", "8080")), app,
-                         threaded=True)
+    app = create_app(
+        table, os.environ["BOOKSHOP_URL"].rstrip("/"), task_id(), EventPublisher(topic_arn) if topic_arn else None
+    )
+    server = make_server(os.environ.get("HOST", "0.0.0.0"), int(os.environ.get("PORT", "8080")), app, threaded=True)
     server.daemon_threads = False  # so that a shutdown waits for the requests in progress
 
     def stop(_signum, _frame):

@@ -3,6 +3,7 @@ local cloud's port, through their routes, authorizers and integrations (see exec
 URLs). Lambda integrations invoke through moto's Lambda backend, where the Lambda data plane runs
 the real handler.
 """
+
 from labkit.dataplane.apigateway import deployments, execute_api
 
 

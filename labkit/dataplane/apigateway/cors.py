@@ -2,16 +2,25 @@
 itself, whatever the routes, and sets the CORS headers on every response, replacing any the
 integration sent. (REST APIs have no such setting: an OPTIONS method with a MOCK integration
 answers preflights, and the integration adds the headers.)"""
+
 from labkit.dataplane.apigateway.messages import ApiRequest, ApiResponse
 
-_CORS_HEADERS = {"access-control-allow-origin", "access-control-allow-credentials",
-                 "access-control-expose-headers", "access-control-allow-methods",
-                 "access-control-allow-headers", "access-control-max-age"}
+_CORS_HEADERS = {
+    "access-control-allow-origin",
+    "access-control-allow-credentials",
+    "access-control-expose-headers",
+    "access-control-allow-methods",
+    "access-control-allow-headers",
+    "access-control-max-age",
+}
 
 
 def is_preflight(request: ApiRequest) -> bool:
-    return (request.method == "OPTIONS" and request.header("Origin") is not None
-            and request.header("Access-Control-Request-Method") is not None)
+    return (
+        request.method == "OPTIONS"
+        and request.header("Origin") is not None
+        and request.header("Access-Control-Request-Method") is not None
+    )
 
 
 def preflight(config: dict, request: ApiRequest) -> ApiResponse:

@@ -5,6 +5,7 @@ stage only with a new deployment, a step learners often forget. moto keeps no co
 wraps moto's RestAPI.create_deployment to take one. The same wrapper keeps an existing stage (and
 its stage variables) when it is redeployed, where moto would replace it with a bare one.
 """
+
 import threading
 from dataclasses import dataclass
 
@@ -92,9 +93,11 @@ def _patch(models) -> None:
     original = RestAPI.create_deployment
     parameters = list(inspect.signature(original).parameters)
     if parameters != ["self", "name", "description", "stage_variables"]:
-        raise RuntimeError(f"moto's RestAPI.create_deployment takes ({', '.join(parameters)}), not "
-                           "(self, name, description, stage_variables) as in moto 5.2.5: re-check "
-                           "labkit/dataplane/apigateway/deployments.py")
+        raise RuntimeError(
+            f"moto's RestAPI.create_deployment takes ({', '.join(parameters)}), not "
+            "(self, name, description, stage_variables) as in moto 5.2.5: re-check "
+            "labkit/dataplane/apigateway/deployments.py"
+        )
 
     def create_deployment(self, name, description, stage_variables=None):
         existing = self.stages.get(name) if name else None
@@ -124,39 +127,65 @@ def reset() -> None:
 def snapshot(api) -> RestDeployment:
     """A copy of what moto's RestAPI holds now, detached from later changes."""
     resources = tuple(
-        ResourceSpec(resource.id, PathTemplate.parse(resource.get_path()),
-                     {verb: _method(method) for verb, method in resource.resource_methods.items()})
-        for resource in api.resources.values())
+        ResourceSpec(
+            resource.id,
+            PathTemplate.parse(resource.get_path()),
+            {verb: _method(method) for verb, method in resource.resource_methods.items()},
+        )
+        for resource in api.resources.values()
+    )
     authorizers = {
         authorizer.id: AuthorizerSpec(
-            authorizer.id, authorizer.name or "", authorizer.type or "",
-            tuple(authorizer.provider_arns or ()), authorizer.authorizer_uri,
-            authorizer.identity_source, authorizer.identity_validation_expression)
-        for authorizer in api.authorizers.values()}
+            authorizer.id,
+            authorizer.name or "",
+            authorizer.type or "",
+            tuple(authorizer.provider_arns or ()),
+            authorizer.authorizer_uri,
+            authorizer.identity_source,
+            authorizer.identity_validation_expression,
+        )
+        for authorizer in api.authorizers.values()
+    }
     gateway_responses = {
         response.response_type: GatewayResponseSpec(
             str(response.status_code) if response.status_code else None,
-            dict(response.response_parameters or {}), dict(response.response_templates or {}))
-        for response in api.gateway_responses.values()}
-    return RestDeployment(api.id, resources, authorizers, gateway_responses,
-                          tuple(api.binaryMediaTypes or ()))
+            dict(response.response_parameters or {}),
+            dict(response.response_templates or {}),
+        )
+        for response in api.gateway_responses.values()
+    }
+    return RestDeployment(api.id, resources, authorizers, gateway_responses, tuple(api.binaryMediaTypes or ()))
 
 
 def _method(method) -> MethodSpec:
     integration = method.method_integration
-    return MethodSpec(method.http_method, (method.authorization_type or "NONE").upper(),
-                      method.authorizer_id, tuple(method.authorization_scopes or ()),
-                      _integration(integration) if integration else None)
+    return MethodSpec(
+        method.http_method,
+        (method.authorization_type or "NONE").upper(),
+        method.authorizer_id,
+        tuple(method.authorization_scopes or ()),
+        _integration(integration) if integration else None,
+    )
 
 
 def _integration(integration) -> IntegrationSpec:
     responses = tuple(
-        IntegrationResponseSpec(str(response.status_code), response.selection_pattern or None,
-                                dict(response.response_templates or {}),
-                                dict(response.response_parameters or {}))
-        for response in (integration.integration_responses or {}).values())
+        IntegrationResponseSpec(
+            str(response.status_code),
+            response.selection_pattern or None,
+            dict(response.response_templates or {}),
+            dict(response.response_parameters or {}),
+        )
+        for response in (integration.integration_responses or {}).values()
+    )
     timeout = integration.timeout_in_millis
     return IntegrationSpec(
-        (integration.integration_type or "").upper(), integration.uri, integration.http_method,
-        dict(integration.request_templates or {}), integration.passthrough_behaviour,
-        int(timeout) if timeout else None, dict(integration.request_parameters or {}), responses)
+        (integration.integration_type or "").upper(),
+        integration.uri,
+        integration.http_method,
+        dict(integration.request_templates or {}),
+        integration.passthrough_behaviour,
+        int(timeout) if timeout else None,
+        dict(integration.request_parameters or {}),
+        responses,
+    )

@@ -1,5 +1,6 @@
 """The answers API Gateway gives itself when a request does not reach, or comes back badly from, an
 integration: their status, body and (REST APIs) gateway response type, worded as AWS words them."""
+
 import json
 from dataclasses import dataclass
 
@@ -18,10 +19,16 @@ class GatewayError(Exception):
 
 # REST APIs ------------------------------------------------------------------------------------
 
+
 def missing_authentication_token(reason: str) -> GatewayError:
     # What AWS answers for a path or method the API does not define, as well as a missing signature.
-    return GatewayError(403, "Missing Authentication Token", reason, "MISSING_AUTHENTICATION_TOKEN",
-                        error_type="MissingAuthenticationTokenException")
+    return GatewayError(
+        403,
+        "Missing Authentication Token",
+        reason,
+        "MISSING_AUTHENTICATION_TOKEN",
+        error_type="MissingAuthenticationTokenException",
+    )
 
 
 def stage_not_found(reason: str) -> GatewayError:
@@ -29,8 +36,7 @@ def stage_not_found(reason: str) -> GatewayError:
 
 
 def unauthorized(reason: str) -> GatewayError:
-    return GatewayError(401, "Unauthorized", reason, "UNAUTHORIZED",
-                        error_type="UnauthorizedException")
+    return GatewayError(401, "Unauthorized", reason, "UNAUTHORIZED", error_type="UnauthorizedException")
 
 
 def access_denied(reason: str, explicit: bool) -> GatewayError:
@@ -38,13 +44,15 @@ def access_denied(reason: str, explicit: bool) -> GatewayError:
     if explicit:
         message += " with an explicit deny"
     # AWS spells this body's key with a capital M.
-    return GatewayError(403, message, reason, "ACCESS_DENIED", message_key="Message",
-                        error_type="AccessDeniedException")
+    return GatewayError(
+        403, message, reason, "ACCESS_DENIED", message_key="Message", error_type="AccessDeniedException"
+    )
 
 
 def authorizer_configuration_error(reason: str) -> GatewayError:
-    return GatewayError(500, None, reason, "AUTHORIZER_CONFIGURATION_ERROR",
-                        error_type="AuthorizerConfigurationException")
+    return GatewayError(
+        500, None, reason, "AUTHORIZER_CONFIGURATION_ERROR", error_type="AuthorizerConfigurationException"
+    )
 
 
 def endpoint_timed_out(reason: str) -> GatewayError:
@@ -65,6 +73,7 @@ def unsupported_media_type(reason: str) -> GatewayError:
 
 
 # HTTP APIs: fixed answers, no gateway responses ---------------------------------------------------
+
 
 def not_found(reason: str) -> GatewayError:
     return GatewayError(404, "Not Found", reason)

@@ -4,6 +4,7 @@ plus the request a REST Lambda authorizer of type REQUEST receives.
 
 Format 1.0 always carries every key (null when empty); format 2.0 leaves out empty ones.
 """
+
 import base64
 import fnmatch
 from dataclasses import dataclass, field
@@ -11,8 +12,15 @@ from dataclasses import dataclass, field
 from labkit.dataplane.apigateway.messages import ApiRequest
 
 # HTTP APIs pass these bodies as text and base64-encode every other content type.
-_TEXT_TYPES = ("text/*", "application/json", "application/*+json", "application/xml",
-               "application/*+xml", "application/javascript", "application/x-javascript")
+_TEXT_TYPES = (
+    "text/*",
+    "application/json",
+    "application/*+json",
+    "application/xml",
+    "application/*+xml",
+    "application/javascript",
+    "application/x-javascript",
+)
 
 
 @dataclass
@@ -95,16 +103,14 @@ def proxy_event_v2(request: ApiRequest, match: RouteMatch) -> dict:
     headers, cookies = {}, []
     for name, values in _grouped(request.header_items).items():
         if name.lower() == "cookie":
-            cookies += [part.strip() for value in values for part in value.split(";")
-                        if part.strip()]
+            cookies += [part.strip() for value in values for part in value.split(";") if part.strip()]
         else:
             key = name.lower()
             headers[key] = ",".join(([headers[key]] if key in headers else []) + values)
     query = {name: ",".join(values) for name, values in _grouped(request.query_items).items()}
     named_stage = match.stage != "$default"  # a named stage's name starts the path the client sent
     raw_path = _stage_path(request, match.stage, raw=True) if named_stage else request.raw_path
-    event = {"version": "2.0", "routeKey": match.route_key, "rawPath": raw_path,
-             "rawQueryString": request.query_string}
+    event = {"version": "2.0", "routeKey": match.route_key, "rawPath": raw_path, "rawQueryString": request.query_string}
     if cookies:
         event["cookies"] = cookies
     event["headers"] = headers
@@ -113,19 +119,24 @@ def proxy_event_v2(request: ApiRequest, match: RouteMatch) -> dict:
     context = {"accountId": match.account_id, "apiId": match.api_id}
     if match.authorizer is not None:
         context["authorizer"] = match.authorizer
-    context.update({
-        "domainName": request.host,
-        "domainPrefix": match.api_id,
-        "http": {"method": request.method,
-                 "path": _stage_path(request, match.stage) if named_stage else request.path,
-                 "protocol": request.protocol, "sourceIp": request.source_ip,
-                 "userAgent": request.user_agent},
-        "requestId": _request_id(request, http_api=True),
-        "routeKey": match.route_key,
-        "stage": match.stage,
-        "time": request.received.clf_time,
-        "timeEpoch": request.received.epoch_ms,
-    })
+    context.update(
+        {
+            "domainName": request.host,
+            "domainPrefix": match.api_id,
+            "http": {
+                "method": request.method,
+                "path": _stage_path(request, match.stage) if named_stage else request.path,
+                "protocol": request.protocol,
+                "sourceIp": request.source_ip,
+                "userAgent": request.user_agent,
+            },
+            "requestId": _request_id(request, http_api=True),
+            "routeKey": match.route_key,
+            "stage": match.stage,
+            "time": request.received.clf_time,
+            "timeEpoch": request.received.epoch_ms,
+        }
+    )
     event["requestContext"] = context
     body, is_base64 = _body(request, not _is_text(request.content_type))
     if body is not None:
@@ -178,10 +189,8 @@ def _is_binary_v1(request: ApiRequest, match: RouteMatch) -> bool:
     content_type = request.content_type
     # A media type set through a patch operation is stored with "/" escaped as "~1".
     patterns = [pattern.replace("~1", "/").lower() for pattern in match.binary_media_types]
-    return bool(content_type) and any(fnmatch.fnmatch(content_type, pattern)
-                                      for pattern in patterns)
+    return bool(content_type) and any(fnmatch.fnmatch(content_type, pattern) for pattern in patterns)
 
 
 def _is_text(content_type: str) -> bool:
-    return not content_type or any(fnmatch.fnmatch(content_type, pattern)
-                                   for pattern in _TEXT_TYPES)
+    return not content_type or any(fnmatch.fnmatch(content_type, pattern) for pattern in _TEXT_TYPES)

@@ -6,6 +6,7 @@
 
 by the REST API or HTTP API with that id, in whichever account and region moto holds it.
 """
+
 import re
 import secrets
 import time
@@ -15,8 +16,10 @@ from urllib.parse import quote, unquote
 from labkit.dataplane.apigateway import errors, http_v2, rest_v1
 from labkit.dataplane.apigateway.messages import ApiRequest, ApiResponse
 
-_PATH_STYLE = re.compile(r"^/restapis/(?P<api_id>[^/]+)/(?P<stage>[^/]+)/_user_request_"
-                         r"(?P<path>/.*)?$")
+_PATH_STYLE = re.compile(
+    r"^/restapis/(?P<api_id>[^/]+)/(?P<stage>[^/]+)/_user_request_"
+    r"(?P<path>/.*)?$"
+)
 _HOST_STYLE = re.compile(r"^(?P<api_id>[a-z0-9]+)\.execute-api\.localhost(:\d+)?$", re.IGNORECASE)
 # Where install() has the request handler keep the headers as sent: WSGI's environ upper-cases
 # their names and folds repeated headers into one, and the events must show them as AWS does.
@@ -51,8 +54,11 @@ def middleware(app):
         except Exception:  # a bug here must answer like API Gateway, with the reason in the log
             traceback.print_exc()
             response = errors.http_response(errors.internal_server_error("labkit failed"))
-        headers = [(name, value) for name, value in response.headers
-                   if name.lower() not in ("content-length", "transfer-encoding", "connection")]
+        headers = [
+            (name, value)
+            for name, value in response.headers
+            if name.lower() not in ("content-length", "transfer-encoding", "connection")
+        ]
         headers.append(("Content-Length", str(len(response.body))))
         start_response(response.status_line, headers)
         return [response.body]
@@ -84,8 +90,9 @@ def _answer(api_id: str, stage: str | None, raw_path: str, query: str, environ) 
         else:
             stage = http_v2.DEFAULT_STAGE
     source_ip = environ.get("REMOTE_ADDR", "")
-    headers = _with_forwarding(list(environ.get(HEADER_ITEMS) or _headers_from(environ)), source_ip,
-                               environ.get("SERVER_PORT", ""))
+    headers = _with_forwarding(
+        list(environ.get(HEADER_ITEMS) or _headers_from(environ)), source_ip, environ.get("SERVER_PORT", "")
+    )
     request = ApiRequest(
         method=environ["REQUEST_METHOD"].upper(),
         raw_path=raw_path,
@@ -94,7 +101,8 @@ def _answer(api_id: str, stage: str | None, raw_path: str, query: str, environ) 
         body=_body(environ),
         source_ip=source_ip,
         protocol=environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
-        host=environ.get("HTTP_HOST", ""))
+        host=environ.get("HTTP_HOST", ""),
+    )
     if kind == "rest":
         return rest_v1.handle(api, account_id, region, stage, request)
     return http_v2.handle(api, account_id, stage, request)
@@ -114,21 +122,25 @@ def _find_api(api_id: str):
     return None
 
 
-def _with_forwarding(headers: list[tuple[str, str]], source_ip: str,
-                     port: str) -> list[tuple[str, str]]:
+def _with_forwarding(headers: list[tuple[str, str]], source_ip: str, port: str) -> list[tuple[str, str]]:
     """The headers API Gateway's front end adds before an integration sees the request."""
     forwarded_for = [value for name, value in headers if name.lower() == "x-forwarded-for"]
-    kept = [(name, value) for name, value in headers
-            if name.lower() not in ("x-forwarded-for", "x-forwarded-port", "x-forwarded-proto")]
-    return kept + [("X-Amzn-Trace-Id", f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)}"),
-                   ("X-Forwarded-For", ", ".join(forwarded_for + [source_ip])),
-                   ("X-Forwarded-Port", port), ("X-Forwarded-Proto", "http")]
+    kept = [
+        (name, value)
+        for name, value in headers
+        if name.lower() not in ("x-forwarded-for", "x-forwarded-port", "x-forwarded-proto")
+    ]
+    return kept + [
+        ("X-Amzn-Trace-Id", f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)}"),
+        ("X-Forwarded-For", ", ".join(forwarded_for + [source_ip])),
+        ("X-Forwarded-Port", port),
+        ("X-Forwarded-Proto", "http"),
+    ]
 
 
 def _headers_from(environ) -> list[tuple[str, str]]:
     """Headers rebuilt from a plain WSGI environ (names capitalised, repeats already joined)."""
-    headers = [(key[5:].replace("_", "-").title(), value) for key, value in environ.items()
-               if key.startswith("HTTP_")]
+    headers = [(key[5:].replace("_", "-").title(), value) for key, value in environ.items() if key.startswith("HTTP_")]
     for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
         if environ.get(key):
             headers.append((key.replace("_", "-").title(), environ[key]))

@@ -5,6 +5,7 @@ route's own method before ANY, $default last), its authorizer, then its integrat
 moto keeps no deployments for HTTP APIs (its CreateDeployment answers 404), so every stage serves
 the API as it is now, the way a stage with autoDeploy (such as $default) does on AWS.
 """
+
 from urllib.parse import quote
 
 from labkit.dataplane.apigateway import authorizers, cors, errors, events, integrations, proxy_results, routing
@@ -24,15 +25,18 @@ def handle(api, account_id: str, stage_name: str, request: ApiRequest) -> ApiRes
     try:
         stage = api.stages.get(stage_name)
         if stage is None or api.protocol_type != "HTTP":
-            raise errors.not_found(f"no stage {stage_name!r}" if stage is None
-                                   else f"{api.protocol_type} APIs are not served locally")
+            raise errors.not_found(
+                f"no stage {stage_name!r}" if stage is None else f"{api.protocol_type} APIs are not served locally"
+            )
         if preflight:
             response = cors.preflight(cors_config, request)
         else:
             response = _serve(api, account_id, stage, request)
     except GatewayError as error:
-        print(f"API Gateway {api.api_id}/{stage_name} {request.method} {request.path} -> "
-              f"{error.status}: {error.reason}", flush=True)
+        print(
+            f"API Gateway {api.api_id}/{stage_name} {request.method} {request.path} -> {error.status}: {error.reason}",
+            flush=True,
+        )
         response = errors.http_response(error)
     if cors_config and not preflight:
         response = cors.decorate(cors_config, request, response)
@@ -44,8 +48,15 @@ def _serve(api, account_id: str, stage, request: ApiRequest) -> ApiResponse:
     route, params = _route(api, request)
     is_default = route.route_key == DEFAULT_ROUTE
     route_path = request.path if is_default else route.route_key.split(" ", 1)[1]
-    match = RouteMatch(account_id, api.api_id, stage.name, route_path, params,
-                       dict(stage.stage_variables or {}), route_key=route.route_key)
+    match = RouteMatch(
+        account_id,
+        api.api_id,
+        stage.name,
+        route_path,
+        params,
+        dict(stage.stage_variables or {}),
+        route_key=route.route_key,
+    )
     match.authorizer = authorizers.authorize_http(route, api, request, account_id)
     integration = api.integrations.get((route.target or "").removeprefix("integrations/"))
     if integration is None:
@@ -69,8 +80,7 @@ def _route(api, request: ApiRequest):
     found = routing.best_match(candidates, request.path_segments)
     if found is not None:
         return found
-    default = next((route for route in api.routes.values() if route.route_key == DEFAULT_ROUTE),
-                   None)
+    default = next((route for route in api.routes.values() if route.route_key == DEFAULT_ROUTE), None)
     if default is None:
         raise errors.not_found(f"no route matches {request.method} {request.path}")
     return default, {}
@@ -78,10 +88,10 @@ def _route(api, request: ApiRequest):
 
 def _lambda(integration, request: ApiRequest, match: RouteMatch, timeout_s: float) -> ApiResponse:
     arn = integrations.function_arn(
-        integrations.with_stage_variables(integration.integration_uri or "", match.stage_variables))
+        integrations.with_stage_variables(integration.integration_uri or "", match.stage_variables)
+    )
     version_1 = integration.payload_format_version == "1.0"
-    event = (events.proxy_event_v1(request, match, http_api=True) if version_1
-             else events.proxy_event_v2(request, match))
+    event = events.proxy_event_v1(request, match, http_api=True) if version_1 else events.proxy_event_v2(request, match)
     try:
         result = integrations.invoke_lambda(arn, event, timeout_s)
     except integrations.IntegrationTimeout:
@@ -99,8 +109,7 @@ def _lambda(integration, request: ApiRequest, match: RouteMatch, timeout_s: floa
 
 
 def _http(integration, request: ApiRequest, match: RouteMatch, timeout_s: float) -> ApiResponse:
-    url = integrations.with_stage_variables(integration.integration_uri or "",
-                                            match.stage_variables)
+    url = integrations.with_stage_variables(integration.integration_uri or "", match.stage_variables)
     for name, value in match.path_parameters.items():
         url = url.replace("{" + name + "}", quote(value, safe="/"))
     if request.query_string:
@@ -113,6 +122,5 @@ def _http(integration, request: ApiRequest, match: RouteMatch, timeout_s: float)
         raise errors.service_unavailable(f"{url} did not answer within {timeout_s * 1000:.0f} ms")
     except integrations.IntegrationUnreachable as failure:
         raise errors.service_unavailable(str(failure))
-    kept = [(name.lower(), value) for name, value in result.headers
-            if name.lower() not in integrations.HOP_BY_HOP]
+    kept = [(name.lower(), value) for name, value in result.headers if name.lower() not in integrations.HOP_BY_HOP]
     return ApiResponse(result.status, kept, result.body)

@@ -1,6 +1,7 @@
 """Calling what a route integrates with, under the integration's timeout: a Lambda function through
 moto's Lambda backend in-process (the seam every trigger reaches, where the Lambda data plane runs
 the real handler, and stops waiting at the timeout), or an HTTP endpoint."""
+
 import concurrent.futures
 import http.client
 import json
@@ -17,13 +18,27 @@ DEFAULT_TIMEOUT_MS = 29000
 # An HTTP call that outlives its timeout keeps its thread until it ends.
 _calls = concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="apigateway-call")
 
-_LAMBDA_URI = re.compile(r"^arn:aws[\w-]*:apigateway:[\w-]+:lambda:path/[\d-]+/functions/"
-                         r"(?P<arn>.+)/invocations$")
-_FUNCTION_ARN = re.compile(r"^arn:aws[\w-]*:lambda:(?P<region>[\w-]+):(?P<account>\d{12}):function:"
-                           r"(?P<name>[\w-]+)(?::(?P<qualifier>[\w$-]+))?$")
+_LAMBDA_URI = re.compile(
+    r"^arn:aws[\w-]*:apigateway:[\w-]+:lambda:path/[\d-]+/functions/"
+    r"(?P<arn>.+)/invocations$"
+)
+_FUNCTION_ARN = re.compile(
+    r"^arn:aws[\w-]*:lambda:(?P<region>[\w-]+):(?P<account>\d{12}):function:"
+    r"(?P<name>[\w-]+)(?::(?P<qualifier>[\w$-]+))?$"
+)
 _STAGE_VARIABLE = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_\-.:/]+)\}")
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
-              "trailer", "transfer-encoding", "upgrade", "content-length", "host"}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
+    "host",
+}
 
 
 class IntegrationTimeout(Exception):
@@ -73,11 +88,9 @@ def invoke_lambda(arn: str, event: dict, timeout_s: float) -> LambdaResult:
     # might outlive the timeout, sparing a thread switch each way on every call.
     answer_by = invoke.ANSWER_BY.set(time.monotonic() + timeout_s)
     try:
-        result = backend.invoke(found["name"], found["qualifier"], json.dumps(event), {},
-                                response_headers)
+        result = backend.invoke(found["name"], found["qualifier"], json.dumps(event), {}, response_headers)
     except JsonRESTError as error:  # Lambda's own answer, e.g. no such function
-        raise IntegrationUnreachable(f"Lambda answered {error.error_type}: {error.message}"
-                                     ) from None
+        raise IntegrationUnreachable(f"Lambda answered {error.error_type}: {error.message}") from None
     except invoke.CallerStoppedWaiting:
         raise IntegrationTimeout(f"no answer within {timeout_s:.3f} s") from None
     finally:
@@ -87,13 +100,11 @@ def invoke_lambda(arn: str, event: dict, timeout_s: float) -> LambdaResult:
     return LambdaResult(result or b"", response_headers.get("x-amz-function-error"))
 
 
-def call_http(method: str, url: str, headers: list[tuple[str, str]], body: bytes,
-              timeout_s: float) -> HttpResult:
+def call_http(method: str, url: str, headers: list[tuple[str, str]], body: bytes, timeout_s: float) -> HttpResult:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise IntegrationUnreachable(f"{url!r} is not an http(s) URL")
-    connection_class = (http.client.HTTPSConnection if parts.scheme == "https"
-                        else http.client.HTTPConnection)
+    connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
     def call() -> HttpResult:

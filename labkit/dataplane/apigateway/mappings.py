@@ -1,6 +1,7 @@
 """REST API mappings around integrations: what mapping templates see, the request template chosen by
 content type with its passthrough behaviour, parameter mappings, and the integration response chosen
 by its selection pattern (AWS, HTTP and MOCK integrations)."""
+
 import json
 import re
 
@@ -12,19 +13,18 @@ from labkit.dataplane.apigateway.messages import ApiRequest, ApiResponse
 DEFAULT_CONTENT_TYPE = "application/json"
 
 
-def request_payload(integration: IntegrationSpec, content_type: str,
-                    scope: templates.TemplateScope) -> str:
+def request_payload(integration: IntegrationSpec, content_type: str, scope: templates.TemplateScope) -> str:
     """The integration request's body: the request template for the content type, else the
     method request's body passed through, as the passthrough behaviour allows."""
     chosen = content_type or DEFAULT_CONTENT_TYPE
     template = integration.request_templates.get(chosen)
     if template is None:
         behaviour = (integration.passthrough_behavior or "WHEN_NO_MATCH").upper()
-        refused = behaviour == "NEVER" or (behaviour == "WHEN_NO_TEMPLATES"
-                                           and integration.request_templates)
+        refused = behaviour == "NEVER" or (behaviour == "WHEN_NO_TEMPLATES" and integration.request_templates)
         if refused:
             raise errors.unsupported_media_type(
-                f"no request template for {chosen!r} and passthroughBehavior is {behaviour}")
+                f"no request template for {chosen!r} and passthroughBehavior is {behaviour}"
+            )
         return scope.body
     return _render(template, scope, "request template")
 
@@ -34,10 +34,14 @@ def template_scope(request: ApiRequest, match: RouteMatch) -> templates.Template
     output) and $stageVariables."""
     return templates.TemplateScope(
         body=request.body.decode("utf-8", "replace"),
-        params={"path": dict(match.path_parameters), "querystring": dict(request.query_items),
-                "header": dict(request.header_items)},
+        params={
+            "path": dict(match.path_parameters),
+            "querystring": dict(request.query_items),
+            "header": dict(request.header_items),
+        },
         context=events.request_context_v1(request, match),
-        stage_variables=match.stage_variables)
+        stage_variables=match.stage_variables,
+    )
 
 
 def parameter_value(source: str, scope: templates.TemplateScope) -> str:
@@ -45,24 +49,25 @@ def parameter_value(source: str, scope: templates.TemplateScope) -> str:
     stageVariables.NAME or context.NAME[.NAME...]."""
     if len(source) >= 2 and source.startswith("'") and source.endswith("'"):
         return source[1:-1]
-    for prefix, where in (("method.request.header.", "header"),
-                          ("method.request.querystring.", "querystring"),
-                          ("method.request.path.", "path")):
+    for prefix, where in (
+        ("method.request.header.", "header"),
+        ("method.request.querystring.", "querystring"),
+        ("method.request.path.", "path"),
+    ):
         if source.startswith(prefix):
-            found = templates.lookup(scope.params.get(where, {}), source[len(prefix):])
+            found = templates.lookup(scope.params.get(where, {}), source[len(prefix) :])
             return templates.as_text(found)
     if source.startswith("stageVariables."):
-        return templates.as_text(scope.stage_variables.get(source[len("stageVariables."):]))
+        return templates.as_text(scope.stage_variables.get(source[len("stageVariables.") :]))
     if source.startswith("context."):
         value = scope.context
-        for key in source[len("context."):].split("."):
+        for key in source[len("context.") :].split("."):
             value = value.get(key) if isinstance(value, dict) else None
         return templates.as_text(value)
     return ""
 
 
-def integration_response(integration: IntegrationSpec,
-                         selector: str | None) -> IntegrationResponseSpec:
+def integration_response(integration: IntegrationSpec, selector: str | None) -> IntegrationResponseSpec:
     """The response whose selection pattern (a regular expression over the whole selector: the
     status code, or a Lambda function's errorMessage) matches, else the one without a pattern.
     A selector of None (a Lambda function that succeeded) takes the one without a pattern."""
@@ -75,24 +80,30 @@ def integration_response(integration: IntegrationSpec,
     if default is None:
         raise errors.configuration_error(
             f"no integration response matches {selector!r} and none is the default (without a "
-            "selection pattern): add one with put_integration_response")
+            "selection pattern): add one with put_integration_response"
+        )
     return default
 
 
-def method_response(chosen: IntegrationResponseSpec, body: str, integration_headers: dict[str, str],
-                    accept: str | None, scope: templates.TemplateScope) -> ApiResponse:
+def method_response(
+    chosen: IntegrationResponseSpec,
+    body: str,
+    integration_headers: dict[str, str],
+    accept: str | None,
+    scope: templates.TemplateScope,
+) -> ApiResponse:
     """The client's response: the integration response's status, its response template applied to
     the integration's body (or the body passed through), and its header mappings."""
     media_type, template = _response_template(chosen.templates, accept)
     if template:
-        response_scope = templates.TemplateScope(body, scope.params, scope.context,
-                                                 scope.stage_variables)
+        response_scope = templates.TemplateScope(body, scope.params, scope.context, scope.stage_variables)
         body = _render(template, response_scope, "response template")
     headers = [("Content-Type", media_type)]
     for name, source in chosen.parameters.items():
         if name.startswith("method.response.header."):
-            headers.append((name[len("method.response.header."):],
-                            _response_parameter(source, body, integration_headers, scope)))
+            headers.append(
+                (name[len("method.response.header.") :], _response_parameter(source, body, integration_headers, scope))
+            )
     try:
         status = int(chosen.status_code)
     except ValueError:
@@ -110,15 +121,15 @@ def _response_template(response_templates: dict, accept: str | None) -> tuple[st
     return next(iter(response_templates.items()))
 
 
-def _response_parameter(source: str, body: str, integration_headers: dict[str, str],
-                        scope: templates.TemplateScope) -> str:
+def _response_parameter(
+    source: str, body: str, integration_headers: dict[str, str], scope: templates.TemplateScope
+) -> str:
     if source.startswith("integration.response.header."):
-        return templates.as_text(templates.lookup(integration_headers,
-                                                  source[len("integration.response.header."):]))
+        return templates.as_text(templates.lookup(integration_headers, source[len("integration.response.header.") :]))
     if source == "integration.response.body":
         return body
     if source.startswith("integration.response.body."):
-        path = "$" + source[len("integration.response.body"):]
+        path = "$" + source[len("integration.response.body") :]
         return templates.as_text(templates.select(templates.TemplateScope(body).document(), path))
     return parameter_value(source, scope)
 
@@ -129,7 +140,8 @@ def _render(template: str, scope: templates.TemplateScope, what: str) -> str:
     except templates.TemplateNotSupported as unsupported:
         raise errors.configuration_error(
             f"the {what} uses {unsupported}, which labkit's local API Gateway does not render "
-            "(see labkit/dataplane/apigateway/templates.py for the supported subset)")
+            "(see labkit/dataplane/apigateway/templates.py for the supported subset)"
+        )
     except (ValueError, TypeError) as failure:
         raise errors.configuration_error(f"the {what} failed: {failure}")
 

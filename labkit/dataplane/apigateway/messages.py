@@ -1,4 +1,5 @@
 """The HTTP request API Gateway received and the response it sends, independent of WSGI."""
+
 import base64
 import secrets
 import time

@@ -1,12 +1,12 @@
 """The IAM policy a Lambda authorizer returns, evaluated against the method ARN being called:
 an explicit Deny wins, then an Allow; without either the caller is not allowed."""
+
 import re
 
 ALLOW, DENY, NO_MATCH = "Allow", "Deny", "none"
 
 
-def method_arn(region: str, account_id: str, api_id: str, stage: str, method: str,
-               path: str) -> str:
+def method_arn(region: str, account_id: str, api_id: str, stage: str, method: str, path: str) -> str:
     """arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/METHOD/PATH, as authorizers receive it."""
     return f"arn:aws:execute-api:{region}:{account_id}:{api_id}/{stage}/{method}/{path.lstrip('/')}"
 
@@ -24,8 +24,10 @@ def evaluate(policy: dict, arn: str) -> str:
     for statement in statements:
         if not isinstance(statement, dict):
             raise ValueError("a Statement is not an object")
-        if not (_matches_any(statement.get("Action"), "execute-api:Invoke", case_sensitive=False)
-                and _matches_any(statement.get("Resource"), arn, case_sensitive=True)):
+        if not (
+            _matches_any(statement.get("Action"), "execute-api:Invoke", case_sensitive=False)
+            and _matches_any(statement.get("Resource"), arn, case_sensitive=True)
+        ):
             continue
         if statement.get("Effect") == DENY:
             return DENY

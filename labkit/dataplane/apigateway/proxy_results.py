@@ -1,6 +1,7 @@
 """Reading what a Lambda proxy integration returned into the HTTP response, as API Gateway does:
 format 1.0 (statusCode, headers, multiValueHeaders, body, isBase64Encoded) and format 2.0, which
 also takes cookies and infers a response from a result without a statusCode."""
+
 import base64
 import binascii
 import json
@@ -40,8 +41,7 @@ def response_v2(payload: bytes) -> ApiResponse:
         body = result.encode() if isinstance(result, str) else payload
         return ApiResponse(200, [("content-type", "application/json")], body)
     status = _status(result)
-    headers = [(name.lower(), _header_value(name, value))
-               for name, value in _mapping(result, "headers").items()]
+    headers = [(name.lower(), _header_value(name, value)) for name, value in _mapping(result, "headers").items()]
     cookies = result.get("cookies") or []
     if not isinstance(cookies, list):
         raise MalformedResult(f"cookies is {_kind(cookies)}, not a list")
@@ -97,6 +97,13 @@ def _body(result: dict) -> bytes:
 
 
 def _kind(value) -> str:
-    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
-             int: "a number", float: "a number", type(None): "null"}
+    names = {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }
     return names.get(type(value), type(value).__name__)

@@ -1,6 +1,7 @@
 """REST APIs (API Gateway v1) answering on a stage: the stage's deployment, the most specific
 resource, its method (or ANY), the method's authorizer, then its integration (rest_integrations.py).
 Errors on the way answer through the API's gateway responses."""
+
 from labkit.dataplane.apigateway import (
     authorizers,
     deployments,
@@ -19,27 +20,28 @@ from labkit.dataplane.apigateway.messages import ApiRequest, ApiResponse
 def handle(api, account_id: str, region: str, stage_name: str, request: ApiRequest) -> ApiResponse:
     stage = api.stages.get(stage_name)
     deployment = deployments.deployed(api.id, stage.deployment_id) if stage else None
-    match = RouteMatch(account_id, api.id, stage_name, request.path, {},
-                       dict(stage.variables) if stage else {})
+    match = RouteMatch(account_id, api.id, stage_name, request.path, {}, dict(stage.variables) if stage else {})
     try:
         if stage is None:
             raise errors.stage_not_found(f"no stage {stage_name!r}")
         if deployment is None:
-            raise errors.stage_not_found(f"stage {stage_name!r} has a deployment the local cloud "
-                                         "did not record; deploy the API again")
+            raise errors.stage_not_found(
+                f"stage {stage_name!r} has a deployment the local cloud did not record; deploy the API again"
+            )
         response = _serve(deployment, request, match, region)
     except GatewayError as error:
         _log(api.id, stage_name, request, error)
         customised = deployment.gateway_responses if deployment else {}
         scope = mappings.template_scope(request, match)
         response = gateway_responses.render(error, customised, scope)
-    response.headers += [("x-amzn-RequestId", request.received.request_id),
-                         ("x-amz-apigw-id", request.received.extended_request_id)]
+    response.headers += [
+        ("x-amzn-RequestId", request.received.request_id),
+        ("x-amz-apigw-id", request.received.extended_request_id),
+    ]
     return response
 
 
-def _serve(deployment: deployments.RestDeployment, request: ApiRequest, match: RouteMatch,
-           region: str) -> ApiResponse:
+def _serve(deployment: deployments.RestDeployment, request: ApiRequest, match: RouteMatch, region: str) -> ApiResponse:
     candidates = ((resource.template, 0, resource) for resource in deployment.resources)
     found = routing.best_match(candidates, request.path_segments)
     if found is None:
@@ -48,13 +50,13 @@ def _serve(deployment: deployments.RestDeployment, request: ApiRequest, match: R
     method = resource.methods.get(request.method) or resource.methods.get("ANY")
     if method is None:
         raise errors.missing_authentication_token(
-            f"resource {resource.template.text} has no {request.method} (or ANY) method")
+            f"resource {resource.template.text} has no {request.method} (or ANY) method"
+        )
     match.path_template, match.resource_id = resource.template.text, resource.id
     match.binary_media_types = deployment.binary_media_types
     integration = method.integration
     if integration is None:
-        raise errors.configuration_error(
-            f"{request.method} {resource.template.text} has no integration")
+        raise errors.configuration_error(f"{request.method} {resource.template.text} has no integration")
     match.authorizer = authorizers.authorize_rest(method, deployment, request, match, region)
     timeout_s = (integration.timeout_ms or integrations.DEFAULT_TIMEOUT_MS) / 1000
     serve = rest_integrations.BY_TYPE.get(integration.type)
@@ -65,5 +67,4 @@ def _serve(deployment: deployments.RestDeployment, request: ApiRequest, match: R
 
 def _log(api_id: str, stage: str, request: ApiRequest, error: GatewayError) -> None:
     # The local cloud's log stands in for the stage's execution log on AWS.
-    print(f"API Gateway {api_id}/{stage} {request.method} {request.path} -> {error.status}: "
-          f"{error.reason}", flush=True)
+    print(f"API Gateway {api_id}/{stage} {request.method} {request.path} -> {error.status}: {error.reason}", flush=True)

@@ -4,6 +4,7 @@ When several templates match a path, the most specific wins: compared segment by
 left, a literal beats {param}, which beats a greedy variable. REST API resources and HTTP API routes
 both match this way.
 """
+
 from dataclasses import dataclass
 
 LITERAL, PARAM, GREEDY = 0, 1, 2

@@ -12,6 +12,7 @@ TemplateNotSupported: the API then answers 500 and the local cloud's log says wh
 Objects and lists render as JSON (AWS renders Java's map notation); a missing value renders empty,
 except $input.json of a missing path, which renders null so that the result stays JSON.
 """
+
 import base64
 import json
 import re
@@ -19,8 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
-_DIRECTIVE = re.compile(r"#\{?(set|if|elseif|else|end|foreach|macro|parse|include|evaluate|define|"
-                        r"break|stop)\b")
+_DIRECTIVE = re.compile(
+    r"#\{?(set|if|elseif|else|end|foreach|macro|parse|include|evaluate|define|"
+    r"break|stop)\b"
+)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 _PATH_STEP = re.compile(r"\.([A-Za-z0-9_\-:]+)|\['([^']*)'\]|\[\"([^\"]*)\"\]|\[(\d+)\]")
 
@@ -70,9 +73,10 @@ def render(template: str, scope: TemplateScope) -> str:
             directive = _DIRECTIVE.match(template, index).group(0)
             raise TemplateNotSupported(f"the directive {directive}")
         else:
-            next_special = min((found for found in (template.find("$", index),
-                                                    template.find("#", index)) if found >= 0),
-                               default=length)
+            next_special = min(
+                (found for found in (template.find("$", index), template.find("#", index)) if found >= 0),
+                default=length,
+            )
             end = max(next_special, index + 1)
             out.append(template[index:end])
             index = end
@@ -150,8 +154,17 @@ class _Util:
 
 def _escape_javascript(text: str) -> str:
     # As Java's StringEscapeUtils.escapeJavaScript, which API Gateway uses: ' becomes \' too.
-    replacements = {"\\": "\\\\", '"': '\\"', "'": "\\'", "/": "\\/", "\n": "\\n", "\r": "\\r",
-                    "\t": "\\t", "\b": "\\b", "\f": "\\f"}
+    replacements = {
+        "\\": "\\\\",
+        '"': '\\"',
+        "'": "\\'",
+        "/": "\\/",
+        "\n": "\\n",
+        "\r": "\\r",
+        "\t": "\\t",
+        "\b": "\\b",
+        "\f": "\\f",
+    }
     return "".join(replacements.get(char, char) for char in text)
 
 
@@ -204,8 +217,12 @@ class _Parser:
         self._take("!")
         braced = self._take("{")
         root = self._name()
-        roots = {"input": lambda: _Input(self.scope), "context": lambda: self.scope.context,
-                 "stageVariables": lambda: self.scope.stage_variables, "util": _Util}
+        roots = {
+            "input": lambda: _Input(self.scope),
+            "context": lambda: self.scope.context,
+            "stageVariables": lambda: self.scope.stage_variables,
+            "util": _Util,
+        }
         if root not in roots:
             raise _NotAReference
         value = roots[root]()
@@ -214,7 +231,7 @@ class _Parser:
             name = self._name()
             value = _member(value, name, self._arguments())
         if braced and not self._take("}"):
-            raise TemplateNotSupported(f"the reference {self.text[start:self.position + 1]!r}")
+            raise TemplateNotSupported(f"the reference {self.text[start : self.position + 1]!r}")
         return value
 
     def _arguments(self):
@@ -231,12 +248,12 @@ class _Parser:
             self._take(",")
 
     def _argument(self):
-        quote = self.text[self.position:self.position + 1]
+        quote = self.text[self.position : self.position + 1]
         if quote in ("'", '"'):
             end = self.text.find(quote, self.position + 1)
             if end < 0:
                 raise TemplateNotSupported("an unterminated string")
-            value = self.text[self.position + 1:end]
+            value = self.text[self.position + 1 : end]
             self.position = end + 1
             return value
         if quote == "$":
@@ -244,7 +261,7 @@ class _Parser:
                 return self._value()
             except _NotAReference:
                 pass
-        raise TemplateNotSupported(f"the argument {self.text[self.position:self.position + 20]!r}")
+        raise TemplateNotSupported(f"the argument {self.text[self.position : self.position + 20]!r}")
 
     def _name(self) -> str:
         found = _NAME.match(self.text, self.position)

@@ -2,16 +2,21 @@
 against the user pool's key set (the one moto serves at {endpoint}/{pool id}/.well-known/jwks.json),
 the issuer (moto writes AWS's form, https://cognito-idp.REGION.amazonaws.com/POOL_ID), the expiry,
 and the app client the token was issued to."""
+
 import json
 import re
 import time
 from dataclasses import dataclass
 from functools import cache
 
-COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/"
-                            r"(?P<pool_id>[\w-]+)$")
-COGNITO_POOL_ARN = re.compile(r"^arn:aws[\w-]*:cognito-idp:(?P<region>[a-z0-9-]+):"
-                              r"(?P<account>\d{12}):userpool/(?P<pool_id>[\w-]+)$")
+COGNITO_ISSUER = re.compile(
+    r"^https://cognito-idp\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/"
+    r"(?P<pool_id>[\w-]+)$"
+)
+COGNITO_POOL_ARN = re.compile(
+    r"^arn:aws[\w-]*:cognito-idp:(?P<region>[a-z0-9-]+):"
+    r"(?P<account>\d{12}):userpool/(?P<pool_id>[\w-]+)$"
+)
 
 
 class InvalidToken(Exception):
@@ -58,8 +63,10 @@ def verify(token: str, pools: list[UserPool]) -> tuple[UserPool, dict]:
     issuer = claims.get("iss")
     pool = next((pool for pool in pools if pool.issuer == issuer), None)
     if pool is None:
-        raise InvalidToken(f"the token's issuer {issuer!r} is not one this authorizer trusts "
-                           f"({', '.join(pool.issuer for pool in pools) or 'none'})")
+        raise InvalidToken(
+            f"the token's issuer {issuer!r} is not one this authorizer trusts "
+            f"({', '.join(pool.issuer for pool in pools) or 'none'})"
+        )
     if pool.client_ids() is None:
         raise InvalidToken(f"the user pool {pool.pool_id} does not exist in the local cloud")
     now = time.time()

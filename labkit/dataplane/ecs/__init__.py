@@ -7,6 +7,7 @@ checked (healthcheck.py), registered in the service's target groups (labkit.data
 Map services (labkit.dataplane.servicediscovery), and reaching ECS Service Connect's client aliases
 through a proxy (service_connect.py). patches.py says where this meets moto.
 """
+
 import atexit
 import json
 
@@ -29,8 +30,10 @@ def middleware(app):
             return app(environ, start_response)
         found = metadata.lookup(path)
         body = json.dumps(found if found is not None else {"message": "no such running task"}).encode()
-        start_response("200 OK" if found is not None else "404 Not Found",
-                       [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        start_response(
+            "200 OK" if found is not None else "404 Not Found",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+        )
         return [body]
 
     return wsgi

@@ -1,5 +1,6 @@
 """The awslogs log driver: a container's stdout and stderr, line by line, to CloudWatch Logs
 (moto's logs backend, in this process), in the stream `prefix/container-name/task-id`."""
+
 import os
 import select
 import threading
@@ -13,8 +14,7 @@ _write_lock = threading.Lock()  # moto's logs backend is not thread-safe
 
 
 class LogDestination:
-    def __init__(self, options: dict, container_name: str, task_id: str, account_id: str,
-                 region: str):
+    def __init__(self, options: dict, container_name: str, task_id: str, account_id: str, region: str):
         self.group = options.get("awslogs-group", "")
         prefix = options.get("awslogs-stream-prefix")
         self.stream = f"{prefix}/{container_name}/{task_id}" if prefix else task_id
@@ -32,7 +32,8 @@ class LogDestination:
                         "ResourceInitializationError: failed to validate logger args: create "
                         "stream has been retried 1 times: failed to create Cloudwatch log stream: "
                         "ResourceNotFoundException: The specified log group does not exist. : "
-                        "exit status 1")
+                        "exit status 1"
+                    )
                 backend.ensure_log_group(self.group)
             backend.ensure_log_stream(self.group, self.stream)
 

@@ -13,6 +13,7 @@ its container definition, the way Docker and the ECS agent combine them.
   agent sets (AWS_REGION, ECS_CONTAINER_METADATA_URI_V4...), then PORT; boto3 in the container
   reaches the local cloud with stand-in credentials for the task role.
 """
+
 import os
 import sys
 from dataclasses import dataclass, field
@@ -55,8 +56,9 @@ class ContainerSpec:
         return None
 
 
-def prepare(definition: dict, override: dict, task, metadata_uri: str,
-            network_env: dict | None = None) -> ContainerSpec:
+def prepare(
+    definition: dict, override: dict, task, metadata_uri: str, network_env: dict | None = None
+) -> ContainerSpec:
     """The container `definition` of moto's `task`, ready to start; `network_env` is what the
     task's network adds (Service Connect's proxy). Raises TaskFailed."""
     account_id, region = task._account_id, task.region_name
@@ -65,30 +67,44 @@ def prepare(definition: dict, override: dict, task, metadata_uri: str,
     rootfs = artifact / "rootfs" if artifact else None
 
     entry_point = definition.get("entryPoint") or image_config.get("entrypoint") or []
-    command = override.get("command") or definition.get("command") or (
-        [] if definition.get("entryPoint") else image_config.get("cmd") or [])
+    command = (
+        override.get("command")
+        or definition.get("command")
+        or ([] if definition.get("entryPoint") else image_config.get("cmd") or [])
+    )
     argv = [_in_image(word, rootfs) for word in [*entry_point, *command]]
     if not argv:
-        raise TaskFailed(f"CannotStartContainerError: Error response from daemon: no command "
-                         f"specified for container {definition.get('name')}")
+        raise TaskFailed(
+            f"CannotStartContainerError: Error response from daemon: no command "
+            f"specified for container {definition.get('name')}"
+        )
     workdir = definition.get("workingDirectory") or image_config.get("workdir") or "/"
     cwd = (rootfs / workdir.lstrip("/")) if rootfs else config.COURSE_ROOT
     cwd.mkdir(parents=True, exist_ok=True)
 
-    ports = [PortMapping(int(m["containerPort"]), proc.free_port(), m.get("protocol", "tcp"))
-             for m in definition.get("portMappings") or [] if m.get("containerPort")]
-    env = {**_environment(definition, override, image_config, rootfs, task, ports, metadata_uri),
-           **(network_env or {})}
+    ports = [
+        PortMapping(int(m["containerPort"]), proc.free_port(), m.get("protocol", "tcp"))
+        for m in definition.get("portMappings") or []
+        if m.get("containerPort")
+    ]
+    env = {**_environment(definition, override, image_config, rootfs, task, ports, metadata_uri), **(network_env or {})}
     logs = None
     log_configuration = definition.get("logConfiguration") or {}
     if log_configuration.get("logDriver") == "awslogs":
-        logs = LogDestination(log_configuration.get("options") or {}, definition["name"], task.id,
-                              account_id, region)
+        logs = LogDestination(log_configuration.get("options") or {}, definition["name"], task.id, account_id, region)
     return ContainerSpec(
-        name=definition["name"], image=image, image_digest=digest,
-        essential=definition.get("essential", True), argv=_resolve_program(argv, env), cwd=cwd,
-        env=env, ports=ports, health_check=definition.get("healthCheck"), logs=logs,
-        stop_timeout_s=float(definition.get("stopTimeout") or DEFAULT_STOP_TIMEOUT_S))
+        name=definition["name"],
+        image=image,
+        image_digest=digest,
+        essential=definition.get("essential", True),
+        argv=_resolve_program(argv, env),
+        cwd=cwd,
+        env=env,
+        ports=ports,
+        health_check=definition.get("healthCheck"),
+        logs=logs,
+        stop_timeout_s=float(definition.get("stopTimeout") or DEFAULT_STOP_TIMEOUT_S),
+    )
 
 
 def _find_image(image: str, definition: dict, account_id: str, region: str):
@@ -103,14 +119,15 @@ def _find_image(image: str, definition: dict, account_id: str, region: str):
                 return artifact, found, images.load_config(artifact)
     if registry != local_registry and (definition.get("command") or definition.get("entryPoint")):
         return None, None, {}
-    raise TaskFailed(f"CannotPullContainerError: pull image manifest has been retried 1 time(s): "
-                     f"failed to resolve ref {image}: not found. Locally, images come from "
-                     f"`labkit image build <folder> --tag {repository}:{tag or 'latest'}`; other "
-                     f"images run only with a command in the container definition.")
+    raise TaskFailed(
+        f"CannotPullContainerError: pull image manifest has been retried 1 time(s): "
+        f"failed to resolve ref {image}: not found. Locally, images come from "
+        f"`labkit image build <folder> --tag {repository}:{tag or 'latest'}`; other "
+        f"images run only with a command in the container definition."
+    )
 
 
-def _ecr_digest(repository: str, tag: str | None, digest: str | None, account_id: str,
-                region: str) -> str | None:
+def _ecr_digest(repository: str, tag: str | None, digest: str | None, account_id: str, region: str) -> str | None:
     from moto.ecr.models import ecr_backends
 
     found = ecr_backends[account_id][region].repositories.get(repository)
@@ -120,8 +137,7 @@ def _ecr_digest(repository: str, tag: str | None, digest: str | None, account_id
     return None
 
 
-def _environment(definition, override, image_config, rootfs, task, ports,
-                 metadata_uri) -> dict[str, str]:
+def _environment(definition, override, image_config, rootfs, task, ports, metadata_uri) -> dict[str, str]:
     account_id, region = task._account_id, task.region_name
     plumbing = {
         "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
@@ -139,8 +155,10 @@ def _environment(definition, override, image_config, rootfs, task, ports,
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     }
-    own = {item["name"]: str(item.get("value", "")) for item in
-           [*(definition.get("environment") or []), *(override.get("environment") or [])]}
+    own = {
+        item["name"]: str(item.get("value", ""))
+        for item in [*(definition.get("environment") or []), *(override.get("environment") or [])]
+    }
     from_image = {name: _in_image(value, rootfs) for name, value in (image_config.get("env") or {}).items()}
     agent = {
         "AWS_REGION": region,
@@ -174,5 +192,7 @@ def _resolve_program(argv: list[str], env: dict[str, str]) -> list[str]:
         candidate = Path(directory) / argv[0]
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return [str(candidate), *argv[1:]]
-    raise TaskFailed(f'CannotStartContainerError: Error response from daemon: failed to create '
-                     f'task for container: exec: "{argv[0]}": executable file not found in $PATH')
+    raise TaskFailed(
+        f"CannotStartContainerError: Error response from daemon: failed to create "
+        f'task for container: exec: "{argv[0]}": executable file not found in $PATH'
+    )

@@ -2,6 +2,7 @@
 every interval, in the container's folder and environment. HEALTHY after a success; UNHEALTHY after
 `retries` consecutive failures, failures inside the start period not counting. `localhost:8080`
 for a container port 8080 is rewritten to the container's local port, where it listens here."""
+
 import re
 import subprocess
 import threading
@@ -52,16 +53,28 @@ class ContainerHealth:
 
     def _local_ports(self, word: str) -> str:
         for mapping in self.spec.ports:
-            word = re.sub(rf"\b(localhost|127\.0\.0\.1|0\.0\.0\.0):{mapping.container_port}\b",
-                          f"127.0.0.1:{mapping.host_port}", word)
+            word = re.sub(
+                rf"\b(localhost|127\.0\.0\.1|0\.0\.0\.0):{mapping.container_port}\b",
+                f"127.0.0.1:{mapping.host_port}",
+                word,
+            )
         return word
 
     def _passes(self, argv: list[str], timeout: float) -> bool:
         if not argv:
             return False
         try:
-            return subprocess.run(argv, cwd=self.spec.cwd, env=self.spec.env, timeout=timeout,
-                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL).returncode == 0
+            return (
+                subprocess.run(
+                    argv,
+                    cwd=self.spec.cwd,
+                    env=self.spec.env,
+                    timeout=timeout,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                ).returncode
+                == 0
+            )
         except (OSError, subprocess.TimeoutExpired):
             return False

@@ -11,6 +11,7 @@ and an awsvpc service without networkConfiguration gets AWS's error instead of a
 Fargate task definition in another network mode and a service whose target group no load balancer
 uses yet.
 """
+
 import functools
 
 from labkit.dataplane.ecs import registry, scheduler
@@ -18,18 +19,20 @@ from labkit.dataplane.ecs.tasks import TaskRuntime
 
 
 def patch_models(models) -> None:
-    models.Task.last_status = property(lambda task: task._status,
-                                       lambda task, value: setattr(task, "_status", value))
-    models.EC2ContainerServiceBackend._calculate_task_resource_requirements = staticmethod(
-        _resource_requirements)
+    models.Task.last_status = property(lambda task: task._status, lambda task, value: setattr(task, "_status", value))
+    models.EC2ContainerServiceBackend._calculate_task_resource_requirements = staticmethod(_resource_requirements)
 
 
 def patch_responses(responses) -> None:
     handler = responses.EC2ContainerServiceResponse
-    for name, wrapper in (("register_task_definition", _register_task_definition),
-                          ("create_service", _create_service), ("update_service", _update_service),
-                          ("delete_service", _delete_service), ("run_task", _run_task),
-                          ("delete_cluster", _delete_cluster)):
+    for name, wrapper in (
+        ("register_task_definition", _register_task_definition),
+        ("create_service", _create_service),
+        ("update_service", _update_service),
+        ("delete_service", _delete_service),
+        ("run_task", _run_task),
+        ("delete_cluster", _delete_cluster),
+    ):
         setattr(handler, name, _wrapping(getattr(handler, name), wrapper))
     handler.stop_task = _stop_task
     handler.list_tasks = _list_tasks
@@ -43,6 +46,7 @@ def _wrapping(original, wrapper):
     def method(self):
         with registry.LOCK:
             return wrapper(self, lambda: original(self))
+
     return method
 
 
@@ -51,11 +55,13 @@ def _locked(original):
     def method(self):
         with registry.LOCK:
             return original(self)
+
     return method
 
 
 def _without_inactive(original):
     """A deleted service stays describable but is no longer listed, as on AWS."""
+
     @functools.wraps(original)
     def method(self):
         with registry.LOCK:
@@ -63,6 +69,7 @@ def _without_inactive(original):
             inactive = {s.arn for s in self.ecs_backend.services.values() if s.status == "INACTIVE"}
         result.result["serviceArns"] = [a for a in result.result["serviceArns"] if a not in inactive]
         return result
+
     return method
 
 
@@ -73,11 +80,14 @@ def _register_task_definition(response, call):
     fargate = "FARGATE" in (params.get("requiresCompatibilities") or [])
     if fargate and params.get("networkMode", "bridge") != "awsvpc":
         raise EcsClientException("Fargate only supports network mode ‘awsvpc’.")
-    uses_awslogs = any((c.get("logConfiguration") or {}).get("logDriver") == "awslogs"
-                       for c in params.get("containerDefinitions") or [])
+    uses_awslogs = any(
+        (c.get("logConfiguration") or {}).get("logDriver") == "awslogs"
+        for c in params.get("containerDefinitions") or []
+    )
     if fargate and uses_awslogs and not params.get("executionRoleArn"):
-        raise EcsClientException("Fargate requires task definition to have execution role ARN to "
-                                 "support log driver awslogs.")
+        raise EcsClientException(
+            "Fargate requires task definition to have execution role ARN to support log driver awslogs."
+        )
     return call()
 
 
@@ -90,17 +100,23 @@ def _create_service(response, call):
     if existing is not None and existing.status == "DRAINING":
         raise InvalidParameterException("Unable to Start a service that is still Draining.")
     definition = params.get("taskDefinition")
-    if definition and backend.describe_task_definition(definition).network_mode == "awsvpc" \
-            and not params.get("networkConfiguration"):
-        raise InvalidParameterException("Network Configuration must be provided when "
-                                        "networkMode 'awsvpc' is specified.")
+    if (
+        definition
+        and backend.describe_task_definition(definition).network_mode == "awsvpc"
+        and not params.get("networkConfiguration")
+    ):
+        raise InvalidParameterException(
+            "Network Configuration must be provided when networkMode 'awsvpc' is specified."
+        )
     for attached in params.get("loadBalancers") or []:
         _refuse_a_group_without_load_balancer(attached.get("targetGroupArn"), backend)
     _default_security_groups(backend, params.get("networkConfiguration"))
     result = call()
     service = result.result["service"]
-    service.deployment_configuration = {**scheduler.DEFAULT_DEPLOYMENT_CONFIGURATION,
-                                        **(params.get("deploymentConfiguration") or {})}
+    service.deployment_configuration = {
+        **scheduler.DEFAULT_DEPLOYMENT_CONFIGURATION,
+        **(params.get("deploymentConfiguration") or {}),
+    }
     service.health_check_grace_period_seconds = params.get("healthCheckGracePeriodSeconds", 0)
     service.service_connect_configuration = params.get("serviceConnectConfiguration")
     service.enable_execute_command = bool(params.get("enableExecuteCommand"))
@@ -118,8 +134,9 @@ def _refuse_a_group_without_load_balancer(group_arn: str | None, backend) -> Non
         return
     group = elbv2_backends[backend.account_id][backend.region_name].target_groups.get(group_arn)
     if group is not None and not rules.forwarded_to(group):
-        raise InvalidParameterException(f"The target group with targetGroupArn {group_arn} does not "
-                                        f"have an associated load balancer.")
+        raise InvalidParameterException(
+            f"The target group with targetGroupArn {group_arn} does not have an associated load balancer."
+        )
 
 
 def _update_service(response, call):
@@ -132,8 +149,7 @@ def _update_service(response, call):
     if runtime is None:
         return result
     primary = runtime.deployments[0].task_definition
-    wanted = (backend.describe_task_definition(params["taskDefinition"]).arn
-              if params.get("taskDefinition") else primary)
+    wanted = backend.describe_task_definition(params["taskDefinition"]).arn if params.get("taskDefinition") else primary
     service.task_definition = primary
     if wanted != primary or params.get("forceNewDeployment") or params.get("networkConfiguration"):
         runtime.deploy(wanted)
@@ -158,9 +174,12 @@ def _run_task(response, call):
     requested = params.get("launchType")
     # Every launch type runs as local processes: with no container instances to place EC2 tasks
     # on, moto is asked for Fargate placement and the task keeps the launch type asked for.
-    if requested != "FARGATE" and not params.get("capacityProviderStrategy") \
-            and not cluster.default_capacity_provider_strategy \
-            and not backend.container_instances.get(cluster.name):
+    if (
+        requested != "FARGATE"
+        and not params.get("capacityProviderStrategy")
+        and not cluster.default_capacity_provider_strategy
+        and not backend.container_instances.get(cluster.name)
+    ):
         params["launchType"] = "FARGATE"
     result = call()
     for task in result.result["tasks"]:
@@ -175,13 +194,12 @@ def _delete_cluster(response, call):
 
     backend = response.ecs_backend
     cluster = backend._get_cluster(response.params.get("cluster", "default"))
-    if any(s.cluster_name == cluster.name and s.status in ("ACTIVE", "DRAINING")
-           for s in backend.services.values()):
-        raise ECSException("ClusterContainsServicesException",
-                           "The Cluster cannot be deleted while Services are active.")
+    if any(s.cluster_name == cluster.name and s.status in ("ACTIVE", "DRAINING") for s in backend.services.values()):
+        raise ECSException(
+            "ClusterContainsServicesException", "The Cluster cannot be deleted while Services are active."
+        )
     if any(t.last_status != "STOPPED" for t in backend.tasks.get(cluster.name, {}).values()):
-        raise ECSException("ClusterContainsTasksException",
-                           "The Cluster cannot be deleted while Tasks are active.")
+        raise ECSException("ClusterContainsTasksException", "The Cluster cannot be deleted while Tasks are active.")
     return call()
 
 
@@ -193,14 +211,12 @@ def _stop_task(response):
         backend = response.ecs_backend
         cluster = backend._get_cluster(response._get_param("cluster", "default"))
         task_id = response._get_param("task", "").split("/")[-1]
-        task = next((t for arn, t in backend.tasks.get(cluster.name, {}).items()
-                     if arn.endswith(f"/{task_id}")), None)
+        task = next((t for arn, t in backend.tasks.get(cluster.name, {}).items() if arn.endswith(f"/{task_id}")), None)
         if task is None:
             raise InvalidParameterException("The referenced task was not found.")
         runtime = task.__dict__.get("_labkit_runtime")
         if runtime is not None:
-            runtime.request_stop(response._get_param("reason") or "Task stopped by user",
-                                 "UserInitiated")
+            runtime.request_stop(response._get_param("reason") or "Task stopped by user", "UserInitiated")
         return ActionResult({"task": task})
 
 
@@ -210,8 +226,13 @@ def _list_tasks(response):
     get = response._get_param
     with registry.LOCK:
         found = response.ecs_backend.list_tasks(
-            get("cluster", "default"), get("containerInstance"), get("family"), get("startedBy"),
-            None, get("desiredStatus") or "RUNNING")
+            get("cluster", "default"),
+            get("containerInstance"),
+            get("family"),
+            get("startedBy"),
+            None,
+            get("desiredStatus") or "RUNNING",
+        )
         service_name = (get("serviceName") or "").split("/")[-1]
         if service_name:
             found = [t for t in found if t.group == f"service:{service_name}"]
@@ -249,6 +270,5 @@ def _resource_requirements(task_definition) -> dict:
     for container in task_definition.container_definitions:
         requirements["CPU"] += int(container.get("cpu") or 0)
         requirements["MEMORY"] += int(container.get("memory") or container.get("memoryReservation") or 0)
-        requirements["PORTS"] += [m["hostPort"] for m in container.get("portMappings") or []
-                                  if m.get("hostPort")]
+        requirements["PORTS"] += [m["hostPort"] for m in container.get("portMappings") or [] if m.get("hostPort")]
     return requirements

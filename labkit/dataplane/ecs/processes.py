@@ -1,6 +1,7 @@
 """A container's processes, read from /proc: its main process and everything it started
 (`sh -c "python app.py"` runs python as a child), so that stopping or measuring a container
 covers all of it, as a container's cgroup does on AWS."""
+
 import os
 import signal
 from pathlib import Path

@@ -1,5 +1,6 @@
 """What the ECS data plane shares between moto's request threads, the scheduler and the task
 threads: one lock over moto's ECS models, and the tasks whose processes run."""
+
 import threading
 
 # Held while moto's ECS models are read or changed by a request or the scheduler: moto itself does

@@ -7,6 +7,7 @@ A pass over every service runs every PASS_EVERY_S, and at once when a task chang
 service is created or updated. What it decides shows in describe_services: runningCount,
 pendingCount, deployments with their rolloutState, and events worded as AWS words them.
 """
+
 import math
 import threading
 import time
@@ -26,8 +27,10 @@ STOPPED_TASKS_KEPT = 100  # per cluster; AWS shows stopped tasks for about an ho
 # service whose tasks keep failing, with longer waits).
 FIRST_BACKOFF_S, MAX_BACKOFF_S = 0.5, 10.0
 DEFAULT_DEPLOYMENT_CONFIGURATION = {
-    "maximumPercent": 200, "minimumHealthyPercent": 100,
-    "deploymentCircuitBreaker": {"enable": False, "rollback": False}}
+    "maximumPercent": 200,
+    "minimumHealthyPercent": 100,
+    "deploymentCircuitBreaker": {"enable": False, "rollback": False},
+}
 
 _services: list["ServiceRuntime"] = []
 _wake = threading.Event()
@@ -49,13 +52,22 @@ class Deployment:
 
     def as_moto(self, desired: int, running: int, pending: int) -> dict:
         return {
-            "id": self.id, "status": self.status, "taskDefinition": self.task_definition,
-            "desiredCount": desired, "runningCount": running, "pendingCount": pending,
-            "failedTasks": self.failed_tasks, "createdAt": self.created_at,
-            "updatedAt": self.updated_at, "launchType": self.launch_type,
-            "platformVersion": self.platform_version, "platformFamily": "Linux",
+            "id": self.id,
+            "status": self.status,
+            "taskDefinition": self.task_definition,
+            "desiredCount": desired,
+            "runningCount": running,
+            "pendingCount": pending,
+            "failedTasks": self.failed_tasks,
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+            "launchType": self.launch_type,
+            "platformVersion": self.platform_version,
+            "platformFamily": "Linux",
             "networkConfiguration": self.network_configuration,
-            "rolloutState": self.rollout_state, "rolloutStateReason": self.rollout_state_reason}
+            "rolloutState": self.rollout_state,
+            "rolloutStateReason": self.rollout_state_reason,
+        }
 
 
 class ServiceRuntime:
@@ -90,8 +102,7 @@ class ServiceRuntime:
         with registry.LOCK:
             for deployment in self.deployments:
                 deployment.status = "ACTIVE"
-            self.deployments.insert(0, Deployment(new_deployment_id(), task_definition_arn,
-                                                  self.service))
+            self.deployments.insert(0, Deployment(new_deployment_id(), task_definition_arn, self.service))
             self.steady = False
             self.failures_in_a_row, self.next_launch_at = 0, 0.0
             self._publish()
@@ -149,16 +160,24 @@ class ServiceRuntime:
         started = []
         for _ in range(count):
             try:
-                task = Task(cluster, task_definition, None,
-                            backend._calculate_task_resource_requirements(task_definition),
-                            backend=backend, group=f"service:{service.name}",
-                            launch_type=service.launch_type or "", overrides={},
-                            started_by=deployment.id, tags=self._propagated_tags(task_definition),
-                            networking_configuration=service.network_configuration or None,
-                            platform_version=deployment.platform_version)
+                task = Task(
+                    cluster,
+                    task_definition,
+                    None,
+                    backend._calculate_task_resource_requirements(task_definition),
+                    backend=backend,
+                    group=f"service:{service.name}",
+                    launch_type=service.launch_type or "",
+                    overrides={},
+                    started_by=deployment.id,
+                    tags=self._propagated_tags(task_definition),
+                    networking_configuration=service.network_configuration or None,
+                    platform_version=deployment.platform_version,
+                )
             except Exception as error:  # e.g. a deleted subnet: retried with backoff
-                self.add_event(f"(service {service.name}) was unable to place a task. Reason: "
-                               f"{getattr(error, 'message', error)}")
+                self.add_event(
+                    f"(service {service.name}) was unable to place a task. Reason: {getattr(error, 'message', error)}"
+                )
                 self._back_off()
                 break
             backend.tasks.setdefault(cluster.name, {})[task.task_arn] = task
@@ -174,8 +193,10 @@ class ServiceRuntime:
     def _stop(self, task: TaskRuntime, reason: str | None = None) -> None:
         """Stop a task for a scaling activity, or for the reason given (its health checks)."""
         task.failed_checks = reason is not None
-        task.request_stop(reason or f"Scaling activity initiated by (deployment "
-                                    f"{self.deployments[0].id})", "ServiceSchedulerInitiated")
+        task.request_stop(
+            reason or f"Scaling activity initiated by (deployment {self.deployments[0].id})",
+            "ServiceSchedulerInitiated",
+        )
         self.steady = False
         self.add_event(f"(service {self.name}) has stopped 1 running tasks: (task {task.id}).")
 
@@ -190,12 +211,13 @@ class ServiceRuntime:
             unhealthy = task.unhealthy_target()
             if unhealthy is not None:
                 group_arn, port, description = unhealthy
-                self.add_event(f"(service {self.name}) (port {port}) is unhealthy in (target-group "
-                               f"{group_arn}) due to (reason {description}).")
+                self.add_event(
+                    f"(service {self.name}) (port {port}) is unhealthy in (target-group "
+                    f"{group_arn}) due to (reason {description})."
+                )
                 self._stop(task, f"Task failed ELB health checks in (target-group {group_arn})")
             elif task.health_status == "UNHEALTHY":
-                self.add_event(f"(service {self.name}) (task {task.id}) failed container health "
-                               f"checks.")
+                self.add_event(f"(service {self.name}) (task {task.id}) failed container health checks.")
                 self._stop(task, "Task failed container health checks")
 
     def _account_for_stopped_tasks(self) -> None:
@@ -217,37 +239,45 @@ class ServiceRuntime:
         delay = min(MAX_BACKOFF_S, FIRST_BACKOFF_S * 2 ** (self.failures_in_a_row - 1))
         self.next_launch_at = time.monotonic() + delay
         if self.failures_in_a_row == 3:
-            self.add_event(f"(service {self.name}) is unable to consistently start tasks "
-                           f"successfully. For more information, see the Troubleshooting section "
-                           f"of the Amazon ECS Developer Guide.")
+            self.add_event(
+                f"(service {self.name}) is unable to consistently start tasks "
+                f"successfully. For more information, see the Troubleshooting section "
+                f"of the Amazon ECS Developer Guide."
+            )
 
     def _trip_circuit_breaker(self, deployment: Deployment) -> None:
         breaker = self.configuration().get("deploymentCircuitBreaker") or {}
         threshold = min(200, max(3, math.ceil(int(self.service.desired_count or 0) / 2)))
-        if not breaker.get("enable") or deployment.rollout_state != "IN_PROGRESS" \
-                or deployment.failed_tasks < threshold:
+        if (
+            not breaker.get("enable")
+            or deployment.rollout_state != "IN_PROGRESS"
+            or deployment.failed_tasks < threshold
+        ):
             return
         deployment.rollout_state = "FAILED"
         deployment.rollout_state_reason = "ECS deployment circuit breaker: tasks failed to start."
-        self.add_event(f"(service {self.name}) (deployment {deployment.id}) deployment failed: "
-                       f"tasks failed to start.")
+        self.add_event(f"(service {self.name}) (deployment {deployment.id}) deployment failed: tasks failed to start.")
         previous = next((d for d in self.deployments[1:] if d.rollout_state == "COMPLETED"), None)
         if breaker.get("rollback") and previous is not None and deployment is self.deployments[0]:
             self.add_event(f"(service {self.name}) rolling back to deployment {previous.id}.")
             self.service.task_definition = previous.task_definition
             self.deploy(previous.task_definition)
-            self.deployments[0].rollout_state_reason = (
-                f"ECS deployment circuit breaker: rolling back to deploymentId {previous.id}.")
+            self.deployments[
+                0
+            ].rollout_state_reason = f"ECS deployment circuit breaker: rolling back to deploymentId {previous.id}."
 
     def _retire_finished_deployments(self) -> None:
         in_use = {id(t.deployment) for t in self.tasks}
-        self.deployments = [self.deployments[0]] + [
-            d for d in self.deployments[1:] if id(d) in in_use]
+        self.deployments = [self.deployments[0]] + [d for d in self.deployments[1:] if id(d) in in_use]
 
     def _complete_rollout(self, primary: Deployment, desired: int) -> None:
         live = [t for t in self.tasks if t.live]
-        settled = (len(self.deployments) == 1 and len(live) == desired
-                   and all(t.serves() for t in live) and len(self.tasks) == len(live))
+        settled = (
+            len(self.deployments) == 1
+            and len(live) == desired
+            and all(t.serves() for t in live)
+            and len(self.tasks) == len(live)
+        )
         if settled and primary.rollout_state == "IN_PROGRESS":
             primary.rollout_state = "COMPLETED"
             primary.rollout_state_reason = f"ECS deployment {primary.id} completed."
@@ -275,6 +305,7 @@ class ServiceRuntime:
 
     def _publish(self) -> None:
         """Write what is true now onto moto's Service, which describe_services serializes."""
+
         def counts(tasks):
             live = [t for t in tasks if t.live]
             running = sum(1 for t in live if t.task.last_status == "RUNNING")
@@ -292,7 +323,7 @@ class ServiceRuntime:
 
 
 def new_deployment_id() -> str:
-    return f"ecs-svc/{uuid.uuid4().int % 10 ** 19:019d}"
+    return f"ecs-svc/{uuid.uuid4().int % 10**19:019d}"
 
 
 def adopt(service, backend) -> ServiceRuntime:
@@ -346,7 +377,8 @@ def _update_clusters(backend) -> None:
             del tasks[arn]
         cluster.running_tasks_count = sum(1 for t in tasks.values() if t.last_status == "RUNNING")
         cluster.pending_tasks_count = sum(
-            1 for t in tasks.values() if t.last_status in ("PROVISIONING", "PENDING", "ACTIVATING"))
+            1 for t in tasks.values() if t.last_status in ("PROVISIONING", "PENDING", "ACTIVATING")
+        )
         cluster.active_services_count = sum(
-            1 for s in backend.services.values()
-            if s.cluster_name == cluster.name and s.status == "ACTIVE")
+            1 for s in backend.services.values() if s.cluster_name == cluster.name and s.status == "ACTIVE"
+        )

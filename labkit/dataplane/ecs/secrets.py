@@ -1,6 +1,7 @@
 """A container's `secrets`, resolved when its task starts, as the ECS agent does: valueFrom names
 a Secrets Manager secret (its ARN, optionally ending in :json-key:version-stage:version-id) or an
 SSM parameter (its ARN, or its name in the task's region)."""
+
 import json
 
 from labkit.dataplane.ecs.failures import TaskFailed
@@ -9,8 +10,7 @@ PREFIX = "ResourceInitializationError: unable to pull secrets or registry auth: 
 
 
 def resolve(container_secrets: list[dict], account_id: str, region: str) -> dict[str, str]:
-    return {secret["name"]: _value(secret["valueFrom"], account_id, region)
-            for secret in container_secrets or []}
+    return {secret["name"]: _value(secret["valueFrom"], account_id, region) for secret in container_secrets or []}
 
 
 def _value(value_from: str, account_id: str, region: str) -> str:
@@ -28,17 +28,21 @@ def _secrets_manager(value_from: str, account_id: str, region: str) -> str:
     try:
         found = backend.get_secret_value(arn, version_id or None, stage or None)
     except Exception as error:  # moto's own exceptions, e.g. ResourceNotFoundException
-        raise TaskFailed(f"{PREFIX}: unable to retrieve secret from asm: failed to fetch secret "
-                         f"{arn} from secrets manager: {type(error).__name__}: "
-                         f"{getattr(error, 'message', error)}") from None
+        raise TaskFailed(
+            f"{PREFIX}: unable to retrieve secret from asm: failed to fetch secret "
+            f"{arn} from secrets manager: {type(error).__name__}: "
+            f"{getattr(error, 'message', error)}"
+        ) from None
     text = found.get("SecretString", "")
     if not json_key:
         return text
     try:
         return str(json.loads(text)[json_key])
     except (ValueError, KeyError, TypeError):
-        raise TaskFailed(f"{PREFIX}: unable to retrieve secret from asm: retrieved secret from "
-                         f"Secrets Manager did not contain json key {json_key}") from None
+        raise TaskFailed(
+            f"{PREFIX}: unable to retrieve secret from asm: retrieved secret from "
+            f"Secrets Manager did not contain json key {json_key}"
+        ) from None
 
 
 def _parameter(value_from: str, account_id: str, region: str) -> str:
@@ -49,6 +53,8 @@ def _parameter(value_from: str, account_id: str, region: str) -> str:
         account_id, region = parts[4] or account_id, parts[3] or region
     parameter = ssm_backends[account_id][region].get_parameter(value_from)
     if parameter is None:
-        raise TaskFailed(f"{PREFIX}: unable to retrieve secrets from ssm: service call has been "
-                         f"retried 1 time(s): InvalidParameters: {value_from}")
+        raise TaskFailed(
+            f"{PREFIX}: unable to retrieve secrets from ssm: service call has been "
+            f"retried 1 time(s): InvalidParameters: {value_from}"
+        )
     return parameter.decrypt(parameter.value)  # ECS passes a SecureString decrypted

@@ -13,6 +13,7 @@ Only HTTP goes through (HTTP_PROXY is what HTTP clients honour: requests, urllib
 default alias of a Service Connect service without clientAliases is discoveryName.namespace on the
 port mapping's container port, as AWS documents.
 """
+
 import http.client
 import itertools
 import threading
@@ -24,8 +25,17 @@ from labkit.dataplane.ecs import registry
 LOCALHOST = "127.0.0.1"
 UPSTREAM_TIMEOUT_S = 60
 # Hop-by-hop headers are the proxy's own business (RFC 9110, section 7.6.1).
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
-              "trailer", "transfer-encoding", "upgrade", "proxy-connection"}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "proxy-connection",
+}
 
 _proxies: dict[str, ThreadingHTTPServer] = {}  # namespace id -> its proxy
 _lock = threading.Lock()
@@ -69,8 +79,9 @@ def _proxy_for(namespace_id: str) -> ThreadingHTTPServer:
         if server is None:
             server = ThreadingHTTPServer((LOCALHOST, 0), _handler_for(namespace_id))
             server.daemon_threads = True
-            threading.Thread(target=server.serve_forever, args=(0.2,), daemon=True,
-                             name=f"service-connect {namespace_id}").start()
+            threading.Thread(
+                target=server.serve_forever, args=(0.2,), daemon=True, name=f"service-connect {namespace_id}"
+            ).start()
             _proxies[namespace_id] = server
         return server
 
@@ -85,17 +96,20 @@ def endpoints(namespace_id: str, host: str, port: int) -> list[int]:
         namespace = _namespace(service, runtime.task)
         if namespace is None or namespace.id != namespace_id:
             continue
-        named_ports = {m.get("name"): int(m["containerPort"])
-                       for d in runtime.task_definition.container_definitions
-                       for m in d.get("portMappings") or [] if m.get("containerPort")}
+        named_ports = {
+            m.get("name"): int(m["containerPort"])
+            for d in runtime.task_definition.container_definitions
+            for m in d.get("portMappings") or []
+            if m.get("containerPort")
+        }
         for entry in service.service_connect_configuration.get("services") or []:
             container_port = named_ports.get(entry.get("portName"))
             default_name = f"{entry.get('discoveryName') or entry.get('portName')}.{namespace.name}"
             aliases = entry.get("clientAliases") or [{"dnsName": default_name, "port": container_port}]
-            if any(a.get("dnsName", default_name) == host and int(a.get("port") or 0) == port
-                   for a in aliases):
-                found += [m.host_port for spec in runtime.specs for m in spec.ports
-                          if m.container_port == container_port]
+            if any(a.get("dnsName", default_name) == host and int(a.get("port") or 0) == port for a in aliases):
+                found += [
+                    m.host_port for spec in runtime.specs for m in spec.ports if m.container_port == container_port
+                ]
     return found
 
 
@@ -104,8 +118,9 @@ def _send(ports: list[int], method: str, path: str, body, headers) -> tuple:
     stopping) is passed over for the next, as Service Connect's proxy retries connect failures."""
     first = next(_turn)
     for attempt in range(len(ports)):
-        upstream = http.client.HTTPConnection(LOCALHOST, ports[(first + attempt) % len(ports)],
-                                              timeout=UPSTREAM_TIMEOUT_S)
+        upstream = http.client.HTTPConnection(
+            LOCALHOST, ports[(first + attempt) % len(ports)], timeout=UPSTREAM_TIMEOUT_S
+        )
         try:
             upstream.connect()
         except ConnectionRefusedError:
@@ -134,8 +149,9 @@ def _handler_for(namespace_id: str):
             port = target.port or 80
             ports = endpoints(namespace_id, host, port)
             if not ports:
-                return self._refuse(f"{host}:{port} is not a Service Connect client alias of a running "
-                                    f"service in this namespace")
+                return self._refuse(
+                    f"{host}:{port} is not a Service Connect client alias of a running service in this namespace"
+                )
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}

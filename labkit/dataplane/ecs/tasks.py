@@ -7,6 +7,7 @@ it too). A task thread walks the lifecycle and reports every step on moto's Task
 describe_tasks serializes: lastStatus, desiredStatus, stoppedReason, stopCode, timestamps, and the
 containers with their exit codes and local port bindings.
 """
+
 import signal
 import subprocess
 import threading
@@ -34,8 +35,9 @@ class ContainerStatus:
     """A container as describe_tasks reports it (attribute names follow the Container shape)."""
 
     def __init__(self, task, definition: dict):
-        self.container_arn = (f"arn:aws:ecs:{task.region_name}:{task._account_id}:container/"
-                              f"{task.cluster_name}/{task.id}/{uuid.uuid4()}")
+        self.container_arn = (
+            f"arn:aws:ecs:{task.region_name}:{task._account_id}:container/{task.cluster_name}/{task.id}/{uuid.uuid4()}"
+        )
         self.task_arn = task.task_arn
         self.name = definition.get("name")
         self.image = definition.get("image")
@@ -45,8 +47,7 @@ class ContainerStatus:
         self.exit_code = None
         self.reason = None
         self.network_bindings: list[dict] = []
-        self.network_interfaces = [{"attachmentId": a["id"], "privateIpv4Address": LOCALHOST}
-                                   for a in task.attachments]
+        self.network_interfaces = [{"attachmentId": a["id"], "privateIpv4Address": LOCALHOST} for a in task.attachments]
         self.health_status = "UNKNOWN"
         self.cpu = str(definition.get("cpu", 0))
         self.memory = str(definition["memory"]) if definition.get("memory") else None
@@ -105,8 +106,11 @@ class TaskRuntime:
         """Running, its essential containers healthy if checked, its targets healthy: a
         deployment counts it as started."""
         checked = any(spec.essential and spec.name in self.health for spec in self.specs)
-        return (self.running and all(t.state == targets.HEALTHY for _, t, _ in self.targets)
-                and (not checked or self.task.health_status == "HEALTHY"))
+        return (
+            self.running
+            and all(t.state == targets.HEALTHY for _, t, _ in self.targets)
+            and (not checked or self.task.health_status == "HEALTHY")
+        )
 
     def request_stop(self, reason: str, stop_code: str) -> None:
         with registry.LOCK:
@@ -139,8 +143,7 @@ class TaskRuntime:
 
     def usage(self) -> tuple[float, int]:
         """(CPU seconds used so far, resident bytes now) over all its containers' processes."""
-        pids = [pid for p in list(self.processes.values()) if p.poll() is None
-                for pid in processes.tree(p.pid)]
+        pids = [pid for p in list(self.processes.values()) if p.poll() is None for pid in processes.tree(p.pid)]
         return processes.cpu_seconds(pids), processes.resident_bytes(pids)
 
     def kill_now(self) -> None:
@@ -168,8 +171,7 @@ class TaskRuntime:
             pass
         except Exception as error:  # a data plane bug must not leave the task looking alive
             traceback.print_exc()
-            self.request_stop(f"InternalError: the local cloud failed to run the task: {error!r}",
-                              "TaskFailedToStart")
+            self.request_stop(f"InternalError: the local cloud failed to run the task: {error!r}", "TaskFailedToStart")
         finally:
             self._deactivate()
             self._stop_containers()
@@ -185,16 +187,20 @@ class TaskRuntime:
             self._notify()
 
     def _provision(self) -> None:
-        overrides = {o.get("name"): o for o in
-                     (self.task.overrides or {}).get("containerOverrides") or []}
+        overrides = {o.get("name"): o for o in (self.task.overrides or {}).get("containerOverrides") or []}
         metadata_uri = f"{config.endpoint()}/_labkit/ecs/v4/{self.id}"
-        network_env = (service_connect.client_environment(self.service.service, self.task)
-                       if self.service is not None else {})
+        network_env = (
+            service_connect.client_environment(self.service.service, self.task) if self.service is not None else {}
+        )
         for definition in self.task_definition.container_definitions:
             self._check_stop()
-            spec = containers.prepare(definition, overrides.get(definition.get("name"), {}),
-                                      self.task, metadata_uri + f"/{definition['name']}",
-                                      network_env)
+            spec = containers.prepare(
+                definition,
+                overrides.get(definition.get("name"), {}),
+                self.task,
+                metadata_uri + f"/{definition['name']}",
+                network_env,
+            )
             if spec.logs is not None:
                 spec.logs.open()
             self.specs.append(spec)
@@ -206,30 +212,49 @@ class TaskRuntime:
         for spec, status in zip(self.specs, self.task.containers, strict=True):
             output = subprocess.PIPE if spec.logs is not None else subprocess.DEVNULL
             try:
-                process = subprocess.Popen(spec.argv, cwd=spec.cwd, env=spec.env,
-                                           stdin=subprocess.DEVNULL, stdout=output,
-                                           stderr=subprocess.STDOUT)
+                process = subprocess.Popen(
+                    spec.argv,
+                    cwd=spec.cwd,
+                    env=spec.env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                )
             except OSError as error:
-                raise TaskFailed(f"CannotStartContainerError: Error response from daemon: failed "
-                                 f"to create task for container: {spec.argv[0]}: {error.strerror}")
+                raise TaskFailed(
+                    f"CannotStartContainerError: Error response from daemon: failed "
+                    f"to create task for container: {spec.argv[0]}: {error.strerror}"
+                )
             self.processes[spec.name] = process
             with registry.LOCK:
                 status.last_status = "RUNNING"
                 status.runtime_id = f"{self.id}-{process.pid}"
                 status.image_digest = spec.image_digest
                 status.network_bindings = [
-                    {"bindIP": LOCALHOST, "containerPort": m.container_port, "hostPort": m.host_port,
-                     "protocol": m.protocol} for m in spec.ports]
+                    {
+                        "bindIP": LOCALHOST,
+                        "containerPort": m.container_port,
+                        "hostPort": m.host_port,
+                        "protocol": m.protocol,
+                    }
+                    for m in spec.ports
+                ]
             if spec.logs is not None:
-                threading.Thread(target=spec.logs.ship, args=(process.stdout,), daemon=True,
-                                 name=f"awslogs {self.id} {spec.name}").start()
-            threading.Thread(target=self._reap, args=(status, process), daemon=True,
-                             name=f"reap {self.id} {spec.name}").start()
+                threading.Thread(
+                    target=spec.logs.ship, args=(process.stdout,), daemon=True, name=f"awslogs {self.id} {spec.name}"
+                ).start()
+            threading.Thread(
+                target=self._reap, args=(status, process), daemon=True, name=f"reap {self.id} {spec.name}"
+            ).start()
             if spec.health_check:
                 health = ContainerHealth(spec, self._health_changed)
                 self.health[spec.name] = health
-                threading.Thread(target=health.watch, args=(self._stopped_containers,),
-                                 daemon=True, name=f"health {self.id} {spec.name}").start()
+                threading.Thread(
+                    target=health.watch,
+                    args=(self._stopped_containers,),
+                    daemon=True,
+                    name=f"health {self.id} {spec.name}",
+                ).start()
 
     def _activate(self) -> None:
         self._check_stop()
@@ -253,12 +278,12 @@ class TaskRuntime:
                 f"(service {self.service.name}) failed to register targets in (target-group "
                 f"{group_arn}) with (error the target group or the container port "
                 f"{load_balancer.get('containerPort')} of {load_balancer.get('containerName')} "
-                f"was not found)")
+                f"was not found)"
+            )
             return
         target = targets.runtime_of(group).register(LOCALHOST, port)
         self.targets.append((group_arn, target, int(load_balancer.get("containerPort") or 0)))
-        self.service.add_event(f"(service {self.service.name}) registered 1 targets in "
-                               f"(target-group {group_arn})")
+        self.service.add_event(f"(service {self.service.name}) registered 1 targets in (target-group {group_arn})")
 
     def _wait_for_a_reason_to_stop(self) -> None:
         while True:
@@ -278,13 +303,13 @@ class TaskRuntime:
         self._set_status("DEACTIVATING")
         servicediscovery.deregister_task(self.cloud_map_instances)
         if self.service is not None and self.targets:
-            self.service.add_event(f"(service {self.service.name}) has begun draining connections "
-                                   f"on 1 tasks.")
+            self.service.add_event(f"(service {self.service.name}) has begun draining connections on 1 tasks.")
         for group_arn, target, _ in self.targets:
             target.runtime.deregister(target.id, target.port)
             if self.service is not None:
-                self.service.add_event(f"(service {self.service.name}) deregistered 1 targets in "
-                                       f"(target-group {group_arn})")
+                self.service.add_event(
+                    f"(service {self.service.name}) deregistered 1 targets in (target-group {group_arn})"
+                )
         for _, target, _ in self.targets:
             target.drained.wait()
 
@@ -341,13 +366,17 @@ class TaskRuntime:
         self._notify()
 
     def _health_changed(self) -> None:
-        essential = [self.health[s.name].status for s in self.specs
-                     if s.essential and s.name in self.health]
+        essential = [self.health[s.name].status for s in self.specs if s.essential and s.name in self.health]
         for status in self.task.containers:
             if status.name in self.health:
                 status.health_status = self.health[status.name].status
-        overall = ("UNHEALTHY" if "UNHEALTHY" in essential else
-                   "HEALTHY" if essential and all(s == "HEALTHY" for s in essential) else "UNKNOWN")
+        overall = (
+            "UNHEALTHY"
+            if "UNHEALTHY" in essential
+            else "HEALTHY"
+            if essential and all(s == "HEALTHY" for s in essential)
+            else "UNKNOWN"
+        )
         with registry.LOCK:
             self.task.health_status = overall
         self._notify()
@@ -363,4 +392,3 @@ class TaskRuntime:
 
 class _Stopping(Exception):
     """A stop was requested before the task was running."""
-

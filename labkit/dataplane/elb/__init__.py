@@ -6,6 +6,7 @@ health checked as the target group says, on a faster clock (clock.py). GET /_lab
 on the local cloud lists each listener's local URL, so helpers can reach a load balancer without
 boto3.
 """
+
 import json
 import sys
 
@@ -26,8 +27,7 @@ def middleware(app):
         # Nothing to list until moto's ELBv2 is loaded; loading it here would cost a second.
         found = listeners.describe() if "moto.elbv2.models" in sys.modules else []
         body = json.dumps({"LoadBalancers": found}).encode()
-        start_response("200 OK", [("Content-Type", "application/json"),
-                                  ("Content-Length", str(len(body)))])
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
 
     return wsgi

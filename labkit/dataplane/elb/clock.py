@@ -5,6 +5,7 @@ cooldowns are all divided by SPEEDUP, so a lab sees in seconds what takes minute
 request waits for (an idle timeout, a health check's timeout) is not sped up: a slow answer is
 slow on any clock. Notebooks state this rule in their "local vs real AWS" notes.
 """
+
 SPEEDUP = 60.0
 
 

@@ -1,4 +1,5 @@
 """One ALB health check: GET the target group's health check path on the target."""
+
 import http.client
 
 # A health check waits at most this long, whatever the group's timeout (2-120 s on AWS): local
@@ -16,8 +17,9 @@ def probe(group, host: str, port: int) -> tuple[bool, tuple[str, str] | None]:
     timeout = min(float(group.health_check_timeout_seconds or MAX_TIMEOUT_S), MAX_TIMEOUT_S)
     connection = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
-        connection.request("GET", group.health_check_path or "/",
-                           headers={"User-Agent": USER_AGENT, "Connection": "close"})
+        connection.request(
+            "GET", group.health_check_path or "/", headers={"User-Agent": USER_AGENT, "Connection": "close"}
+        )
         response = connection.getresponse()
         response.read()
         status = response.status

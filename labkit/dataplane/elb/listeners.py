@@ -1,5 +1,6 @@
 """Which listener serves on which local port: one proxy server per listener, kept in step with
 what moto holds (created with the listener, stopped with it or its load balancer)."""
+
 import threading
 
 from labkit.dataplane.elb.proxy import ListenerServer
@@ -20,16 +21,16 @@ def sync() -> None:
             for listener in list(balancer.listeners.values()):
                 wanted[listener.arn] = (backend, balancer, listener)
     with _lock:
-        for arn in [arn for arn in _servers if arn not in wanted
-                    or _servers[arn].listener is not wanted[arn][2]]:
+        for arn in [arn for arn in _servers if arn not in wanted or _servers[arn].listener is not wanted[arn][2]]:
             _stop(_servers.pop(arn))
         for arn, (backend, balancer, listener) in wanted.items():
             if arn not in _servers:
                 server = ListenerServer(backend, balancer, listener)
                 listener._labkit_server = server
                 _servers[arn] = server
-                threading.Thread(target=server.serve_forever, daemon=True,
-                                 name=f"listener {balancer.name}:{listener.port}").start()
+                threading.Thread(
+                    target=server.serve_forever, daemon=True, name=f"listener {balancer.name}:{listener.port}"
+                ).start()
 
 
 def stop_all() -> None:
@@ -48,14 +49,25 @@ def describe() -> list[dict]:
     balancers: dict[str, dict] = {}
     for server in servers:
         balancer = server.balancer
-        entry = balancers.setdefault(balancer.arn, {
-            "LoadBalancerArn": balancer.arn, "LoadBalancerName": balancer.name,
-            "DNSName": balancer.dns_name, "Listeners": []})
-        entry["Listeners"].append({
-            "ListenerArn": server.listener.arn, "Port": int(server.listener.port),
-            "Protocol": server.listener.protocol, "LocalPort": server.local_port,
-            # Local listeners speak plain HTTP, HTTPS ones included (no certificates locally).
-            "Url": f"http://127.0.0.1:{server.local_port}"})
+        entry = balancers.setdefault(
+            balancer.arn,
+            {
+                "LoadBalancerArn": balancer.arn,
+                "LoadBalancerName": balancer.name,
+                "DNSName": balancer.dns_name,
+                "Listeners": [],
+            },
+        )
+        entry["Listeners"].append(
+            {
+                "ListenerArn": server.listener.arn,
+                "Port": int(server.listener.port),
+                "Protocol": server.listener.protocol,
+                "LocalPort": server.local_port,
+                # Local listeners speak plain HTTP, HTTPS ones included (no certificates locally).
+                "Url": f"http://127.0.0.1:{server.local_port}",
+            }
+        )
     for entry in balancers.values():
         entry["Listeners"].sort(key=lambda listener: listener["Port"])
     return sorted(balancers.values(), key=lambda entry: entry["LoadBalancerName"])

@@ -5,6 +5,7 @@ Creating a load balancer or a target group is idempotent on AWS: the same name w
 settings returns the existing one (a notebook cell can run twice); moto makes a second load balancer
 of that name and refuses a second target group. Here both return the existing one, and a different
 setting under a taken name gets AWS's Duplicate...Name error."""
+
 import functools
 
 from labkit.dataplane.elb import listeners, targets
@@ -17,14 +18,20 @@ def patch_models(models) -> None:
     group_class.health_for = _health_for
     for name in ("create_listener", "delete_listener", "delete_load_balancer", "modify_listener"):
         setattr(backend_class, name, _then(getattr(backend_class, name), lambda *_: listeners.sync()))
-    for name in ("create_listener", "delete_listener", "delete_load_balancer", "modify_listener",
-                 "create_rule", "modify_rule", "delete_rule", "set_rule_priorities"):
-        setattr(backend_class, name, _then(getattr(backend_class, name),
-                                           lambda *_: targets.rules_changed()))
+    for name in (
+        "create_listener",
+        "delete_listener",
+        "delete_load_balancer",
+        "modify_listener",
+        "create_rule",
+        "modify_rule",
+        "delete_rule",
+        "set_rule_priorities",
+    ):
+        setattr(backend_class, name, _then(getattr(backend_class, name), lambda *_: targets.rules_changed()))
     backend_class.create_load_balancer = _existing_or_new_load_balancer(backend_class.create_load_balancer)
     backend_class.create_target_group = _existing_or_new_target_group(backend_class.create_target_group)
-    backend_class.delete_target_group = _then(backend_class.delete_target_group,
-                                              lambda _, group: targets.forget(group))
+    backend_class.delete_target_group = _then(backend_class.delete_target_group, lambda _, group: targets.forget(group))
 
 
 def _then(method, after):
@@ -33,6 +40,7 @@ def _then(method, after):
         result = method(self, *args, **kwargs)
         after(self, result)
         return result
+
     return wrapper
 
 
@@ -48,6 +56,7 @@ def _existing_or_new_load_balancer(create):
         if (existing.scheme or "internet-facing", existing.type) != wanted:
             raise DuplicateLoadBalancerName()
         return existing
+
     return wrapper
 
 
@@ -59,11 +68,16 @@ def _existing_or_new_target_group(create):
         existing = next((g for g in self.target_groups.values() if g.name == name), None)
         if existing is None:
             return create(self, name, **kwargs)
-        asked = {"protocol": kwargs.get("protocol"), "port": kwargs.get("port"),
-                 "vpc_id": kwargs.get("vpc_id"), "target_type": kwargs.get("target_type") or "instance"}
+        asked = {
+            "protocol": kwargs.get("protocol"),
+            "port": kwargs.get("port"),
+            "vpc_id": kwargs.get("vpc_id"),
+            "target_type": kwargs.get("target_type") or "instance",
+        }
         if any(value is not None and str(getattr(existing, key)) != str(value) for key, value in asked.items()):
             raise DuplicateTargetGroupName()
         return existing
+
     return wrapper
 
 
@@ -94,7 +108,5 @@ def _health_for(self, target, ec2_backend):
     found = targets.runtime_of(self).find(target["Id"], port)
     health_port = str(port) if self.health_check_port in (None, "traffic-port") else self.health_check_port
     if found is None:
-        return FakeHealthStatus(target["Id"], port, health_port, targets.UNUSED,
-                                *targets.NOT_REGISTERED)
-    return FakeHealthStatus(found.id, found.port, health_port, found.state, found.reason,
-                            found.description)
+        return FakeHealthStatus(target["Id"], port, health_port, targets.UNUSED, *targets.NOT_REGISTERED)
+    return FakeHealthStatus(found.id, found.port, health_port, found.state, found.reason, found.description)

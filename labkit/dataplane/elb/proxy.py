@@ -6,6 +6,7 @@ target round robin over keep-alive connections. Failures answer as an ALB does: 
 target closes or resets the connection, 503 when the group has no target to send to, 504 when the
 target does not answer within the load balancer's idle timeout.
 """
+
 import http.client
 import random
 import secrets
@@ -16,8 +17,7 @@ from http.server import BaseHTTPRequestHandler
 
 from labkit.dataplane.elb import responses, rules, targets
 
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer",
-              "transfer-encoding", "upgrade"}
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"}
 # Safe to send twice (RFC 9110): after a reused keep-alive connection turns out closed, the
 # request is sent again on a fresh one, as proxies do.
 IDEMPOTENT = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
@@ -78,8 +78,9 @@ class _ListenerHandler(BaseHTTPRequestHandler):
         if action is None:
             return self._send(responses.error_page(503, keep_alive, head_only))
         if action.type == "fixed-response":
-            return self._send(responses.fixed_response(action.data.get("FixedResponseConfig", {}),
-                                                       keep_alive, head_only))
+            return self._send(
+                responses.fixed_response(action.data.get("FixedResponseConfig", {}), keep_alive, head_only)
+            )
         if action.type == "redirect":
             return self._send(self._redirect(action.data.get("RedirectConfig", {}), request))
         return self._send(self._forward(action, body, keep_alive, head_only))
@@ -171,8 +172,11 @@ class _ListenerHandler(BaseHTTPRequestHandler):
         return connection, False
 
     def _upstream_headers(self, body: bytes) -> dict[str, str]:
-        headers = {name: value for name, value in self.headers.items()
-                   if name.lower() not in HOP_BY_HOP and name.lower() != "content-length"}
+        headers = {
+            name: value
+            for name, value in self.headers.items()
+            if name.lower() not in HOP_BY_HOP and name.lower() != "content-length"
+        }
         client = self.client_address[0]
         forwarded_for = self.headers.get("X-Forwarded-For")
         headers["X-Forwarded-For"] = f"{forwarded_for}, {client}" if forwarded_for else client
@@ -184,8 +188,11 @@ class _ListenerHandler(BaseHTTPRequestHandler):
         return headers
 
     def _relay(self, response: http.client.HTTPResponse, data: bytes, keep_alive: bool) -> bytes:
-        headers = [(name, value) for name, value in response.getheaders()
-                   if name.lower() not in HOP_BY_HOP and name.lower() != "content-length"]
+        headers = [
+            (name, value)
+            for name, value in response.getheaders()
+            if name.lower() not in HOP_BY_HOP and name.lower() != "content-length"
+        ]
         if self.command == "HEAD" or response.status in (204, 304) or response.status < 200:
             length = response.getheader("Content-Length")
             if length is not None and self.command == "HEAD":
@@ -197,8 +204,13 @@ class _ListenerHandler(BaseHTTPRequestHandler):
     def _redirect(self, config: dict, request: rules.Request) -> bytes:
         listener = self.server.listener
         aws_port = str(listener.port)
-        values = {"#{protocol}": "http", "#{host}": request.host, "#{port}": aws_port,
-                  "#{path}": request.path.lstrip("/"), "#{query}": request.query}
+        values = {
+            "#{protocol}": "http",
+            "#{host}": request.host,
+            "#{port}": aws_port,
+            "#{path}": request.path.lstrip("/"),
+            "#{query}": request.query,
+        }
 
         def fill(key: str, default: str) -> str:
             text = str(config.get(key, default))
@@ -211,9 +223,13 @@ class _ListenerHandler(BaseHTTPRequestHandler):
         # A port of one of this load balancer's listeners is reached locally on that listener's
         # own port, so the redirect can be followed.
         local = _local_port_of(self.server.balancer, port)
-        address = f"{fill('Host', '#{host}')}:{local}" if local else (
-            fill("Host", "#{host}") + ("" if (scheme, port) in (("http", "80"), ("https", "443"))
-                                       else f":{port}"))
+        address = (
+            f"{fill('Host', '#{host}')}:{local}"
+            if local
+            else (
+                fill("Host", "#{host}") + ("" if (scheme, port) in (("http", "80"), ("https", "443")) else f":{port}")
+            )
+        )
         query = fill("Query", "#{query}")
         location = f"{scheme}://{address}{fill('Path', '/#{path}')}" + (f"?{query}" if query else "")
         status = 301 if config.get("StatusCode", "HTTP_301") == "HTTP_301" else 302

@@ -4,6 +4,7 @@ Conditions follow the ELB API: all conditions of a rule must match, any value of
 path-pattern is case-sensitive; host-header, http-header and query-string are not; * matches any
 characters and ? exactly one.
 """
+
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -79,18 +80,17 @@ def _matches(condition: dict, request: Request) -> bool:
     if field == "http-header":
         config = condition.get("HttpHeaderConfig", {})
         found = request.headers.get(config.get("HttpHeaderName", "").lower())
-        return found is not None and any(
-            _pattern(v, True).fullmatch(found) for v in config.get("Values", []))
+        return found is not None and any(_pattern(v, True).fullmatch(found) for v in config.get("Values", []))
     if field == "query-string":
         pairs = parse_qsl(request.query, keep_blank_values=True)
-        return any(_query_pair_matches(wanted, pairs)
-                   for wanted in condition.get("QueryStringConfig", {}).get("Values", []))
+        return any(
+            _query_pair_matches(wanted, pairs) for wanted in condition.get("QueryStringConfig", {}).get("Values", [])
+        )
     if field == "http-request-method":
         return request.method in _values(condition, "HttpRequestMethodConfig")
     if field == "source-ip":
         address = ipaddress.ip_address(request.client_ip)
-        return any(address in ipaddress.ip_network(cidr, strict=False)
-                   for cidr in _values(condition, "SourceIpConfig"))
+        return any(address in ipaddress.ip_network(cidr, strict=False) for cidr in _values(condition, "SourceIpConfig"))
     return False
 
 
@@ -100,8 +100,7 @@ def _values(condition: dict, config_key: str) -> list[str]:
 
 def _query_pair_matches(wanted: dict, pairs: list[tuple[str, str]]) -> bool:
     key, value = wanted.get("Key"), _pattern(wanted.get("Value", "*"), True)
-    return any((key is None or _pattern(key, True).fullmatch(k)) and value.fullmatch(v)
-               for k, v in pairs)
+    return any((key is None or _pattern(key, True).fullmatch(k)) and value.fullmatch(v) for k, v in pairs)
 
 
 @lru_cache(maxsize=1024)

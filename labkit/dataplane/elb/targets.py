@@ -5,6 +5,7 @@ moto keeps targets by Id alone, so two tasks on 127.0.0.1 with different ports o
 other; here a target is (Id, Port), as on AWS. States and reason codes follow the TargetHealth API
 reference. A group's runtime hangs on moto's FakeTargetGroup, so moto's reset drops it.
 """
+
 import ipaddress
 import itertools
 import threading
@@ -16,13 +17,14 @@ INITIAL, HEALTHY, UNHEALTHY, DRAINING = "initial", "healthy", "unhealthy", "drai
 UNUSED, UNAVAILABLE = "unused", "unavailable"
 
 REGISTERING = ("Elb.RegistrationInProgress", "Target registration is in progress")
-NOT_IN_USE = ("Target.NotInUse",
-              "Target group is not configured to receive traffic from the load balancer")
+NOT_IN_USE = ("Target.NotInUse", "Target group is not configured to receive traffic from the load balancer")
 NOT_REGISTERED = ("Target.NotRegistered", "Target is not registered to the target group")
 DEREGISTERING = ("Target.DeregistrationInProgress", "Target deregistration is in progress")
 CHECKS_DISABLED = ("Target.HealthCheckDisabled", "Health checks are disabled")
-NO_LOCAL_ADDRESS = ("Target.InvalidState",
-                    "The local cloud runs no EC2 instances or Lambda targets: register IP targets")
+NO_LOCAL_ADDRESS = (
+    "Target.InvalidState",
+    "The local cloud runs no EC2 instances or Lambda targets: register IP targets",
+)
 # On AWS the fastest health check interval is 5 s; sped up that would be 83 ms, which a Python
 # service still importing its modules cannot meet. Local checks run at most twice a second.
 MIN_CHECK_INTERVAL_S = 0.5
@@ -93,7 +95,8 @@ class Target:
         if ok:
             self.successes, self.failures = self.successes + 1, 0
             if self.state == INITIAL or (
-                    self.state == UNHEALTHY and self.successes >= int(group.healthy_threshold_count)):
+                self.state == UNHEALTHY and self.successes >= int(group.healthy_threshold_count)
+            ):
                 self.set_state(HEALTHY)
             return
         self.successes, self.failures = 0, self.failures + 1
@@ -126,8 +129,7 @@ class TargetGroupRuntime:
             target = Target(self, target_id, port)
             self.targets[(target_id, port)] = target
             self._list_in_moto()
-        threading.Thread(target=target.check_until_deregistered, daemon=True,
-                         name=f"health {target_id}:{port}").start()
+        threading.Thread(target=target.check_until_deregistered, daemon=True, name=f"health {target_id}:{port}").start()
         return target
 
     def deregister(self, target_id: str, port: int) -> Target | None:
@@ -139,8 +141,7 @@ class TargetGroupRuntime:
             target.set_state(DRAINING, DEREGISTERING)
             target.deregistered.set()
             target.wake.set()
-        threading.Thread(target=self._drain, args=(target,), daemon=True,
-                         name=f"drain {target_id}:{port}").start()
+        threading.Thread(target=self._drain, args=(target,), daemon=True, name=f"drain {target_id}:{port}").start()
         return target
 
     def find(self, target_id: str, port: int) -> Target | None:
@@ -149,8 +150,7 @@ class TargetGroupRuntime:
 
     def _drain(self, target: Target) -> None:
         # As on AWS the target stays draining for the whole delay, in flight requests or not.
-        delay = clock.local_seconds(
-            float(self.group.attributes.get("deregistration_delay.timeout_seconds", 300)))
+        delay = clock.local_seconds(float(self.group.attributes.get("deregistration_delay.timeout_seconds", 300)))
         target.drained.wait(delay)  # set early only when the whole group stops
         with self.lock:
             if self.targets.get((target.id, target.port)) is target:
@@ -166,8 +166,7 @@ class TargetGroupRuntime:
             candidates = [t for t in self.targets.values() if t.state == HEALTHY and t not in exclude]
             if not candidates:
                 fail_open = UNHEALTHY if self.group.health_check_enabled else UNAVAILABLE
-                candidates = [t for t in self.targets.values()
-                              if t.state == fail_open and t not in exclude]
+                candidates = [t for t in self.targets.values() if t.state == fail_open and t not in exclude]
             if not candidates:
                 return None
             return candidates[next(self._turn) % len(candidates)]
@@ -193,8 +192,7 @@ class TargetGroupRuntime:
     def _list_in_moto(self) -> None:
         # moto's DescribeTargetHealth lists group.targets when no Targets are given; draining
         # targets are listed too, as on AWS.
-        self.group.targets = {f"{t.id}:{t.port}": {"Id": t.id, "Port": t.port}
-                              for t in self.targets.values()}
+        self.group.targets = {f"{t.id}:{t.port}": {"Id": t.id, "Port": t.port} for t in self.targets.values()}
 
 
 def runtime_of(group) -> TargetGroupRuntime:

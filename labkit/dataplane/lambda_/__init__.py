@@ -10,6 +10,7 @@ answered, and before any CloudWatch Logs API call (middleware() below); Event in
 the background with retries (events.py). SQS event source mappings are polled in the background
 and SNS delivers asynchronously (event_sources.py). Only python3.x runtimes run.
 """
+
 import atexit
 
 from labkit.dataplane import moto_seams

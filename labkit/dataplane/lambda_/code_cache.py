@@ -1,4 +1,5 @@
 """Function code, unpacked once per distinct .zip and shared by every worker that runs it."""
+
 import io
 import os
 import shutil

@@ -1,5 +1,6 @@
 """The environment variables of a function's process: AWS's, the function's own, and the local
 cloud's endpoint, so that boto3 in a handler reaches the same local cloud as the notebook."""
+
 import os
 import sys
 
@@ -26,8 +27,7 @@ def variables(fn, code_dir: str) -> dict[str, str]:
         "AWS_SESSION_TOKEN": "testing",
     }
     defaults = {
-        "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin",
-                                 "/bin"]),
+        "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
         "LANG": "en_US.UTF-8",
         "TZ": ":UTC",
         "PYTHONPATH": code_dir,

@@ -22,6 +22,7 @@ What moto 5.2.5 does, and what this corrects:
   with the message's own fields, signed as moto signs HTTP deliveries.
 verify_seams() fails loudly when an upgrade of moto moved what these patches rely on.
 """
+
 import base64
 import contextvars
 import functools
@@ -39,19 +40,35 @@ FUNCTION_ERROR_HEADER = "x-amz-function-error"
 THIS_FILE = "labkit/dataplane/lambda_/event_sources.py"
 
 SEAM_SIGNATURES = {
-    "moto.sqs.models.SQSBackend.receive_message":
-        ["self", "queue_name", "count", "wait_seconds_timeout", "visibility_timeout",
-         "message_attribute_names"],
+    "moto.sqs.models.SQSBackend.receive_message": [
+        "self",
+        "queue_name",
+        "count",
+        "wait_seconds_timeout",
+        "visibility_timeout",
+        "message_attribute_names",
+    ],
     "moto.sqs.models.Queue.delete_message": ["self", "receipt_handle"],
     "moto.awslambda.models.LambdaBackend.create_event_source_mapping": ["self", "spec"],
     "moto.awslambda.models.LambdaBackend.get_event_source_mapping": ["self", "uuid"],
-    "moto.awslambda.models.LambdaBackend.send_sns_message":
-        ["self", "function_name", "message", "subject", "qualifier"],
-    "moto.sns.models.Subscription.publish":
-        ["self", "message", "message_id", "subject", "message_attributes", "group_id",
-         "deduplication_id", "message_structure"],
-    "moto.sns.models.Subscription.get_post_data":
-        ["self", "message", "message_id", "subject", "message_attributes"],
+    "moto.awslambda.models.LambdaBackend.send_sns_message": [
+        "self",
+        "function_name",
+        "message",
+        "subject",
+        "qualifier",
+    ],
+    "moto.sns.models.Subscription.publish": [
+        "self",
+        "message",
+        "message_id",
+        "subject",
+        "message_attributes",
+        "group_id",
+        "deduplication_id",
+        "message_structure",
+    ],
+    "moto.sns.models.Subscription.get_post_data": ["self", "message", "message_id", "subject", "message_attributes"],
 }
 SEAM_CALLERS = {
     # the synchronous invocation this module turns off by hiding a queue's mappings
@@ -114,6 +131,7 @@ def _patch_sns(sns_models) -> None:
 
 # --- SQS ------------------------------------------------------------------------------------------
 
+
 def _then_poll(create):
     @functools.wraps(create)
     def create_event_source_mapping(self, spec):
@@ -141,16 +159,18 @@ def _refuse_a_visibility_timeout_shorter_than_the_function(lambda_backend, spec:
         return
     visibility, timeout = int(found[1].visibility_timeout), int(function.timeout)
     if visibility < timeout:
-        raise InvalidParameterValueException(f"Queue visibility timeout: {visibility} seconds is less "
-                                             f"than Function timeout: {timeout} seconds")
+        raise InvalidParameterValueException(
+            f"Queue visibility timeout: {visibility} seconds is less than Function timeout: {timeout} seconds"
+        )
 
 
 def _start_poller(lambda_backend, mapping) -> None:
     stop = threading.Event()
     with _pollers_lock:
         _pollers[mapping.uuid] = stop
-    threading.Thread(target=_poll, args=(lambda_backend, mapping, stop), daemon=True,
-                     name=f"sqs-poller-{mapping.uuid[:8]}").start()
+    threading.Thread(
+        target=_poll, args=(lambda_backend, mapping, stop), daemon=True, name=f"sqs-poller-{mapping.uuid[:8]}"
+    ).start()
 
 
 def _poll(lambda_backend, mapping, stop: threading.Event) -> None:
@@ -200,8 +220,7 @@ def _next_batch(sqs_backend, queue, mapping, serving: Callable[[], bool]) -> lis
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
-        more = _receive(sqs_backend, queue, mapping.batch_size - len(batch),
-                        min(remaining, IDLE_WAIT_S), serving)
+        more = _receive(sqs_backend, queue, mapping.batch_size - len(batch), min(remaining, IDLE_WAIT_S), serving)
         for message in more:
             batch[message.id] = message
     return list(batch.values())
@@ -234,11 +253,13 @@ def _deliver(lambda_backend, mapping, queue, batch: list) -> None:
     event = {"Records": [_sqs_record(message, queue) for message in batch]}
     response_headers: dict = {}
     try:
-        payload = lambda_backend.invoke(mapping.function_arn, None, json.dumps(event).encode(), {},
-                                        response_headers)
+        payload = lambda_backend.invoke(mapping.function_arn, None, json.dumps(event).encode(), {}, response_headers)
     except Exception as error:  # the function is gone: the batch stays, as a failed one does
-        print(f"labkit: SQS event source {mapping.uuid} could not invoke "
-              f"{mapping.function_arn}: {getattr(error, 'message', error)}", flush=True)
+        print(
+            f"labkit: SQS event source {mapping.uuid} could not invoke "
+            f"{mapping.function_arn}: {getattr(error, 'message', error)}",
+            flush=True,
+        )
         return
     if FUNCTION_ERROR_HEADER in response_headers:
         return  # visible again after the queue's VisibilityTimeout
@@ -271,8 +292,7 @@ def _reported_failures(mapping, payload: bytes, ids: set) -> set | None:
     failures = response.get("batchItemFailures") or []
     if not isinstance(failures, list):
         return None
-    reported = {failure.get("itemIdentifier") if isinstance(failure, dict) else None
-                for failure in failures}
+    reported = {failure.get("itemIdentifier") if isinstance(failure, dict) else None for failure in failures}
     return reported if reported <= ids else None
 
 
@@ -297,16 +317,17 @@ def _sqs_record(message, queue) -> dict:
     if trace_header:
         attributes["AWSTraceHeader"] = trace_header.get("StringValue")
     if queue.fifo_queue:
-        attributes.update(SequenceNumber=_sequence_number(message),
-                          MessageGroupId=message.group_id,
-                          MessageDeduplicationId=message.deduplication_id)
+        attributes.update(
+            SequenceNumber=_sequence_number(message),
+            MessageGroupId=message.group_id,
+            MessageDeduplicationId=message.deduplication_id,
+        )
     record = {
         "messageId": message.id,
         "receiptHandle": message.receipt_handle,
         "body": message.body,
         "attributes": attributes,
-        "messageAttributes": {name: _message_attribute(value)
-                              for name, value in message.message_attributes.items()},
+        "messageAttributes": {name: _message_attribute(value) for name, value in message.message_attributes.items()},
         "md5OfBody": message.body_md5,
     }
     if message.message_attributes:
@@ -320,7 +341,7 @@ def _sequence_number(message) -> str:
     # 20 digits that grow with the send time, as AWS's do, and stay the same on every delivery.
     if message.sequence_number:
         return message.sequence_number
-    return f"{message.sent_timestamp}{int(message.id.replace('-', ''), 16) % 10 ** 7:07d}"
+    return f"{message.sent_timestamp}{int(message.id.replace('-', ''), 16) % 10**7:07d}"
 
 
 def _message_attribute(value: dict) -> dict:
@@ -329,18 +350,17 @@ def _message_attribute(value: dict) -> dict:
         attribute["stringValue"] = value["StringValue"]
     if "BinaryValue" in value:
         binary = value["BinaryValue"]
-        attribute["binaryValue"] = (base64.b64encode(binary).decode()
-                                    if isinstance(binary, bytes) else binary)
+        attribute["binaryValue"] = base64.b64encode(binary).decode() if isinstance(binary, bytes) else binary
     attribute.update(stringListValues=[], binaryListValues=[], dataType=value["DataType"])
     return attribute
 
 
 # --- SNS ------------------------------------------------------------------------------------------
 
+
 def _remembering_the_publication(publish):
     @functools.wraps(publish)
-    def publish_remembering(self, message, message_id, subject=None, message_attributes=None,
-                            *args, **kwargs):
+    def publish_remembering(self, message, message_id, subject=None, message_attributes=None, *args, **kwargs):
         token = _PUBLISHING.set((self, message_id, message_attributes))
         try:
             return publish(self, message, message_id, subject, message_attributes, *args, **kwargs)
@@ -354,15 +374,18 @@ def _remembering_the_publication(publish):
 def _send_sns_message(self, function_name, message, subject=None, qualifier=None) -> None:
     """Replaces LambdaBackend.send_sns_message, which only Subscription.publish calls."""
     subscription, message_id, message_attributes = _PUBLISHING.get()
-    event = {"Records": [{
-        "EventSource": "aws:sns",
-        "EventVersion": "1.0",
-        "EventSubscriptionArn": subscription.arn,
-        "Sns": _sns_notification(subscription, message, message_id, subject, message_attributes),
-    }]}
+    event = {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": subscription.arn,
+                "Sns": _sns_notification(subscription, message, message_id, subject, message_attributes),
+            }
+        ]
+    }
     function = f"{function_name}:{qualifier}" if qualifier else function_name
-    invoke_asynchronously(self, function, json.dumps(event).encode(),
-                          f"SNS topic {subscription.topic_arn}")
+    invoke_asynchronously(self, function, json.dumps(event).encode(), f"SNS topic {subscription.topic_arn}")
 
 
 def _sns_notification(subscription, message, message_id, subject, message_attributes) -> dict:
@@ -380,8 +403,7 @@ def _sns_notification(subscription, message, message_id, subject, message_attrib
         "SignatureVersion": signed["SignatureVersion"],
         "Signature": signed["Signature"],
         "SigningCertUrl": signed["SigningCertURL"],
-        "UnsubscribeUrl": f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe"
-                          f"&SubscriptionArn={subscription.arn}",
+        "UnsubscribeUrl": f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={subscription.arn}",
         "MessageAttributes": message_attributes or {},
     }
 
@@ -392,5 +414,4 @@ def invoke_asynchronously(lambda_backend, function: str, payload: bytes, sender:
     try:
         lambda_backend.invoke(function, None, payload, {"X-Amz-Invocation-Type": "Event"}, {})
     except Exception as error:
-        print(f"labkit: {sender} could not invoke {function}: {getattr(error, 'message', error)}",
-              flush=True)
+        print(f"labkit: {sender} could not invoke {function}: {getattr(error, 'message', error)}", flush=True)

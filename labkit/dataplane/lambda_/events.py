@@ -1,5 +1,6 @@
 """Asynchronous invocation (InvocationType=Event): queued, answered 202 at once, run in the
 background, and retried twice when it fails, with the same request id, as AWS does."""
+
 import threading
 import time
 import traceback
@@ -31,7 +32,7 @@ def forget_queued() -> None:
 
 
 def _run_with_retries(fn, payload: bytes, caller: Caller, generation: int) -> None:
-    delays = (0.0,) + RETRY_DELAYS_S[:_maximum_retries(fn)]
+    delays = (0.0,) + RETRY_DELAYS_S[: _maximum_retries(fn)]
     for delay in delays:
         time.sleep(delay)
         if generation != _generation:

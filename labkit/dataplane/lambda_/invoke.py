@@ -12,6 +12,7 @@ Shapes of the errors Lambda itself raises (not the handler):
 Handler errors, init errors (Runtime.ImportModuleError, Runtime.HandlerNotFound) and
 Runtime.MarshalError come from awslambdaric itself, unchanged.
 """
+
 import concurrent.futures
 import contextvars
 import hashlib
@@ -31,8 +32,7 @@ POOL = WorkerPool()
 # Beyond the Init phase and the function's timeout: starting a process, killing one at its timeout.
 SLACK_S = 1.0
 # Invocations whose caller may stop waiting first; each keeps its thread until the function ends.
-_OUTLIVING_CALLERS = concurrent.futures.ThreadPoolExecutor(max_workers=32,
-                                                           thread_name_prefix="lambda-call")
+_OUTLIVING_CALLERS = concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="lambda-call")
 
 
 @dataclass(frozen=True)
@@ -46,13 +46,11 @@ class Caller:
 
 # Set around moto's call into the seam by whoever knows the caller (labkit's Invoke handling);
 # triggers that call the function directly (SNS, DynamoDB streams, ...) leave it unset.
-CALLER: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("lambda_caller",
-                                                                       default=None)
+CALLER: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("lambda_caller", default=None)
 # Set by a synchronous caller that stops waiting at a deadline (time.monotonic()), as API Gateway
 # does at its integration timeout: run() raises CallerStoppedWaiting then, while the function runs
 # on, as it does on AWS.
-ANSWER_BY: contextvars.ContextVar[float | None] = contextvars.ContextVar("lambda_answer_by",
-                                                                         default=None)
+ANSWER_BY: contextvars.ContextVar[float | None] = contextvars.ContextVar("lambda_answer_by", default=None)
 
 
 class CallerStoppedWaiting(Exception):
@@ -83,8 +81,7 @@ def run(fn, payload: bytes, caller: Caller) -> Invocation:
             refusal = "the function's code is not a valid .zip file"
     if refusal is not None:
         invocation = _refused(fn, request_id, refusal)
-        logs.write(fn.logs_backend, fn.logs_group_name, logs.new_stream_name(str(fn.version)),
-                   invocation.log_events)
+        logs.write(fn.logs_backend, fn.logs_group_name, logs.new_stream_name(str(fn.version)), invocation.log_events)
         return invocation
 
     spec = _worker_spec(fn, code_dir)
@@ -97,8 +94,7 @@ def run(fn, payload: bytes, caller: Caller) -> Invocation:
         worker = POOL.acquire(spec, wait=False)
         if worker is not None:
             return _run_in(worker, fn, payload, caller, request_id)
-    running = _OUTLIVING_CALLERS.submit(
-        lambda: _run_in(POOL.acquire(spec), fn, payload, caller, request_id))
+    running = _OUTLIVING_CALLERS.submit(lambda: _run_in(POOL.acquire(spec), fn, payload, caller, request_id))
     try:
         return running.result(timeout=max(0.0, answer_by - time.monotonic()))
     except concurrent.futures.TimeoutError:
@@ -108,8 +104,7 @@ def run(fn, payload: bytes, caller: Caller) -> Invocation:
 def _run_in(worker: Worker, fn, payload: bytes, caller: Caller, request_id: str) -> Invocation:
     outcome = None
     try:
-        outcome = worker.invoke(request_id, payload, caller.invoked_arn, float(fn.timeout),
-                                caller.client_context)
+        outcome = worker.invoke(request_id, payload, caller.invoked_arn, float(fn.timeout), caller.client_context)
     finally:
         POOL.release(worker, reusable=outcome is not None and outcome.worker_reusable)
     invocation = _as_aws_reports_it(fn, request_id, outcome)
@@ -120,11 +115,15 @@ def _run_in(worker: Worker, fn, payload: bytes, caller: Caller, request_id: str)
 def _why_it_cannot_run(fn) -> str | None:
     elsewhere = "It runs on a real AWS account (the aws target)."
     if fn.package_type == "Image":
-        return ("the local cloud runs functions packaged as .zip files; "
-                f"{fn.function_name} is a container image. {elsewhere}")
+        return (
+            "the local cloud runs functions packaged as .zip files; "
+            f"{fn.function_name} is a container image. {elsewhere}"
+        )
     if not PYTHON_RUNTIME.fullmatch(fn.run_time or ""):
-        return (f"the local cloud runs Python functions only (python3.x runtimes); "
-                f"{fn.function_name} uses {fn.run_time}. {elsewhere}")
+        return (
+            f"the local cloud runs Python functions only (python3.x runtimes); "
+            f"{fn.function_name} uses {fn.run_time}. {elsewhere}"
+        )
     if not getattr(fn, "code_bytes", b""):
         return f"the local cloud has no code for {fn.function_name} (its .zip could not be read)"
     return None
@@ -133,26 +132,31 @@ def _why_it_cannot_run(fn) -> str | None:
 def _worker_spec(fn, code_dir: str) -> WorkerSpec:
     env = environment.variables(fn, code_dir)
     key = hashlib.sha256(json.dumps([fn.handler, code_dir, env], sort_keys=True).encode())
-    return WorkerSpec(key=key.hexdigest(),
-                      family=(fn.account_id, fn.region, fn.function_name, str(fn.version)),
-                      version=str(fn.version), handler=fn.handler, code_dir=code_dir, env=env,
-                      memory_mb=int(fn.memory_size))
+    return WorkerSpec(
+        key=key.hexdigest(),
+        family=(fn.account_id, fn.region, fn.function_name, str(fn.version)),
+        version=str(fn.version),
+        handler=fn.handler,
+        code_dir=code_dir,
+        env=env,
+        memory_mb=int(fn.memory_size),
+    )
 
 
 def _as_aws_reports_it(fn, request_id: str, outcome: Outcome) -> Invocation:
     events = list(outcome.init_lines)
     status = error_type = None
     if outcome.kind == "init_error":
-        events.append((logs.now_ms(), logs.init_report_line(outcome.init_duration_ms,
-                                                            outcome.error_type)))
+        events.append((logs.now_ms(), logs.init_report_line(outcome.init_duration_ms, outcome.error_type)))
         status, error_type = "error", outcome.error_type
     events.append((outcome.started_ms, logs.start_line(request_id, str(fn.version))))
     events += outcome.lines
     if outcome.kind in ("response", "error", "init_error"):
         payload = outcome.body
     elif outcome.kind == "timeout":
-        payload = _error_payload("Sandbox.Timedout", f"RequestId: {request_id} Error: Task timed "
-                                                     f"out after {outcome.elapsed_s:.2f} seconds")
+        payload = _error_payload(
+            "Sandbox.Timedout", f"RequestId: {request_id} Error: Task timed out after {outcome.elapsed_s:.2f} seconds"
+        )
         events.append((logs.now_ms(), logs.timeout_line(request_id, outcome.elapsed_s)))
         status = "timeout"
     else:
@@ -162,20 +166,37 @@ def _as_aws_reports_it(fn, request_id: str, outcome: Outcome) -> Invocation:
         status = "error"
         error_type = "Runtime.OutOfMemory" if outcome.out_of_memory else "Runtime.ExitError"
     events.append((logs.now_ms(), logs.end_line(request_id)))
-    events.append((logs.now_ms(), logs.report_line(
-        request_id, outcome.elapsed_s * 1000, int(fn.memory_size),
-        # Between two samples a worker can overshoot; on AWS the limit is hard.
-        min(outcome.max_memory_mb, int(fn.memory_size)),
-        outcome.init_duration_ms if outcome.kind != "init_error" else None, status, error_type)))
+    events.append(
+        (
+            logs.now_ms(),
+            logs.report_line(
+                request_id,
+                outcome.elapsed_s * 1000,
+                int(fn.memory_size),
+                # Between two samples a worker can overshoot; on AWS the limit is hard.
+                min(outcome.max_memory_mb, int(fn.memory_size)),
+                outcome.init_duration_ms if outcome.kind != "init_error" else None,
+                status,
+                error_type,
+            ),
+        )
+    )
     return Invocation(payload, outcome.kind != "response", events)
 
 
 def _refused(fn, request_id: str, reason: str) -> Invocation:
     now = logs.now_ms()
-    events = [(now, logs.start_line(request_id, str(fn.version))), (now, reason),
-              (now, logs.end_line(request_id)),
-              (now, logs.report_line(request_id, 0.0, int(fn.memory_size), 0, status="error",
-                                     error_type="LocalCloud.Unsupported"))]
+    events = [
+        (now, logs.start_line(request_id, str(fn.version))),
+        (now, reason),
+        (now, logs.end_line(request_id)),
+        (
+            now,
+            logs.report_line(
+                request_id, 0.0, int(fn.memory_size), 0, status="error", error_type="LocalCloud.Unsupported"
+            ),
+        ),
+    ]
     return Invocation(_error_payload("LocalCloud.Unsupported", reason), True, events)
 
 

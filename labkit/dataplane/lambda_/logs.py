@@ -9,6 +9,7 @@ wait for that (0.1-0.2 ms a call). A writer thread writes them, in the order que
 FLUSH_AFTER_S; and every CloudWatch Logs API call first writes what is queued (flush(), called by
 the Lambda data plane's middleware), so that it sees the logs of every invocation answered before.
 """
+
 import base64
 import collections
 import math
@@ -46,16 +47,26 @@ def end_line(request_id: str) -> str:
     return f"END RequestId: {request_id}"
 
 
-def report_line(request_id: str, duration_ms: float, memory_size_mb: int, max_memory_used_mb: int,
-                init_duration_ms: float | None = None, status: str | None = None,
-                error_type: str | None = None) -> str:
+def report_line(
+    request_id: str,
+    duration_ms: float,
+    memory_size_mb: int,
+    max_memory_used_mb: int,
+    init_duration_ms: float | None = None,
+    status: str | None = None,
+    error_type: str | None = None,
+) -> str:
     # Since 2025-08-01 AWS bills the Init phase of on-demand functions too, so Billed Duration
     # includes it on a cold start (AWS Compute Blog, "AWS Lambda standardizes billing for INIT
     # Phase"); both are rounded up to the millisecond.
     billed_ms = math.ceil(duration_ms + (init_duration_ms or 0.0))
-    fields = [f"REPORT RequestId: {request_id}", f"Duration: {duration_ms:.2f} ms",
-              f"Billed Duration: {billed_ms} ms", f"Memory Size: {memory_size_mb} MB",
-              f"Max Memory Used: {max_memory_used_mb} MB"]
+    fields = [
+        f"REPORT RequestId: {request_id}",
+        f"Duration: {duration_ms:.2f} ms",
+        f"Billed Duration: {billed_ms} ms",
+        f"Memory Size: {memory_size_mb} MB",
+        f"Max Memory Used: {max_memory_used_mb} MB",
+    ]
     if init_duration_ms is not None:
         fields.append(f"Init Duration: {init_duration_ms:.2f} ms")
     if status:
@@ -66,8 +77,7 @@ def report_line(request_id: str, duration_ms: float, memory_size_mb: int, max_me
 
 
 def init_report_line(init_duration_ms: float, error_type: str) -> str:
-    return (f"INIT_REPORT Init Duration: {init_duration_ms:.2f} ms\tPhase: init\tStatus: error\t"
-            f"Error Type: {error_type}")
+    return f"INIT_REPORT Init Duration: {init_duration_ms:.2f} ms\tPhase: init\tStatus: error\tError Type: {error_type}"
 
 
 def timeout_line(request_id: str, seconds: float) -> str:

@@ -12,6 +12,7 @@
   Invoke(Qualifier=...) always ran $LATEST.
 verify_seams() fails loudly, naming the seam, when an upgrade of moto moved one of these.
 """
+
 import base64
 import binascii
 import importlib
@@ -35,15 +36,19 @@ MAX_SYNC_RESPONSE_BYTES = 6 * 1024 * 1024
 # (where, its parameters): what the patches replace or rely on.
 SEAM_SIGNATURES = {
     "moto.awslambda.models.LambdaFunction._invoke_lambda": ["self", "event"],
-    "moto.awslambda.models.LambdaFunction.invoke":
-        ["self", "body", "request_headers", "response_headers"],
-    "moto.awslambda.models.LambdaBackend.invoke":
-        ["self", "function_name", "qualifier", "body", "headers", "response_headers"],
+    "moto.awslambda.models.LambdaFunction.invoke": ["self", "body", "request_headers", "response_headers"],
+    "moto.awslambda.models.LambdaBackend.invoke": [
+        "self",
+        "function_name",
+        "qualifier",
+        "body",
+        "headers",
+        "response_headers",
+    ],
     "moto.awslambda.responses.LambdaResponse.invoke": ["self"],
     "moto.logs.models.LogsBackend.ensure_log_group": ["self", "log_group_name"],
     "moto.logs.models.LogsBackend.ensure_log_stream": ["self", "log_group_name", "log_stream_name"],
-    "moto.logs.models.LogsBackend.put_log_events":
-        ["self", "log_group_name", "log_stream_name", "log_events"],
+    "moto.logs.models.LogsBackend.put_log_events": ["self", "log_group_name", "log_stream_name", "log_events"],
 }
 # (where, what its source must contain): the paths by which triggers reach the seam.
 SEAM_CALLERS = {
@@ -58,22 +63,25 @@ class MotoSeamMoved(RuntimeError):
     pass
 
 
-def verify_seams(signatures=SEAM_SIGNATURES, callers=SEAM_CALLERS,
-                 patches_in: str = "labkit/dataplane/lambda_/moto_patches.py") -> None:
+def verify_seams(
+    signatures=SEAM_SIGNATURES, callers=SEAM_CALLERS, patches_in: str = "labkit/dataplane/lambda_/moto_patches.py"
+) -> None:
     """Raise MotoSeamMoved unless moto still has the shape the patches in patches_in rely on:
     (where, its parameters) in signatures, (where, what its source must contain) in callers."""
-    where_to_look = (f"labkit patches moto {moto.__version__} as moto 5.2.5 is built: re-check "
-                     f"/work/shared/MOTO_FACTS.md ('Lambda execution seam') and {patches_in}")
+    where_to_look = (
+        f"labkit patches moto {moto.__version__} as moto 5.2.5 is built: re-check "
+        f"/work/shared/MOTO_FACTS.md ('Lambda execution seam') and {patches_in}"
+    )
     for where, expected in signatures.items():
         target = _resolve(where, where_to_look)
         found = list(inspect.signature(target).parameters)
         if found != expected:
-            raise MotoSeamMoved(f"the seam {where} takes ({', '.join(found)}), not "
-                                f"({', '.join(expected)}); {where_to_look}")
+            raise MotoSeamMoved(
+                f"the seam {where} takes ({', '.join(found)}), not ({', '.join(expected)}); {where_to_look}"
+            )
     for where, call in callers.items():
         if call not in inspect.getsource(_resolve(where, where_to_look)):
-            raise MotoSeamMoved(f"{where} no longer contains {call}, which labkit's patches rely "
-                                f"on; {where_to_look}")
+            raise MotoSeamMoved(f"{where} no longer contains {call}, which labkit's patches rely on; {where_to_look}")
 
 
 def install() -> None:
@@ -97,8 +105,7 @@ def _resolve(where: str, where_to_look: str):
 def _invoke_lambda(self, event=None):
     """Replaces LambdaFunction._invoke_lambda. event: JSON bytes as the caller sent them, or a
     value moto built (as its own triggers do)."""
-    payload = event if isinstance(event, bytes) else json.dumps(
-        {} if event is None else event).encode()
+    payload = event if isinstance(event, bytes) else json.dumps({} if event is None else event).encode()
     caller = invoke.CALLER.get() or invoke.Caller(invoked_arn=self.function_arn)
     invocation = invoke.run(self, payload, caller)
     return invocation.payload.decode("utf-8", "replace"), invocation.errored, invocation.log_text
@@ -126,8 +133,7 @@ def _backend_invoke(self, function_name, qualifier, body, headers, response_head
         invoked_arn += f":{qualifier}"
     client_context = _client_context(headers)
     if invocation_type == "Event":
-        events.submit(fn, _payload(body), invoke.Caller(invoked_arn, str(uuid.uuid4()),
-                                                        client_context))
+        events.submit(fn, _payload(body), invoke.Caller(invoked_arn, str(uuid.uuid4()), client_context))
         return b""
     token = invoke.CALLER.set(invoke.Caller(invoked_arn, client_context=client_context))
     try:
@@ -142,18 +148,19 @@ def _response_invoke(self):
     function_name = unquote(self.path.rsplit("/", 2)[-2])
     qualifier = self.querystring.get("Qualifier", [None])[0]
     response_headers = {"content-type": "application/json"}
-    payload = self.backend.invoke(function_name, qualifier, self.raw_body, self.headers,
-                                  response_headers)
+    payload = self.backend.invoke(function_name, qualifier, self.raw_body, self.headers, response_headers)
     status = {"Event": 202, "DryRun": 204}.get(self.headers.get("X-Amz-Invocation-Type"), 200)
     if status == 200:
         if self.headers.get("X-Amz-Log-Type") != "Tail":
             response_headers.pop("x-amz-log-result", None)
         if len(payload) > MAX_SYNC_RESPONSE_BYTES:
             response_headers["x-amz-function-error"] = "Unhandled"
-            payload = json.dumps({
-                "errorMessage": "Response payload size exceeded maximum allowed payload size "
-                                "(6291556 bytes).",
-                "errorType": "Function.ResponseSizeTooLarge"}).encode()
+            payload = json.dumps(
+                {
+                    "errorMessage": "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
+                    "errorType": "Function.ResponseSizeTooLarge",
+                }
+            ).encode()
     response_headers["status"] = str(status)  # moto's dispatcher reads the status from here
     return status, response_headers, payload
 

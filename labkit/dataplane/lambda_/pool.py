@@ -3,6 +3,7 @@
 One worker per function version and code (and configuration), more under concurrent load; idle
 workers are stopped after a while, and all of them on reset and when the local cloud exits.
 """
+
 import threading
 import time
 
@@ -82,8 +83,11 @@ class WorkerPool:
     def release(self, worker: Worker, reusable: bool) -> None:
         with self._changed:
             self._busy.discard(worker)
-            keep = (reusable and worker.generation == self._generation
-                    and self._current_key.get(worker.spec.family) == worker.spec.key)
+            keep = (
+                reusable
+                and worker.generation == self._generation
+                and self._current_key.get(worker.spec.family) == worker.spec.key
+            )
             if keep:
                 self._idle.setdefault(worker.spec.key, []).append(worker)
             else:
@@ -114,8 +118,10 @@ class WorkerPool:
 
     def _take_idle(self, wanted, at_most: int | None = None) -> list[Worker]:
         """Remove idle workers matching wanted (least recently used first) from the pool."""
-        candidates = sorted((worker for workers in self._idle.values() for worker in workers
-                             if wanted(worker)), key=lambda worker: worker.last_used)
+        candidates = sorted(
+            (worker for workers in self._idle.values() for worker in workers if wanted(worker)),
+            key=lambda worker: worker.last_used,
+        )
         taken = candidates[:at_most] if at_most is not None else candidates
         for worker in taken:
             self._idle[worker.spec.key].remove(worker)
@@ -128,8 +134,7 @@ class WorkerPool:
 
     def _start_reaper(self) -> None:
         if self._reaper is None:
-            self._reaper = threading.Thread(target=self._reap_forever, name="lambda-reaper",
-                                            daemon=True)
+            self._reaper = threading.Thread(target=self._reap_forever, name="lambda-reaper", daemon=True)
             self._reaper.start()
 
     def _reap_forever(self) -> None:

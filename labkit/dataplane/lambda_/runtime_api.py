@@ -5,6 +5,7 @@ request means what (next invocation, response, error) is decided by the worker (
 Each reply leaves in ONE send, and connections have TCP_NODELAY set: otherwise Nagle's algorithm
 and delayed ACKs add about 40 ms to every call (FACTS.md, "Lambda runtime").
 """
+
 import socket
 from dataclasses import dataclass
 

@@ -8,6 +8,7 @@ worker, with no server thread in between: it hands the event to the client's wai
 clock (timeout), the process (crashes) and its resident memory (the memory size). pool.py keeps
 workers warm and reuses them.
 """
+
 import os
 import selectors
 import signal
@@ -35,11 +36,13 @@ _ACCEPTED = b'{"status":"OK"}'
 # thread can run signal handlers meanwhile (AWS may send SIGTERM at shutdown); the local cloud only
 # ever kills a worker with SIGKILL, and the thread costs ~0.2 ms per invoke. Should a later
 # awslambdaric rename the hook, it simply keeps its thread.
-RUNTIME_CLIENT = ("import sys\n"
-                  "from awslambdaric import __main__ as runtime_client\n"
-                  "from awslambdaric.lambda_config import LambdaConfigProvider\n"
-                  "LambdaConfigProvider._parse_thread_polling = lambda self: False\n"
-                  "runtime_client.main(sys.argv)\n")
+RUNTIME_CLIENT = (
+    "import sys\n"
+    "from awslambdaric import __main__ as runtime_client\n"
+    "from awslambdaric.lambda_config import LambdaConfigProvider\n"
+    "LambdaConfigProvider._parse_thread_polling = lambda self: False\n"
+    "runtime_client.main(sys.argv)\n"
+)
 
 
 @dataclass
@@ -118,13 +121,21 @@ class Worker:
         self.last_used = time.monotonic()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.setblocking(False)
-        env = {**spec.env, "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream,
-               "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{self._listener.getsockname()[1]}"}
+        env = {
+            **spec.env,
+            "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream,
+            "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{self._listener.getsockname()[1]}",
+        }
         self._spawned = time.monotonic()
         # Same process group as the local cloud: `labkit down` stops the workers with it.
         self._process = subprocess.Popen(
-            [sys.executable, "-c", RUNTIME_CLIENT, spec.handler], cwd=spec.code_dir, env=env,
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            [sys.executable, "-c", RUNTIME_CLIENT, spec.handler],
+            cwd=spec.code_dir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         self._output_fd = self._process.stdout.fileno()
         os.set_blocking(self._output_fd, False)
         self._selector = selectors.DefaultSelector()
@@ -144,8 +155,9 @@ class Worker:
     def alive(self) -> bool:
         return self._process.poll() is None
 
-    def invoke(self, request_id: str, payload: bytes, invoked_arn: str, timeout_s: float,
-               client_context: str | None = None) -> Outcome:
+    def invoke(
+        self, request_id: str, payload: bytes, invoked_arn: str, timeout_s: float, client_context: str | None = None
+    ) -> Outcome:
         output = OutputLines()
         cold = not self._initialised
         began = time.monotonic()
@@ -163,10 +175,15 @@ class Worker:
                 max_memory_mb = self._max_memory_mb()
                 self.stop_process()  # the client would exit by itself; no need to wait for it
                 self._read_output(output)
-                return Outcome("init_error", logs.now_ms(), body=request.body,
-                               error_type=request.headers.get(runtime_api.ERROR_TYPE_HEADER, ""),
-                               init_duration_ms=init_duration_ms, init_lines=output.take(),
-                               max_memory_mb=max_memory_mb)
+                return Outcome(
+                    "init_error",
+                    logs.now_ms(),
+                    body=request.body,
+                    error_type=request.headers.get(runtime_api.ERROR_TYPE_HEADER, ""),
+                    init_duration_ms=init_duration_ms,
+                    init_lines=output.take(),
+                    max_memory_mb=max_memory_mb,
+                )
             else:
                 connection.reply(404)
         init_duration_ms = None
@@ -196,20 +213,24 @@ class Worker:
             ended, connection, request = self._next_request(started + timeout_s, output)
             if ended:
                 return self._ended(ended, started_ms, started, output, init_lines, init_duration_ms)
-            if request.method == "POST" and request.path in (result_prefix + "response",
-                                                             result_prefix + "error"):
+            if request.method == "POST" and request.path in (result_prefix + "response", result_prefix + "error"):
                 break
             connection.reply(400 if request.path.startswith(runtime_api.INVOCATION_PREFIX) else 404)
         connection.reply(202, _ACCEPTED)
         elapsed_s = time.monotonic() - started
         self._read_output(output)  # everything printed before the POST is already in the pipe
         self.last_used = time.monotonic()
-        return Outcome("response" if request.path.endswith("/response") else "error", started_ms,
-                       body=request.body,
-                       error_type=request.headers.get(runtime_api.ERROR_TYPE_HEADER, ""),
-                       elapsed_s=elapsed_s, init_duration_ms=init_duration_ms,
-                       init_lines=init_lines, lines=output.take(),
-                       max_memory_mb=self._max_memory_mb())
+        return Outcome(
+            "response" if request.path.endswith("/response") else "error",
+            started_ms,
+            body=request.body,
+            error_type=request.headers.get(runtime_api.ERROR_TYPE_HEADER, ""),
+            elapsed_s=elapsed_s,
+            init_duration_ms=init_duration_ms,
+            init_lines=init_lines,
+            lines=output.take(),
+            max_memory_mb=self._max_memory_mb(),
+        )
 
     def _next_request(self, deadline: float, output: OutputLines):
         """(None, connection, request), or (why it ended, None, None): "timeout", "memory" or
@@ -240,8 +261,9 @@ class Worker:
                 elif not key.data.receive():
                     self._drop(key.data)
 
-    def _ended(self, why: str, started_ms: int, started: float, output: OutputLines,
-               init_lines=None, init_duration_ms=None) -> Outcome:
+    def _ended(
+        self, why: str, started_ms: int, started: float, output: OutputLines, init_lines=None, init_duration_ms=None
+    ) -> Outcome:
         self.stop_process()
         self._read_output(output)
         if why == "timeout":
@@ -250,11 +272,17 @@ class Worker:
             kind, reason = "exited", "signal: killed"
         else:
             kind, reason = "exited", _exit_reason(self._process.returncode)
-        return Outcome(kind, started_ms, exit_reason=reason, out_of_memory=why == "memory",
-                       elapsed_s=time.monotonic() - started, init_duration_ms=init_duration_ms,
-                       init_lines=init_lines if init_lines is not None else [],
-                       lines=output.take(),
-                       max_memory_mb=self._max_memory_mb())
+        return Outcome(
+            kind,
+            started_ms,
+            exit_reason=reason,
+            out_of_memory=why == "memory",
+            elapsed_s=time.monotonic() - started,
+            init_duration_ms=init_duration_ms,
+            init_lines=init_lines if init_lines is not None else [],
+            lines=output.take(),
+            max_memory_mb=self._max_memory_mb(),
+        )
 
     def _accept(self) -> None:
         try:

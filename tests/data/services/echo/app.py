@@ -9,6 +9,7 @@ anything else        {"path": <path>, "task": <task id>}
 It listens on $PORT, finds its task from the ECS task metadata endpoint, and on SIGTERM finishes
 the requests it has before exiting.
 """
+
 import json
 import os
 import signal
@@ -64,10 +65,17 @@ class Handler(BaseHTTPRequestHandler):
             sick.set()
             return self.reply(200, {"sick": True})
         if url.path == "/whoami":
-            return self.reply(200, {"task": TASK, "pid": os.getpid(), "port": int(os.environ["PORT"]),
-                                    "version": os.environ.get("VERSION", "1"),
-                                    "greeting": os.environ.get("GREETING"),
-                                    "secret": os.environ.get("DB_PASSWORD")})
+            return self.reply(
+                200,
+                {
+                    "task": TASK,
+                    "pid": os.getpid(),
+                    "port": int(os.environ["PORT"]),
+                    "version": os.environ.get("VERSION", "1"),
+                    "greeting": os.environ.get("GREETING"),
+                    "secret": os.environ.get("DB_PASSWORD"),
+                },
+            )
         if url.path == "/slow":
             time.sleep(float(query.get("seconds", ["1"])[0]))
         if url.path == "/log":
@@ -78,8 +86,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def reply(self, status, payload):
         body = json.dumps(payload).encode()
-        head = (f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+        head = (
+            f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
         self.wfile.write(head + body)
 
 
