@@ -407,7 +407,7 @@ def render(pipelines, got, publish_s, bursts, backlogs, errors, loads: tuple[flo
                 "",
                 "Deliveries: " + "; ".join(checks) + ".",
                 "",
-                "Targets: DESIGN.md section 8 sets none for messaging; these numbers are for reference.",
+                "Targets: bench/README.md sets none for messaging; these numbers are for reference.",
             ]
         )
         + "\n"

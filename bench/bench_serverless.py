@@ -13,7 +13,7 @@ integration expects. Then, in one run:
 - cold starts: the first request through an API Gateway URL, and the first Invoke, of new functions;
 - throughput with 1, 4 and 16 client threads, each with its own session or boto3 client;
 - the same handler run as a fresh `python` process per invoke.
-Writes bench/results/serverless.md and prints it, with the targets of DESIGN.md section 8.
+Writes bench/results/serverless.md and prints it, with the targets of bench/README.md.
 """
 
 import io
@@ -365,7 +365,7 @@ def render(warm, cold, rates, fresh, load_before: float, load_after: float) -> s
                 "|---|" + "---|" * len(CONCURRENCY),
                 *throughput_rows,
                 "",
-                "Targets (DESIGN.md section 8), REST API with Lambda proxy integration:",
+                "Targets (bench/README.md), REST API with Lambda proxy integration:",
                 "",
                 "| target | measured | result |",
                 "|---|---|---|",

@@ -3,7 +3,7 @@
 Each round starts a fresh local cloud (private state folder, free port) with the `labkit` command, the
 way a learner does, and times from launching the command to its exit (the cloud then answers), then one
 SQS call right after, and one more a second later (once the background warm-up is done).
-Writes a Markdown table to bench/results/up.md and prints it. Target (DESIGN.md section 8): under 2 s.
+Writes a Markdown table to bench/results/up.md and prints it. Target (bench/README.md): under 2 s.
 """
 
 import os

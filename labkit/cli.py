@@ -95,6 +95,11 @@ def _status(args) -> int:
             f"running: {current['endpoint']} (target local, region {current['region']}, "
             f"pid {current['pid']}, up {uptime:.0f} s)"
         )
+        for failed in (current.get("data_plane") or {}).get("failed", []):
+            print(
+                f"degraded: {failed['seam']} is not applied, because moto changed: {failed['problem']}. "
+                f"The local cloud serves without it; labkit/dataplane/README.md says how to fix a seam."
+            )
     else:
         print(f"not running: {current['problem']}. `labkit up` starts it.")
     return 0 if current["running"] else 3

@@ -99,7 +99,7 @@ def test_solution_runs_in_jupyterlab_and_its_check_panels_pass(jupyterlab):
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{base}/lab/tree/{SOLUTION}?token={token}")
         page.wait_for_function("window.jupyterapp && document.querySelector('.jp-Notebook')", timeout=60_000)
-        # Run All before the kernel is connected can silently do nothing (FACTS.md): wait for idle.
+        # Run All before the kernel is connected can silently do nothing: wait for idle.
         page.wait_for_function(KERNEL_READY, timeout=60_000)
         dialogs = page.locator(".jp-Dialog").count()  # a kernel picker or a news prompt
         page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")

@@ -11,9 +11,6 @@ import boto3
 import pytest
 from test_dataplane_lambda import clients_for, deploy, eventually, log_messages
 
-from labkit.dataplane import eventbridge
-from labkit.dataplane.lambda_ import event_sources
-
 # Records the bodies of each batch it gets, and whether it failed it; fails a body "fail-once" the
 # first time it is received, and every body "fail-always".
 RECORD_BATCHES = """
@@ -79,12 +76,6 @@ def messages_in(aws, queue_url: str) -> int:
         QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     )["Attributes"]
     return sum(int(value) for value in attributes.values())
-
-
-def test_moto_still_has_the_seams_event_sources_patch():
-    # Runs against this process's unpatched moto: the same check the local cloud makes.
-    event_sources.verify_seams()
-    eventbridge.verify_seams()
 
 
 def test_send_message_returns_before_the_handler_runs_and_it_gets_aws_sqs_event(aws, cloud):

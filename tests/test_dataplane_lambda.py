@@ -15,7 +15,6 @@ import zipfile
 import boto3
 import pytest
 
-from labkit.dataplane.lambda_ import moto_patches
 from labkit.localcloud import control
 
 
@@ -109,19 +108,6 @@ WRITE_ITEM = """
         table.put_item(Item={"id": event["id"], "title": event["title"]})
         return {"stored": event["id"]}
 """
-
-
-def test_moto_still_has_the_seam_the_local_lambda_patches():
-    # Runs against this process's unpatched moto: the same check the local cloud makes at start.
-    moto_patches.verify_seams()
-
-
-def test_a_moved_seam_fails_loudly_and_names_it(monkeypatch):
-    from moto.awslambda.models import LambdaFunction
-
-    monkeypatch.setattr(LambdaFunction, "_invoke_lambda", lambda self, event, context: None)
-    with pytest.raises(moto_patches.MotoSeamMoved, match=r"LambdaFunction\._invoke_lambda"):
-        moto_patches.verify_seams()
 
 
 def test_a_handler_writes_to_dynamodb_with_plain_boto3(aws):

@@ -1,11 +1,12 @@
 """The local data plane: what makes resources recorded by moto behave as AWS runs them.
 
-One module per AWS service (lambda_.py, apigateway.py, ecs.py, ...), the way moto keeps one folder
-per service. Each module listed in SERVICE_MODULES may define:
-  install()        patch moto's seams once, before the server takes requests;
+One package (or module) per AWS service (lambda_, apigateway, ecs, elb, ...), the way moto keeps one
+folder per service, and core/ for what they share. Each service listed in SERVICE_MODULES may define:
+  install()        declare its seams into moto (core.seams), before the server takes requests;
   middleware(app)  wrap the WSGI app to serve data-plane HTTP (execute URLs, listeners);
   reset()          forget its runtime state when the local cloud is reset.
-The data plane never imports checks, diagrams, notebooks or the CLI.
+README.md beside this file is the contributor guide. The data plane never imports checks, diagrams,
+notebooks or the CLI.
 """
 
 import importlib

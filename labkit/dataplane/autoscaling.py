@@ -1,6 +1,6 @@
 """Application Auto Scaling on the local cloud: target tracking of ECS services' desired count.
 
-Every period (one AWS minute, one second locally: labkit.dataplane.elb.clock) each
+Every period (one AWS minute, one second locally: labkit.dataplane.core.clock) each
 TargetTrackingScaling policy on ecs:service:DesiredCount measures its predefined metric:
 - ALBRequestCountPerTarget: requests the target group received in the period, per healthy target,
   counted by the load balancer's data plane;
@@ -20,8 +20,10 @@ import traceback
 import uuid
 from collections import deque
 
-from labkit.dataplane import moto_seams
-from labkit.dataplane.elb import clock, targets
+from labkit.dataplane import ecs, elb
+from labkit.dataplane.core import clock, seams
+from labkit.dataplane.core import state as kept
+from labkit.dataplane.core.seams import Seam
 
 PERIOD_S = clock.local_seconds(60)
 HIGH_PERIODS, LOW_PERIODS = 3, 15
@@ -33,11 +35,15 @@ _started = threading.Event()
 
 
 def install() -> None:
-    moto_seams.when_imported("moto.applicationautoscaling.responses", _patch_responses)
+    seams.declare(
+        "autoscaling: target tracking scales ECS services",
+        "moto.applicationautoscaling.responses",
+        "labkit.dataplane.autoscaling:SEAMS",
+        then=_start,
+    )
 
 
-def _patch_responses(responses) -> None:
-    responses.ApplicationAutoScalingResponse.describe_scaling_activities = _describe_scaling_activities
+def _start() -> None:
     if not _started.is_set():
         _started.set()
         threading.Thread(target=_loop, daemon=True, name="autoscaling").start()
@@ -69,16 +75,14 @@ def _loop() -> None:
 
 
 def _evaluate(backend, policy) -> None:
-    from labkit.dataplane.ecs import registry, scheduler
-
     scalable = backend.targets.get(DIMENSION, {}).get(policy.resource_id)
     service = _service(backend.ecs_backend, policy.resource_id)
-    runtime = scheduler.runtime_of(service) if service is not None else None
-    if scalable is None or runtime is None or service.status != "ACTIVE":
+    running = ecs.running_tasks(service) if service is not None else None
+    if scalable is None or running is None or service.status != "ACTIVE":
         return
-    state = policy.__dict__.setdefault("_labkit_state", PolicyState())
+    state = kept.setdefault(policy, "target tracking", PolicyState)
     config = policy.target_tracking_scaling_policy_configuration or {}
-    value = _measure(config.get("PredefinedMetricSpecification") or {}, runtime, state, backend)
+    value = _measure(config.get("PredefinedMetricSpecification") or {}, service, running, state, backend)
     state.values.append(value)
     current = int(service.desired_count or 0)
     low, high = int(scalable.min_capacity or 0), int(scalable.max_capacity or 0)
@@ -94,9 +98,7 @@ def _evaluate(backend, policy) -> None:
         )
     if wanted is None or wanted == current:
         return
-    with registry.LOCK:
-        service.desired_count = wanted
-    runtime.wake()
+    ecs.set_desired_count(service, wanted)
     if wanted > current:
         state.last_scale_out = time.monotonic()
     else:
@@ -136,19 +138,17 @@ def _wanted_capacity(
     return None
 
 
-def _measure(specification: dict, runtime, state: PolicyState, backend) -> float | None:
+def _measure(specification: dict, service, running: list, state: PolicyState, backend) -> float | None:
     kind = specification.get("PredefinedMetricType", "")
-    running = [task for task in runtime.tasks if task.running]
     now = time.monotonic()
     if kind == "ALBRequestCountPerTarget":
         group = _target_group(backend, specification.get("ResourceLabel", ""))
         if group is None:
             return None
-        group_runtime = targets.runtime_of(group)
-        value = _per_period(state, "requests", group_runtime.requests, now)
+        value = _per_period(state, "requests", elb.requests_received(group), now)
         if value is None:
             return None
-        per_target = value / max(1, group_runtime.healthy_count())
+        per_target = value / max(1, elb.healthy_target_count(group))
         _put_metric(
             backend,
             "AWS/ApplicationELB",
@@ -167,7 +167,6 @@ def _measure(specification: dict, runtime, state: PolicyState, backend) -> float
         if not samples:
             return None
         average = sum(samples) / len(samples)
-        service = runtime.service
         _put_metric(
             backend,
             "AWS/ECS",
@@ -216,7 +215,7 @@ def _record_activity(backend, policy, capacity: int, cause: str) -> None:
         "StatusCode": "Successful",
         "StatusMessage": f"Successfully set desired count to {capacity}. Change successfully fulfilled by ecs.",
     }
-    activities = backend.__dict__.setdefault("_labkit_activities", [])
+    activities = kept.setdefault(backend, "scaling activities", list)
     activities.insert(0, activity)
     del activities[MAX_ACTIVITIES:]
 
@@ -232,7 +231,7 @@ def _describe_scaling_activities(self) -> str:
     }
     found = [
         a
-        for a in backend.__dict__.get("_labkit_activities", [])
+        for a in kept.get(backend, "scaling activities", [])
         if all(value is None or a[key] == value for key, value in wanted.items())
     ]
     start = int(self._get_param("NextToken") or 0)
@@ -277,3 +276,12 @@ def _backends():
 
     for regions in list(applicationautoscaling_backends.values()):
         yield from list(regions.values())
+
+
+SEAMS = (
+    # moto has no DescribeScalingActivities.
+    Seam(
+        "moto.applicationautoscaling.responses.ApplicationAutoScalingResponse.describe_scaling_activities",
+        replace=lambda _: _describe_scaling_activities,
+    ),
+)

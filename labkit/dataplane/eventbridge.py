@@ -15,36 +15,18 @@ import datetime
 import functools
 import json
 
-from labkit.dataplane import moto_seams
+from labkit.dataplane.core import functions, seams
+from labkit.dataplane.core.arns import Arn
+from labkit.dataplane.core.seams import Seam
 
-THIS_FILE = "labkit/dataplane/eventbridge.py"
-SEAM_SIGNATURES = {
-    "moto.events.models.Rule.send_to_targets": ["self", "original_event", "transform_input"],
-    "moto.events.utils.EventTemplateParser.parse": ["input_template", "input_paths_map", "event"],
-}
 # The fields of AWS's event; moto's also has ingestion-time, which targets never see.
 EVENT_FIELDS = ("version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail")
 
 
 def install() -> None:
-    # Once moto's Lambda is loaded, which loads moto's EventBridge on the way: targets are only
-    # invoked then, and the seams are verified with Lambda's moto_patches, loaded by then.
-    moto_seams.when_imported("moto.awslambda.models", _patch)
-
-
-def verify_seams() -> None:
-    from labkit.dataplane.lambda_ import moto_patches
-
-    moto_patches.verify_seams(SEAM_SIGNATURES, {}, patches_in=THIS_FILE)
-
-
-def _patch(_lambda_models) -> None:
-    from moto.events.models import Rule
-
-    if getattr(Rule.send_to_targets, "_labkit", False):
-        return
-    verify_seams()
-    Rule.send_to_targets = _with_lambda_targets(Rule.send_to_targets)
+    # Once moto's Lambda is loaded (which loads moto's EventBridge on the way): targets are only
+    # invoked then.
+    seams.declare("eventbridge: Lambda targets", "moto.awslambda.models", "labkit.dataplane.eventbridge:SEAMS")
 
 
 def _with_lambda_targets(send_to_targets):
@@ -52,22 +34,21 @@ def _with_lambda_targets(send_to_targets):
     def send_to_all_targets(self, original_event, transform_input=True):
         if self.state == "DISABLED":
             return
-        functions = [t for t in self.targets if t["Arn"].split(":")[2] == "lambda"]
-        if functions and self.event_pattern.matches_event(original_event):
+        lambda_targets = [t for t in self.targets if Arn.parse(t["Arn"]).service == "lambda"]
+        if lambda_targets and self.event_pattern.matches_event(original_event):
             event = _as_aws_sends_it(original_event)
-            for target in functions:
+            for target in lambda_targets:
                 payload = (
                     _target_input(target, original_event, event) if transform_input else json.dumps(event).encode()
                 )
                 _invoke(target, payload)
-        others = [t for t in self.targets if t not in functions]
+        others = [t for t in self.targets if t not in lambda_targets]
         if others:
             # moto's delivery walks self.targets: a copy of the rule holds only what it delivers to.
             rule = copy.copy(self)
             rule.targets = others
             send_to_targets(rule, original_event, transform_input)
 
-    send_to_all_targets._labkit = True
     return send_to_all_targets
 
 
@@ -105,12 +86,14 @@ def _target_input(target: dict, moto_event: dict, event: dict) -> bytes:
 
 
 def _invoke(target: dict, payload: bytes) -> None:
-    from moto.awslambda.utils import get_backend
+    functions.invoke_event(target["Arn"], payload, sender=f"EventBridge target {target['Id']}")
 
-    from labkit.dataplane.lambda_ import event_sources
 
-    function_arn = target["Arn"]
-    _, _, _, region, account = function_arn.split(":")[:5]
-    event_sources.invoke_asynchronously(
-        get_backend(account, region), function_arn, payload, f"EventBridge target {target['Id']}"
-    )
+SEAMS = (
+    Seam(
+        "moto.events.models.Rule.send_to_targets",
+        ("self", "original_event", "transform_input"),
+        replace=_with_lambda_targets,
+    ),
+    Seam("moto.events.utils.EventTemplateParser.parse", ("input_template", "input_paths_map", "event")),
+)

@@ -9,12 +9,13 @@ after the response, so the next request starts where it should; a request with a
 still closes the connection. Each response leaves in one send (head and body together).
 """
 
-import socket
 import traceback
 
 from moto.moto_server.werkzeug_app import MotoRequestHandler
 from werkzeug.exceptions import InternalServerError
 from werkzeug.wsgi import LimitedStream
+
+from labkit.dataplane.core.http import no_delay
 
 # Responses that never have a body, whatever their headers say (RFC 9110, section 6.4.1).
 _BODILESS_STATUSES = {204, 304}
@@ -25,8 +26,7 @@ class LocalCloudRequestHandler(MotoRequestHandler):
 
     def setup(self):
         super().setup()
-        # Without TCP_NODELAY, Nagle's algorithm costs ~40 ms a call (FACTS.md).
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        no_delay(self.connection)
 
     def log_request(self, *args, **kwargs):
         pass  # no line per request in the cloud's log

@@ -88,6 +88,8 @@ def _control_routes(app, info, reset_data_plane):
     """/_labkit/health answers who this is; /_labkit/reset empties moto and the data plane."""
     from moto.moto_api._internal import moto_api_backend
 
+    from labkit.dataplane.core import seams
+
     def reset_everything():
         moto_api_backend.reset()
         reset_data_plane()
@@ -95,7 +97,7 @@ def _control_routes(app, info, reset_data_plane):
     def wsgi(environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path == "/_labkit/health":
-            return _json(start_response, info)
+            return _json(start_response, {**info, "data_plane": seams.report()})
         if path == "/_labkit/reset" and environ.get("REQUEST_METHOD") == "POST":
             reset_everything()
             return _json(start_response, {"reset": True})
@@ -154,14 +156,23 @@ def _json(start_response, payload):
 
 
 def _warm_up(dispatcher, create_backend_app) -> None:
+    """Load the services the course uses, then verify every seam of the data plane (labkit status
+    shows one that no longer fits moto)."""
+    from labkit.dataplane.core import seams
+
+    # Under the dispatcher's lock, where moto creates a service's app on its first request: moto's
+    # modules import each other, and two threads importing them at once can deadlock in the import
+    # system ("partially initialized module").
     for service in WARM_SERVICES:
-        try:
-            flask_app = create_backend_app(service)
-        except Exception as error:  # a service moto cannot load must not stop the cloud
-            print(f"warm-up of {service} failed: {error!r}", flush=True)
-            continue
         with dispatcher.lock:
-            dispatcher.app_instances.setdefault(service, flask_app)
+            if service in dispatcher.app_instances:
+                continue
+            try:
+                dispatcher.app_instances[service] = create_backend_app(service)
+            except Exception as error:  # a service moto cannot load must not stop the cloud
+                print(f"warm-up of {service} failed: {error!r}", flush=True)
+    with dispatcher.lock:
+        seams.verify_all()
 
 
 def _write_atomically(path: str, text: str) -> None:

@@ -9,8 +9,9 @@ its stage variables) when it is redeployed, where moto would replace it with a b
 import threading
 from dataclasses import dataclass
 
-from labkit.dataplane import moto_seams
 from labkit.dataplane.apigateway.routing import PathTemplate
+from labkit.dataplane.core import seams
+from labkit.dataplane.core.seams import Seam
 
 
 @dataclass(frozen=True)
@@ -81,24 +82,14 @@ _lock = threading.Lock()
 
 
 def install() -> None:
-    moto_seams.when_imported("moto.apigateway.models", _patch)
+    seams.declare(
+        "apigateway: deployments snapshot the API",
+        "moto.apigateway.models",
+        "labkit.dataplane.apigateway.deployments:SEAMS",
+    )
 
 
-def _patch(models) -> None:
-    import inspect
-
-    RestAPI = models.RestAPI
-    if getattr(RestAPI.create_deployment, "labkit_snapshots", False):
-        return
-    original = RestAPI.create_deployment
-    parameters = list(inspect.signature(original).parameters)
-    if parameters != ["self", "name", "description", "stage_variables"]:
-        raise RuntimeError(
-            f"moto's RestAPI.create_deployment takes ({', '.join(parameters)}), not "
-            "(self, name, description, stage_variables) as in moto 5.2.5: re-check "
-            "labkit/dataplane/apigateway/deployments.py"
-        )
-
+def _snapshotting(original):
     def create_deployment(self, name, description, stage_variables=None):
         existing = self.stages.get(name) if name else None
         deployment = original(self, name, description, stage_variables)
@@ -110,8 +101,7 @@ def _patch(models) -> None:
             _deployments[(self.id, deployment.id)] = snapshot(self)
         return deployment
 
-    create_deployment.labkit_snapshots = True
-    RestAPI.create_deployment = create_deployment
+    return create_deployment
 
 
 def deployed(api_id: str, deployment_id: str | None) -> RestDeployment | None:
@@ -189,3 +179,12 @@ def _integration(integration) -> IntegrationSpec:
         dict(integration.request_parameters or {}),
         responses,
     )
+
+
+SEAMS = (
+    Seam(
+        "moto.apigateway.models.RestAPI.create_deployment",
+        ("self", "name", "description", "stage_variables"),
+        replace=_snapshotting,
+    ),
+)

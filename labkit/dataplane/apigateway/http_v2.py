@@ -13,6 +13,7 @@ from labkit.dataplane.apigateway.errors import GatewayError
 from labkit.dataplane.apigateway.events import RouteMatch
 from labkit.dataplane.apigateway.messages import ApiRequest, ApiResponse
 from labkit.dataplane.apigateway.routing import PathTemplate
+from labkit.dataplane.core.http import end_to_end
 
 DEFAULT_TIMEOUT_MS = 30000
 DEFAULT_ROUTE = "$default"
@@ -122,5 +123,5 @@ def _http(integration, request: ApiRequest, match: RouteMatch, timeout_s: float)
         raise errors.service_unavailable(f"{url} did not answer within {timeout_s * 1000:.0f} ms")
     except integrations.IntegrationUnreachable as failure:
         raise errors.service_unavailable(str(failure))
-    kept = [(name.lower(), value) for name, value in result.headers if name.lower() not in integrations.HOP_BY_HOP]
+    kept = [(name.lower(), value) for name, value in end_to_end(result.headers)]
     return ApiResponse(result.status, kept, result.body)

@@ -4,14 +4,13 @@ the real handler, and stops waiting at the timeout), or an HTTP endpoint."""
 
 import concurrent.futures
 import http.client
-import json
 import re
-import socket
-import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from labkit.dataplane.lambda_ import invoke
+from labkit.dataplane.core import functions
+from labkit.dataplane.core.arns import Arn, FunctionRef
+from labkit.dataplane.core.http import end_to_end, no_delay
 
 # REST APIs default to 29 s (HTTP APIs to 30 s); timeoutInMillis on the integration overrides it.
 DEFAULT_TIMEOUT_MS = 29000
@@ -22,23 +21,7 @@ _LAMBDA_URI = re.compile(
     r"^arn:aws[\w-]*:apigateway:[\w-]+:lambda:path/[\d-]+/functions/"
     r"(?P<arn>.+)/invocations$"
 )
-_FUNCTION_ARN = re.compile(
-    r"^arn:aws[\w-]*:lambda:(?P<region>[\w-]+):(?P<account>\d{12}):function:"
-    r"(?P<name>[\w-]+)(?::(?P<qualifier>[\w$-]+))?$"
-)
 _STAGE_VARIABLE = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_\-.:/]+)\}")
-HOP_BY_HOP = {
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "content-length",
-    "host",
-}
 
 
 class IntegrationTimeout(Exception):
@@ -76,28 +59,18 @@ def function_arn(uri: str) -> str:
 
 
 def invoke_lambda(arn: str, event: dict, timeout_s: float) -> LambdaResult:
-    from moto.awslambda.models import lambda_backends
-    from moto.core.exceptions import JsonRESTError
-
-    found = _FUNCTION_ARN.match(arn)
-    if not found:
-        raise IntegrationUnreachable(f"{arn!r} is not a Lambda function ARN")
-    backend = lambda_backends[found["account"]][found["region"]]
-    response_headers: dict[str, str] = {}
-    # On this thread: the Lambda data plane hands the function to a thread of its own only when it
-    # might outlive the timeout, sparing a thread switch each way on every call.
-    answer_by = invoke.ANSWER_BY.set(time.monotonic() + timeout_s)
     try:
-        result = backend.invoke(found["name"], found["qualifier"], json.dumps(event), {}, response_headers)
-    except JsonRESTError as error:  # Lambda's own answer, e.g. no such function
+        if Arn.parse(arn).service != "lambda" or not FunctionRef.parse(arn).name:
+            raise ValueError(arn)
+    except ValueError:
+        raise IntegrationUnreachable(f"{arn!r} is not a Lambda function ARN") from None
+    try:
+        result = functions.invoke(arn, event, timeout_s=timeout_s)
+    except functions.FunctionUnavailable as error:  # Lambda's own answer, e.g. no such function
         raise IntegrationUnreachable(f"Lambda answered {error.error_type}: {error.message}") from None
-    except invoke.CallerStoppedWaiting:
+    except functions.CallerStoppedWaiting:
         raise IntegrationTimeout(f"no answer within {timeout_s:.3f} s") from None
-    finally:
-        invoke.ANSWER_BY.reset(answer_by)
-    if isinstance(result, str):
-        result = result.encode()
-    return LambdaResult(result or b"", response_headers.get("x-amz-function-error"))
+    return LambdaResult(result.payload, result.function_error)
 
 
 def call_http(method: str, url: str, headers: list[tuple[str, str]], body: bytes, timeout_s: float) -> HttpResult:
@@ -111,11 +84,10 @@ def call_http(method: str, url: str, headers: list[tuple[str, str]], body: bytes
         connection = connection_class(parts.hostname, parts.port, timeout=timeout_s)
         try:
             connection.connect()
-            connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            no_delay(connection.sock)
             connection.putrequest(method, target, skip_accept_encoding=True)
-            for name, value in headers:
-                if name.lower() not in HOP_BY_HOP:
-                    connection.putheader(name, value)
+            for name, value in end_to_end(headers, also_drop=["host"]):
+                connection.putheader(name, value)
             connection.putheader("Content-Length", str(len(body)))
             connection.endheaders(body or None)  # head and body leave in one send
             response = connection.getresponse()

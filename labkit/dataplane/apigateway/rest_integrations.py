@@ -10,6 +10,7 @@ from labkit.dataplane.apigateway.deployments import IntegrationSpec
 from labkit.dataplane.apigateway.events import RouteMatch
 from labkit.dataplane.apigateway.messages import ApiRequest, ApiResponse
 from labkit.dataplane.apigateway.templates import TemplateScope
+from labkit.dataplane.core.http import end_to_end
 
 
 def _lambda_proxy(
@@ -54,8 +55,7 @@ def _http_proxy(integration: IntegrationSpec, request: ApiRequest, match: RouteM
     scope = mappings.template_scope(request, match)
     url, headers = _endpoint(integration, match, scope, request.query_items)
     result = _call_http(integration, request, url, request.header_items + headers, request.body, timeout_s)
-    kept = [(name, value) for name, value in result.headers if name.lower() not in integrations.HOP_BY_HOP]
-    return ApiResponse(result.status, kept, result.body)
+    return ApiResponse(result.status, end_to_end(result.headers), result.body)
 
 
 def _http_custom(integration: IntegrationSpec, request: ApiRequest, match: RouteMatch, timeout_s: float) -> ApiResponse:

@@ -11,13 +11,14 @@ through a proxy (service_connect.py). patches.py says where this meets moto.
 import atexit
 import json
 
-from labkit.dataplane import moto_seams
-from labkit.dataplane.ecs import metadata, patches, registry, scheduler, service_connect
+from labkit.dataplane.core import seams
+from labkit.dataplane.ecs import metadata, registry, scheduler, service_connect
 
 
 def install() -> None:
-    moto_seams.when_imported("moto.ecs.models", patches.patch_models)
-    moto_seams.when_imported("moto.ecs.responses", patches.patch_responses)
+    here = "labkit.dataplane.ecs.patches"
+    seams.declare("ecs: task status is the process's", "moto.ecs.models", f"{here}:MODEL_SEAMS")
+    seams.declare("ecs: services and tasks run", "moto.ecs.responses", f"{here}:RESPONSE_SEAMS")
     # On `labkit down` the tasks get SIGTERM with the whole process group: the scheduler must not
     # replace them while the local cloud exits.
     atexit.register(reset)
@@ -37,6 +38,22 @@ def middleware(app):
         return [body]
 
     return wsgi
+
+
+def running_tasks(service) -> list | None:
+    """The running tasks of a service the data plane runs (None for one it does not): each has
+    usage() (CPU seconds, resident bytes), cpu_units() and memory_mib()."""
+    runtime = scheduler.runtime_of(service)
+    return None if runtime is None else [task for task in runtime.tasks if task.running]
+
+
+def set_desired_count(service, count: int) -> None:
+    """As UpdateService does: the scheduler starts or stops tasks to match."""
+    with registry.LOCK:
+        service.desired_count = count
+    runtime = scheduler.runtime_of(service)
+    if runtime is not None:
+        runtime.wake()
 
 
 def reset() -> None:

@@ -8,7 +8,7 @@ import subprocess
 import threading
 import time
 
-from labkit.dataplane.elb import clock
+from labkit.dataplane.core import clock
 
 MIN_INTERVAL_S = 0.5
 # A check command waits at most this long (AWS: timeout 2-60 s, default 5).

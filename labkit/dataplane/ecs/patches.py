@@ -1,4 +1,4 @@
-"""Where the ECS data plane meets moto's ECS (moto 5.2.5).
+"""Where the ECS data plane meets moto's ECS: MODEL_SEAMS and RESPONSE_SEAMS, at the end.
 
 Models: a task's lastStatus is what its process does (moto advanced it on each describe); a
 container without memory (normal on Fargate) no longer breaks run_task.
@@ -14,31 +14,10 @@ uses yet.
 
 import functools
 
+from labkit.dataplane.core import state
+from labkit.dataplane.core.seams import Seam
 from labkit.dataplane.ecs import registry, scheduler
 from labkit.dataplane.ecs.tasks import TaskRuntime
-
-
-def patch_models(models) -> None:
-    models.Task.last_status = property(lambda task: task._status, lambda task, value: setattr(task, "_status", value))
-    models.EC2ContainerServiceBackend._calculate_task_resource_requirements = staticmethod(_resource_requirements)
-
-
-def patch_responses(responses) -> None:
-    handler = responses.EC2ContainerServiceResponse
-    for name, wrapper in (
-        ("register_task_definition", _register_task_definition),
-        ("create_service", _create_service),
-        ("update_service", _update_service),
-        ("delete_service", _delete_service),
-        ("run_task", _run_task),
-        ("delete_cluster", _delete_cluster),
-    ):
-        setattr(handler, name, _wrapping(getattr(handler, name), wrapper))
-    handler.stop_task = _stop_task
-    handler.list_tasks = _list_tasks
-    handler.list_services = _without_inactive(handler.list_services)
-    for name in ("describe_tasks", "describe_services", "describe_clusters"):
-        setattr(handler, name, _locked(getattr(handler, name)))
 
 
 def _wrapping(original, wrapper):
@@ -128,12 +107,12 @@ def _refuse_a_group_without_load_balancer(group_arn: str | None, backend) -> Non
     from moto.ecs.exceptions import InvalidParameterException
     from moto.elbv2.models import elbv2_backends
 
-    from labkit.dataplane.elb import rules
+    from labkit.dataplane import elb
 
     if not group_arn:
         return
     group = elbv2_backends[backend.account_id][backend.region_name].target_groups.get(group_arn)
-    if group is not None and not rules.forwarded_to(group):
+    if group is not None and not elb.in_use(group):
         raise InvalidParameterException(
             f"The target group with targetGroupArn {group_arn} does not have an associated load balancer."
         )
@@ -214,7 +193,7 @@ def _stop_task(response):
         task = next((t for arn, t in backend.tasks.get(cluster.name, {}).items() if arn.endswith(f"/{task_id}")), None)
         if task is None:
             raise InvalidParameterException("The referenced task was not found.")
-        runtime = task.__dict__.get("_labkit_runtime")
+        runtime = state.get(task, "runtime")
         if runtime is not None:
             runtime.request_stop(response._get_param("reason") or "Task stopped by user", "UserInitiated")
         return ActionResult({"task": task})
@@ -272,3 +251,48 @@ def _resource_requirements(task_definition) -> dict:
         requirements["MEMORY"] += int(container.get("memory") or container.get("memoryReservation") or 0)
         requirements["PORTS"] += [m["hostPort"] for m in container.get("portMappings") or [] if m.get("hostPort")]
     return requirements
+
+
+_MODELS = "moto.ecs.models"
+_RESPONSE = "moto.ecs.responses.EC2ContainerServiceResponse"
+MODEL_SEAMS = (
+    # A task's lastStatus is what its process does; moto advanced it on each describe.
+    Seam(
+        f"{_MODELS}.Task.last_status",
+        replace=lambda _: property(lambda task: task._status, lambda task, value: setattr(task, "_status", value)),
+    ),
+    Seam(
+        f"{_MODELS}.EC2ContainerServiceBackend._calculate_task_resource_requirements",
+        ("task_definition",),
+        replace=lambda _: staticmethod(_resource_requirements),
+    ),
+    # moto's own calls the response wrappers rely on.
+    Seam(f"{_MODELS}.EC2ContainerServiceBackend._get_cluster", ("self", "name")),
+    Seam(f"{_MODELS}.EC2ContainerServiceBackend._get_service", ("self", "cluster_str", "service_str")),
+    Seam(f"{_MODELS}.EC2ContainerServiceBackend.describe_task_definition", ("self", "task_definition_str")),
+    Seam(
+        f"{_MODELS}.EC2ContainerServiceBackend.list_tasks",
+        ("self", "cluster_str", "container_instance", "family", "started_by", "service_name", "desiredStatus"),
+    ),
+)
+RESPONSE_SEAMS = (
+    *(
+        Seam(f"{_RESPONSE}.{name}", ("self",), replace=lambda original, wrapper=wrapper: _wrapping(original, wrapper))
+        for name, wrapper in (
+            ("register_task_definition", _register_task_definition),
+            ("create_service", _create_service),
+            ("update_service", _update_service),
+            ("delete_service", _delete_service),
+            ("run_task", _run_task),
+            ("delete_cluster", _delete_cluster),
+        )
+    ),
+    Seam(f"{_RESPONSE}.stop_task", ("self",), replace=lambda _: _stop_task),
+    Seam(f"{_RESPONSE}.list_tasks", ("self",), replace=lambda _: _list_tasks),
+    Seam(f"{_RESPONSE}.list_services", ("self",), replace=_without_inactive),
+    *(
+        Seam(f"{_RESPONSE}.{name}", ("self",), replace=_locked)
+        for name in ("describe_tasks", "describe_services", "describe_clusters")
+    ),
+    Seam(f"{_RESPONSE}._get_param", ("self", "param_name", "if_none")),
+)

@@ -16,9 +16,9 @@ import uuid
 
 from moto.core.utils import utcnow
 
+from labkit.dataplane.core import clock, state
 from labkit.dataplane.ecs import registry
 from labkit.dataplane.ecs.tasks import TaskRuntime
-from labkit.dataplane.elb import clock
 
 PASS_EVERY_S = 0.2
 MAX_EVENTS = 100  # describe_services shows the latest 100 events, as on AWS
@@ -329,7 +329,7 @@ def new_deployment_id() -> str:
 def adopt(service, backend) -> ServiceRuntime:
     """A new service from create_service: the scheduler runs it from now on."""
     runtime = ServiceRuntime(service, backend)
-    service._labkit_runtime = runtime
+    state.put(service, "runtime", runtime)
     with registry.LOCK:
         _services.append(runtime)
     start()
@@ -338,7 +338,7 @@ def adopt(service, backend) -> ServiceRuntime:
 
 
 def runtime_of(service) -> ServiceRuntime | None:
-    return service.__dict__.get("_labkit_runtime")
+    return state.get(service, "runtime")
 
 
 def start() -> None:

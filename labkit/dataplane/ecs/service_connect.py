@@ -20,22 +20,11 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from labkit.dataplane.core.http import end_to_end, no_delay
 from labkit.dataplane.ecs import registry
 
 LOCALHOST = "127.0.0.1"
 UPSTREAM_TIMEOUT_S = 60
-# Hop-by-hop headers are the proxy's own business (RFC 9110, section 7.6.1).
-HOP_BY_HOP = {
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "proxy-connection",
-}
 
 _proxies: dict[str, ThreadingHTTPServer] = {}  # namespace id -> its proxy
 _lock = threading.Lock()
@@ -140,6 +129,10 @@ def _handler_for(namespace_id: str):
     class ServiceConnectProxy(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
+        def setup(self):
+            super().setup()
+            no_delay(self.connection)
+
         def log_message(self, *args):
             pass
 
@@ -154,16 +147,15 @@ def _handler_for(namespace_id: str):
                 )
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+            headers = dict(end_to_end(self.headers.items()))
             path = (target.path or "/") + (f"?{target.query}" if target.query else "")
             try:
                 answer, payload = _send(ports, self.command, path, body, headers)
             except OSError as error:
                 return self._refuse(f"upstream connect error or disconnect/reset before headers: {error}")
             self.send_response(answer.status, answer.reason)
-            for name, value in answer.getheaders():
-                if name.lower() not in HOP_BY_HOP | {"content-length"}:
-                    self.send_header(name, value)
+            for name, value in end_to_end(answer.getheaders()):
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)

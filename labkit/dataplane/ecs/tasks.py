@@ -18,11 +18,11 @@ import uuid
 from moto.core.utils import utcnow
 
 from labkit import config
-from labkit.dataplane import servicediscovery
+from labkit.dataplane import elb, servicediscovery
+from labkit.dataplane.core import clock, state
 from labkit.dataplane.ecs import containers, processes, registry, service_connect
 from labkit.dataplane.ecs.failures import TaskFailed
 from labkit.dataplane.ecs.healthcheck import ContainerHealth
-from labkit.dataplane.elb import clock, targets
 
 ESSENTIAL_EXITED = "Essential container in task exited"
 # A container gets SIGKILL stopTimeout seconds (default 30) after SIGTERM; sped up, that would
@@ -66,7 +66,7 @@ class TaskRuntime:
         self.specs: list[containers.ContainerSpec] = []
         self.processes: dict[str, subprocess.Popen] = {}
         self.health: dict[str, ContainerHealth] = {}
-        self.targets: list[tuple[str, targets.Target, int]] = []  # (group ARN, target, container port)
+        self.targets: list[tuple[str, elb.Target, int]] = []  # (group ARN, target, container port)
         self.cloud_map_instances: list = []
         self.started_at_monotonic: float | None = None
         self.stop_requested = False
@@ -74,7 +74,7 @@ class TaskRuntime:
         self._wake = threading.Event()
         self._stopped_containers = threading.Event()
         self._init_model()
-        task._labkit_runtime = self
+        state.put(task, "runtime", self)
 
     # --- what the scheduler and the API see -------------------------------------------------
 
@@ -98,7 +98,7 @@ class TaskRuntime:
     def unhealthy_target(self):
         """(group ARN, container port, description) of a target its load balancer finds unhealthy."""
         for group_arn, target, container_port in self.targets:
-            if target.state == targets.UNHEALTHY:
+            if elb.is_unhealthy(target):
                 return group_arn, container_port, target.description
         return None
 
@@ -108,7 +108,7 @@ class TaskRuntime:
         checked = any(spec.essential and spec.name in self.health for spec in self.specs)
         return (
             self.running
-            and all(t.state == targets.HEALTHY for _, t, _ in self.targets)
+            and all(elb.is_healthy(t) for _, t, _ in self.targets)
             and (not checked or self.task.health_status == "HEALTHY")
         )
 
@@ -281,7 +281,7 @@ class TaskRuntime:
                 f"was not found)"
             )
             return
-        target = targets.runtime_of(group).register(LOCALHOST, port)
+        target = elb.register_target(group, LOCALHOST, port)
         self.targets.append((group_arn, target, int(load_balancer.get("containerPort") or 0)))
         self.service.add_event(f"(service {self.service.name}) registered 1 targets in (target-group {group_arn})")
 
@@ -305,7 +305,7 @@ class TaskRuntime:
         if self.service is not None and self.targets:
             self.service.add_event(f"(service {self.service.name}) has begun draining connections on 1 tasks.")
         for group_arn, target, _ in self.targets:
-            target.runtime.deregister(target.id, target.port)
+            elb.deregister_target(target)
             if self.service is not None:
                 self.service.add_event(
                     f"(service {self.service.name}) deregistered 1 targets in (target-group {group_arn})"

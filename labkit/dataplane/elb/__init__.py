@@ -2,22 +2,57 @@
 
 Each listener of each application load balancer serves on a 127.0.0.1 port of its own (proxy.py),
 routing by its rules (rules.py) to the healthy targets of its target groups (targets.py), which are
-health checked as the target group says, on a faster clock (clock.py). GET /_labkit/loadbalancers
-on the local cloud lists each listener's local URL, so helpers can reach a load balancer without
-boto3.
+health checked as the target group says, on a faster clock (labkit.dataplane.core.clock). GET
+/_labkit/loadbalancers on the local cloud lists each listener's local URL, so helpers can reach a
+load balancer without boto3. Other services use the functions below, not the modules.
 """
 
 import json
 import sys
 
-from labkit.dataplane import moto_seams
-from labkit.dataplane.elb import listeners, patches, targets
+from labkit.dataplane.core import seams
+from labkit.dataplane.elb import listeners, rules, targets
 
 LOADBALANCERS_ROUTE = "/_labkit/loadbalancers"
+Target = targets.Target
 
 
 def install() -> None:
-    moto_seams.when_imported("moto.elbv2.models", patches.patch_models)
+    seams.declare(
+        "elb: listeners serve, targets are health checked", "moto.elbv2.models", "labkit.dataplane.elb.patches:SEAMS"
+    )
+
+
+def register_target(group, target_id: str, port: int) -> targets.Target:
+    """Register a target in moto's target group (as RegisterTargets does); the Target is the handle
+    to its health and to deregister_target."""
+    return targets.runtime_of(group).register(target_id, port)
+
+
+def deregister_target(target: targets.Target) -> None:
+    target.runtime.deregister(target.id, target.port)
+
+
+def is_unhealthy(target: targets.Target) -> bool:
+    return target.state == targets.UNHEALTHY
+
+
+def is_healthy(target: targets.Target) -> bool:
+    return target.state == targets.HEALTHY
+
+
+def in_use(group) -> bool:
+    """Does a listener rule forward to the target group? ECS refuses a service's group that none does."""
+    return rules.forwarded_to(group)
+
+
+def requests_received(group) -> int:
+    """Requests the target group's targets have received so far (what RequestCount adds up)."""
+    return targets.runtime_of(group).requests
+
+
+def healthy_target_count(group) -> int:
+    return targets.runtime_of(group).healthy_count()
 
 
 def middleware(app):

@@ -3,6 +3,7 @@ what moto holds (created with the listener, stopped with it or its load balancer
 
 import threading
 
+from labkit.dataplane.core import state
 from labkit.dataplane.elb.proxy import ListenerServer
 
 _servers: dict[str, ListenerServer] = {}  # listener ARN -> its server
@@ -26,7 +27,7 @@ def sync() -> None:
         for arn, (backend, balancer, listener) in wanted.items():
             if arn not in _servers:
                 server = ListenerServer(backend, balancer, listener)
-                listener._labkit_server = server
+                state.put(listener, "server", server)
                 _servers[arn] = server
                 threading.Thread(
                     target=server.serve_forever, daemon=True, name=f"listener {balancer.name}:{listener.port}"
@@ -74,7 +75,7 @@ def describe() -> list[dict]:
 
 
 def _stop(server: ListenerServer) -> None:
-    server.listener.__dict__.pop("_labkit_server", None)
+    state.pop(server.listener, "server")
     # shutdown() waits for serve_forever to notice; close the socket after, from another thread,
     # so a request thread calling sync() never blocks on its own server.
     threading.Thread(target=lambda: (server.shutdown(), server.server_close()), daemon=True).start()

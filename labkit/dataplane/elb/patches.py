@@ -4,34 +4,12 @@ plane, which reports their real health, and listener servers follow listener cha
 Creating a load balancer or a target group is idempotent on AWS: the same name with the same
 settings returns the existing one (a notebook cell can run twice); moto makes a second load balancer
 of that name and refuses a second target group. Here both return the existing one, and a different
-setting under a taken name gets AWS's Duplicate...Name error."""
+setting under a taken name gets AWS's Duplicate...Name error. SEAMS (at the end) lists each change."""
 
 import functools
 
+from labkit.dataplane.core.seams import Seam
 from labkit.dataplane.elb import listeners, targets
-
-
-def patch_models(models) -> None:
-    group_class, backend_class = models.FakeTargetGroup, models.ELBv2Backend
-    group_class.register = _register
-    group_class.deregister = _deregister
-    group_class.health_for = _health_for
-    for name in ("create_listener", "delete_listener", "delete_load_balancer", "modify_listener"):
-        setattr(backend_class, name, _then(getattr(backend_class, name), lambda *_: listeners.sync()))
-    for name in (
-        "create_listener",
-        "delete_listener",
-        "delete_load_balancer",
-        "modify_listener",
-        "create_rule",
-        "modify_rule",
-        "delete_rule",
-        "set_rule_priorities",
-    ):
-        setattr(backend_class, name, _then(getattr(backend_class, name), lambda *_: targets.rules_changed()))
-    backend_class.create_load_balancer = _existing_or_new_load_balancer(backend_class.create_load_balancer)
-    backend_class.create_target_group = _existing_or_new_target_group(backend_class.create_target_group)
-    backend_class.delete_target_group = _then(backend_class.delete_target_group, lambda _, group: targets.forget(group))
 
 
 def _then(method, after):
@@ -110,3 +88,71 @@ def _health_for(self, target, ec2_backend):
     if found is None:
         return FakeHealthStatus(target["Id"], port, health_port, targets.UNUSED, *targets.NOT_REGISTERED)
     return FakeHealthStatus(found.id, found.port, health_port, found.state, found.reason, found.description)
+
+
+def _listeners_and_targets_follow(method):
+    return _then(_then(method, lambda *_: listeners.sync()), lambda *_: targets.rules_changed())
+
+
+def _targets_follow(method):
+    return _then(method, lambda *_: targets.rules_changed())
+
+
+_GROUP = "moto.elbv2.models.FakeTargetGroup"
+_BACKEND = "moto.elbv2.models.ELBv2Backend"
+SEAMS = (
+    Seam(f"{_GROUP}.register", ("self", "targets"), replace=lambda _: _register),
+    Seam(f"{_GROUP}.deregister", ("self", "targets"), replace=lambda _: _deregister),
+    Seam(f"{_GROUP}.health_for", ("self", "target", "ec2_backend"), replace=lambda _: _health_for),
+    Seam(
+        f"{_BACKEND}.create_listener",
+        (
+            "self",
+            "load_balancer_arn",
+            "protocol",
+            "port",
+            "ssl_policy",
+            "certificate",
+            "actions",
+            "alpn_policy",
+            "tags",
+        ),
+        replace=_listeners_and_targets_follow,
+    ),
+    Seam(f"{_BACKEND}.delete_listener", ("self", "listener_arn"), replace=_listeners_and_targets_follow),
+    Seam(f"{_BACKEND}.delete_load_balancer", ("self", "arn"), replace=_listeners_and_targets_follow),
+    Seam(
+        f"{_BACKEND}.modify_listener",
+        ("self", "arn", "port", "protocol", "ssl_policy", "certificates", "actions"),
+        replace=_listeners_and_targets_follow,
+    ),
+    Seam(
+        f"{_BACKEND}.create_rule",
+        ("self", "listener_arn", "conditions", "priority", "actions", "tags"),
+        replace=_targets_follow,
+    ),
+    Seam(f"{_BACKEND}.modify_rule", ("self", "rule_arn", "conditions", "actions"), replace=_targets_follow),
+    Seam(f"{_BACKEND}.delete_rule", ("self", "arn"), replace=_targets_follow),
+    Seam(f"{_BACKEND}.set_rule_priorities", ("self", "rule_priorities"), replace=_targets_follow),
+    Seam(
+        f"{_BACKEND}.create_load_balancer",
+        (
+            "self",
+            "name",
+            "security_groups",
+            "subnet_ids",
+            "subnet_mappings",
+            "scheme",
+            "loadbalancer_type",
+            "ip_address_type",
+            "tags",
+        ),
+        replace=_existing_or_new_load_balancer,
+    ),
+    Seam(f"{_BACKEND}.create_target_group", ("self", "name", "kwargs"), replace=_existing_or_new_target_group),
+    Seam(
+        f"{_BACKEND}.delete_target_group",
+        ("self", "target_group_arn"),
+        replace=lambda original: _then(original, lambda _, group: targets.forget(group)),
+    ),
+)

@@ -10,14 +10,14 @@ target does not answer within the load balancer's idle timeout.
 import http.client
 import random
 import secrets
-import socket
 import socketserver
 import time
 from http.server import BaseHTTPRequestHandler
 
+from labkit.dataplane.core import state
+from labkit.dataplane.core.http import end_to_end, no_delay
 from labkit.dataplane.elb import responses, rules, targets
 
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"}
 # Safe to send twice (RFC 9110): after a reused keep-alive connection turns out closed, the
 # request is sent again on a fresh one, as proxies do.
 IDEMPOTENT = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
@@ -52,7 +52,7 @@ class _ListenerHandler(BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        no_delay(self.connection)
         # The idle timeout applies to the client's side of the connection too.
         self.connection.settimeout(self.server.idle_timeout())
 
@@ -168,15 +168,11 @@ class _ListenerHandler(BaseHTTPRequestHandler):
             connection.connect()
         except OSError:  # refused: nothing listens there (any more)
             raise _TryAnotherTarget from None
-        connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        no_delay(connection.sock)
         return connection, False
 
     def _upstream_headers(self, body: bytes) -> dict[str, str]:
-        headers = {
-            name: value
-            for name, value in self.headers.items()
-            if name.lower() not in HOP_BY_HOP and name.lower() != "content-length"
-        }
+        headers = dict(end_to_end(self.headers.items()))
         client = self.client_address[0]
         forwarded_for = self.headers.get("X-Forwarded-For")
         headers["X-Forwarded-For"] = f"{forwarded_for}, {client}" if forwarded_for else client
@@ -188,11 +184,7 @@ class _ListenerHandler(BaseHTTPRequestHandler):
         return headers
 
     def _relay(self, response: http.client.HTTPResponse, data: bytes, keep_alive: bool) -> bytes:
-        headers = [
-            (name, value)
-            for name, value in response.getheaders()
-            if name.lower() not in HOP_BY_HOP and name.lower() != "content-length"
-        ]
+        headers = end_to_end(response.getheaders())
         if self.command == "HEAD" or response.status in (204, 304) or response.status < 200:
             length = response.getheader("Content-Length")
             if length is not None and self.command == "HEAD":
@@ -238,7 +230,7 @@ class _ListenerHandler(BaseHTTPRequestHandler):
 
 def _local_port_of(balancer, aws_port: str) -> int | None:
     for listener in list(balancer.listeners.values()):
-        server = listener.__dict__.get("_labkit_server")
+        server = state.get(listener, "server")
         if str(listener.port) == aws_port and server is not None:
             return server.local_port
     return None

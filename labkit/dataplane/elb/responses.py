@@ -1,5 +1,5 @@
 """Responses the load balancer makes itself: its error pages, fixed responses and redirects,
-as complete HTTP/1.1 messages written in one send (FACTS.md: TCP_NODELAY)."""
+as complete HTTP/1.1 messages written in one send (labkit/dataplane/README.md, "Serving HTTP")."""
 
 from email.utils import formatdate
 

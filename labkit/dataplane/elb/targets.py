@@ -11,7 +11,8 @@ import itertools
 import threading
 import time
 
-from labkit.dataplane.elb import clock, health, rules
+from labkit.dataplane.core import clock, state
+from labkit.dataplane.elb import health, rules
 
 INITIAL, HEALTHY, UNHEALTHY, DRAINING = "initial", "healthy", "unhealthy", "draining"
 UNUSED, UNAVAILABLE = "unused", "unavailable"
@@ -197,10 +198,9 @@ class TargetGroupRuntime:
 
 def runtime_of(group) -> TargetGroupRuntime:
     with _runtimes_lock:
-        runtime = group.__dict__.get("_labkit_runtime")
+        runtime = state.get(group, "runtime")
         if runtime is None:
-            runtime = TargetGroupRuntime(group)
-            group._labkit_runtime = runtime
+            runtime = state.put(group, "runtime", TargetGroupRuntime(group))
             _runtimes.append(runtime)
         return runtime
 
@@ -218,7 +218,7 @@ def rules_changed() -> None:
 def forget(group) -> None:
     """The target group was deleted: its health checks and connections end."""
     with _runtimes_lock:
-        runtime = group.__dict__.pop("_labkit_runtime", None)
+        runtime = state.pop(group, "runtime")
         if runtime in _runtimes:
             _runtimes.remove(runtime)
     if runtime is not None:

@@ -13,22 +13,15 @@ and SNS delivers asynchronously (event_sources.py). Only python3.x runtimes run.
 
 import atexit
 
-from labkit.dataplane import moto_seams
+from labkit.dataplane.core import seams
 from labkit.dataplane.lambda_ import event_sources, events, invoke, logs
 
 
 def install() -> None:
-    # moto's Lambda loads on first use (or in the warm-up); patching it then keeps `labkit up` fast.
-    moto_seams.when_imported("moto.awslambda.models", _patch)
+    seams.declare("lambda: handlers run", "moto.awslambda.models", "labkit.dataplane.lambda_.moto_patches:SEAMS")
     event_sources.install()
     atexit.register(event_sources.stop_pollers)
     atexit.register(invoke.POOL.stop_all)
-
-
-def _patch(_models) -> None:
-    from labkit.dataplane.lambda_ import moto_patches
-
-    moto_patches.install()
 
 
 def middleware(app):

@@ -20,7 +20,7 @@ What moto 5.2.5 does, and what this corrects:
   synchronously inside Publish with a canned event (MessageId, TopicArn and attributes of AWS's
   documentation sample). Here it queues an Event invocation (events.py: two retries on error)
   with the message's own fields, signed as moto signs HTTP deliveries.
-verify_seams() fails loudly when an upgrade of moto moved what these patches rely on.
+SQS_SEAMS and SNS_SEAMS (at the end) say where this meets moto (labkit.dataplane.core.seams).
 """
 
 import base64
@@ -32,53 +32,11 @@ import time
 import traceback
 from collections.abc import Callable
 
-from labkit.dataplane import moto_seams
+from labkit.dataplane.core import functions, seams
+from labkit.dataplane.core.seams import Seam
 
 # How long a poller waits on an empty queue before looking again; SendMessage wakes it sooner.
 IDLE_WAIT_S = 0.05
-FUNCTION_ERROR_HEADER = "x-amz-function-error"
-THIS_FILE = "labkit/dataplane/lambda_/event_sources.py"
-
-SEAM_SIGNATURES = {
-    "moto.sqs.models.SQSBackend.receive_message": [
-        "self",
-        "queue_name",
-        "count",
-        "wait_seconds_timeout",
-        "visibility_timeout",
-        "message_attribute_names",
-    ],
-    "moto.sqs.models.Queue.delete_message": ["self", "receipt_handle"],
-    "moto.awslambda.models.LambdaBackend.create_event_source_mapping": ["self", "spec"],
-    "moto.awslambda.models.LambdaBackend.get_event_source_mapping": ["self", "uuid"],
-    "moto.awslambda.models.LambdaBackend.send_sns_message": [
-        "self",
-        "function_name",
-        "message",
-        "subject",
-        "qualifier",
-    ],
-    "moto.sns.models.Subscription.publish": [
-        "self",
-        "message",
-        "message_id",
-        "subject",
-        "message_attributes",
-        "group_id",
-        "deduplication_id",
-        "message_structure",
-    ],
-    "moto.sns.models.Subscription.get_post_data": ["self", "message", "message_id", "subject", "message_attributes"],
-}
-SEAM_CALLERS = {
-    # the synchronous invocation this module turns off by hiding a queue's mappings
-    "moto.sqs.models.Queue.add_message": "self.lambda_event_source_mappings.items()",
-    # the DLQ move after maxReceiveCount receives, which the pollers rely on
-    "moto.sqs.models.SQSBackend.receive_message": "queue.dead_letter_queue.add_message(",
-    # the delivery to Lambda this module makes asynchronous
-    "moto.sns.models.Subscription.publish": ".send_sns_message(",
-}
-
 _pollers: dict[str, threading.Event] = {}  # mapping UUID -> its poller's stop flag
 _pollers_lock = threading.Lock()
 # The subscription, message id and attributes of the SNS message being published on this thread:
@@ -88,14 +46,9 @@ _PUBLISHING = contextvars.ContextVar("sns_publishing")
 
 def install() -> None:
     # A mapping exists only once moto's Lambda is loaded, and that loads moto's SQS.
-    moto_seams.when_imported("moto.awslambda.models", _patch_lambda_and_sqs)
-    moto_seams.when_imported("moto.sns.models", _patch_sns)
-
-
-def verify_seams() -> None:
-    from labkit.dataplane.lambda_ import moto_patches
-
-    moto_patches.verify_seams(SEAM_SIGNATURES, SEAM_CALLERS, patches_in=THIS_FILE)
+    here = "labkit.dataplane.lambda_.event_sources"
+    seams.declare("lambda: SQS pollers", "moto.awslambda.models", f"{here}:SQS_SEAMS")
+    seams.declare("lambda: SNS delivers asynchronously", "moto.sns.models", f"{here}:SNS_SEAMS")
 
 
 def stop_pollers() -> None:
@@ -104,29 +57,6 @@ def stop_pollers() -> None:
         for stop in _pollers.values():
             stop.set()
         _pollers.clear()
-
-
-def _patch_lambda_and_sqs(lambda_models) -> None:
-    from moto.sqs.models import Queue
-
-    if getattr(lambda_models.LambdaBackend.create_event_source_mapping, "_labkit", False):
-        return
-    verify_seams()
-    # Queue.add_message invokes every mapping it finds here; the pollers serve them instead.
-    Queue.lambda_event_source_mappings = property(lambda self: {}, lambda self, value: None)
-    backend_class = lambda_models.LambdaBackend
-    create = backend_class.create_event_source_mapping
-    backend_class.create_event_source_mapping = _then_poll(create)
-    backend_class.send_sns_message = _send_sns_message
-
-
-def _patch_sns(sns_models) -> None:
-    # Its seams are verified with Lambda's (_patch_lambda_and_sqs): importing moto_patches here
-    # would load moto's Lambda inside this import.
-    subscription_class = sns_models.Subscription
-    if getattr(subscription_class.publish, "_labkit", False):
-        return
-    subscription_class.publish = _remembering_the_publication(subscription_class.publish)
 
 
 # --- SQS ------------------------------------------------------------------------------------------
@@ -141,7 +71,6 @@ def _then_poll(create):
             _start_poller(self, mapping)
         return mapping
 
-    create_event_source_mapping._labkit = True
     return create_event_source_mapping
 
 
@@ -251,9 +180,8 @@ def _receive_now(sqs_backend, queue, count: int) -> list:
 
 def _deliver(lambda_backend, mapping, queue, batch: list) -> None:
     event = {"Records": [_sqs_record(message, queue) for message in batch]}
-    response_headers: dict = {}
     try:
-        payload = lambda_backend.invoke(mapping.function_arn, None, json.dumps(event).encode(), {}, response_headers)
+        result = functions.invoke(mapping.function_arn, event)
     except Exception as error:  # the function is gone: the batch stays, as a failed one does
         print(
             f"labkit: SQS event source {mapping.uuid} could not invoke "
@@ -261,9 +189,9 @@ def _deliver(lambda_backend, mapping, queue, batch: list) -> None:
             flush=True,
         )
         return
-    if FUNCTION_ERROR_HEADER in response_headers:
+    if result.function_error:
         return  # visible again after the queue's VisibilityTimeout
-    failed = _reported_failures(mapping, payload, {message.id for message in batch})
+    failed = _reported_failures(mapping, result.payload, {message.id for message in batch})
     if failed is None:
         return  # a response AWS cannot read fails the whole batch
     with queue._messages_lock:  # moto's delete rebuilds the list SendMessage appends to
@@ -367,7 +295,6 @@ def _remembering_the_publication(publish):
         finally:
             _PUBLISHING.reset(token)
 
-    publish_remembering._labkit = True
     return publish_remembering
 
 
@@ -385,7 +312,9 @@ def _send_sns_message(self, function_name, message, subject=None, qualifier=None
         ]
     }
     function = f"{function_name}:{qualifier}" if qualifier else function_name
-    invoke_asynchronously(self, function, json.dumps(event).encode(), f"SNS topic {subscription.topic_arn}")
+    functions.invoke_event(
+        function, event, region=self.region_name, account=self.account_id, sender=f"SNS topic {subscription.topic_arn}"
+    )
 
 
 def _sns_notification(subscription, message, message_id, subject, message_attributes) -> dict:
@@ -408,10 +337,49 @@ def _sns_notification(subscription, message, message_id, subject, message_attrib
     }
 
 
-def invoke_asynchronously(lambda_backend, function: str, payload: bytes, sender: str) -> None:
-    """An Event invocation of function (a name or ARN, maybe qualified), as AWS services that push
-    to Lambda make: the sender goes on at once; a function that is gone is reported in the log."""
-    try:
-        lambda_backend.invoke(function, None, payload, {"X-Amz-Invocation-Type": "Event"}, {})
-    except Exception as error:
-        print(f"labkit: {sender} could not invoke {function}: {getattr(error, 'message', error)}", flush=True)
+SQS_SEAMS = (
+    # Queue.add_message invokes every mapping it finds there; the pollers serve them instead.
+    Seam(
+        "moto.sqs.models.Queue.lambda_event_source_mappings",
+        replace=lambda _: property(lambda self: {}, lambda self, value: None),
+    ),
+    Seam("moto.sqs.models.Queue.add_message", contains="self.lambda_event_source_mappings.items()"),
+    # The move to the DLQ after maxReceiveCount receives, which the pollers rely on.
+    Seam(
+        "moto.sqs.models.SQSBackend.receive_message",
+        ("self", "queue_name", "count", "wait_seconds_timeout", "visibility_timeout", "message_attribute_names"),
+        contains="queue.dead_letter_queue.add_message(",
+    ),
+    Seam("moto.sqs.models.Queue.delete_message", ("self", "receipt_handle")),
+    Seam(
+        "moto.awslambda.models.LambdaBackend.create_event_source_mapping",
+        ("self", "spec"),
+        replace=_then_poll,
+    ),
+    Seam("moto.awslambda.models.LambdaBackend.get_event_source_mapping", ("self", "uuid")),
+    Seam(
+        "moto.awslambda.models.LambdaBackend.send_sns_message",
+        ("self", "function_name", "message", "subject", "qualifier"),
+        replace=lambda _: _send_sns_message,
+    ),
+)
+SNS_SEAMS = (
+    Seam(
+        "moto.sns.models.Subscription.publish",
+        (
+            "self",
+            "message",
+            "message_id",
+            "subject",
+            "message_attributes",
+            "group_id",
+            "deduplication_id",
+            "message_structure",
+        ),
+        contains=".send_sns_message(",
+        replace=_remembering_the_publication,
+    ),
+    Seam(
+        "moto.sns.models.Subscription.get_post_data", ("self", "message", "message_id", "subject", "message_attributes")
+    ),
+)

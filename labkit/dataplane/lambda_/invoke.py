@@ -23,6 +23,7 @@ import uuid
 import zipfile
 from dataclasses import dataclass
 
+from labkit.dataplane.core.functions import ANSWER_BY, CallerStoppedWaiting
 from labkit.dataplane.lambda_ import code_cache, environment, logs
 from labkit.dataplane.lambda_.pool import WorkerPool
 from labkit.dataplane.lambda_.workers import INIT_TIMEOUT_S, Outcome, Worker, WorkerSpec
@@ -47,14 +48,6 @@ class Caller:
 # Set around moto's call into the seam by whoever knows the caller (labkit's Invoke handling);
 # triggers that call the function directly (SNS, DynamoDB streams, ...) leave it unset.
 CALLER: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("lambda_caller", default=None)
-# Set by a synchronous caller that stops waiting at a deadline (time.monotonic()), as API Gateway
-# does at its integration timeout: run() raises CallerStoppedWaiting then, while the function runs
-# on, as it does on AWS.
-ANSWER_BY: contextvars.ContextVar[float | None] = contextvars.ContextVar("lambda_answer_by", default=None)
-
-
-class CallerStoppedWaiting(Exception):
-    """The invocation outlived the caller's ANSWER_BY; it goes on in the background."""
 
 
 @dataclass

@@ -1,8 +1,9 @@
-"""Where labkit hooks into moto's Lambda (pinned 5.2.5), and what it corrects there.
+"""Where labkit hooks into moto's Lambda, and what it corrects there (SEAMS, declared in
+labkit.dataplane.core.seams; this module is imported only once moto's Lambda is).
 
 - LambdaFunction._invoke_lambda(event) -> (payload, errored, logs): the seam every trigger reaches
   (Invoke, DynamoDB-stream/Kinesis/S3/Logs triggers, Secrets Manager rotation; SQS pollers, SNS
-  and EventBridge through LambdaBackend.invoke, see event_sources.py) through
+  and EventBridge through LambdaBackend.invoke, see labkit.dataplane.core.functions) through
   LambdaFunction.invoke. moto runs Docker there; labkit runs the code in a warm worker.
 - LambdaFunction.invoke: moto marks errors "Handled" and returns the whole log; AWS says
   "Unhandled" and LogResult holds the last 4 KB.
@@ -10,96 +11,24 @@
   splits traffic by RoutingConfig, runs nothing for DryRun and runs Event in the background.
 - LambdaResponse.invoke: moto reads the qualifier as "qualifier" while boto3 sends "Qualifier", so
   Invoke(Qualifier=...) always ran $LATEST.
-verify_seams() fails loudly, naming the seam, when an upgrade of moto moved one of these.
 """
 
 import base64
 import binascii
-import importlib
-import inspect
 import json
 import random
 import uuid
 from urllib.parse import unquote
 
-import moto
-from moto.awslambda.models import LambdaBackend, LambdaFunction
-from moto.awslambda.responses import LambdaResponse
 from moto.awslambda.utils import make_function_arn
 from moto.utilities.aws_headers import amz_crc32
 
+from labkit.dataplane.core.arns import FunctionRef
+from labkit.dataplane.core.seams import Seam
 from labkit.dataplane.lambda_ import events, invoke, logs
 
 # Synchronous Invoke's response limit and AWS's error for it (Lambda quotas: 6 MB).
 MAX_SYNC_RESPONSE_BYTES = 6 * 1024 * 1024
-
-# (where, its parameters): what the patches replace or rely on.
-SEAM_SIGNATURES = {
-    "moto.awslambda.models.LambdaFunction._invoke_lambda": ["self", "event"],
-    "moto.awslambda.models.LambdaFunction.invoke": ["self", "body", "request_headers", "response_headers"],
-    "moto.awslambda.models.LambdaBackend.invoke": [
-        "self",
-        "function_name",
-        "qualifier",
-        "body",
-        "headers",
-        "response_headers",
-    ],
-    "moto.awslambda.responses.LambdaResponse.invoke": ["self"],
-    "moto.logs.models.LogsBackend.ensure_log_group": ["self", "log_group_name"],
-    "moto.logs.models.LogsBackend.ensure_log_stream": ["self", "log_group_name", "log_stream_name"],
-    "moto.logs.models.LogsBackend.put_log_events": ["self", "log_group_name", "log_stream_name", "log_events"],
-}
-# (where, what its source must contain): the paths by which triggers reach the seam.
-SEAM_CALLERS = {
-    "moto.awslambda.models.LambdaFunction.invoke": "self._invoke_lambda(",
-    "moto.awslambda.models.LambdaBackend.invoke": "fn.invoke(",
-    "moto.awslambda.models.LambdaBackend.send_dynamodb_items": "func.invoke(",
-    "moto.secretsmanager.models.SecretsManagerBackend.rotate_secret": "lambda_backend.invoke(",
-}
-
-
-class MotoSeamMoved(RuntimeError):
-    pass
-
-
-def verify_seams(
-    signatures=SEAM_SIGNATURES, callers=SEAM_CALLERS, patches_in: str = "labkit/dataplane/lambda_/moto_patches.py"
-) -> None:
-    """Raise MotoSeamMoved unless moto still has the shape the patches in patches_in rely on:
-    (where, its parameters) in signatures, (where, what its source must contain) in callers."""
-    where_to_look = (
-        f"labkit patches moto {moto.__version__} as moto 5.2.5 is built: re-check "
-        f"/work/shared/MOTO_FACTS.md ('Lambda execution seam') and {patches_in}"
-    )
-    for where, expected in signatures.items():
-        target = _resolve(where, where_to_look)
-        found = list(inspect.signature(target).parameters)
-        if found != expected:
-            raise MotoSeamMoved(
-                f"the seam {where} takes ({', '.join(found)}), not ({', '.join(expected)}); {where_to_look}"
-            )
-    for where, call in callers.items():
-        if call not in inspect.getsource(_resolve(where, where_to_look)):
-            raise MotoSeamMoved(f"{where} no longer contains {call}, which labkit's patches rely on; {where_to_look}")
-
-
-def install() -> None:
-    if LambdaFunction._invoke_lambda is _invoke_lambda:
-        return
-    verify_seams()
-    LambdaFunction._invoke_lambda = _invoke_lambda
-    LambdaFunction.invoke = _function_invoke
-    LambdaBackend.invoke = _backend_invoke
-    LambdaResponse.invoke = _response_invoke
-
-
-def _resolve(where: str, where_to_look: str):
-    module_name, class_name, attribute = where.rsplit(".", 2)
-    try:
-        return getattr(getattr(importlib.import_module(module_name), class_name), attribute)
-    except (ImportError, AttributeError):
-        raise MotoSeamMoved(f"the seam {where} is gone; {where_to_look}") from None
 
 
 def _invoke_lambda(self, event=None):
@@ -123,7 +52,8 @@ def _function_invoke(self, body, request_headers, response_headers):
 
 def _backend_invoke(self, function_name, qualifier, body, headers, response_headers):
     """Replaces LambdaBackend.invoke: the named version or alias, weights, Event and DryRun."""
-    name, qualifier = _name_and_qualifier(function_name, qualifier)
+    ref = FunctionRef.parse(function_name, qualifier)
+    name, qualifier = ref.name, ref.qualifier
     fn = self.get_function(name, _version_to_run(self, name, qualifier))
     invocation_type = _header(headers, "x-amz-invocation-type") or "RequestResponse"
     if invocation_type == "DryRun":
@@ -171,13 +101,6 @@ def _payload(body) -> bytes:
     return payload or b"{}"
 
 
-def _name_and_qualifier(function_name: str, qualifier: str | None) -> tuple[str, str | None]:
-    """A name, partial ARN or ARN, any of them maybe qualified, as (name, qualifier)."""
-    tail = function_name.split(":function:")[-1]
-    name, _, named_qualifier = tail.partition(":")
-    return name, named_qualifier or qualifier
-
-
 def _version_to_run(backend, name: str, qualifier: str | None) -> str | None:
     """The version itself, or for an alias its version or, by weight, an additional one."""
     if qualifier is None or qualifier == "$LATEST" or qualifier.isdigit():
@@ -209,3 +132,34 @@ def _client_context(headers) -> str | None:
         return base64.b64decode(encoded).decode()
     except (binascii.Error, UnicodeDecodeError):
         return None
+
+
+SEAMS = (
+    Seam(
+        "moto.awslambda.models.LambdaFunction._invoke_lambda",
+        ("self", "event"),
+        replace=lambda _: _invoke_lambda,
+    ),
+    Seam(
+        "moto.awslambda.models.LambdaFunction.invoke",
+        ("self", "body", "request_headers", "response_headers"),
+        contains="self._invoke_lambda(",
+        replace=lambda _: _function_invoke,
+    ),
+    Seam(
+        "moto.awslambda.models.LambdaBackend.invoke",
+        ("self", "function_name", "qualifier", "body", "headers", "response_headers"),
+        contains="fn.invoke(",
+        replace=lambda _: _backend_invoke,
+    ),
+    Seam("moto.awslambda.responses.LambdaResponse.invoke", ("self",), replace=lambda _: _response_invoke),
+    # The paths by which other triggers reach the seam, and the Logs calls that write invocations' logs.
+    Seam("moto.awslambda.models.LambdaBackend.send_dynamodb_items", contains="func.invoke("),
+    Seam("moto.secretsmanager.models.SecretsManagerBackend.rotate_secret", contains="lambda_backend.invoke("),
+    Seam("moto.logs.models.LogsBackend.ensure_log_group", ("self", "log_group_name")),
+    Seam("moto.logs.models.LogsBackend.ensure_log_stream", ("self", "log_group_name", "log_stream_name")),
+    Seam(
+        "moto.logs.models.LogsBackend.put_log_events",
+        ("self", "log_group_name", "log_stream_name", "log_events"),
+    ),
+)

@@ -3,11 +3,13 @@
 Only HTTP/1.1 framing lives here: reading requests off a connection and writing replies. Which
 request means what (next invocation, response, error) is decided by the worker (workers.py).
 Each reply leaves in ONE send, and connections have TCP_NODELAY set: otherwise Nagle's algorithm
-and delayed ACKs add about 40 ms to every call (FACTS.md, "Lambda runtime").
+and delayed ACKs add about 40 ms to every call (labkit/dataplane/README.md, "Serving HTTP").
 """
 
 import socket
 from dataclasses import dataclass
+
+from labkit.dataplane.core.http import no_delay
 
 API_PREFIX = "/2018-06-01/runtime"
 NEXT_PATH = f"{API_PREFIX}/invocation/next"
@@ -32,7 +34,7 @@ class Connection:
     """One TCP connection from the runtime client; the client keeps it open across invocations."""
 
     def __init__(self, sock: socket.socket):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        no_delay(sock)
         sock.settimeout(SEND_TIMEOUT_S)
         self.sock = sock
         self._buffer = bytearray()
