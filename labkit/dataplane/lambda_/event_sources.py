@@ -33,6 +33,7 @@ import traceback
 from collections.abc import Callable
 
 from labkit.dataplane.core import functions, seams
+from labkit.dataplane.core.arns import Arn
 from labkit.dataplane.core.seams import Seam
 
 # How long a poller waits on an empty queue before looking again; SendMessage wakes it sooner.
@@ -67,7 +68,7 @@ def _then_poll(create):
     def create_event_source_mapping(self, spec):
         _refuse_a_visibility_timeout_shorter_than_the_function(self, spec)
         mapping = create(self, spec)
-        if mapping.event_source_arn.split(":")[2] == "sqs":
+        if Arn.parse(mapping.event_source_arn).service == "sqs":
             _start_poller(self, mapping)
         return mapping
 
@@ -132,9 +133,9 @@ def _poll(lambda_backend, mapping, stop: threading.Event) -> None:
 def _queue(queue_arn: str):
     from moto.sqs.models import sqs_backends
 
-    _, _, _, region, account, name = queue_arn.split(":")
-    sqs_backend = sqs_backends[account][region]
-    queue = sqs_backend.queues.get(name)
+    arn = Arn.parse(queue_arn)
+    sqs_backend = sqs_backends[arn.account][arn.region]
+    queue = sqs_backend.queues.get(arn.resource)
     return None if queue is None else (sqs_backend, queue)
 
 
@@ -321,7 +322,7 @@ def _sns_notification(subscription, message, message_id, subject, message_attrib
     """The Sns part of AWS's event (Lambda Developer Guide, "Invoking Lambda functions with Amazon
     SNS notifications"): Subject null when there is none, Url spelled as in Lambda's events."""
     signed = subscription.get_post_data(message, message_id, subject)
-    region = subscription.topic_arn.split(":")[3]
+    region = Arn.parse(subscription.topic_arn).region
     return {
         "Type": "Notification",
         "MessageId": message_id,
