@@ -20,7 +20,21 @@ from labkit.localcloud import control
 
 @pytest.fixture(scope="module")
 def aws(cloud):
-    return clients_for(boto3.Session())
+    clients = clients_for(boto3.Session())
+    # What these tests' handlers call with the role's credentials (IAM is enforced for workloads).
+    clients["iam"].put_role_policy(
+        RoleName=clients["role"].rsplit("/", 1)[-1],
+        PolicyName="what-the-handlers-call",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": ["dynamodb:*", "sqs:*", "secretsmanager:*"], "Resource": "*"}
+                ],
+            }
+        ),
+    )
+    return clients
 
 
 def clients_for(session, **options) -> dict:

@@ -11,7 +11,8 @@ notebooks or the CLI.
 
 import importlib
 
-SERVICE_MODULES: list[str] = ["lambda_", "elb", "ecs", "autoscaling", "apigateway", "eventbridge"]
+# iam is last: its middleware is the outermost, so it sees every request before the others do.
+SERVICE_MODULES: list[str] = ["lambda_", "elb", "ecs", "autoscaling", "apigateway", "eventbridge", "iam"]
 
 
 def _modules():

@@ -60,7 +60,7 @@ def prepare(
     definition: dict, override: dict, task, metadata_uri: str, network_env: dict | None = None
 ) -> ContainerSpec:
     """The container `definition` of moto's `task`, ready to start; `network_env` is what the
-    task's network adds (Service Connect's proxy). Raises TaskFailed."""
+    task's network and role add (Service Connect's proxy, the role's credentials). Raises TaskFailed."""
     account_id, region = task._account_id, task.region_name
     image = definition.get("image", "")
     artifact, digest, image_config = _find_image(image, definition, account_id, region)
@@ -149,9 +149,7 @@ def _environment(definition, override, image_config, rootfs, task, ports, metada
         "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
         "AWS_MAX_ATTEMPTS": "1",
         "AWS_RETRY_MODE": "standard",
-        # Stand-ins for the task role's credentials; the local cloud takes any.
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
+        # The task role's credentials come with network_env; boto3 finds no others, as on AWS.
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     }

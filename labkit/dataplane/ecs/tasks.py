@@ -18,7 +18,7 @@ import uuid
 from moto.core.utils import utcnow
 
 from labkit import config
-from labkit.dataplane import elb, servicediscovery
+from labkit.dataplane import elb, iam, servicediscovery
 from labkit.dataplane.core import clock, state
 from labkit.dataplane.ecs import containers, processes, registry, service_connect
 from labkit.dataplane.ecs.failures import TaskFailed
@@ -192,6 +192,12 @@ class TaskRuntime:
         network_env = (
             service_connect.client_environment(self.service.service, self.task) if self.service is not None else {}
         )
+        role_arn = (self.task.overrides or {}).get("taskRoleArn") or getattr(
+            self.task_definition, "task_role_arn", None
+        )
+        # The task role's temporary credentials, as the ECS agent hands them over; without a task
+        # role a task has no AWS credentials at all.
+        credentials = iam.credentials(role_arn, self.id) if role_arn else {}
         for definition in self.task_definition.container_definitions:
             self._check_stop()
             spec = containers.prepare(
@@ -199,7 +205,7 @@ class TaskRuntime:
                 overrides.get(definition.get("name"), {}),
                 self.task,
                 metadata_uri + f"/{definition['name']}",
-                network_env,
+                {**network_env, **credentials},
             )
             if spec.logs is not None:
                 spec.logs.open()

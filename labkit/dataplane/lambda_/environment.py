@@ -5,6 +5,7 @@ import os
 import sys
 
 from labkit import config
+from labkit.dataplane import iam
 
 
 def variables(fn, code_dir: str) -> dict[str, str]:
@@ -21,10 +22,8 @@ def variables(fn, code_dir: str) -> dict[str, str]:
         "AWS_REGION": fn.region,
         "AWS_DEFAULT_REGION": fn.region,
         "LAMBDA_TASK_ROOT": code_dir,
-        # Stand-ins for the execution role's temporary credentials; the local cloud takes any.
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
+        # The execution role's temporary credentials: the local cloud checks the role's policies.
+        **iam.credentials(fn.role, fn.function_name),
     }
     defaults = {
         "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),

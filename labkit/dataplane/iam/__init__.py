@@ -1,0 +1,140 @@
+"""IAM for workloads on the local cloud: code running as a Lambda function or an ECS task calls AWS
+with temporary credentials of its role (sessions.py), and every call made with them is evaluated
+against the role's identity-based policies (evaluation.py) before moto answers it. A denied call gets
+AWS's AccessDenied for that service (denials.py), naming the assumed role, the action and the
+resource. The learner's own credentials stay an administrator's. The last decisions are kept, for
+`GET /_labkit/iam/decisions` (lab 08 shows denials).
+
+What a call asks for is read from the request (requests.py: the signer, the operation, its
+parameters) and resolved to IAM's action and resource ARNs (resources.py).
+"""
+
+import collections
+import io
+import json
+import threading
+import time
+
+from labkit.dataplane.iam import denials, evaluation, requests, resources, sessions
+from labkit.dataplane.iam.sessions import credentials
+
+__all__ = ["credentials", "install", "middleware", "reset", "role_documents"]
+
+DECISIONS_ROUTE = "/_labkit/iam/decisions"
+_decisions: collections.deque = collections.deque(maxlen=1000)
+_decisions_lock = threading.Lock()
+# Calls AWS answers for any valid credentials, whatever the policies say.
+_ALWAYS_ALLOWED = {("sts", "GetCallerIdentity")}
+
+
+def install() -> None:
+    pass  # IAM needs no change to moto: it answers before moto does
+
+
+def middleware(app):
+    def wsgi(environ, start_response):
+        if environ.get("PATH_INFO") == DECISIONS_ROUTE:
+            return _json(start_response, {"Decisions": decisions()})
+        signed = requests.signer(environ)
+        if signed is None or not signed.access_key_id.startswith(sessions.TEMPORARY_KEY_PREFIX):
+            return app(environ, start_response)
+        session = sessions.of(signed.access_key_id)
+        if session is None:
+            return _answer(start_response, *_invalid_token())
+        body = _read_body(environ)
+        call = requests.call(environ, body, signed)
+        if call is None or (call.service, call.operation) in _ALWAYS_ALLOWED:
+            return app(environ, start_response)
+        refusal = _refusal(session, call, signed.region)
+        if refusal is None:
+            return app(environ, start_response)
+        return _answer(start_response, *refusal)
+
+    return wsgi
+
+
+def reset() -> None:
+    sessions.forget_all()
+    with _decisions_lock:
+        _decisions.clear()
+
+
+def decisions() -> list[dict]:
+    with _decisions_lock:
+        return list(_decisions)
+
+
+def role_documents(role_arn: str) -> list[dict] | None:
+    """The identity-based policies of the role (inline and attached), or None when it is gone."""
+    from moto.iam.models import iam_backends
+
+    account, name = role_arn.split(":")[4], role_arn.rsplit("/", 1)[-1]
+    try:
+        role = iam_backends[account]["aws"].get_role(name)
+    except Exception:
+        return None
+    documents = [evaluation.parse(document) for document in role.policies.values()]
+    for policy in list(role.managed_policies.values()):
+        documents += [evaluation.parse(v.document) for v in policy.versions if v.is_default]
+    return documents
+
+
+def _refusal(session: sessions.Session, call: requests.Call, region: str):
+    action = resources.action(call)
+    documents = role_documents(session.role_arn) or []
+    for resource in resources.arns(call, region, session.account):
+        decision = evaluation.evaluate(documents, evaluation.Request(action, resource, {}))
+        _record(session, action, resource, decision)
+        if decision != evaluation.ALLOWED:
+            text = denials.message(session.assumed_role_arn, action, resource, decision)
+            return denials.response(call.service, _protocol(call.service), text)
+    return None
+
+
+def _record(session, action: str, resource: str, decision: str) -> None:
+    with _decisions_lock:
+        _decisions.append(
+            {
+                "Time": time.time(),
+                "Principal": session.assumed_role_arn,
+                "Action": action,
+                "Resource": resource,
+                "Decision": decision,
+            }
+        )
+
+
+def _protocol(service: str) -> str:
+    import botocore.session
+
+    try:
+        return botocore.session.get_session().get_service_model(service).metadata["protocol"]
+    except Exception:
+        return "json"
+
+
+def _invalid_token():
+    body = json.dumps(
+        {"__type": "UnrecognizedClientException", "message": "The security token included in the request is invalid."}
+    ).encode()
+    return "400 Bad Request", [("Content-Type", "application/x-amz-json-1.0")], body
+
+
+def _read_body(environ) -> bytes:
+    """The request's body, read once and put back for moto."""
+    length = environ.get("CONTENT_LENGTH") or "0"
+    if environ.get("wsgi.input_terminated"):  # chunked: readable to its end
+        body = environ["wsgi.input"].read()
+    else:
+        body = environ["wsgi.input"].read(int(length)) if length.isdigit() and int(length) else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+def _answer(start_response, status: str, headers: list, body: bytes):
+    start_response(status, [*headers, ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _json(start_response, payload):
+    return _answer(start_response, "200 OK", [("Content-Type", "application/json")], json.dumps(payload).encode())

@@ -1,0 +1,65 @@
+"""Temporary credentials of a role, as a function or a task gets them on AWS (AWS_ACCESS_KEY_ID,
+AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), and who a request signed with them comes from.
+
+Only these credentials are checked against policies: the learner's own (the notebook's "testing")
+stay an administrator's, as an account's owner is."""
+
+import secrets
+import string
+import threading
+from dataclasses import dataclass
+
+# AWS's temporary access key ids start with ASIA (IAM User Guide, "Unique identifiers").
+TEMPORARY_KEY_PREFIX = "ASIA"
+_KEY_ALPHABET = string.ascii_uppercase + string.digits
+
+
+@dataclass(frozen=True)
+class Session:
+    role_arn: str  # arn:aws:iam::123456789012:role/NAME (a path may stand before NAME)
+    session_name: str
+
+    @property
+    def account(self) -> str:
+        return self.role_arn.split(":")[4]
+
+    @property
+    def role_name(self) -> str:
+        return self.role_arn.rsplit("/", 1)[-1]
+
+    @property
+    def assumed_role_arn(self) -> str:
+        """What AWS names the caller in an AccessDenied message and in GetCallerIdentity."""
+        return f"arn:aws:sts::{self.account}:assumed-role/{self.role_name}/{self.session_name}"
+
+
+_sessions: dict[str, Session] = {}  # access key id -> session
+_issued: dict[Session, dict[str, str]] = {}  # session -> its credentials
+_lock = threading.Lock()
+
+
+def credentials(role_arn: str, session_name: str) -> dict[str, str]:
+    """Environment variables holding temporary credentials of the role. The same session keeps its
+    credentials, so that a function's warm execution environments stay the same environment."""
+    session = Session(role_arn, session_name)
+    with _lock:
+        if session not in _issued:
+            key_id = TEMPORARY_KEY_PREFIX + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(16))
+            _sessions[key_id] = session
+            _issued[session] = {
+                "AWS_ACCESS_KEY_ID": key_id,
+                "AWS_SECRET_ACCESS_KEY": secrets.token_urlsafe(30),
+                "AWS_SESSION_TOKEN": secrets.token_urlsafe(120),
+            }
+        return dict(_issued[session])
+
+
+def of(access_key_id: str) -> Session | None:
+    with _lock:
+        return _sessions.get(access_key_id)
+
+
+def forget_all() -> None:
+    with _lock:
+        _sessions.clear()
+        _issued.clear()
