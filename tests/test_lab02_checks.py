@@ -1,16 +1,17 @@
 """Lab 02's checks against wrong answers: each failure says what was expected and what was found.
 
-The reference handler (services/catalog/handler.py) passes; variants of it with one mistake each fail."""
+The handler is the solution notebook's own (its %%writefile cell) and passes; variants of it with one
+mistake each fail."""
 
 import json
 
 import boto3
 import pytest
+from solution_files import written_file
 
 from labkit import labs, packaging
-from labkit.config import COURSE_ROOT
 
-REFERENCE_HANDLER = (COURSE_ROOT / "services" / "catalog" / "handler.py").read_text()
+REFERENCE_HANDLER = written_file("02_the_catalog_service.ipynb", "handler_file")
 TRUST = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
