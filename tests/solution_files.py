@@ -22,6 +22,11 @@ def written_file(notebook_name: str, file_variable: str, version: int = 0) -> st
     return "\n".join(line for line in body.splitlines() if line.strip() not in markers) + "\n"
 
 
+def line_of(source: str, text: str) -> int:
+    """The number of the first line of source that contains text, as a traceback counts lines."""
+    return next(number for number, line in enumerate(source.splitlines(), start=1) if text in line)
+
+
 @functools.cache
 def _solution(notebook_name: str):
     return nbformat.read(labbuild.solutions_dir() / notebook_name, as_version=4)

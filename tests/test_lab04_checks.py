@@ -7,7 +7,7 @@ import json
 
 import boto3
 import pytest
-from solution_files import written_file
+from solution_files import line_of, written_file
 
 from labkit import config, labs, packaging
 from labkit.labs import lab04
@@ -210,8 +210,8 @@ def test_a_handler_that_raises_on_one_record_is_explained(consumer):
     assert (found.status, found.message) == (
         "failed",
         "expected the notifications handler to report failed records in batchItemFailures, found it "
-        "raised JSONDecodeError: Expecting value: line 1 column 1 (char 0) (Lambda then retries the "
-        "whole batch)",
+        "raised JSONDecodeError: Expecting value: line 1 column 1 (char 0) "
+        f"(handler.py, line {line_of(raising, 'json.loads(record')}); Lambda then retries the whole batch",
     )
 
 
