@@ -1,7 +1,7 @@
 """Lab 01 · the monolith: run the Bookshop, use its API from code, export its catalog to S3."""
 import json
 
-from labkit.checks import Lab
+from labkit.checks import Lab, aws_error_code
 
 lab = Lab("01", "The monolith")
 
@@ -49,11 +49,12 @@ def first_order(ctx):
 def export_bucket(ctx):
     s3 = ctx.client("s3")
     bucket = ctx.env.bucket_name("bookshop-exports")
-    s3.head_bucket(Bucket=bucket)
+    with ctx.not_done_if_missing(f"S3 bucket {bucket!r}", "create it in step 3"):
+        s3.head_bucket(Bucket=bucket)
     try:
         tag_set = s3.get_bucket_tagging(Bucket=bucket)["TagSet"]
     except Exception as error:
-        if getattr(error, "response", {}).get("Error", {}).get("Code") != "NoSuchTagSet":
+        if aws_error_code(error) != "NoSuchTagSet":
             raise
         tag_set = []
     tags = {tag["Key"]: tag["Value"] for tag in tag_set}
@@ -69,13 +70,14 @@ def export_bucket(ctx):
 ])
 def export_object(ctx):
     bucket = ctx.env.bucket_name("bookshop-exports")
-    exported = ctx.client("s3").get_object(Bucket=bucket, Key=EXPORT_KEY)
+    with ctx.not_done_if_missing(f"object {EXPORT_KEY!r} in the bucket {bucket}", "put the export there in step 3"):
+        exported = ctx.client("s3").get_object(Bucket=bucket, Key=EXPORT_KEY)
     ctx.expect(exported["ContentType"] == "application/json",
                f"expected ContentType application/json on {EXPORT_KEY}, found {exported['ContentType']}")
     try:
         books = json.loads(exported["Body"].read())
     except ValueError:
-        ctx.expect(False, f"expected JSON in {EXPORT_KEY}, found something else")
+        ctx.fail(f"expected JSON in {EXPORT_KEY}, found something else")
     ctx.expect(isinstance(books, list), f"expected a JSON list of books, found a {type(books).__name__}")
     catalog = ctx.get(ctx.service_url("bookshop") + "/books").json()
     expected = sorted((b["id"], b["title"]) for b in catalog)

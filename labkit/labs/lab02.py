@@ -19,13 +19,17 @@ LOG_ACTIONS = {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents
     "AttributeDefinitions=[{\"AttributeName\": \"id\", \"AttributeType\": \"S\"}]",
 ])
 def table_exists(ctx):
-    table = ctx.client("dynamodb").describe_table(TableName=ctx.env.name(TABLE))["Table"]
-    keys = [(k["AttributeName"], k["KeyType"]) for k in table["KeySchema"]]
+    table = _books(ctx)
+    keys = [(k["AttributeName"], k["KeyType"]) for k in table.key_schema]
     ctx.expect(keys == [("id", "HASH")], f"expected the key schema [('id', 'HASH')], found {keys}")
-    types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
+    types = {a["AttributeName"]: a["AttributeType"] for a in table.attribute_definitions}
     ctx.expect(types.get("id") == "S", f"expected id to be a string (S), found {types.get('id')}")
-    count = ctx.client("dynamodb").scan(TableName=ctx.env.name(TABLE), Select="COUNT")["Count"]
+    count = table.scan(Select="COUNT")["Count"]
     ctx.expect(count >= 12, f"expected the 12 books of the catalog export in the table, found {count}")
+
+
+def _books(ctx):
+    return ctx.table(ctx.env.name(TABLE), fix="create it in step 1")
 
 
 @lab.check("role", "The function's role may do what the handler needs, and no more", step=2, hints=[
@@ -34,12 +38,13 @@ def table_exists(ctx):
 ])
 def role_is_least_privilege(ctx):
     iam = ctx.client("iam")
-    role = iam.get_role(RoleName=ctx.env.name(ROLE))["Role"]
+    with ctx.not_done_if_missing(f"IAM role {ctx.env.name(ROLE)!r}", "create it in step 2"):
+        role = iam.get_role(RoleName=ctx.env.name(ROLE))["Role"]
     principals = [s.get("Principal", {}).get("Service")
                   for s in policy_statements(role["AssumeRolePolicyDocument"])]
     ctx.expect("lambda.amazonaws.com" in principals,
                f"expected lambda.amazonaws.com to be trusted to assume the role, found {principals}")
-    table_arn = ctx.client("dynamodb").describe_table(TableName=ctx.env.name(TABLE))["Table"]["TableArn"]
+    table_arn = _books(ctx).table_arn
     granted = _granted(iam, role["RoleName"])
     dynamodb = {(a, r) for a, r in granted if a.startswith("dynamodb:") or a == "*"}
     actions = {a for a, _ in dynamodb}
@@ -107,7 +112,6 @@ def function_answers(ctx):
 
 def _invoker(ctx):
     """Invoke the function with an API Gateway proxy event; returns (statusCode, parsed body)."""
-    client = ctx.client("lambda")
 
     def invoke(method, resource, path_id=None, query=None, body=None):
         path = resource.replace("{id}", path_id or "")
@@ -115,13 +119,8 @@ def _invoker(ctx):
                  "headers": {"Content-Type": "application/json"}, "queryStringParameters": query,
                  "pathParameters": {"id": path_id} if path_id else None, "body": body,
                  "isBase64Encoded": False, "requestContext": {"stage": STAGE, "httpMethod": method}}
-        answer = client.invoke(FunctionName=ctx.env.name(FUNCTION), Payload=json.dumps(event))
-        payload = json.loads(answer["Payload"].read() or b"null")
-        if answer.get("FunctionError"):
-            trace = payload.get("stackTrace") or []
-            where = trace[-1].strip().splitlines()[0] if trace else ""
-            ctx.expect(False, f"for {method} {path}, your handler raised {payload.get('errorType')}: "
-                              f"{payload.get('errorMessage')}" + (f" ({where})" if where else ""))
+        payload = ctx.invoke(ctx.env.name(FUNCTION), event, fix="create it in step 3",
+                             raised=lambda error: f"for {method} {path}, your handler raised {error}")
         ctx.expect(isinstance(payload, dict) and isinstance(payload.get("statusCode"), int)
                    and isinstance(payload.get("body"), str),
                    f"expected {method} {path} to return a dict with an int statusCode and a string body "
@@ -141,7 +140,7 @@ def _invoker(ctx):
     "Principal=\"apigateway.amazonaws.com\", SourceArn=f\"arn:aws:execute-api:{region}:{account}:{api_id}/*\").",
 ])
 def api_answers(ctx):
-    url = ctx.api_url(ctx.env.name(API), STAGE)
+    url = ctx.api_url(ctx.env.name(API), STAGE, fix="create it in step 4")
     listed = ctx.get(url + "/books")
     ctx.expect(listed.status_code == 200, f"expected 200 from GET /books, found {listed.status_code}: "
                                           f"{listed.text[:120]}")
@@ -163,7 +162,7 @@ def api_answers(ctx):
     "A book added with POST /books on the API must show in the Bookshop's GET /books.",
 ])
 def bookshop_uses_the_catalog_service(ctx):
-    api_url = ctx.api_url(ctx.env.name(API), STAGE)
+    api_url = ctx.api_url(ctx.env.name(API), STAGE, fix="create it in step 4")
     shop = ctx.service_url("bookshop")
     source = ctx.get(shop + "/health").json().get("catalog_source", "local database")
     if not source.startswith("http"):

@@ -8,18 +8,16 @@ BALANCER, MONOLITH_GROUP, ORDERS_GROUP = "bookshop", "monolith", "orders"
 CONTAINER, CONTAINER_PORT = "orders", 8080
 ORDER_PATHS = ("/orders", "/orders/*", "/users/*/orders")
 MIN_TASKS = 2
+BALANCER_FIX = "create it in step 3"
 
 
 @lab.check("image", "The orders image is in its ECR repository", step=1, hints=[
     "images.build(\"services/orders\", tag=env.name(\"orders\") + \":1\")",
 ])
 def image_is_in_ecr(ctx):
-    ecr = ctx.client("ecr")
     repository = ctx.env.name(REPOSITORY)
-    try:
-        details = ecr.describe_images(repositoryName=repository)["imageDetails"]
-    except ecr.exceptions.RepositoryNotFoundException:
-        ctx.not_done(f"there is no ECR repository {repository!r} yet: build the image in step 1")
+    with ctx.not_done_if_missing(f"ECR repository {repository!r}", "build the image in step 1"):
+        details = ctx.client("ecr").describe_images(repositoryName=repository)["imageDetails"]
     tags = sorted(tag for detail in details for tag in detail.get("imageTags", []))
     ctx.expect("1" in tags, f"expected the tag '1' in the repository {repository}, found {tags or 'no tag'}")
 
@@ -35,7 +33,7 @@ def task_definition_is_fargate_ready(ctx):
     ecs = ctx.client("ecs")
     clusters = ecs.describe_clusters(clusters=[ctx.env.name(CLUSTER)])["clusters"]
     if not clusters or clusters[0]["status"] != "ACTIVE":
-        ctx.not_done(f"there is no active cluster {ctx.env.name(CLUSTER)!r} yet: create it in step 2")
+        ctx.missing(f"active cluster {ctx.env.name(CLUSTER)!r}", "create it in step 2")
     definition = _task_definition(ctx)
     ctx.expect("FARGATE" in definition.get("requiresCompatibilities", []),
                f"expected requiresCompatibilities ['FARGATE'], found {definition.get('requiresCompatibilities')}")
@@ -64,8 +62,8 @@ def _task_definition(ctx) -> dict:
     ecs = ctx.client("ecs")
     try:
         return ecs.describe_task_definition(taskDefinition=ctx.env.name(FAMILY))["taskDefinition"]
-    except ecs.exceptions.ClientException:
-        ctx.not_done(f"there is no task definition {ctx.env.name(FAMILY)!r} yet: register it in step 2")
+    except ecs.exceptions.ClientException:  # ECS's answer for an unknown family: it has no "not found" error
+        ctx.missing(f"task definition {ctx.env.name(FAMILY)!r}", "register it in step 2")
 
 
 @lab.check("load-balancer", "The load balancer's listener sends the Bookshop's traffic to the monolith",
@@ -88,7 +86,7 @@ def load_balancer_fronts_the_monolith(ctx):
     states = _target_states(ctx, monolith)
     ctx.expect("healthy" in states, f"expected the monolith to be a healthy target of "
                                     f"{monolith['TargetGroupName']}, found {states or 'no target'}")
-    books = ctx.get(_url(ctx, balancer) + "/books")
+    books = ctx.get(_url(ctx) + "/books")
     ctx.expect(books.status_code == 200 and isinstance(books.json(), list),
                f"expected GET /books through the load balancer to answer 200 with the books, found "
                f"{books.status_code}: {books.text[:120]}")
@@ -129,8 +127,7 @@ def service_runs_behind_the_load_balancer(ctx):
     "Actions=[{\"Type\": \"forward\", \"TargetGroupArn\": orders_group}])",
 ])
 def orders_go_to_the_new_service(ctx):
-    balancer = _balancer(ctx)
-    url = _url(ctx, balancer)
+    url = _url(ctx)
     missing = ctx.get(url + "/orders/no-such-order")
     if "X-Served-By" not in missing.headers:
         ctx.not_done("GET /orders/... through the load balancer still reaches the monolith: add the rule "
@@ -173,7 +170,7 @@ def service_scales_with_requests(ctx):
     resource = f"service/{ctx.env.name(CLUSTER)}/{SERVICE}"
     targets = autoscaling.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[resource])
     if not targets["ScalableTargets"]:
-        ctx.not_done(f"{resource} is not a scalable target yet: register_scalable_target")
+        ctx.missing(f"scalable target {resource!r}", "register it with register_scalable_target in step 7")
     target = targets["ScalableTargets"][0]
     ctx.expect(target["MinCapacity"] >= MIN_TASKS and target["MaxCapacity"] > target["MinCapacity"],
                f"expected a minimum of at least {MIN_TASKS} tasks and a higher maximum, found "
@@ -191,19 +188,17 @@ def service_scales_with_requests(ctx):
 
 
 def _balancer(ctx) -> dict:
-    elbv2 = ctx.client("elbv2")
-    try:
-        return elbv2.describe_load_balancers(Names=[ctx.env.name(BALANCER)])["LoadBalancers"][0]
-    except elbv2.exceptions.LoadBalancerNotFoundException:
-        ctx.not_done(f"there is no load balancer {ctx.env.name(BALANCER)!r} yet: create it in step 3")
+    with ctx.not_done_if_missing(f"load balancer {ctx.env.name(BALANCER)!r}", BALANCER_FIX):
+        return ctx.client("elbv2").describe_load_balancers(Names=[ctx.env.name(BALANCER)])["LoadBalancers"][0]
+
+
+def _url(ctx) -> str:
+    return ctx.load_balancer_url(ctx.env.name(BALANCER), fix=BALANCER_FIX)
 
 
 def _target_group(ctx, name: str) -> dict:
-    elbv2 = ctx.client("elbv2")
-    try:
-        return elbv2.describe_target_groups(Names=[ctx.env.name(name)])["TargetGroups"][0]
-    except elbv2.exceptions.TargetGroupNotFoundException:
-        ctx.not_done(f"there is no target group {ctx.env.name(name)!r} yet")
+    with ctx.not_done_if_missing(f"target group {ctx.env.name(name)!r}"):
+        return ctx.client("elbv2").describe_target_groups(Names=[ctx.env.name(name)])["TargetGroups"][0]
 
 
 def _target_states(ctx, group: dict) -> list[str]:
@@ -212,17 +207,9 @@ def _target_states(ctx, group: dict) -> list[str]:
 
 
 def _service(ctx) -> dict:
-    found = ctx.client("ecs").describe_services(cluster=ctx.env.name(CLUSTER), services=[SERVICE])
+    with ctx.not_done_if_missing(f"cluster {ctx.env.name(CLUSTER)!r}", "create it in step 2"):
+        found = ctx.client("ecs").describe_services(cluster=ctx.env.name(CLUSTER), services=[SERVICE])
     active = [s for s in found.get("services", []) if s["status"] == "ACTIVE"]
     if not active:
-        ctx.not_done(f"there is no orders service in the cluster {ctx.env.name(CLUSTER)!r} yet: create it in step 4")
+        ctx.missing(f"orders service in the cluster {ctx.env.name(CLUSTER)!r}", "create it in step 4")
     return active[0]
-
-
-def _url(ctx, balancer: dict) -> str:
-    from labkit import urls
-    from labkit.errors import LabkitError
-    try:
-        return urls.url_for(balancer["LoadBalancerArn"])
-    except LabkitError as error:
-        ctx.not_done(str(error))

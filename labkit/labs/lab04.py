@@ -33,14 +33,12 @@ def topic_is_published_to(ctx):
     "The same for inventory, with its own DLQ: a DLQ per queue says which consumer failed.",
 ])
 def queues_have_dead_letter_queues(ctx):
-    sqs = ctx.client("sqs")
     for name in CONSUMERS:
         attributes = _queue_attributes(ctx, name)
         if "RedrivePolicy" not in attributes:
-            ctx.expect(False, f"expected the queue {ctx.env.name(name)} to have a RedrivePolicy, found none")
+            ctx.fail(f"expected the queue {ctx.env.name(name)} to have a RedrivePolicy, found none")
         policy = json.loads(attributes["RedrivePolicy"])
-        dlq_url = sqs.get_queue_url(QueueName=ctx.env.name(f"{name}-dlq"))["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        dlq_arn = _queue_attributes(ctx, f"{name}-dlq")["QueueArn"]
         target = policy.get("deadLetterTargetArn")
         ctx.expect(target == dlq_arn, f"expected the dead-letter queue of {ctx.env.name(name)} to be {dlq_arn}, "
                                       f"found {target}")
@@ -105,14 +103,15 @@ def _allows_topic(document, queue_arn: str, topic_arn: str) -> bool:
 @lab.check("notifications-consumer", "Notifications confirms each order once, and reports the records it cannot handle",
            step=3, hints=[
     "lambda_.create_event_source_mapping(EventSourceArn=<queue ARN>, FunctionName=env.name(\"notifications\"), "
-    "BatchSize=10, MaximumBatchingWindowInSeconds=1, FunctionResponseTypes=[\"ReportBatchItemFailures\"], Tags=env.tags)",
+    "BatchSize=10, MaximumBatchingWindowInSeconds=1, FunctionResponseTypes=[\"ReportBatchItemFailures\"], "
+    "Tags=env.tags)",
     "The handler returns {\"batchItemFailures\": [{\"itemIdentifier\": record[\"messageId\"]}, ...]} for the records "
     "that raised; send_once puts with ConditionExpression=\"attribute_not_exists(order_id)\" and catches "
     "ConditionalCheckFailedException.",
 ])
 def notifications_consumer(ctx):
     _mapping(ctx, "notifications")
-    table = _table(ctx, "notifications")
+    table = ctx.table(ctx.env.name("notifications"))
     good = _record(_placed_event(CHECK_ORDER, {"email": "check@bookshop.example"}))
     bad = _record("this is not JSON")
     try:
@@ -140,7 +139,7 @@ def notifications_consumer(ctx):
 ])
 def inventory_consumer(ctx):
     _mapping(ctx, "inventory")
-    table = _table(ctx, "inventory")
+    table = ctx.table(ctx.env.name("inventory"))
     items = [{"book_id": CHECK_BOOK, "qty": 2, "price_cents": 100}]
     placed = _placed_event(CHECK_ORDER, {"email": "check@bookshop.example", "items": items})
     cancelled = {"event_type": "OrderCancelled", "order_id": CHECK_ORDER, "user_id": 1, "items": items,
@@ -175,14 +174,14 @@ def _available(table):
 ])
 def schema_2_and_redrive(ctx):
     _mapping(ctx, "notifications")
-    table = _table(ctx, "notifications")
+    table = ctx.table(ctx.env.name("notifications"))
     event = _placed_event(CHECK_ORDER, {"schema": 2, "customer": {"id": 1, "email": "check@bookshop.example"}})
     del event["user_id"]
     try:
         failed = _invoke(ctx, "notifications", [_record(event)])
         item = table.get_item(Key={"order_id": CHECK_ORDER}).get("Item")
         ctx.expect(failed == [] and item is not None and item.get("to") == "check@bookshop.example",
-                   f"expected a schema 2 event to be confirmed to its customer's email, found "
+                   "expected a schema 2 event to be confirmed to its customer's email, found "
                    + (f"it reported failed ({failed})" if failed else f"the confirmation {item}"))
     finally:
         table.delete_item(Key={"order_id": CHECK_ORDER})
@@ -201,19 +200,26 @@ def every_order_confirmed(ctx):
     for queue in ("notifications", "notifications-dlq"):
         waiting = _depth(ctx, queue)
         ctx.expect(waiting == 0, f"expected the {ctx.env.name(queue)} queue to be empty, found {waiting} message(s)")
-    dynamodb = ctx.client("dynamodb")
-    order_ids = {item["id"]["S"] for page in dynamodb.get_paginator("scan").paginate(
-        TableName=ctx.env.name(ORDERS_TABLE), ProjectionExpression="id") for item in page["Items"]}
+    order_ids = _every(ctx.table(ctx.env.name(ORDERS_TABLE)), "id")
     if not order_ids:
         ctx.not_done("there is no order in the orders table yet: place the orders of step 6")
-    confirmed = {item["order_id"]["S"] for page in dynamodb.get_paginator("scan").paginate(
-        TableName=ctx.env.name("notifications"), ProjectionExpression="order_id") for item in page["Items"]}
+    confirmed = _every(ctx.table(ctx.env.name("notifications")), "order_id")
     missing = sorted(order_ids - confirmed)
     ctx.expect(not missing, f"expected a confirmation for each of the {len(order_ids)} orders, found "
                             f"{len(order_ids) - len(missing)} (not confirmed: {', '.join(missing[:5])}"
                             f"{', ...' if len(missing) > 5 else ''})")
     ctx.expect(mapping["State"] == "Enabled",
                f"expected the notifications event source mapping to be Enabled, found {mapping['State']}")
+
+
+def _every(table, attribute: str) -> set:
+    """The attribute's value in every item of the table, from every page of the scan."""
+    page = table.scan(ProjectionExpression=attribute)
+    values = {item[attribute] for item in page["Items"]}
+    while "LastEvaluatedKey" in page:
+        page = table.scan(ProjectionExpression=attribute, ExclusiveStartKey=page["LastEvaluatedKey"])
+        values |= {item[attribute] for item in page["Items"]}
+    return values
 
 
 def _topic_arn(ctx) -> str:
@@ -223,12 +229,13 @@ def _topic_arn(ctx) -> str:
         for topic in page["Topics"]:
             if topic["TopicArn"].rsplit(":", 1)[-1] == wanted:
                 return topic["TopicArn"]
-    ctx.not_done(f"there is no SNS topic {wanted!r} yet: create it in step 1")
+    ctx.missing(f"SNS topic {wanted!r}", "create it in step 1")
 
 
 def _queue_attributes(ctx, name: str) -> dict:
     sqs = ctx.client("sqs")
-    url = sqs.get_queue_url(QueueName=ctx.env.name(name))["QueueUrl"]
+    with ctx.not_done_if_missing(f"SQS queue {ctx.env.name(name)!r}", "create it in step 2"):
+        url = sqs.get_queue_url(QueueName=ctx.env.name(name))["QueueUrl"]
     return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
 
 
@@ -238,22 +245,16 @@ def _depth(ctx, name: str) -> int:
             + int(attributes["ApproximateNumberOfMessagesNotVisible"]))
 
 
-def _table(ctx, name: str):
-    import boto3
-    ctx.client("dynamodb").describe_table(TableName=ctx.env.name(name))  # not done yet while it is missing
-    return boto3.resource("dynamodb").Table(ctx.env.name(name))
-
-
 def _mapping(ctx, name: str) -> dict:
     """The event source mapping from the queue `name` to the function `name`, checked as AWS would run it."""
     attributes = _queue_attributes(ctx, name)
     client = ctx.client("lambda")
-    function = client.get_function_configuration(FunctionName=ctx.env.name(name))
+    with ctx.not_done_if_missing(f"Lambda function {ctx.env.name(name)!r}"):
+        function = client.get_function_configuration(FunctionName=ctx.env.name(name))
     mappings = client.list_event_source_mappings(EventSourceArn=attributes["QueueArn"],
                                                  FunctionName=ctx.env.name(name))["EventSourceMappings"]
     if not mappings:
-        ctx.not_done(f"there is no event source mapping from the queue {ctx.env.name(name)} to the function "
-                     f"{ctx.env.name(name)} yet")
+        ctx.missing(f"event source mapping from the queue {ctx.env.name(name)} to the function {ctx.env.name(name)}")
     mapping = mappings[0]
     types = mapping.get("FunctionResponseTypes") or []
     ctx.expect("ReportBatchItemFailures" in types,
@@ -286,14 +287,9 @@ def _record(body) -> dict:
 
 def _invoke(ctx, name: str, records: list) -> list:
     """Invoke the function with an SQS batch; returns the itemIdentifiers it reported failed."""
-    answer = ctx.client("lambda").invoke(FunctionName=ctx.env.name(name), Payload=json.dumps({"Records": records}))
-    payload = json.loads(answer["Payload"].read() or b"null")
-    if answer.get("FunctionError"):
-        message = f"{payload.get('errorType')}: {payload.get('errorMessage')}"
-        if payload.get("errorType") == "NotImplementedError" and str(payload.get("errorMessage")).startswith("TODO"):
-            ctx.not_done(f"the {name} handler is not written yet ({payload.get('errorMessage')})")
-        ctx.expect(False, f"expected the {name} handler to report failed records in batchItemFailures, found it "
-                          f"raised {message} (Lambda then retries the whole batch)")
+    payload = ctx.invoke(ctx.env.name(name), {"Records": records}, raised=lambda error: (
+        f"expected the {name} handler to report failed records in batchItemFailures, found it raised {error}; "
+        "Lambda then retries the whole batch"))
     # As Lambda reads it: nothing, or a dict whose batchItemFailures (if any) is a list; anything else
     # fails the whole batch.
     failures = payload.get("batchItemFailures") if isinstance(payload, dict) else None
