@@ -187,7 +187,8 @@ def notifications_consumer(ctx):
     hints=[
         'update_item(Key={"book_id": ...}, UpdateExpression="ADD available :change, applied_events :event", '
         'ConditionExpression="NOT contains(applied_events, :key)", ...) with :event a set {key} and :key the string',
-        'The event\'s key is f"{event_type}:{order_id}"; the event source mapping as in step 3, on the inventory queue.',
+        'The event\'s key is f"{event_type}:{order_id}"; the event source mapping as in step 3, on the inventory '
+        "queue.",
     ],
 )
 def inventory_consumer(ctx):
