@@ -5,8 +5,9 @@ import json
 import boto3
 import pytest
 
-from labkit import progress
+from labkit import packaging, progress, urls
 from labkit.checks import Lab, as_json, as_text
+from labkit.checks.context import Context
 from labkit.checks.panel import CheckPanel
 
 
@@ -130,3 +131,219 @@ def test_panel_check_again_reruns(lab):
     boto3.client("sqs").create_queue(QueueName="orders-under-test", Attributes={"VisibilityTimeout": "60"})
     panel.children[-1].click()
     assert panel.results[0].passed
+
+
+# The check context's helpers, as a learner meets them: the status and message of a check using each.
+
+
+def outcome(check) -> tuple[str, str]:
+    lab = Lab("98", "A lab for the check context's helpers")
+    lab.check("under-test", "A check using a helper")(check)
+    [result] = lab.run()
+    return result.status, result.message
+
+
+def test_fail_says_failed_with_the_checks_own_message(cloud):
+    assert outcome(lambda ctx: ctx.fail("expected 2 copies, found 1")) == ("failed", "expected 2 copies, found 1")
+
+
+def test_an_aws_error_other_than_not_found_is_not_taken_for_missing(cloud):
+    def make_a_queue_named_wrongly(ctx):
+        with ctx.not_done_if_missing("SQS queue 'bad name!'"):
+            ctx.client("sqs").create_queue(QueueName="bad name!")
+
+    status, message = outcome(make_a_queue_named_wrongly)
+    assert status == "error" and "InvalidParameterValue" in message
+
+
+def read_book_3(ctx):
+    book = ctx.table("books-under-test", fix="create it in step 1").get_item(Key={"id": "3"}).get("Item")
+    ctx.expect(book == {"id": "3", "stock": 5}, f"expected book 3 with 5 in stock, found {book}")
+
+
+@pytest.fixture
+def books_table(cloud):
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.create_table(
+        TableName="books-under-test",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.put_item(TableName="books-under-test", Item={"id": {"S": "3"}, "stock": {"N": "5"}})
+    yield
+    dynamodb.delete_table(TableName="books-under-test")
+
+
+def test_a_missing_table_is_not_done_yet_with_what_to_do(cloud):
+    assert outcome(read_book_3) == (
+        "not done yet",
+        "there is no DynamoDB table 'books-under-test' yet: create it in step 1",
+    )
+
+
+def test_a_table_gives_its_items_as_plain_python_values(books_table):
+    assert outcome(read_book_3) == ("passed", "done")
+
+
+FUNCTION = "function-under-test"
+
+
+def invoke_for_book_3(ctx):
+    answer = ctx.invoke(FUNCTION, {"id": "3", "body": "not JSON"}, fix="deploy it in step 3")
+    ctx.expect(answer == {"book": "3"}, f"expected {{'book': '3'}}, found {answer}")
+
+
+@pytest.fixture
+def deploy(cloud, tmp_path):
+    """Deploys the function from the given files (handler.handler)."""
+    iam, lambda_ = boto3.client("iam"), boto3.client("lambda")
+    trust = {
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+    }
+    role = iam.create_role(RoleName=f"{FUNCTION}-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+
+    def deploy(files: dict):
+        for name, source in files.items():
+            (tmp_path / name).write_text(source)
+        lambda_.create_function(
+            FunctionName=FUNCTION,
+            Runtime="python3.12",
+            Handler="handler.handler",
+            Role=role,
+            Code={"ZipFile": packaging.zip_bytes(tmp_path)},
+            Timeout=10,
+        )
+
+    yield deploy
+    lambda_.delete_function(FunctionName=FUNCTION)
+    boto3.client("logs").delete_log_group(logGroupName=f"/aws/lambda/{FUNCTION}")
+    iam.delete_role(RoleName=f"{FUNCTION}-role")
+
+
+def test_a_missing_function_is_not_done_yet_with_what_to_do(cloud):
+    assert outcome(invoke_for_book_3) == (
+        "not done yet",
+        f"there is no Lambda function '{FUNCTION}' yet: deploy it in step 3",
+    )
+
+
+def test_a_function_gives_what_its_handler_returned(deploy):
+    deploy({"handler.py": 'def handler(event, context):\n    return {"book": event["id"]}\n'})
+    assert outcome(invoke_for_book_3) == ("passed", "done")
+
+
+def test_a_function_that_raises_fails_with_awss_error_and_the_line_of_its_own_code(deploy):
+    deploy(
+        {
+            "handler.py": "import books\n\n\ndef handler(event, context):\n    return books.parse(event['body'])\n",
+            "books.py": "import json\n\n\ndef parse(body):\n    return json.loads(body)\n",
+        }
+    )
+    assert outcome(invoke_for_book_3) == (
+        "failed",  # the innermost line of the function's own files, not of the json module's
+        f"your function {FUNCTION} raised JSONDecodeError: Expecting value: line 1 column 1 (char 0) "
+        "(books.py, line 5)",
+    )
+
+
+def test_a_function_raising_its_todo_is_not_done_yet(deploy):
+    deploy({"handler.py": 'def handler(event, context):\n    raise NotImplementedError("TODO: step 3 is yours")\n'})
+    assert outcome(invoke_for_book_3) == (
+        "not done yet",
+        f"your function {FUNCTION} is not written yet (TODO: step 3 is yours)",
+    )
+
+
+def get_health_through_the_load_balancer(ctx):
+    answer = ctx.get(ctx.load_balancer_url("front-under-test", fix="create it in step 3") + "/health")
+    ctx.expect(answer.text == "up", f"expected 'up', found {answer.status_code}: {answer.text!r}")
+
+
+@pytest.fixture
+def load_balancer(cloud):
+    ec2, elbv2 = boto3.client("ec2"), boto3.client("elbv2")
+    subnets = [subnet["SubnetId"] for subnet in ec2.describe_subnets()["Subnets"]][:2]
+    arn = elbv2.create_load_balancer(Name="front-under-test", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    yield arn
+    elbv2.delete_load_balancer(LoadBalancerArn=arn)
+
+
+def test_a_missing_load_balancer_is_not_done_yet_with_what_to_do(cloud):
+    assert outcome(get_health_through_the_load_balancer) == (
+        "not done yet",
+        "there is no load balancer 'front-under-test' yet: create it in step 3",
+    )
+
+
+def test_a_load_balancer_without_a_listener_is_not_done_yet(load_balancer):
+    assert outcome(get_health_through_the_load_balancer) == (
+        "not done yet",
+        "the load balancer front-under-test has no listener yet: create one with create_listener "
+        "(Port=80, Protocol='HTTP').",
+    )
+
+
+def test_a_load_balancers_url_is_its_listeners(load_balancer):
+    boto3.client("elbv2").create_listener(
+        LoadBalancerArn=load_balancer,
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "200", "MessageBody": "up"}}],
+    )
+    assert outcome(get_health_through_the_load_balancer) == ("passed", "done")
+
+
+API = "catalog-under-test"
+
+
+def get_books_from_the_api(ctx):
+    ctx.get(ctx.api_url(API, "prod", fix="create it in step 4") + "/books")
+
+
+@pytest.fixture
+def make_api(cloud):
+    """Makes a REST API called API, deployed to prod or not; returns its id."""
+    apigateway = boto3.client("apigateway")
+    made = []
+
+    def make_api(deployed=True):
+        api_id = apigateway.create_rest_api(name=API)["id"]
+        made.append(api_id)
+        if deployed:
+            root = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
+            apigateway.put_method(restApiId=api_id, resourceId=root, httpMethod="GET", authorizationType="NONE")
+            apigateway.put_integration(restApiId=api_id, resourceId=root, httpMethod="GET", type="MOCK")
+            apigateway.create_deployment(restApiId=api_id, stageName="prod")
+        return api_id
+
+    yield make_api
+    for api_id in made:
+        apigateway.delete_rest_api(restApiId=api_id)
+
+
+def test_a_missing_api_is_not_done_yet_with_what_to_do(cloud):
+    assert outcome(get_books_from_the_api) == ("not done yet", f"there is no API '{API}' yet: create it in step 4")
+
+
+def test_an_api_without_its_stage_is_not_done_yet(make_api):
+    api_id = make_api(deployed=False)
+    assert outcome(get_books_from_the_api) == (
+        "not done yet",
+        f"the REST API {api_id} has no stage 'prod': deploy it with "
+        "create_deployment(restApiId=..., stageName='prod').",
+    )
+
+
+def test_two_apis_of_one_name_fail_and_name_their_ids(make_api):
+    first, second = make_api(), make_api()
+    assert outcome(get_books_from_the_api) == (
+        "failed",
+        f"expected one API called '{API}', found 2 ({first}, {second}): delete the extra ones, or run the "
+        "lab's cleanup and start the step again",
+    )
+
+
+def test_an_api_url_is_the_invoke_url_of_the_api_of_that_name(make_api):
+    api_id = make_api()
+    assert Context(None, {}).api_url(API, "prod") == urls.url_for(api_id, "prod")

@@ -1,16 +1,17 @@
 """Lab 02's checks against wrong answers: each failure says what was expected and what was found.
 
-The reference handler (services/catalog/handler.py) passes; variants of it with one mistake each fail."""
+The handler is the solution notebook's own (its %%writefile cell) and passes; variants of it with one
+mistake each fail."""
 
 import json
 
 import boto3
 import pytest
+from solution_files import line_of, written_file
 
 from labkit import labs, packaging
-from labkit.config import COURSE_ROOT
 
-REFERENCE_HANDLER = (COURSE_ROOT / "services" / "catalog" / "handler.py").read_text()
+REFERENCE_HANDLER = written_file("02_the_catalog_service.ipynb", "handler_file")
 TRUST = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
@@ -114,12 +115,15 @@ def test_a_body_that_is_not_a_string_is_explained(deploy):
     )
 
 
-def test_a_handler_that_raises_is_summarised_with_its_error(deploy):
-    deploy(REFERENCE_HANDLER.replace('event["httpMethod"]', 'event["method"]'))
+def test_a_handler_that_raises_is_summarised_with_its_error_and_line(deploy):
+    raising = REFERENCE_HANDLER.replace('event["httpMethod"]', 'event["method"]')
+    deploy(raising)
+    line = line_of(raising, 'event["method"]')
     found = result("function")
-    assert found.status == "failed"
-    assert found.message.startswith("for GET /books, your handler raised KeyError: 'method'")
-    assert "handler.py" in found.message  # where, from the stack trace
+    assert (found.status, found.message) == (
+        "failed",
+        f"for GET /books, your handler raised KeyError: 'method' (handler.py, line {line})",
+    )
 
 
 def test_a_role_allowed_every_dynamodb_action_is_not_least_privilege(books_table, role):

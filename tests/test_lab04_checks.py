@@ -6,14 +6,14 @@ each fail. Resources carry lab 04's tags, so teardown(lab="04") removes them aft
 import json
 
 import boto3
-import nbformat
 import pytest
+from solution_files import line_of, written_file
 
 from labkit import config, labs, packaging
 from labkit.labs import lab04
 from labkit.teardown import teardown
 
-SOLUTION = nbformat.read(config.COURSE_ROOT / "solutions" / "04_order_events.ipynb", as_version=4)
+SOLUTION = "04_order_events.ipynb"
 TAGS = {"labkit:course": config.COURSE_TAG, "labkit:owner": "learner", "labkit:lab": "04"}
 TRUST = json.dumps(
     {
@@ -26,23 +26,12 @@ TRUST = json.dumps(
 FILTERS = {"notifications": ["OrderPlaced"], "inventory": ["OrderPlaced", "OrderCancelled"]}
 
 
-def written(file_variable: str, version: int = 0) -> str:
-    """The file a %%writefile cell of the solution writes (the version-th cell writing it)."""
-    cells = [
-        cell.source
-        for cell in SOLUTION.cells
-        if cell.cell_type == "code" and cell.source.startswith(f"%%writefile {{{file_variable}}}")
-    ]
-    return cells[version].split("\n", 1)[1]
-
-
-def without_markers(source: str) -> str:
-    return "\n".join(line for line in source.splitlines() if "### " not in line) + "\n"
-
-
-NOTIFICATIONS = without_markers(written("notifications_file"))
-CONFIRMATION_V1, CONFIRMATION_V2 = written("confirmation_file", 0), without_markers(written("confirmation_file", 1))
-INVENTORY = without_markers(written("inventory_file"))
+NOTIFICATIONS = written_file(SOLUTION, "notifications_file")
+CONFIRMATION_V1, CONFIRMATION_V2 = (
+    written_file(SOLUTION, "confirmation_file", 0),
+    written_file(SOLUTION, "confirmation_file", 1),
+)
+INVENTORY = written_file(SOLUTION, "inventory_file")
 
 
 def result(check_id):
@@ -221,8 +210,8 @@ def test_a_handler_that_raises_on_one_record_is_explained(consumer):
     assert (found.status, found.message) == (
         "failed",
         "expected the notifications handler to report failed records in batchItemFailures, found it "
-        "raised JSONDecodeError: Expecting value: line 1 column 1 (char 0) (Lambda then retries the "
-        "whole batch)",
+        "raised JSONDecodeError: Expecting value: line 1 column 1 (char 0) "
+        f"(handler.py, line {line_of(raising, 'json.loads(record')}); Lambda then retries the whole batch",
     )
 
 

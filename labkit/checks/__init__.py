@@ -7,14 +7,14 @@ A lab's checks module (labkit/labs/labNN.py) declares them:
 
     @lab.check("table", "The books table exists", step=1, hints=["Use create_table ...", "..."])
     def table_exists(ctx):
-        table = ctx.client("dynamodb").describe_table(TableName=ctx.env.name("books"))["Table"]
-        ctx.expect(table["KeySchema"][0]["AttributeName"] == "id",
-                   f"expected the partition key 'id', found {table['KeySchema'][0]['AttributeName']!r}")
+        table = ctx.table(ctx.env.name("books"), fix="create it in step 1")
+        ctx.expect(table.key_schema[0]["AttributeName"] == "id",
+                   f"expected the partition key 'id', found {table.key_schema[0]['AttributeName']!r}")
 
 A check reads the target with boto3 and HTTP only (never the local data plane), so it passes on the
-aws target too. It passes by returning; `ctx.not_done(...)` and `ctx.expect(...)` say what is missing or
-wrong. Run them with `lab.panel(step)` in a notebook, `labkit check NN` in a terminal, or
-`run_lab(...)` in pytest.
+aws target too. It passes by returning; `ctx.missing(...)` or `ctx.not_done(...)` says what is not there
+yet, `ctx.expect(...)` or `ctx.fail(...)` what is wrong (labkit/checks/context.py has the helpers). Run
+them with `lab.panel(step)` in a notebook, `labkit check NN` in a terminal, or `lab.run()` in pytest.
 """
 
 import dataclasses
@@ -43,6 +43,7 @@ NOT_FOUND_CODES = {
     "ServiceNotFoundException",
     "LoadBalancerNotFound",
     "TargetGroupNotFound",
+    "RepositoryNotFoundException",
     "UserPoolNotFound",
     "NoSuchResource",
     "404",  # a HEAD request (head_bucket, head_object) has no error body: only its status
@@ -149,7 +150,7 @@ def _classify(error: Exception, check: Check) -> tuple[str, str]:
 
     if isinstance(error, LearnerCodeError):
         return error.status, str(error)
-    code = getattr(error, "response", {}).get("Error", {}).get("Code") if hasattr(error, "response") else None
+    code = aws_error_code(error)
     if code in NOT_FOUND_CODES:
         return NOT_DONE, f"not found yet: {error.response['Error'].get('Message') or code}"
     if type(error).__name__ in ("ConnectionError", "ConnectTimeout", "NewConnectionError"):
@@ -160,6 +161,12 @@ def _classify(error: Exception, check: Check) -> tuple[str, str]:
     return ERROR, (
         f"the check could not run ({type(error).__name__}: {_first_line(error)}); details are in {_log_path()}"
     )
+
+
+def aws_error_code(error: Exception) -> str | None:
+    """The code of an error AWS answered (botocore's ClientError), else None."""
+    response = getattr(error, "response", None)
+    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
 
 
 def _first_line(error: Exception) -> str:

@@ -1,4 +1,5 @@
 """The course's labs: their order, titles and checks modules (labkit/labs/labNN.py)."""
+
 import importlib
 
 from labkit import config
@@ -43,5 +44,4 @@ def require(lab_id: str):
 
 
 def has_notebook(lab_id: str) -> bool:
-    return any(any((config.COURSE_ROOT / folder).glob(f"{lab_id}_*.ipynb"))
-               for folder in ("notebooks", "solutions"))
+    return any(any((config.COURSE_ROOT / folder).glob(f"{lab_id}_*.ipynb")) for folder in ("notebooks", "solutions"))

@@ -1,4 +1,5 @@
 """Lab 04 · order events: SNS fan-out to SQS, Lambda consumers, dead-letter queues."""
+
 import json
 import uuid
 
@@ -14,78 +15,108 @@ MAX_RECEIVE_COUNT = 3
 CHECK_ORDER, CHECK_BOOK = "o-labkit-check", 999_001
 
 
-@lab.check("topic", "The orders service publishes to the order-events topic", step=1, hints=[
-    "topic_arn = sns.create_topic(Name=env.name(\"order-events\"), Tags=env.tag_list())[\"TopicArn\"]",
-    "orders = start_orders_service(ORDER_EVENTS_TOPIC_ARN=topic_arn): the service reads the variable when it "
-    "starts, so it must be restarted.",
-])
+@lab.check(
+    "topic",
+    "The orders service publishes to the order-events topic",
+    step=1,
+    hints=[
+        'topic_arn = sns.create_topic(Name=env.name("order-events"), Tags=env.tag_list())["TopicArn"]',
+        "orders = start_orders_service(ORDER_EVENTS_TOPIC_ARN=topic_arn): the service reads the variable when it "
+        "starts, so it must be restarted.",
+    ],
+)
 def topic_is_published_to(ctx):
     arn = _topic_arn(ctx)
     health = ctx.get(ctx.service_url("orders") + "/health").json()
     found = health.get("order_events_topic")
-    ctx.expect(found == arn, f"expected the orders service to publish to {arn}, found "
-                             f"{found or 'no topic (restart it with ORDER_EVENTS_TOPIC_ARN set)'}")
+    ctx.expect(
+        found == arn,
+        f"expected the orders service to publish to {arn}, found "
+        f"{found or 'no topic (restart it with ORDER_EVENTS_TOPIC_ARN set)'}",
+    )
 
 
-@lab.check("queues", "Each consumer has its queue, with a dead-letter queue after 3 receives", step=2, hints=[
-    "sqs.create_queue(QueueName=env.name(\"notifications-dlq\"), ...), then the queue with "
-    "Attributes={\"RedrivePolicy\": json.dumps({\"deadLetterTargetArn\": dlq_arn, \"maxReceiveCount\": 3}), ...}",
-    "The same for inventory, with its own DLQ: a DLQ per queue says which consumer failed.",
-])
+@lab.check(
+    "queues",
+    "Each consumer has its queue, with a dead-letter queue after 3 receives",
+    step=2,
+    hints=[
+        'sqs.create_queue(QueueName=env.name("notifications-dlq"), ...), then the queue with '
+        'Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3}), ...}',
+        "The same for inventory, with its own DLQ: a DLQ per queue says which consumer failed.",
+    ],
+)
 def queues_have_dead_letter_queues(ctx):
-    sqs = ctx.client("sqs")
     for name in CONSUMERS:
         attributes = _queue_attributes(ctx, name)
         if "RedrivePolicy" not in attributes:
-            ctx.expect(False, f"expected the queue {ctx.env.name(name)} to have a RedrivePolicy, found none")
+            ctx.fail(f"expected the queue {ctx.env.name(name)} to have a RedrivePolicy, found none")
         policy = json.loads(attributes["RedrivePolicy"])
-        dlq_url = sqs.get_queue_url(QueueName=ctx.env.name(f"{name}-dlq"))["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        dlq_arn = _queue_attributes(ctx, f"{name}-dlq")["QueueArn"]
         target = policy.get("deadLetterTargetArn")
-        ctx.expect(target == dlq_arn, f"expected the dead-letter queue of {ctx.env.name(name)} to be {dlq_arn}, "
-                                      f"found {target}")
+        ctx.expect(
+            target == dlq_arn, f"expected the dead-letter queue of {ctx.env.name(name)} to be {dlq_arn}, found {target}"
+        )
         count = int(policy.get("maxReceiveCount", 0))
-        ctx.expect(count == MAX_RECEIVE_COUNT, f"expected maxReceiveCount {MAX_RECEIVE_COUNT} on "
-                                               f"{ctx.env.name(name)}, found {count}")
+        ctx.expect(
+            count == MAX_RECEIVE_COUNT,
+            f"expected maxReceiveCount {MAX_RECEIVE_COUNT} on {ctx.env.name(name)}, found {count}",
+        )
 
 
-@lab.check("subscriptions", "The topic delivers raw, filtered events to both queues", step=2, hints=[
-    "Each queue's Policy allows sns.amazonaws.com to sqs:SendMessage, on condition "
-    "{\"ArnEquals\": {\"aws:SourceArn\": topic_arn}}.",
-    "sns.subscribe(TopicArn=topic_arn, Protocol=\"sqs\", Endpoint=queue_arn, ReturnSubscriptionArn=True, "
-    "Attributes={\"RawMessageDelivery\": \"true\", \"FilterPolicy\": json.dumps({\"event_type\": [...]})})",
-])
+@lab.check(
+    "subscriptions",
+    "The topic delivers raw, filtered events to both queues",
+    step=2,
+    hints=[
+        "Each queue's Policy allows sns.amazonaws.com to sqs:SendMessage, on condition "
+        '{"ArnEquals": {"aws:SourceArn": topic_arn}}.',
+        'sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, ReturnSubscriptionArn=True, '
+        'Attributes={"RawMessageDelivery": "true", "FilterPolicy": json.dumps({"event_type": [...]})})',
+    ],
+)
 def subscriptions_filter(ctx):
     sns = ctx.client("sns")
     topic_arn = _topic_arn(ctx)
-    subscriptions = {s["Endpoint"]: s for s in sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]
-                     if s["Protocol"] == "sqs"}
+    subscriptions = {
+        s["Endpoint"]: s
+        for s in sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]
+        if s["Protocol"] == "sqs"
+    }
     for name, event_types in CONSUMERS.items():
         attributes = _queue_attributes(ctx, name)
         arn = attributes["QueueArn"]
         if arn not in subscriptions:
             ctx.not_done(f"the queue {ctx.env.name(name)} is not subscribed to the topic yet")
-        found = sns.get_subscription_attributes(
-            SubscriptionArn=subscriptions[arn]["SubscriptionArn"])["Attributes"]
-        ctx.expect(found.get("RawMessageDelivery") == "true",
-                   f"expected RawMessageDelivery \"true\" on the subscription of {ctx.env.name(name)}, found "
-                   f"{found.get('RawMessageDelivery', 'none')!r}")
+        found = sns.get_subscription_attributes(SubscriptionArn=subscriptions[arn]["SubscriptionArn"])["Attributes"]
+        ctx.expect(
+            found.get("RawMessageDelivery") == "true",
+            f'expected RawMessageDelivery "true" on the subscription of {ctx.env.name(name)}, found '
+            f"{found.get('RawMessageDelivery', 'none')!r}",
+        )
         scope = found.get("FilterPolicyScope", "MessageAttributes")
         policy = json.loads(found["FilterPolicy"]) if found.get("FilterPolicy") else None
         wanted = {"event_type": event_types}
-        ctx.expect(scope == "MessageAttributes" and _same_policy(policy, wanted),
-                   f"expected the filter policy {json.dumps(wanted)} on message attributes for "
-                   f"{ctx.env.name(name)}, found {json.dumps(policy)}"
-                   + (f" on the {scope}" if scope != "MessageAttributes" else ""))
-        ctx.expect(_allows_topic(attributes.get("Policy"), arn, topic_arn),
-                   f"expected the policy of {ctx.env.name(name)} to allow sns.amazonaws.com sqs:SendMessage on "
-                   f"condition aws:SourceArn = {topic_arn}, found "
-                   f"{attributes.get('Policy') or 'no policy (on AWS the topic could not deliver)'}")
+        ctx.expect(
+            scope == "MessageAttributes" and _same_policy(policy, wanted),
+            f"expected the filter policy {json.dumps(wanted)} on message attributes for "
+            f"{ctx.env.name(name)}, found {json.dumps(policy)}"
+            + (f" on the {scope}" if scope != "MessageAttributes" else ""),
+        )
+        ctx.expect(
+            _allows_topic(attributes.get("Policy"), arn, topic_arn),
+            f"expected the policy of {ctx.env.name(name)} to allow sns.amazonaws.com sqs:SendMessage on "
+            f"condition aws:SourceArn = {topic_arn}, found "
+            f"{attributes.get('Policy') or 'no policy (on AWS the topic could not deliver)'}",
+        )
 
 
 def _same_policy(policy, wanted) -> bool:
-    return (isinstance(policy, dict) and set(policy) == set(wanted)
-            and all(sorted(map(str, policy[k])) == sorted(wanted[k]) for k in wanted))
+    return (
+        isinstance(policy, dict)
+        and set(policy) == set(wanted)
+        and all(sorted(map(str, policy[k])) == sorted(wanted[k]) for k in wanted)
+    )
 
 
 def _allows_topic(document, queue_arn: str, topic_arn: str) -> bool:
@@ -93,71 +124,102 @@ def _allows_topic(document, queue_arn: str, topic_arn: str) -> bool:
         principal = statement.get("Principal", {})
         services = as_set(principal.get("Service") if isinstance(principal, dict) else principal)
         conditions = statement.get("Condition", {})
-        sources = {arn for test in ("ArnEquals", "ArnLike")
-                   for arn in as_set(conditions.get(test, {}).get("aws:SourceArn"))}
-        if (statement.get("Effect") == "Allow" and "sns.amazonaws.com" in services
-                and {"sqs:SendMessage", "sqs:*"} & as_set(statement.get("Action"))
-                and {queue_arn, "*"} & as_set(statement.get("Resource")) and topic_arn in sources):
+        sources = {
+            arn for test in ("ArnEquals", "ArnLike") for arn in as_set(conditions.get(test, {}).get("aws:SourceArn"))
+        }
+        if (
+            statement.get("Effect") == "Allow"
+            and "sns.amazonaws.com" in services
+            and {"sqs:SendMessage", "sqs:*"} & as_set(statement.get("Action"))
+            and {queue_arn, "*"} & as_set(statement.get("Resource"))
+            and topic_arn in sources
+        ):
             return True
     return False
 
 
-@lab.check("notifications-consumer", "Notifications confirms each order once, and reports the records it cannot handle",
-           step=3, hints=[
-    "lambda_.create_event_source_mapping(EventSourceArn=<queue ARN>, FunctionName=env.name(\"notifications\"), "
-    "BatchSize=10, MaximumBatchingWindowInSeconds=1, FunctionResponseTypes=[\"ReportBatchItemFailures\"], Tags=env.tags)",
-    "The handler returns {\"batchItemFailures\": [{\"itemIdentifier\": record[\"messageId\"]}, ...]} for the records "
-    "that raised; send_once puts with ConditionExpression=\"attribute_not_exists(order_id)\" and catches "
-    "ConditionalCheckFailedException.",
-])
+@lab.check(
+    "notifications-consumer",
+    "Notifications confirms each order once, and reports the records it cannot handle",
+    step=3,
+    hints=[
+        'lambda_.create_event_source_mapping(EventSourceArn=<queue ARN>, FunctionName=env.name("notifications"), '
+        'BatchSize=10, MaximumBatchingWindowInSeconds=1, FunctionResponseTypes=["ReportBatchItemFailures"], '
+        "Tags=env.tags)",
+        'The handler returns {"batchItemFailures": [{"itemIdentifier": record["messageId"]}, ...]} for the records '
+        'that raised; send_once puts with ConditionExpression="attribute_not_exists(order_id)" and catches '
+        "ConditionalCheckFailedException.",
+    ],
+)
 def notifications_consumer(ctx):
     _mapping(ctx, "notifications")
-    table = _table(ctx, "notifications")
+    table = ctx.table(ctx.env.name("notifications"))
     good = _record(_placed_event(CHECK_ORDER, {"email": "check@bookshop.example"}))
     bad = _record("this is not JSON")
     try:
         failed = _invoke(ctx, "notifications", [good, bad])
-        ctx.expect(failed == [bad["messageId"]],
-                   f"expected batchItemFailures to list only the record whose body is not JSON "
-                   f"({bad['messageId']}), found {failed}")
+        ctx.expect(
+            failed == [bad["messageId"]],
+            f"expected batchItemFailures to list only the record whose body is not JSON "
+            f"({bad['messageId']}), found {failed}",
+        )
         item = table.get_item(Key={"order_id": CHECK_ORDER}).get("Item")
-        ctx.expect(item is not None and item.get("to") == "check@bookshop.example",
-                   f"expected a confirmation of {CHECK_ORDER} to check@bookshop.example in the table, found {item}")
+        ctx.expect(
+            item is not None and item.get("to") == "check@bookshop.example",
+            f"expected a confirmation of {CHECK_ORDER} to check@bookshop.example in the table, found {item}",
+        )
         table.put_item(Item={**item, "to": "first@bookshop.example"})
         _invoke(ctx, "notifications", [_record(_placed_event(CHECK_ORDER, {"email": "check@bookshop.example"}))])
         again = table.get_item(Key={"order_id": CHECK_ORDER}).get("Item") or {}
-        ctx.expect(again.get("to") == "first@bookshop.example",
-                   f"expected a second delivery of the same order to change nothing (a conditional put), found the "
-                   f"confirmation written again (to {again.get('to')})")
+        ctx.expect(
+            again.get("to") == "first@bookshop.example",
+            f"expected a second delivery of the same order to change nothing (a conditional put), found the "
+            f"confirmation written again (to {again.get('to')})",
+        )
     finally:
         table.delete_item(Key={"order_id": CHECK_ORDER})
 
 
-@lab.check("inventory-consumer", "Inventory reserves and releases stock, once per event", step=4, hints=[
-    "update_item(Key={\"book_id\": ...}, UpdateExpression=\"ADD available :change, applied_events :event\", "
-    "ConditionExpression=\"NOT contains(applied_events, :key)\", ...) with :event a set {key} and :key the string",
-    "The event's key is f\"{event_type}:{order_id}\"; the event source mapping as in step 3, on the inventory queue.",
-])
+@lab.check(
+    "inventory-consumer",
+    "Inventory reserves and releases stock, once per event",
+    step=4,
+    hints=[
+        'update_item(Key={"book_id": ...}, UpdateExpression="ADD available :change, applied_events :event", '
+        'ConditionExpression="NOT contains(applied_events, :key)", ...) with :event a set {key} and :key the string',
+        'The event\'s key is f"{event_type}:{order_id}"; the event source mapping as in step 3, on the inventory '
+        "queue.",
+    ],
+)
 def inventory_consumer(ctx):
     _mapping(ctx, "inventory")
-    table = _table(ctx, "inventory")
+    table = ctx.table(ctx.env.name("inventory"))
     items = [{"book_id": CHECK_BOOK, "qty": 2, "price_cents": 100}]
     placed = _placed_event(CHECK_ORDER, {"email": "check@bookshop.example", "items": items})
-    cancelled = {"event_type": "OrderCancelled", "order_id": CHECK_ORDER, "user_id": 1, "items": items,
-                 "cancelled_at": "2026-01-01T00:00:00+00:00"}
+    cancelled = {
+        "event_type": "OrderCancelled",
+        "order_id": CHECK_ORDER,
+        "user_id": 1,
+        "items": items,
+        "cancelled_at": "2026-01-01T00:00:00+00:00",
+    }
     table.put_item(Item={"book_id": CHECK_BOOK, "available": 10})
     try:
         failed = _invoke(ctx, "inventory", [_record(placed), _record(placed)])
         ctx.expect(failed == [], f"expected no batchItemFailures for two OrderPlaced events, found {failed}")
         available = _available(table)
-        ctx.expect(available == 8, f"expected 10 - 2 = 8 available after the same OrderPlaced (2 copies) delivered "
-                                   f"twice, found {available}")
+        ctx.expect(
+            available == 8,
+            f"expected 10 - 2 = 8 available after the same OrderPlaced (2 copies) delivered twice, found {available}",
+        )
         _invoke(ctx, "inventory", [_record(cancelled)])
         available = _available(table)
         ctx.expect(available == 10, f"expected 10 available again after its OrderCancelled, found {available}")
         failed = _invoke(ctx, "inventory", [_record({"event_type": "BookReviewed", "order_id": CHECK_ORDER})])
-        ctx.expect(failed == [], f"expected an event type inventory does not know to be ignored, found it "
-                                 f"reported failed ({failed})")
+        ctx.expect(
+            failed == [],
+            f"expected an event type inventory does not know to be ignored, found it reported failed ({failed})",
+        )
     finally:
         table.delete_item(Key={"book_id": CHECK_BOOK})
 
@@ -167,53 +229,78 @@ def _available(table):
     return int(item["available"]) if "available" in item else None
 
 
-@lab.check("redrive", "Notifications reads schema 2 events, and its dead-letter queue is empty again", step=5, hints=[
-    "In confirmation.py: recipient = event[\"email\"] if event.get(\"schema\", 1) == 1 else "
-    "event[\"customer\"][\"email\"]; then deploy the function again.",
-    "redrive: receive from the DLQ (MessageAttributeNames=[\"All\"], WaitTimeSeconds=1), send_message_batch "
-    "to the queue, delete_message_batch from the DLQ, until a receive returns nothing.",
-])
+@lab.check(
+    "redrive",
+    "Notifications reads schema 2 events, and its dead-letter queue is empty again",
+    step=5,
+    hints=[
+        'In confirmation.py: recipient = event["email"] if event.get("schema", 1) == 1 else '
+        'event["customer"]["email"]; then deploy the function again.',
+        'redrive: receive from the DLQ (MessageAttributeNames=["All"], WaitTimeSeconds=1), send_message_batch '
+        "to the queue, delete_message_batch from the DLQ, until a receive returns nothing.",
+    ],
+)
 def schema_2_and_redrive(ctx):
     _mapping(ctx, "notifications")
-    table = _table(ctx, "notifications")
+    table = ctx.table(ctx.env.name("notifications"))
     event = _placed_event(CHECK_ORDER, {"schema": 2, "customer": {"id": 1, "email": "check@bookshop.example"}})
     del event["user_id"]
     try:
         failed = _invoke(ctx, "notifications", [_record(event)])
         item = table.get_item(Key={"order_id": CHECK_ORDER}).get("Item")
-        ctx.expect(failed == [] and item is not None and item.get("to") == "check@bookshop.example",
-                   f"expected a schema 2 event to be confirmed to its customer's email, found "
-                   + (f"it reported failed ({failed})" if failed else f"the confirmation {item}"))
+        ctx.expect(
+            failed == [] and item is not None and item.get("to") == "check@bookshop.example",
+            "expected a schema 2 event to be confirmed to its customer's email, found "
+            + (f"it reported failed ({failed})" if failed else f"the confirmation {item}"),
+        )
     finally:
         table.delete_item(Key={"order_id": CHECK_ORDER})
     waiting = _depth(ctx, "notifications-dlq")
-    ctx.expect(waiting == 0, f"expected the notifications DLQ to be empty after the redrive, found {waiting} "
-                             f"message(s)")
+    ctx.expect(
+        waiting == 0, f"expected the notifications DLQ to be empty after the redrive, found {waiting} message(s)"
+    )
 
 
-@lab.check("isolation", "Every order placed is confirmed, and nothing is left behind", step=6, hints=[
-    "Fixing is deploying notifications_code again; then redrive(dlq_urls[\"notifications\"], "
-    "queue_urls[\"notifications\"]).",
-    "A disabled mapping polls nothing: lambda_.update_event_source_mapping(UUID=..., Enabled=True).",
-])
+@lab.check(
+    "isolation",
+    "Every order placed is confirmed, and nothing is left behind",
+    step=6,
+    hints=[
+        'Fixing is deploying notifications_code again; then redrive(dlq_urls["notifications"], '
+        'queue_urls["notifications"]).',
+        "A disabled mapping polls nothing: lambda_.update_event_source_mapping(UUID=..., Enabled=True).",
+    ],
+)
 def every_order_confirmed(ctx):
     mapping = _mapping(ctx, "notifications")
     for queue in ("notifications", "notifications-dlq"):
         waiting = _depth(ctx, queue)
         ctx.expect(waiting == 0, f"expected the {ctx.env.name(queue)} queue to be empty, found {waiting} message(s)")
-    dynamodb = ctx.client("dynamodb")
-    order_ids = {item["id"]["S"] for page in dynamodb.get_paginator("scan").paginate(
-        TableName=ctx.env.name(ORDERS_TABLE), ProjectionExpression="id") for item in page["Items"]}
+    order_ids = _every(ctx.table(ctx.env.name(ORDERS_TABLE)), "id")
     if not order_ids:
         ctx.not_done("there is no order in the orders table yet: place the orders of step 6")
-    confirmed = {item["order_id"]["S"] for page in dynamodb.get_paginator("scan").paginate(
-        TableName=ctx.env.name("notifications"), ProjectionExpression="order_id") for item in page["Items"]}
+    confirmed = _every(ctx.table(ctx.env.name("notifications")), "order_id")
     missing = sorted(order_ids - confirmed)
-    ctx.expect(not missing, f"expected a confirmation for each of the {len(order_ids)} orders, found "
-                            f"{len(order_ids) - len(missing)} (not confirmed: {', '.join(missing[:5])}"
-                            f"{', ...' if len(missing) > 5 else ''})")
-    ctx.expect(mapping["State"] == "Enabled",
-               f"expected the notifications event source mapping to be Enabled, found {mapping['State']}")
+    ctx.expect(
+        not missing,
+        f"expected a confirmation for each of the {len(order_ids)} orders, found "
+        f"{len(order_ids) - len(missing)} (not confirmed: {', '.join(missing[:5])}"
+        f"{', ...' if len(missing) > 5 else ''})",
+    )
+    ctx.expect(
+        mapping["State"] == "Enabled",
+        f"expected the notifications event source mapping to be Enabled, found {mapping['State']}",
+    )
+
+
+def _every(table, attribute: str) -> set:
+    """The attribute's value in every item of the table, from every page of the scan."""
+    page = table.scan(ProjectionExpression=attribute)
+    values = {item[attribute] for item in page["Items"]}
+    while "LastEvaluatedKey" in page:
+        page = table.scan(ProjectionExpression=attribute, ExclusiveStartKey=page["LastEvaluatedKey"])
+        values |= {item[attribute] for item in page["Items"]}
+    return values
 
 
 def _topic_arn(ctx) -> str:
@@ -223,81 +310,104 @@ def _topic_arn(ctx) -> str:
         for topic in page["Topics"]:
             if topic["TopicArn"].rsplit(":", 1)[-1] == wanted:
                 return topic["TopicArn"]
-    ctx.not_done(f"there is no SNS topic {wanted!r} yet: create it in step 1")
+    ctx.missing(f"SNS topic {wanted!r}", "create it in step 1")
 
 
 def _queue_attributes(ctx, name: str) -> dict:
     sqs = ctx.client("sqs")
-    url = sqs.get_queue_url(QueueName=ctx.env.name(name))["QueueUrl"]
+    with ctx.not_done_if_missing(f"SQS queue {ctx.env.name(name)!r}", "create it in step 2"):
+        url = sqs.get_queue_url(QueueName=ctx.env.name(name))["QueueUrl"]
     return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
 
 
 def _depth(ctx, name: str) -> int:
     attributes = _queue_attributes(ctx, name)
-    return (int(attributes["ApproximateNumberOfMessages"])
-            + int(attributes["ApproximateNumberOfMessagesNotVisible"]))
-
-
-def _table(ctx, name: str):
-    import boto3
-    ctx.client("dynamodb").describe_table(TableName=ctx.env.name(name))  # not done yet while it is missing
-    return boto3.resource("dynamodb").Table(ctx.env.name(name))
+    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
 def _mapping(ctx, name: str) -> dict:
     """The event source mapping from the queue `name` to the function `name`, checked as AWS would run it."""
     attributes = _queue_attributes(ctx, name)
     client = ctx.client("lambda")
-    function = client.get_function_configuration(FunctionName=ctx.env.name(name))
-    mappings = client.list_event_source_mappings(EventSourceArn=attributes["QueueArn"],
-                                                 FunctionName=ctx.env.name(name))["EventSourceMappings"]
+    with ctx.not_done_if_missing(f"Lambda function {ctx.env.name(name)!r}"):
+        function = client.get_function_configuration(FunctionName=ctx.env.name(name))
+    mappings = client.list_event_source_mappings(
+        EventSourceArn=attributes["QueueArn"], FunctionName=ctx.env.name(name)
+    )["EventSourceMappings"]
     if not mappings:
-        ctx.not_done(f"there is no event source mapping from the queue {ctx.env.name(name)} to the function "
-                     f"{ctx.env.name(name)} yet")
+        ctx.missing(f"event source mapping from the queue {ctx.env.name(name)} to the function {ctx.env.name(name)}")
     mapping = mappings[0]
     types = mapping.get("FunctionResponseTypes") or []
-    ctx.expect("ReportBatchItemFailures" in types,
-               f"expected FunctionResponseTypes [\"ReportBatchItemFailures\"] on the mapping of "
-               f"{ctx.env.name(name)}, found {types} (Lambda then ignores batchItemFailures)")
+    ctx.expect(
+        "ReportBatchItemFailures" in types,
+        f'expected FunctionResponseTypes ["ReportBatchItemFailures"] on the mapping of '
+        f"{ctx.env.name(name)}, found {types} (Lambda then ignores batchItemFailures)",
+    )
     visibility = int(attributes["VisibilityTimeout"])
-    ctx.expect(visibility >= function["Timeout"],
-               f"expected the queue's visibility timeout to be at least the function's timeout "
-               f"({function['Timeout']} s; AWS advises 6 times it), found {visibility} s")
+    ctx.expect(
+        visibility >= function["Timeout"],
+        f"expected the queue's visibility timeout to be at least the function's timeout "
+        f"({function['Timeout']} s; AWS advises 6 times it), found {visibility} s",
+    )
     return mapping
 
 
 def _placed_event(order_id: str, fields: dict) -> dict:
-    return {"event_type": "OrderPlaced", "order_id": order_id, "user_id": 1,
-            "items": [{"book_id": 1, "qty": 1, "price_cents": 3999}], "total_cents": 3999,
-            "placed_at": "2026-01-01T00:00:00+00:00", **fields}
+    return {
+        "event_type": "OrderPlaced",
+        "order_id": order_id,
+        "user_id": 1,
+        "items": [{"book_id": 1, "qty": 1, "price_cents": 3999}],
+        "total_cents": 3999,
+        "placed_at": "2026-01-01T00:00:00+00:00",
+        **fields,
+    }
 
 
 def _record(body) -> dict:
     """An SQS record as Lambda's poller delivers it (Lambda Developer Guide, "Using Lambda with Amazon SQS")."""
     text = body if isinstance(body, str) else json.dumps(body)
-    return {"messageId": str(uuid.uuid4()), "receiptHandle": "labkit-check", "body": text,
-            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1767225600000",
-                           "SenderId": "labkit-check", "ApproximateFirstReceiveTimestamp": "1767225600000"},
-            "messageAttributes": {"event_type": {"stringValue": "OrderPlaced", "stringListValues": [],
-                                                 "binaryListValues": [], "dataType": "String"}},
-            "md5OfBody": "", "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:labkit-check",
-            "awsRegion": "us-east-1"}
+    return {
+        "messageId": str(uuid.uuid4()),
+        "receiptHandle": "labkit-check",
+        "body": text,
+        "attributes": {
+            "ApproximateReceiveCount": "1",
+            "SentTimestamp": "1767225600000",
+            "SenderId": "labkit-check",
+            "ApproximateFirstReceiveTimestamp": "1767225600000",
+        },
+        "messageAttributes": {
+            "event_type": {
+                "stringValue": "OrderPlaced",
+                "stringListValues": [],
+                "binaryListValues": [],
+                "dataType": "String",
+            }
+        },
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:labkit-check",
+        "awsRegion": "us-east-1",
+    }
 
 
 def _invoke(ctx, name: str, records: list) -> list:
     """Invoke the function with an SQS batch; returns the itemIdentifiers it reported failed."""
-    answer = ctx.client("lambda").invoke(FunctionName=ctx.env.name(name), Payload=json.dumps({"Records": records}))
-    payload = json.loads(answer["Payload"].read() or b"null")
-    if answer.get("FunctionError"):
-        message = f"{payload.get('errorType')}: {payload.get('errorMessage')}"
-        if payload.get("errorType") == "NotImplementedError" and str(payload.get("errorMessage")).startswith("TODO"):
-            ctx.not_done(f"the {name} handler is not written yet ({payload.get('errorMessage')})")
-        ctx.expect(False, f"expected the {name} handler to report failed records in batchItemFailures, found it "
-                          f"raised {message} (Lambda then retries the whole batch)")
+    payload = ctx.invoke(
+        ctx.env.name(name),
+        {"Records": records},
+        raised=lambda error: (
+            f"expected the {name} handler to report failed records in batchItemFailures, found it raised {error}; "
+            "Lambda then retries the whole batch"
+        ),
+    )
     # As Lambda reads it: nothing, or a dict whose batchItemFailures (if any) is a list; anything else
     # fails the whole batch.
     failures = payload.get("batchItemFailures") if isinstance(payload, dict) else None
-    ctx.expect(not payload or (isinstance(payload, dict) and (failures is None or isinstance(failures, list))),
-               f"expected the {name} handler to return {{\"batchItemFailures\": [...]}}, found {str(payload)[:120]} "
-               f"(Lambda then counts the whole batch as failed)")
+    ctx.expect(
+        not payload or (isinstance(payload, dict) and (failures is None or isinstance(failures, list))),
+        f'expected the {name} handler to return {{"batchItemFailures": [...]}}, found {str(payload)[:120]} '
+        f"(Lambda then counts the whole batch as failed)",
+    )
     return [failure.get("itemIdentifier") for failure in failures or []]
