@@ -95,6 +95,14 @@ def functions(cloud):
             Code={"ZipFile": zipped(FUNCTION_CODE)},
             Timeout=1,
         )["FunctionArn"]
+        # API Gateway invokes a function only as its resource policy allows.
+        client.add_permission(
+            FunctionName=f"apigw-{name}",
+            StatementId="apigateway",
+            Action="lambda:InvokeFunction",
+            Principal="apigateway.amazonaws.com",
+            SourceArn=f"arn:aws:execute-api:{REGION}:123456789012:*",
+        )
     return arns
 
 
@@ -554,6 +562,39 @@ def test_rest_event_has_the_keys_of_aws_sample_event(rest_api, user_pool):
     sample = json.loads((SAMPLES / "rest_proxy_event_v1.json").read_text())
     del sample["requestContext"]["identity"]["clientCert"]  # mutual TLS only
     assert shape(event) == shape(sample)
+
+
+def test_a_function_whose_policy_does_not_allow_the_api_answers_500_until_it_does(cloud):
+    client = boto3.client("lambda")
+    arn = client.create_function(
+        FunctionName="apigw-unpermitted",
+        Runtime="python3.12",
+        Role="arn:aws:iam::123456789012:role/apigateway-test-role",
+        Handler="app.handler",
+        Code={"ZipFile": zipped(FUNCTION_CODE)},
+    )["FunctionArn"]
+    api = RestApiBuilder("apigateway-permissions")
+    api.lambda_proxy("/books", "GET", arn)
+    api.client.create_deployment(restApiId=api.id, stageName="prod")
+    url = urls.url_for(api.id, "prod") + "/books"
+
+    def permit(statement_id: str, source_arn: str) -> None:
+        client.add_permission(
+            FunctionName="apigw-unpermitted",
+            StatementId=statement_id,
+            Action="lambda:InvokeFunction",
+            Principal="apigateway.amazonaws.com",
+            SourceArn=source_arn,
+        )
+
+    without = requests.get(url)
+    permit("another-api", f"arn:aws:execute-api:{REGION}:{ACCOUNT}:another/*/GET/books")
+    for_another_api = requests.get(url)
+    permit("this-api", f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api.id}/*/GET/books")
+    with_permission = requests.get(url)
+    assert (without.status_code, without.json()) == (500, {"message": "Internal server error"})
+    assert for_another_api.status_code == 500
+    assert with_permission.status_code == 200
 
 
 # HTTP APIs ---------------------------------------------------------------------------------------

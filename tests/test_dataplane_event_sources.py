@@ -63,6 +63,17 @@ def function_arn(aws, name: str) -> str:
     return aws["lambda"].get_function(FunctionName=name)["Configuration"]["FunctionArn"]
 
 
+def permit(aws, name: str, service: str, source_arn: str) -> None:
+    """Allow an AWS service to invoke the function for source_arn, as AWS requires of SNS and EventBridge."""
+    aws["lambda"].add_permission(
+        FunctionName=name,
+        StatementId=f"{service.split('.')[0]}-{uuid.uuid4().hex[:6]}",
+        Action="lambda:InvokeFunction",
+        Principal=service,
+        SourceArn=source_arn,
+    )
+
+
 def batches(aws, name: str) -> list[dict]:
     return [json.loads(m.split(" ", 1)[1]) for m in log_messages(aws, name) if m.startswith("BATCH ")]
 
@@ -286,6 +297,7 @@ def test_sns_publish_returns_at_once_and_the_handler_gets_the_sns_event(aws):
     subscription = aws["sns"].subscribe(TopicArn=topic, Protocol="lambda", Endpoint=function_arn(aws, name))[
         "SubscriptionArn"
     ]
+    permit(aws, name, "sns.amazonaws.com", topic)
     started = time.monotonic()
     published = aws["sns"].publish(
         TopicArn=topic,
@@ -329,6 +341,7 @@ def test_eventbridge_delivers_to_a_lambda_target_with_the_event_shape(aws, cloud
     aws["events"].put_targets(
         Rule=rule, Targets=[{"Id": "whole", "Arn": arn}, {"Id": "detail", "Arn": arn, "InputPath": "$.detail"}]
     )
+    permit(aws, name, "events.amazonaws.com", aws["events"].describe_rule(Name=rule)["Arn"])
     started = time.monotonic()
     answer = aws["events"].put_events(
         Entries=[
@@ -362,7 +375,21 @@ def test_a_disabled_rule_delivers_nothing(aws):
     rule = f"off-{uuid.uuid4().hex[:8]}"
     aws["events"].put_rule(Name=rule, EventPattern=json.dumps({"source": ["shop.off"]}), State="DISABLED")
     aws["events"].put_targets(Rule=rule, Targets=[{"Id": "fn", "Arn": function_arn(aws, name)}])
+    permit(aws, name, "events.amazonaws.com", aws["events"].describe_rule(Name=rule)["Arn"])
     answer = aws["events"].put_events(Entries=[{"Source": "shop.off", "DetailType": "x", "Detail": "{}"}])
     assert answer["FailedEntryCount"] == 0
     time.sleep(0.5)
     assert events_seen(aws, name) == []
+
+
+def test_sns_delivers_only_to_a_function_whose_policy_allows_the_topic(aws):
+    allowed, refused = deploy(aws, PRINT_EVENT_THEN_WORK), deploy(aws, PRINT_EVENT_THEN_WORK)
+    topic = aws["sns"].create_topic(Name=f"orders-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    other_topic = aws["sns"].create_topic(Name=f"other-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    for name in (refused, allowed):  # SNS delivers in this order: the refusal comes first
+        aws["sns"].subscribe(TopicArn=topic, Protocol="lambda", Endpoint=function_arn(aws, name))
+    permit(aws, allowed, "sns.amazonaws.com", topic)
+    permit(aws, refused, "sns.amazonaws.com", other_topic)  # a permission, for another topic
+    aws["sns"].publish(TopicArn=topic, Message="order 43")
+    assert eventually(lambda: events_seen(aws, allowed), timeout_s=10)  # delivered to both at the same moment
+    assert events_seen(aws, refused) == []

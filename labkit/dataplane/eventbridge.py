@@ -41,7 +41,7 @@ def _with_lambda_targets(send_to_targets):
                 payload = (
                     _target_input(target, original_event, event) if transform_input else json.dumps(event).encode()
                 )
-                _invoke(target, payload)
+                _invoke(target, payload, self.arn)
         others = [t for t in self.targets if t not in lambda_targets]
         if others:
             # moto's delivery walks self.targets: a copy of the rule holds only what it delivers to.
@@ -85,8 +85,10 @@ def _target_input(target: dict, moto_event: dict, event: dict) -> bytes:
     return json.dumps(event).encode()
 
 
-def _invoke(target: dict, payload: bytes) -> None:
-    functions.invoke_event(target["Arn"], payload, sender=f"EventBridge target {target['Id']}")
+def _invoke(target: dict, payload: bytes, rule_arn: str) -> None:
+    functions.invoke_event(
+        target["Arn"], payload, on_behalf_of=functions.OnBehalfOf("events.amazonaws.com", (rule_arn,))
+    )
 
 
 SEAMS = (

@@ -86,7 +86,8 @@ def _lambda(authorizer: AuthorizerSpec, request: ApiRequest, match: RouteMatch, 
         event = events.request_authorizer_event(request, match, method_arn)
     started = time.monotonic()
     try:
-        result = integrations.invoke_lambda(arn, event, AUTHORIZER_TIMEOUT_S)
+        source = f"arn:aws:execute-api:{region}:{match.account_id}:{match.api_id}/authorizers/{authorizer.id}"
+        result = integrations.invoke_lambda(arn, event, AUTHORIZER_TIMEOUT_S, (source,))
     except (integrations.IntegrationUnreachable, integrations.IntegrationTimeout) as failure:
         raise errors.authorizer_configuration_error(f"authorizer {authorizer.name}: {failure}")
     latency_ms = int((time.monotonic() - started) * 1000)

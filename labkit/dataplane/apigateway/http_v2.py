@@ -94,7 +94,9 @@ def _lambda(integration, request: ApiRequest, match: RouteMatch, timeout_s: floa
     version_1 = integration.payload_format_version == "1.0"
     event = events.proxy_event_v1(request, match, http_api=True) if version_1 else events.proxy_event_v2(request, match)
     try:
-        result = integrations.invoke_lambda(arn, event, timeout_s)
+        result = integrations.invoke_lambda(
+            arn, event, timeout_s, integrations.execute_api_arns(arn, match, request.method, request.path)
+        )
     except integrations.IntegrationTimeout:
         raise errors.service_unavailable(f"{arn} did not answer within {timeout_s * 1000:.0f} ms")
     except integrations.IntegrationUnreachable as failure:

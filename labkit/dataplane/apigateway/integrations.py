@@ -58,16 +58,32 @@ def function_arn(uri: str) -> str:
     return found.group("arn") if found else (uri or "")
 
 
-def invoke_lambda(arn: str, event: dict, timeout_s: float) -> LambdaResult:
+def execute_api_arns(function_arn: str, match, method: str, path: str) -> tuple[str, ...]:
+    """The source ARNs API Gateway invokes a function for (AWS:SourceArn in its resource policy):
+    arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/METHOD/PATH, the path as requested or as the
+    resource or route declares it; $default for an HTTP API's default route."""
+    region = Arn.parse(function_arn).region
+    base = f"arn:aws:execute-api:{region}:{match.account_id}:{match.api_id}/{match.stage}"
+    if match.route_key == "$default":
+        return (f"{base}/$default",)
+    return tuple(dict.fromkeys(f"{base}/{method}/{p.lstrip('/')}" for p in (path, match.path_template)))
+
+
+def invoke_lambda(arn: str, event: dict, timeout_s: float, source_arns: tuple[str, ...]) -> LambdaResult:
+    """Invoke as API Gateway does: only if the function's resource policy allows API Gateway for one
+    of source_arns (else IntegrationUnreachable, which API Gateway answers with a 500)."""
     try:
         if Arn.parse(arn).service != "lambda" or not FunctionRef.parse(arn).name:
             raise ValueError(arn)
     except ValueError:
         raise IntegrationUnreachable(f"{arn!r} is not a Lambda function ARN") from None
+    on_behalf_of = functions.OnBehalfOf("apigateway.amazonaws.com", source_arns)
     try:
-        result = functions.invoke(arn, event, timeout_s=timeout_s)
+        result = functions.invoke(arn, event, timeout_s=timeout_s, on_behalf_of=on_behalf_of)
     except functions.FunctionUnavailable as error:  # Lambda's own answer, e.g. no such function
         raise IntegrationUnreachable(f"Lambda answered {error.error_type}: {error.message}") from None
+    except functions.NotPermitted as refusal:
+        raise IntegrationUnreachable(f"Invalid permissions on Lambda function: {refusal}") from None
     except functions.CallerStoppedWaiting:
         raise IntegrationTimeout(f"no answer within {timeout_s:.3f} s") from None
     return LambdaResult(result.payload, result.function_error)

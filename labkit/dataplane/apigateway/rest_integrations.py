@@ -16,7 +16,7 @@ from labkit.dataplane.core.http import end_to_end
 def _lambda_proxy(
     integration: IntegrationSpec, request: ApiRequest, match: RouteMatch, timeout_s: float
 ) -> ApiResponse:
-    result = _invoke(integration, events.proxy_event_v1(request, match), match, timeout_s)
+    result = _invoke(integration, events.proxy_event_v1(request, match), request, match, timeout_s)
     if result.function_error:
         raise errors.bad_integration_response(
             f"the Lambda function failed: {mappings.lambda_error_message(result.payload)}"
@@ -43,7 +43,7 @@ def _lambda_custom(
         raise errors.configuration_error(
             "the integration request for Lambda is not JSON (use a request template, or send a JSON body)"
         )
-    result = _invoke(integration, event, match, timeout_s)
+    result = _invoke(integration, event, request, match, timeout_s)
     selector = mappings.lambda_error_message(result.payload) if result.function_error else None
     chosen = mappings.integration_response(integration, selector)
     return mappings.method_response(
@@ -84,10 +84,12 @@ def _mock(integration: IntegrationSpec, request: ApiRequest, match: RouteMatch, 
     return mappings.method_response(chosen, "", {}, request.header("Accept"), scope)
 
 
-def _invoke(integration: IntegrationSpec, event: dict, match: RouteMatch, timeout_s: float):
+def _invoke(integration: IntegrationSpec, event: dict, request: ApiRequest, match: RouteMatch, timeout_s: float):
     arn = integrations.function_arn(integrations.with_stage_variables(integration.uri or "", match.stage_variables))
     try:
-        return integrations.invoke_lambda(arn, event, timeout_s)
+        return integrations.invoke_lambda(
+            arn, event, timeout_s, integrations.execute_api_arns(arn, match, request.method, request.path)
+        )
     except integrations.IntegrationTimeout:
         raise errors.endpoint_timed_out(
             f"{arn} did not answer within the integration's timeout of {timeout_s * 1000:.0f} ms"

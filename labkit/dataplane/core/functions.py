@@ -17,6 +17,23 @@ FUNCTION_ERROR_HEADER = "x-amz-function-error"
 ANSWER_BY: contextvars.ContextVar[float | None] = contextvars.ContextVar("lambda_answer_by", default=None)
 
 
+@dataclass(frozen=True)
+class OnBehalfOf:
+    """The AWS service that invokes the function, and the resource it does so for: the function's
+    resource policy must allow that principal with one of these source ARNs (AWS:SourceArn)."""
+
+    service: str  # "apigateway.amazonaws.com"
+    source_arns: tuple[str, ...]
+
+
+# Set around the call into moto by invoke() and invoke_event(); the Lambda data plane checks it.
+INVOKED_BY: contextvars.ContextVar[OnBehalfOf | None] = contextvars.ContextVar("lambda_invoked_by", default=None)
+
+
+class NotPermitted(Exception):
+    """The function's resource policy does not allow the service that invokes it."""
+
+
 class CallerStoppedWaiting(Exception):
     """The invocation outlived the caller's ANSWER_BY; it goes on in the background."""
 
@@ -43,9 +60,11 @@ def invoke(
     region: str | None = None,
     account: str | None = None,
     timeout_s: float | None = None,
+    on_behalf_of: OnBehalfOf | None = None,
 ) -> Result:
     """Run function (an ARN, or a name in region and account; maybe qualified) and return its answer.
-    With timeout_s, stop waiting then (CallerStoppedWaiting)."""
+    With timeout_s, stop waiting then (CallerStoppedWaiting); with on_behalf_of, only if the function's
+    resource policy allows that service (NotPermitted)."""
     from moto.core.exceptions import JsonRESTError
 
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
@@ -53,11 +72,13 @@ def invoke(
     # On the caller's thread: the Lambda data plane moves the function to a thread of its own only
     # when it might outlive the deadline, sparing a thread switch each way on every call.
     deadline = ANSWER_BY.set(time.monotonic() + timeout_s) if timeout_s is not None else None
+    invoked_by = INVOKED_BY.set(on_behalf_of)
     try:
         answer = _backend(function, region, account).invoke(function, None, body, {}, response_headers)
     except JsonRESTError as error:
         raise FunctionUnavailable(error.error_type, error.message) from None
     finally:
+        INVOKED_BY.reset(invoked_by)
         if deadline is not None:
             ANSWER_BY.reset(deadline)
     answer = answer.encode() if isinstance(answer, str) else answer or b""
@@ -65,15 +86,25 @@ def invoke(
 
 
 def invoke_event(
-    function: str, payload: bytes | dict, *, sender: str, region: str | None = None, account: str | None = None
+    function: str,
+    payload: bytes | dict,
+    *,
+    on_behalf_of: OnBehalfOf,
+    region: str | None = None,
+    account: str | None = None,
 ) -> None:
-    """An Event invocation, as AWS services that push to Lambda make it: the sender goes on at once;
-    a function that is gone is reported in the local cloud's log, as AWS reports it to nobody."""
+    """An Event invocation, as AWS services that push to Lambda make it, when the function's resource
+    policy allows them: the sender goes on at once; a function that is gone or does not allow the
+    sender is reported in the local cloud's log, as AWS reports it to nobody."""
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    invoked_by = INVOKED_BY.set(on_behalf_of)
     try:
         _backend(function, region, account).invoke(function, None, body, {"X-Amz-Invocation-Type": "Event"}, {})
     except Exception as error:
+        sender = f"{on_behalf_of.service} ({', '.join(on_behalf_of.source_arns)})"
         print(f"labkit: {sender} could not invoke {function}: {getattr(error, 'message', error)}", flush=True)
+    finally:
+        INVOKED_BY.reset(invoked_by)
 
 
 def _backend(function: str, region: str | None, account: str | None):

@@ -15,7 +15,8 @@ import json
 import threading
 import time
 
-from labkit.dataplane.iam import denials, evaluation, requests, resources, sessions
+from labkit.dataplane.core import policies
+from labkit.dataplane.iam import denials, requests, resources, sessions
 from labkit.dataplane.iam.sessions import credentials
 
 __all__ = ["credentials", "install", "middleware", "reset", "role_documents"]
@@ -73,9 +74,9 @@ def role_documents(role_arn: str) -> list[dict] | None:
         role = iam_backends[account]["aws"].get_role(name)
     except Exception:
         return None
-    documents = [evaluation.parse(document) for document in role.policies.values()]
+    documents = [policies.parse(document) for document in role.policies.values()]
     for policy in list(role.managed_policies.values()):
-        documents += [evaluation.parse(v.document) for v in policy.versions if v.is_default]
+        documents += [policies.parse(v.document) for v in policy.versions if v.is_default]
     return documents
 
 
@@ -83,9 +84,9 @@ def _refusal(session: sessions.Session, call: requests.Call, region: str):
     action = resources.action(call)
     documents = role_documents(session.role_arn) or []
     for resource in resources.arns(call, region, session.account):
-        decision = evaluation.evaluate(documents, evaluation.Request(action, resource, {}))
+        decision = policies.evaluate(documents, policies.Request(action, resource, {}))
         _record(session, action, resource, decision)
-        if decision != evaluation.ALLOWED:
+        if decision != policies.ALLOWED:
             text = denials.message(session.assumed_role_arn, action, resource, decision)
             return denials.response(call.service, _protocol(call.service), text)
     return None

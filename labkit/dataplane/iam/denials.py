@@ -5,7 +5,7 @@ policy")."""
 
 import json
 
-from labkit.dataplane.iam.evaluation import EXPLICIT_DENY
+from labkit.dataplane.core.policies import EXPLICIT_DENY
 
 # (status, error code) per service whose answer differs from the JSON protocol's 400 AccessDeniedException.
 _QUERY_ERRORS = {"sns": (403, "AuthorizationError"), "sts": (403, "AccessDenied"), "iam": (403, "AccessDenied")}

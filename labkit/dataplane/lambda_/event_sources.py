@@ -314,7 +314,11 @@ def _send_sns_message(self, function_name, message, subject=None, qualifier=None
     }
     function = f"{function_name}:{qualifier}" if qualifier else function_name
     functions.invoke_event(
-        function, event, region=self.region_name, account=self.account_id, sender=f"SNS topic {subscription.topic_arn}"
+        function,
+        event,
+        region=self.region_name,
+        account=self.account_id,
+        on_behalf_of=functions.OnBehalfOf("sns.amazonaws.com", (subscription.topic_arn,)),
     )
 
 

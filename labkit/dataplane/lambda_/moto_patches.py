@@ -23,6 +23,7 @@ from urllib.parse import unquote
 from moto.awslambda.utils import make_function_arn
 from moto.utilities.aws_headers import amz_crc32
 
+from labkit.dataplane.core import functions, policies
 from labkit.dataplane.core.arns import FunctionRef
 from labkit.dataplane.core.seams import Seam
 from labkit.dataplane.lambda_ import events, invoke, logs
@@ -55,6 +56,9 @@ def _backend_invoke(self, function_name, qualifier, body, headers, response_head
     ref = FunctionRef.parse(function_name, qualifier)
     name, qualifier = ref.name, ref.qualifier
     fn = self.get_function(name, _version_to_run(self, name, qualifier))
+    invoked_by = functions.INVOKED_BY.get()
+    if invoked_by is not None:
+        _refuse_unless_permitted(self, fn, name, qualifier, invoked_by)
     invocation_type = _header(headers, "x-amz-invocation-type") or "RequestResponse"
     if invocation_type == "DryRun":
         return b""
@@ -99,6 +103,29 @@ def _payload(body) -> bytes:
     """The event as JSON bytes; an Invoke without a payload delivers {}."""
     payload = body.encode() if isinstance(body, str) else body
     return payload or b"{}"
+
+
+def _refuse_unless_permitted(backend, fn, name: str, qualifier: str | None, invoked_by) -> None:
+    """An AWS service invokes a function only as its resource policy (AddPermission) allows: the
+    policy of the version or alias invoked, and the function's own for an unqualified call."""
+    invoked_arn = make_function_arn(fn.region, fn.account_id, name) + (f":{qualifier}" if qualifier else "")
+    statements = []
+    for holder in {id(fn): fn, id(latest := backend.get_function(name)): latest}.values():
+        statements += list(holder.policy.statements)
+    documents = [{"Statement": statements}]
+    for source_arn in invoked_by.source_arns:
+        request = policies.Request(
+            "lambda:InvokeFunction",
+            invoked_arn,
+            {"aws:SourceArn": source_arn, "aws:SourceAccount": fn.account_id},
+            {"Service": invoked_by.service},
+        )
+        if policies.evaluate(documents, request) == policies.ALLOWED:
+            return
+    raise functions.NotPermitted(
+        f"the resource policy of {invoked_arn} does not allow {invoked_by.service} to invoke it "
+        f"(source {invoked_by.source_arns[0]}): add it with lambda add_permission"
+    )
 
 
 def _version_to_run(backend, name: str, qualifier: str | None) -> str | None:

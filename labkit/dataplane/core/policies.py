@@ -1,12 +1,15 @@
-"""Evaluating identity-based policies as IAM does, for one request: an explicit Deny wins, then an
-Allow, else the request is implicitly denied (IAM User Guide, "Policy evaluation logic", for a
-principal in the same account without permissions boundaries, session policies or SCPs).
+"""Evaluating policies as IAM does, for one request: an explicit Deny wins, then an Allow, else the
+request is implicitly denied (IAM User Guide, "Policy evaluation logic", for a principal in the same
+account without permissions boundaries, session policies or SCPs). The same engine reads identity
+policies (a role's) and resource policies (a function's, a queue's, a key's), whose statements name a
+Principal.
 
-What a statement may say: Effect; Action or NotAction; Resource or NotResource, with * and ?
-wildcards (actions match without regard to case); Condition with the String, Arn, Bool, Null and
-Numeric operators, their IfExists forms and the ForAnyValue:/ForAllValues: prefixes, and ${aws:...}
-policy variables. A statement with an operator this module does not know does not apply, so an
-unknown condition never grants access.
+What a statement may say: Effect; Principal ("*", {"Service": ...}, {"AWS": ...}); Action or
+NotAction; Resource or NotResource, with * and ? wildcards (actions match without regard to case);
+Condition with the String, Arn, Bool, Null and Numeric operators (keys without regard to case), their
+IfExists forms and the ForAnyValue:/ForAllValues: prefixes, and ${aws:...} policy variables. A
+statement with an operator this module does not know does not apply, so an unknown condition never
+grants access.
 """
 
 import fnmatch
@@ -23,6 +26,7 @@ class Request:
     action: str  # "dynamodb:PutItem"
     resource: str  # an ARN, or "*" for actions that take none
     context: dict  # condition keys: "aws:SourceArn", "kms:EncryptionContext:orderId", ...
+    principal: dict | None = None  # for resource policies: {"Service": "sns.amazonaws.com"} or {"AWS": ARN}
 
 
 def evaluate(documents: list[dict], request: Request) -> str:
@@ -54,6 +58,8 @@ def _statements(documents: list[dict]):
 
 
 def _applies(statement: dict, request: Request) -> bool:
+    if "Principal" in statement and not _principal_matches(statement["Principal"], request.principal or {}):
+        return False
     if "Action" in statement:
         if not _any_action(statement["Action"], request.action):
             return False
@@ -69,6 +75,21 @@ def _applies(statement: dict, request: Request) -> bool:
         if _any_resource(statement["NotResource"], request.resource, request.context):
             return False
     return _conditions_hold(statement.get("Condition") or {}, request.context)
+
+
+def _principal_matches(named, principal: dict) -> bool:
+    if named == "*":
+        return True
+    if not isinstance(named, dict):
+        return False
+    for kind, who in principal.items():
+        wanted = _as_list(named.get(kind, []))
+        if "*" in wanted or who in wanted:
+            return True
+        account = who.split(":")[4] if who.startswith("arn:") else None
+        if kind == "AWS" and account and (account in wanted or f"arn:aws:iam::{account}:root" in wanted):
+            return True
+    return False
 
 
 def _as_list(value) -> list:
@@ -93,6 +114,7 @@ def _substituted(text: str, context: dict) -> str:
 
 
 def _conditions_hold(conditions: dict, context: dict) -> bool:
+    context = {key.lower(): value for key, value in context.items()}  # condition keys ignore case
     for operator, tests in conditions.items():
         for key, wanted in tests.items():
             if not _condition_holds(operator, key, _as_list(wanted), context):
@@ -104,6 +126,7 @@ def _condition_holds(operator: str, key: str, wanted: list, context: dict) -> bo
     quantifier, _, operator = operator.rpartition(":")
     if_exists = operator.endswith("IfExists")
     operator = operator.removesuffix("IfExists")
+    key = key.lower()
     present = key in context
     if operator == "Null":
         return (not present) == (str(wanted[0]).lower() == "true")

@@ -1,9 +1,10 @@
-"""Policy evaluation as IAM does it: explicit deny wins, then allow, else implicit deny; wildcards,
-NotAction/NotResource, and the condition operators the labs use."""
+"""Policy evaluation (labkit.dataplane.core.policies) as IAM does it: explicit deny wins, then allow, else
+implicit deny; wildcards, NotAction/NotResource, principals of resource policies, and the condition
+operators the labs use."""
 
 import pytest
 
-from labkit.dataplane.iam.evaluation import ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY, Request, evaluate
+from labkit.dataplane.core.policies import ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY, Request, evaluate
 
 TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/books"
 pytestmark = pytest.mark.no_cloud
@@ -73,3 +74,23 @@ def test_an_unknown_condition_operator_never_grants():
     assert evaluate(documents, Request("sqs:SendMessage", "*", {"aws:CurrentTime": "2026-12-04T00:00:00Z"})) == (
         IMPLICIT_DENY
     )
+
+
+def test_a_resource_policy_allows_only_the_principal_and_source_it_names():
+    function = "arn:aws:lambda:us-east-1:123456789012:function:catalog"
+    documents = policy(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "apigateway.amazonaws.com"},
+            "Action": "lambda:InvokeFunction",
+            "Resource": function,
+            "Condition": {"ArnLike": {"AWS:SourceArn": "arn:aws:execute-api:us-east-1:123456789012:abc123/*"}},
+        }
+    )
+    api = {"aws:SourceArn": "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/books"}
+    gateway = {"Service": "apigateway.amazonaws.com"}
+    assert evaluate(documents, Request("lambda:InvokeFunction", function, api, gateway)) == ALLOWED
+    other_api = {"aws:SourceArn": "arn:aws:execute-api:us-east-1:123456789012:zzz999/prod/GET/books"}
+    assert evaluate(documents, Request("lambda:InvokeFunction", function, other_api, gateway)) == IMPLICIT_DENY
+    sns = {"Service": "sns.amazonaws.com"}
+    assert evaluate(documents, Request("lambda:InvokeFunction", function, api, sns)) == IMPLICIT_DENY
