@@ -144,6 +144,14 @@ def deploy(label: str, queues: int, functions: int, role: str) -> Pipeline:
     for index in range(queues):
         url = sqs.create_queue(QueueName=f"bench-{key}-{index}")["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        allow_topic = {
+            "Effect": "Allow",
+            "Principal": {"Service": "sns.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}},
+        }
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({"Statement": [allow_topic]})})
         sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
         queue_urls.append(url)
         queue_arns.append(arn)

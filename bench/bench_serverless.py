@@ -138,6 +138,13 @@ def deploy_rest_api(warm_function: str, cold_functions: list[str]) -> dict[str, 
             integrationHttpMethod="POST",
             uri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{arn}/invocations",
         )
+        lambda_.add_permission(
+            FunctionName=function,
+            StatementId="bench-api",
+            Action="lambda:InvokeFunction",
+            Principal="apigateway.amazonaws.com",
+            SourceArn=f"arn:aws:execute-api:us-east-1:123456789012:{api}/*/GET/{path_part}",
+        )
 
     lambda_proxy("books", warm_function)
     for index, function in enumerate(cold_functions):

@@ -393,3 +393,24 @@ def test_sns_delivers_only_to_a_function_whose_policy_allows_the_topic(aws):
     aws["sns"].publish(TopicArn=topic, Message="order 43")
     assert eventually(lambda: events_seen(aws, allowed), timeout_s=10)  # delivered to both at the same moment
     assert events_seen(aws, refused) == []
+
+
+def test_a_topic_delivers_to_a_queue_only_when_the_queue_policy_allows_the_topic(aws):
+    topic = aws["sns"].create_topic(Name=f"orders-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    other_topic = aws["sns"].create_topic(Name=f"other-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    (allowed_url, allowed_arn), (refused_url, refused_arn), (bare_url, bare_arn) = (make_queue(aws) for _ in range(3))
+    for url, arn, source in ((allowed_url, allowed_arn, topic), (refused_url, refused_arn, other_topic)):
+        statement = {
+            "Effect": "Allow",
+            "Principal": {"Service": "sns.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": source}},
+        }
+        aws["sqs"].set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({"Statement": [statement]})})
+    for arn in (allowed_arn, refused_arn, bare_arn):
+        aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    aws["sns"].publish(TopicArn=topic, Message="order 44")
+    assert messages_in(aws, allowed_url) == 1  # SNS delivers to queues within Publish
+    assert messages_in(aws, refused_url) == 0
+    assert messages_in(aws, bare_url) == 0

@@ -103,6 +103,17 @@ def consumer(events, tmp_path):
     role = boto3.client("iam").create_role(
         RoleName="consumer-role", AssumeRolePolicyDocument=TRUST, Tags=[{"Key": k, "Value": v} for k, v in TAGS.items()]
     )["Role"]["Arn"]
+    # The consumers' own table, as the solution grants it (IAM is enforced for workloads).
+    boto3.client("iam").put_role_policy(
+        RoleName="consumer-role",
+        PolicyName="consumer-tables",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "arn:aws:dynamodb:*:*:table/*"}],
+            }
+        ),
+    )
 
     def deploy(name, files: dict, key=("order_id", "S"), response_types=("ReportBatchItemFailures",)):
         dynamodb.create_table(

@@ -20,6 +20,7 @@ EXPECTED_SETS = {
     "lambda: handlers run",
     "lambda: SQS pollers",
     "lambda: SNS delivers asynchronously",
+    "sns: queue policies allow deliveries",
     "eventbridge: Lambda targets",
     "elb: listeners serve, targets are health checked",
     "ecs: task status is the process's",
