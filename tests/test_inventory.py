@@ -1,0 +1,108 @@
+"""labkit.inventory, driven through boto3 against the local cloud: what it lists for the course and
+what it leaves out."""
+
+import ast
+
+import boto3
+import pytest
+
+from labkit import config
+from labkit.awsapi import Clients
+from labkit.inventory import Selection, sqs_sns
+
+
+def lab_tags(lab):
+    return {config.COURSE_TAG_KEY: config.COURSE_TAG, config.OWNER_TAG_KEY: "learner", config.LAB_TAG_KEY: lab}
+
+
+@pytest.fixture
+def make_queue(cloud):
+    """Makes a queue (name, tags) and returns its URL; deletes it after the test."""
+    sqs, made = boto3.client("sqs"), []
+
+    def make(name, tags):
+        made.append(sqs.create_queue(QueueName=name, tags=tags)["QueueUrl"])
+        return made[-1]
+
+    yield make
+    for url in made:
+        sqs.delete_queue(QueueUrl=url)
+
+
+def test_the_inventory_lists_a_tagged_queue_with_its_tags_and_leaves_an_untagged_one_out_of_the_courses(make_queue):
+    tagged_url = make_queue("inv91-orders", lab_tags("91"))
+    make_queue("inv91-scratch", {})
+
+    course = sqs_sns.QUEUE.resources(Clients(), Selection(lab="91").wants)
+
+    assert [(queue.id, queue.name, queue.arn, queue.tags) for queue in course] == [
+        (tagged_url, "inv91-orders", "arn:aws:sqs:us-east-1:123456789012:inv91-orders", lab_tags("91"))
+    ]
+    everything = {queue.name: queue.tags for queue in sqs_sns.QUEUE.resources(Clients())}
+    assert everything["inv91-orders"] == lab_tags("91") and everything["inv91-scratch"] == {}
+
+
+def test_a_selection_wants_its_course_lab_and_owner_and_says_which_in_words():
+    mine = lab_tags("91")
+    selection = Selection(lab="91", owner="learner")
+
+    assert selection.wants(mine)
+    assert not selection.wants({**mine, config.OWNER_TAG_KEY: "someone-else"})
+    assert not selection.wants({**mine, config.LAB_TAG_KEY: "92"})
+    assert not selection.wants({**mine, config.COURSE_TAG_KEY: "another-course"})
+    assert Selection().wants({config.COURSE_TAG_KEY: config.COURSE_TAG})
+    assert str(selection) == "labkit:course=monolith-to-microservices, labkit:lab=91, labkit:owner=learner"
+
+
+def test_a_subscription_carries_its_topics_tags_and_an_untagged_topics_is_left_out(make_queue):
+    sns = boto3.client("sns")
+    make_queue("inv91-events", lab_tags("91"))
+    pairs = [{"Key": key, "Value": value} for key, value in lab_tags("91").items()]
+    topics = {
+        "inv91-tagged": sns.create_topic(Name="inv91-tagged", Tags=pairs),
+        "inv91-untagged": sns.create_topic(Name="inv91-untagged"),
+    }
+    try:
+        for topic in topics.values():
+            sns.subscribe(
+                TopicArn=topic["TopicArn"], Protocol="sqs", Endpoint="arn:aws:sqs:us-east-1:123456789012:inv91-events"
+            )
+
+        found = sqs_sns.SUBSCRIPTION.resources(Clients(), Selection(lab="91").wants)
+
+        assert [(subscription.name, subscription.tags) for subscription in found] == [
+            ("inv91-tagged -> sqs inv91-events", lab_tags("91"))
+        ]
+        assert found[0].details["TopicArn"] == topics["inv91-tagged"]["TopicArn"]
+    finally:
+        for topic in topics.values():
+            sns.delete_topic(TopicArn=topic["TopicArn"])
+
+
+def test_a_queue_deleted_while_it_is_being_listed_is_left_out_without_an_error(cloud):
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="inv91-vanishing", tags=lab_tags("91"))["QueueUrl"]
+
+    def wanted_then_deleted(tags):
+        # Deleted (as by a teardown in another terminal) after the listing read its tags, before
+        # it read its ARN.
+        if tags == lab_tags("91"):
+            sqs.delete_queue(QueueUrl=url)
+            return True
+        return False
+
+    assert sqs_sns.QUEUE.resources(Clients(), wanted_then_deleted) == []
+
+
+def test_the_inventory_teardown_and_the_diagrams_import_neither_moto_nor_the_data_plane():
+    # They must work on a real AWS account unchanged: boto3 only.
+    imported = set()
+    for package in ("inventory", "teardown", "diagrams"):
+        for path in (config.COURSE_ROOT / "labkit" / package).glob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Import):
+                    imported.update(alias.name for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module:  # from labkit import dataplane
+                    imported.update(f"{node.module}.{alias.name}" for alias in node.names)
+    assert {"labkit.inventory.base.Kind", "botocore.exceptions.ClientError"} <= imported  # the scan read them
+    assert [name for name in imported if name.split(".")[0] == "moto" or name.startswith("labkit.dataplane")] == []
