@@ -1,5 +1,5 @@
 """labkit.inventory, driven through boto3 against the local cloud: what it lists for the course and
-what it leaves out."""
+what it leaves out, and that teardown, which finds resources through it, deletes every kind."""
 
 import ast
 
@@ -8,7 +8,8 @@ import pytest
 
 from labkit import config
 from labkit.awsapi import Clients
-from labkit.inventory import Selection, sqs_sns
+from labkit.inventory import Selection, kinds, sqs_sns
+from labkit.teardown import order
 
 
 def lab_tags(lab):
@@ -106,3 +107,9 @@ def test_the_inventory_teardown_and_the_diagrams_import_neither_moto_nor_the_dat
                     imported.update(f"{node.module}.{alias.name}" for alias in node.names)
     assert {"labkit.inventory.base.Kind", "botocore.exceptions.ClientError"} <= imported  # the scan read them
     assert [name for name in imported if name.split(".")[0] == "moto" or name.startswith("labkit.dataplane")] == []
+
+
+def test_teardown_deletes_every_kind_the_inventory_lists_once():
+    deleted = [deletion.kind for deletion in order.DELETIONS]
+    assert sorted(kind.label for kind in deleted) == sorted(kind.label for kind in kinds.KINDS)
+    assert len(set(deleted)) == len(deleted)
