@@ -23,11 +23,11 @@ def is_gone(error: Exception) -> bool:
     return any(word in code for word in ("NotFound", "NoSuch", "DoesNotExist", "NonExistent"))
 
 
-def unless_gone(read: Callable[..., T], *args, **params) -> T | None:
-    """`read(*args, **params)` (a resource's tags or description), or None when the resource
-    vanished between being listed and being read."""
+def unless_gone(read: Callable[..., T], **params) -> T | None:
+    """`read(**params)` (a resource's tags or description), or None when the resource vanished
+    between being listed and being read."""
     try:
-        return read(*args, **params)
+        return read(**params)
     except ClientError as error:
         if is_gone(error):
             return None
