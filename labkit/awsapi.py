@@ -3,7 +3,32 @@ the live diagrams and the labs' checks. boto3 only: they work the same on the lo
 real account."""
 
 import json
+import threading
 from collections.abc import Iterable, Iterator
+
+from labkit.errors import LabkitError
+
+
+class Clients:
+    """One boto3 client per service, made on first use from one session: the target, region and
+    credentials that course.start() set. `clients("sqs")` is the SQS client. Clients are safe to
+    share between threads; the session that makes them is not, hence the lock."""
+
+    def __init__(self):
+        import boto3
+
+        self._session = boto3.session.Session()
+        self.region = self._session.region_name
+        if not self.region:
+            raise LabkitError("no AWS region is set: run `course.start()` first.")
+        self._made = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, service: str):
+        with self._lock:
+            if service not in self._made:
+                self._made[service] = self._session.client(service)
+            return self._made[service]
 
 
 def pages(client, operation: str, key: str, **params) -> Iterator[dict]:

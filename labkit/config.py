@@ -8,6 +8,11 @@ from labkit.errors import LabkitError
 
 COURSE_ROOT = Path(__file__).resolve().parent.parent
 COURSE_TAG = "monolith-to-microservices"
+# The tags every course resource carries (course.Environment.tags): the course, its lab, its learner.
+# Teardown and the live diagrams find resources by them (labkit.inventory.Selection).
+COURSE_TAG_KEY = "labkit:course"
+LAB_TAG_KEY = "labkit:lab"
+OWNER_TAG_KEY = "labkit:owner"
 DEFAULT_PORT = 4747
 DEFAULT_REGION = "us-east-1"
 # moto's fixed account id; the local target reports it as STS does.

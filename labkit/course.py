@@ -62,9 +62,9 @@ class Environment:
     @property
     def tags(self) -> dict[str, str]:
         """The tags every course resource carries; teardown finds resources by them."""
-        tags = {"labkit:course": config.COURSE_TAG, "labkit:owner": self.owner}
+        tags = {config.COURSE_TAG_KEY: config.COURSE_TAG, config.OWNER_TAG_KEY: self.owner}
         if self.lab:
-            tags["labkit:lab"] = self.lab
+            tags[config.LAB_TAG_KEY] = self.lab
         return tags
 
     def log_group(self, name: str, retention_days: int = 7) -> str:

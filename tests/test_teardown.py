@@ -20,9 +20,9 @@ from botocore.exceptions import ClientError
 from private_cloud import private_cloud
 
 from labkit import cli
-from labkit.teardown import kinds, run_cli, teardown
+from labkit.teardown import order, run_cli, teardown
 
-LABEL_OF_EVERY_KIND = {kind.label for kind in kinds.KINDS}
+LABEL_OF_EVERY_KIND = {deletion.kind.label for deletion in order.DELETIONS}
 # What is left of a deleted resource: nothing (None); but AWS keeps a KMS key for 7 days, pending
 # deletion (its aliases go at once), and a scalable target's lookup finds an empty list.
 STATE_WHEN_GONE = {"kms key": ("PendingDeletion", []), "scalable target": []}
@@ -418,17 +418,22 @@ def test_a_resource_that_cannot_be_deleted_is_reported_and_left(aws, cloud, caps
 def test_a_kind_that_cannot_be_listed_is_left_and_the_report_says_so(aws, cloud, monkeypatch, capsys):
     aws.sqs.create_queue(QueueName="td05-queue", tags=course_tags("05"))
 
-    def list_with_a_call_moto_lacks(client, wanted):
-        return client.list_tags_for_resource(
+    def list_with_a_call_moto_lacks(clients, wanted):
+        return clients("cognito-idp").list_tags_for_resource(
             ResourceArn="arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_x"
         )
 
+    def unlistable(deletion):
+        return dataclasses.replace(
+            deletion, kind=dataclasses.replace(deletion.kind, lister=list_with_a_call_moto_lacks)
+        )
+
     monkeypatch.setattr(
-        kinds,
-        "KINDS",
+        order,
+        "DELETIONS",
         tuple(
-            dataclasses.replace(kind, find=list_with_a_call_moto_lacks) if kind.label == "Cognito user pool" else kind
-            for kind in kinds.KINDS
+            unlistable(deletion) if deletion.kind.label == "Cognito user pool" else deletion
+            for deletion in order.DELETIONS
         ),
     )
 
@@ -510,8 +515,9 @@ def test_teardown_of_everything_leaves_every_decoy_untouched(world, aws, capsys)
 
 
 def test_on_aws_a_dependency_still_going_away_is_waited_for_but_locally_it_is_final(monkeypatch):
+    from labkit.inventory import Kind, Resource
     from labkit.teardown import run
-    from labkit.teardown.base import Kind, Resource
+    from labkit.teardown.base import Deletion
 
     def aws_error(code):
         return ClientError({"Error": {"Code": code, "Message": code}}, "DeleteThing")
@@ -523,21 +529,22 @@ def test_on_aws_a_dependency_still_going_away_is_waited_for_but_locally_it_is_fi
         if answer:
             raise answer
 
-    kind = Kind("Test thing", "sqs", find=lambda client, wanted: [], delete=delete, busy_codes=("ResourceInUse",))
-    thing = Resource(id="thing", name="thing", tags={})
+    kind = Kind("Test thing", "sqs", lister=lambda clients, wanted: [])
+    deletion = Deletion(kind, delete, busy_codes=("ResourceInUse",))
+    thing = Resource(id="thing", name="thing", arn="", tags={})
     monkeypatch.setattr(run.time, "sleep", lambda seconds: None)
 
     answers[:] = [aws_error("ResourceInUse"), aws_error("TooManyRequestsException"), None]
-    assert run._delete(kind, None, thing, patience=60) == ""
+    assert run._delete(deletion, None, thing, patience=60) == ""
     assert answers == []
     answers[:] = [aws_error("ResourceInUse"), None]
     with pytest.raises(ClientError):
-        run._delete(kind, None, thing, patience=0)
+        run._delete(deletion, None, thing, patience=0)
     answers[:] = [aws_error("AccessDenied"), None]
     with pytest.raises(ClientError):
-        run._delete(kind, None, thing, patience=60)
+        run._delete(deletion, None, thing, patience=60)
     answers[:] = [aws_error("ResourceNotFoundException")]
-    assert run._delete(kind, None, thing, patience=60) == "already gone"
+    assert run._delete(deletion, None, thing, patience=60) == "already gone"
 
 
 def test_another_learners_resources_survive_unless_all_owners(aws, cloud):

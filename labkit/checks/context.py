@@ -9,6 +9,7 @@ from typing import NoReturn
 import boto3
 import requests
 
+from labkit.awsapi import Clients
 from labkit.checks import NOT_FOUND_CODES, NotDoneYet, Wrong, aws_error_code
 from labkit.checks import learner as learner_code
 from labkit.errors import LabkitError
@@ -22,13 +23,8 @@ class Context:
 
         self.env = env or course.current() or course.start(quiet=True)
         self.learner = learner
-        self._clients = {}
+        self.client = Clients()  # ctx.client("sqs"): one client per service, as the inventory makes them
         self._dynamodb = None
-
-    def client(self, service: str):
-        if service not in self._clients:
-            self._clients[service] = boto3.client(service)
-        return self._clients[service]
 
     def get(self, url: str, **kwargs) -> requests.Response:
         return requests.get(url, timeout=HTTP_TIMEOUT_S, **kwargs)

@@ -68,7 +68,7 @@ class Comparison:
         if not missing and not extra:
             lines = [
                 strong(f"Lab {self.lab} matches its target:") + " everything in the diagram is "
-                f"deployed, and nothing else is tagged {deployed.LAB_TAG_KEY}={self.lab}."
+                f"deployed, and nothing else is tagged {config.LAB_TAG_KEY}={self.lab}."
             ]
         else:
             lines = [
@@ -78,7 +78,7 @@ class Comparison:
             lines += ["", strong("Missing") + " (in the target, not deployed yet):"]
             lines += [bullet + item for item in missing]
         if extra:
-            tag = f"{deployed.LAB_TAG_KEY}={self.lab}"
+            tag = f"{config.LAB_TAG_KEY}={self.lab}"
             lines += ["", strong("Extra") + f" (tagged {tag}, not in the target):"]
             lines += [bullet + item for item in extra]
         unchecked = []

@@ -1,4 +1,5 @@
-"""What is deployed on the target, as a Graph, read with boto3 describe and list calls only.
+"""What is deployed on the target, as a Graph: nodes from the inventory (labkit.inventory), edges
+from describe and list calls.
 
 This module never imports moto or labkit's data plane: the same calls work on a real AWS account.
 A live node's id is "kind:name" (the kinds of labkit.diagrams.kinds). Edges point the way requests
@@ -11,32 +12,50 @@ and messages flow:
     lambda -> iam_role                   the function's execution role
     ecs_service -> cloudmap              the service's registry
 
-Each kind is one row of LISTERS; a lab that deploys a new kind adds a row and a small function.
+Each drawn kind is one row of LISTERS; a lab that deploys a new kind lists it in the inventory, then
+adds a row and a small function here.
 """
 
 import json
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from labkit import config
-from labkit.awsapi import chunks, pages, tag_dict
+from labkit.awsapi import Clients, pages
 from labkit.diagrams.graph import Edge, Graph, Group, Node
 from labkit.errors import LabkitError
+from labkit.inventory import (
+    Resource,
+    Selection,
+    Tags,
+    apigateway,
+    cloudmap,
+    cognito,
+    dynamodb,
+    ecs,
+    elb,
+    iam,
+    kms,
+    lambda_,
+    s3,
+    secretsmanager,
+    sqs_sns,
+)
 
-COURSE_TAG_KEY = "labkit:course"
-LAB_TAG_KEY = "labkit:lab"
 # A lister whose calls the target answers with this code is skipped with a note (moto lacks some).
 NOT_IMPLEMENTED = "NotImplemented"
 MOST_EDGE_LABELS = 3  # an API with many routes to one function gets "GET /a, GET /b, GET /c +4 more"
+# The load balancers a diagram draws, by their Type (a gateway load balancer is not one of them).
+BALANCER_KINDS = {"application": "alb", "network": "nlb"}
 
 
 @dataclass(frozen=True)
-class Resource:
+class Drawn:
+    """An inventory resource drawn as a node of `kind`, named `name` (as a spec names it)."""
+
     kind: str
     name: str
-    arn: str
-    tags: dict[str, str] = field(default_factory=dict, hash=False)
+    resource: Resource
     group: Group | None = None
 
 
@@ -54,10 +73,10 @@ class Link:
 class Lister:
     title: str
     kinds: tuple[str, ...]
-    """The kinds of the Resources `find` yields."""
+    """The kinds of the nodes `find` draws."""
     edges: tuple[tuple[str, str], ...]
     """The (source kind, target kind) of the Links `find` yields: the edges a comparison can check."""
-    find: Callable[["Clients"], Iterable[Resource | Link]]
+    find: Callable[[Clients], Iterable[Drawn | Link]]
 
 
 def live_id(kind: str, name: str) -> str:
@@ -77,7 +96,7 @@ def collect() -> Graph:
     from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
     clients = Clients()
-    found: list[Resource | Link] = []
+    found: list[Drawn | Link] = []
     notes = []
     try:
         for lister in LISTERS:
@@ -97,10 +116,9 @@ def collect() -> Graph:
     return _graph("Deployed on the target", found, notes)
 
 
-def wanted(tags: dict[str, str], lab: str | None, course_only: bool) -> bool:
-    if lab is not None:
-        return tags.get(COURSE_TAG_KEY) == config.COURSE_TAG and tags.get(LAB_TAG_KEY) == lab
-    return not course_only or tags.get(COURSE_TAG_KEY) == config.COURSE_TAG
+def wanted(tags: Tags, lab: str | None, course_only: bool) -> bool:
+    """A lab's resources (any learner's), the course's, or everything."""
+    return Selection(lab=lab).wants(tags) if lab is not None or course_only else True
 
 
 def select(graph: Graph, title: str, keep: Callable[[dict[str, str]], bool]) -> Graph:
@@ -117,26 +135,26 @@ def select(graph: Graph, title: str, keep: Callable[[dict[str, str]], bool]) -> 
     )
 
 
-def _graph(title: str, found: list[Resource | Link], notes: list[str]) -> Graph:
-    resources = sorted((item for item in found if isinstance(item, Resource)), key=lambda r: (r.kind, r.name, r.arn))
+def _graph(title: str, found: list[Drawn | Link], notes: list[str]) -> Graph:
+    to_draw = sorted((item for item in found if isinstance(item, Drawn)), key=_drawing_order)
     nodes: dict[str, Node] = {}
     groups: dict[str, Group] = {}
     node_of_arn: dict[str, str] = {}
-    for resource in resources:
-        node_id = live_id(resource.kind, resource.name)
-        node_of_arn[resource.arn] = node_id
+    for drawn in to_draw:
+        node_id = live_id(drawn.kind, drawn.name)
+        node_of_arn[drawn.resource.arn] = node_id
         if node_id in nodes:  # the same name twice (ECS services in two clusters): drawn once
             continue
         nodes[node_id] = Node(
             id=node_id,
-            kind=resource.kind,
-            label=resource.name,
-            name=resource.name,
-            tags=resource.tags,
-            group=resource.group.id if resource.group else None,
+            kind=drawn.kind,
+            label=drawn.name,
+            name=drawn.name,
+            tags=drawn.resource.tags,
+            group=drawn.group.id if drawn.group else None,
         )
-        if resource.group:
-            groups[resource.group.id] = resource.group
+        if drawn.group:
+            groups[drawn.group.id] = drawn.group
     labels: dict[tuple[str, str], set[str]] = {}
     for link in (item for item in found if isinstance(item, Link)):
         ends = (node_of_arn.get(resource_arn(link.source_arn)), node_of_arn.get(resource_arn(link.target_arn)))
@@ -151,6 +169,10 @@ def _graph(title: str, found: list[Resource | Link], notes: list[str]) -> Graph:
         groups=tuple(groups[key] for key in sorted(groups)),
         notes=tuple(notes),
     )
+
+
+def _drawing_order(drawn: Drawn) -> tuple[str, str, str]:
+    return drawn.kind, drawn.name, drawn.resource.arn
 
 
 def resource_arn(arn: str) -> str:
@@ -172,165 +194,106 @@ def _joined(labels: set[str]) -> str:
     return shown + (f" +{hidden} more" if hidden > 0 else "")
 
 
-class Clients:
-    """boto3 clients made once per introspection, all from the same session and region."""
-
-    def __init__(self):
-        import boto3
-
-        self._session = boto3.session.Session()
-        self.region = self._session.region_name
-        if not self.region:
-            raise LabkitError("no AWS region is set: run `course.start()` first.")
-        self._made = {}
-
-    def __call__(self, service: str):
-        if service not in self._made:
-            self._made[service] = self._session.client(service)
-        return self._made[service]
-
-
-# --- one function per kind of resource -------------------------------------------------------
+# --- one function per drawn kind -------------------------------------------------------------
 
 
 def _rest_apis(clients: Clients):
-    apigateway = clients("apigateway")
-    for api in pages(apigateway, "get_rest_apis", "items"):
-        arn = f"arn:aws:apigateway:{clients.region}::/restapis/{api['id']}"
-        yield Resource("apigateway", api["name"], arn, api.get("tags") or {})
-        for resource in pages(apigateway, "get_resources", "items", restApiId=api["id"], embed=["methods"]):
+    for api in apigateway.REST_API.resources(clients):
+        yield Drawn("apigateway", api.name, api)
+        for resource in pages(clients("apigateway"), "get_resources", "items", restApiId=api.id, embed=["methods"]):
             for verb, method in (resource.get("resourceMethods") or {}).items():
                 uri = (method.get("methodIntegration") or {}).get("uri")
                 if uri:
-                    yield Link(arn, uri, f"{verb} {resource['path']}")
+                    yield Link(api.arn, uri, f"{verb} {resource['path']}")
 
 
 def _http_apis(clients: Clients):
     apigatewayv2 = clients("apigatewayv2")
-    for api in pages(apigatewayv2, "get_apis", "Items"):
-        if api.get("ProtocolType") != "HTTP":
+    for api in apigateway.HTTP_API.resources(clients):
+        if api.details.get("ProtocolType") != "HTTP":
             continue
-        arn = f"arn:aws:apigateway:{clients.region}::/apis/{api['ApiId']}"
-        yield Resource("httpapi", api["Name"], arn, api.get("Tags") or {})
+        yield Drawn("httpapi", api.name, api)
         uris = {
             integration["IntegrationId"]: integration.get("IntegrationUri")
-            for integration in pages(apigatewayv2, "get_integrations", "Items", ApiId=api["ApiId"])
+            for integration in pages(apigatewayv2, "get_integrations", "Items", ApiId=api.id)
         }
-        for route in pages(apigatewayv2, "get_routes", "Items", ApiId=api["ApiId"]):
+        for route in pages(apigatewayv2, "get_routes", "Items", ApiId=api.id):
             uri = uris.get(route.get("Target", "").removeprefix("integrations/"))
             if uri:
-                yield Link(arn, uri, route["RouteKey"])
+                yield Link(api.arn, uri, route["RouteKey"])
 
 
 def _functions(clients: Clients):
     """Functions, and the roles they run as (listing every role of an account would drown them)."""
-    from botocore.exceptions import ClientError
-
-    aws_lambda, iam = clients("lambda"), clients("iam")
     roles_seen = set()
-    for function in pages(aws_lambda, "list_functions", "Functions"):
-        arn, role_arn = function["FunctionArn"], function["Role"]
-        yield Resource("lambda", function["FunctionName"], arn, aws_lambda.list_tags(Resource=arn).get("Tags") or {})
-        yield Link(arn, role_arn, "runs as")
+    for function in lambda_.FUNCTION.resources(clients):
+        role_arn = function.details["Role"]
+        yield Drawn("lambda", function.name, function)
+        yield Link(function.arn, role_arn, "runs as")
         if role_arn in roles_seen:
             continue
         roles_seen.add(role_arn)
-        role_name = role_arn.rsplit("/", 1)[-1]
-        try:
-            tags = tag_dict(pages(iam, "list_role_tags", "Tags", RoleName=role_name))
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "NoSuchEntity":
-                continue  # the role was deleted under the function: nothing to draw
-            raise
-        yield Resource("iam_role", role_name, role_arn, tags)
+        role = iam.role_named(clients, role_arn.rsplit("/", 1)[-1])
+        if role is not None:  # None: the role was deleted under the function, nothing to draw
+            yield Drawn("iam_role", role.name, role)
 
 
 def _event_source_mappings(clients: Clients):
-    for mapping in pages(clients("lambda"), "list_event_source_mappings", "EventSourceMappings"):
-        if mapping.get("EventSourceArn"):
-            yield Link(mapping["EventSourceArn"], mapping["FunctionArn"], "event source mapping")
+    for mapping in lambda_.EVENT_SOURCE_MAPPING.resources(clients):
+        if mapping.details.get("EventSourceArn"):
+            yield Link(mapping.details["EventSourceArn"], mapping.details["FunctionArn"], "event source mapping")
 
 
 def _tables(clients: Clients):
-    dynamodb = clients("dynamodb")
-    for name in pages(dynamodb, "list_tables", "TableNames"):
-        arn = dynamodb.describe_table(TableName=name)["Table"]["TableArn"]
-        yield Resource(
-            "dynamodb", name, arn, tag_dict(pages(dynamodb, "list_tags_of_resource", "Tags", ResourceArn=arn))
-        )
+    for table in dynamodb.TABLE.resources(clients):
+        yield Drawn("dynamodb", table.name, table)
 
 
 def _queues(clients: Clients):
-    sqs = clients("sqs")
-    for url in pages(sqs, "list_queues", "QueueUrls"):
-        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn", "RedrivePolicy"])["Attributes"]
-        arn = attributes["QueueArn"]
-        tags = sqs.list_queue_tags(QueueUrl=url).get("Tags") or {}
-        yield Resource("sqs", url.rsplit("/", 1)[-1], arn, tags)
-        if "RedrivePolicy" in attributes:
-            dead_letter_arn = json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"]
-            yield Link(arn, dead_letter_arn, "dead letters")
+    for queue in sqs_sns.QUEUE.resources(clients):
+        yield Drawn("sqs", queue.name, queue)
+        if "RedrivePolicy" in queue.details:
+            dead_letter_arn = json.loads(queue.details["RedrivePolicy"])["deadLetterTargetArn"]
+            yield Link(queue.arn, dead_letter_arn, "dead letters")
 
 
 def _topics(clients: Clients):
-    sns = clients("sns")
-    for topic in pages(sns, "list_topics", "Topics"):
-        arn = topic["TopicArn"]
-        yield Resource(
-            "sns", arn.rsplit(":", 1)[-1], arn, tag_dict(sns.list_tags_for_resource(ResourceArn=arn).get("Tags") or [])
-        )
-    for subscription in pages(sns, "list_subscriptions", "Subscriptions"):
-        yield Link(subscription["TopicArn"], subscription["Endpoint"], "subscription")
+    for topic in sqs_sns.TOPIC.resources(clients):
+        yield Drawn("sns", topic.name, topic)
+    for subscription in sqs_sns.SUBSCRIPTION.resources(clients):
+        yield Link(subscription.details["TopicArn"], subscription.details["Endpoint"], "subscription")
 
 
 def _ecs_services(clients: Clients):
-    ecs = clients("ecs")
-    for cluster_arn in pages(ecs, "list_clusters", "clusterArns"):
-        cluster = cluster_arn.rsplit("/", 1)[-1]
+    for service in ecs.SERVICE.resources(clients):
+        cluster = service.details["clusterArn"].rsplit("/", 1)[-1]
         group = Group(id=f"ecs_cluster:{cluster}", label=f"ECS cluster {cluster}")
-        service_arns = list(pages(ecs, "list_services", "serviceArns", cluster=cluster_arn))
-        for batch in chunks(service_arns, 10):  # describe_services takes at most 10
-            for service in ecs.describe_services(cluster=cluster_arn, services=batch, include=["TAGS"])["services"]:
-                if service.get("status") == "INACTIVE":
-                    continue
-                arn = service["serviceArn"]
-                yield Resource(
-                    "ecs_service",
-                    service["serviceName"],
-                    arn,
-                    tag_dict(service.get("tags") or [], "key", "value"),
-                    group,
-                )
-                for balancer in service.get("loadBalancers") or []:
-                    if balancer.get("targetGroupArn"):
-                        yield Link(balancer["targetGroupArn"], arn, "targets")
-                for registry in service.get("serviceRegistries") or []:
-                    yield Link(arn, registry["registryArn"], "registers")
+        yield Drawn("ecs_service", service.name, service, group)
+        for balancer in service.details.get("loadBalancers") or []:
+            if balancer.get("targetGroupArn"):
+                yield Link(balancer["targetGroupArn"], service.arn, "targets")
+        for registry in service.details.get("serviceRegistries") or []:
+            yield Link(service.arn, registry["registryArn"], "registers")
 
 
 def _load_balancers(clients: Clients):
-    elbv2 = clients("elbv2")
-    balancers = list(pages(elbv2, "describe_load_balancers", "LoadBalancers"))
-    target_groups = list(pages(elbv2, "describe_target_groups", "TargetGroups"))
-    arns = [b["LoadBalancerArn"] for b in balancers] + [g["TargetGroupArn"] for g in target_groups]
-    tags = {}
-    for batch in chunks(arns, 20):  # describe_tags takes at most 20
-        for described in elbv2.describe_tags(ResourceArns=batch)["TagDescriptions"]:
-            tags[described["ResourceArn"]] = tag_dict(described.get("Tags") or [])
-    for balancer in balancers:
-        kind = {"application": "alb", "network": "nlb"}.get(balancer["Type"])
-        if kind is None:
+    drawn_arns = set()
+    for balancer in elb.LOAD_BALANCER.resources(clients):
+        kind = BALANCER_KINDS.get(balancer.details["Type"])
+        if kind is not None:
+            drawn_arns.add(balancer.arn)
+            yield Drawn(kind, balancer.name, balancer)
+    for listener in elb.LISTENER.resources(clients):
+        balancer_arn = listener.details["LoadBalancerArn"]
+        if balancer_arn not in drawn_arns:
             continue
-        arn = balancer["LoadBalancerArn"]
-        yield Resource(kind, balancer["LoadBalancerName"], arn, tags.get(arn, {}))
-        for listener in pages(elbv2, "describe_listeners", "Listeners", LoadBalancerArn=arn):
-            for rule in pages(elbv2, "describe_rules", "Rules", ListenerArn=listener["ListenerArn"]):
-                for action in rule.get("Actions") or []:
-                    for target_group_arn, weight in _forwarded_to(action):
-                        yield Link(arn, target_group_arn, f":{listener['Port']} {_rule_condition(rule)}{weight}")
-    for target_group in target_groups:
-        arn = target_group["TargetGroupArn"]
-        yield Resource("target_group", target_group["TargetGroupName"], arn, tags.get(arn, {}))
+        for rule in pages(clients("elbv2"), "describe_rules", "Rules", ListenerArn=listener.id):
+            for action in rule.get("Actions") or []:
+                for target_group_arn, weight in _forwarded_to(action):
+                    label = f":{listener.details['Port']} {_rule_condition(rule)}{weight}"
+                    yield Link(balancer_arn, target_group_arn, label)
+    for target_group in elb.TARGET_GROUP.resources(clients):
+        yield Drawn("target_group", target_group.name, target_group)
 
 
 def _rule_condition(rule: dict) -> str:
@@ -354,60 +317,33 @@ def _forwarded_to(action: dict) -> list[tuple[str, str]]:
 
 
 def _user_pools(clients: Clients):
-    cognito = clients("cognito-idp")
-    for summary in pages(cognito, "list_user_pools", "UserPools", MaxResults=60):
-        pool = cognito.describe_user_pool(UserPoolId=summary["Id"])["UserPool"]
-        yield Resource("cognito", pool["Name"], pool["Arn"], pool.get("UserPoolTags") or {})
+    for pool in cognito.USER_POOL.resources(clients):
+        yield Drawn("cognito", pool.name, pool)
 
 
 def _keys(clients: Clients):
-    """Customer managed keys, named by their first alias (AWS managed keys are not the course's)."""
-    kms = clients("kms")
-    alias_of = {}
-    for alias in sorted(pages(kms, "list_aliases", "Aliases"), key=lambda a: a["AliasName"]):
-        if alias.get("TargetKeyId"):
-            alias_of.setdefault(alias["TargetKeyId"], alias["AliasName"].removeprefix("alias/"))
-    for key in pages(kms, "list_keys", "Keys"):
-        metadata = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
-        if metadata["KeyManager"] != "CUSTOMER" or metadata["KeyState"] == "PendingDeletion":
-            continue
-        tags = tag_dict(pages(kms, "list_resource_tags", "Tags", KeyId=key["KeyId"]), "TagKey", "TagValue")
-        yield Resource("kms", alias_of.get(key["KeyId"], key["KeyId"]), metadata["Arn"], tags)
+    for key in kms.KEY.resources(clients):
+        yield Drawn("kms", key.name, key)
 
 
 def _secrets(clients: Clients):
-    for secret in pages(clients("secretsmanager"), "list_secrets", "SecretList"):
-        yield Resource("secret", secret["Name"], secret["ARN"], tag_dict(secret.get("Tags") or []))
+    for secret in secretsmanager.SECRET.resources(clients):
+        yield Drawn("secret", secret.name, secret)
 
 
 def _cloudmap_services(clients: Clients):
     """Cloud Map services, named as they resolve: service.namespace."""
-    servicediscovery = clients("servicediscovery")
-    namespaces = {
-        namespace["Id"]: namespace["Name"] for namespace in pages(servicediscovery, "list_namespaces", "Namespaces")
-    }
-    for summary in pages(servicediscovery, "list_services", "Services"):
-        service = servicediscovery.get_service(Id=summary["Id"])["Service"]
-        namespace = namespaces.get(service.get("NamespaceId"), service.get("NamespaceId"))
-        tags = servicediscovery.list_tags_for_resource(ResourceARN=service["Arn"]).get("Tags") or []
-        yield Resource("cloudmap", f"{service['Name']}.{namespace}", service["Arn"], tag_dict(tags))
+    namespaces = {namespace.id: namespace.name for namespace in cloudmap.NAMESPACE.resources(clients)}
+    for service in cloudmap.SERVICE.resources(clients):
+        namespace_id = service.details.get("NamespaceId")
+        yield Drawn("cloudmap", f"{service.name}.{namespaces.get(namespace_id, namespace_id)}", service)
 
 
 def _buckets(clients: Clients):
-    from botocore.exceptions import ClientError
-
-    s3 = clients("s3")
-    for bucket in s3.list_buckets().get("Buckets", []):
-        try:
-            tag_set = s3.get_bucket_tagging(Bucket=bucket["Name"])["TagSet"]
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "NoSuchTagSet":
-                raise
-            tag_set = []
+    for bucket in s3.BUCKET.resources(clients):
         # env.bucket_name() ends a bucket's name with the account id (names are global): a spec
         # names the bucket without it.
-        name = re.sub(r"-\d{12}$", "", bucket["Name"])
-        yield Resource("s3", name, f"arn:aws:s3:::{bucket['Name']}", tag_dict(tag_set))
+        yield Drawn("s3", re.sub(r"-\d{12}$", "", bucket.name), bucket)
 
 
 LISTERS: tuple[Lister, ...] = (

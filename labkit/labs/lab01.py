@@ -2,6 +2,7 @@
 
 import json
 
+from labkit import config
 from labkit.checks import Lab, aws_error_code
 
 lab = Lab("01", "The monolith")
@@ -75,8 +76,9 @@ def export_bucket(ctx):
         tag_set = []
     tags = {tag["Key"]: tag["Value"] for tag in tag_set}
     ctx.expect(
-        tags.get("labkit:course") == ctx.env.tags["labkit:course"],
-        f"expected the tag labkit:course on bucket {bucket} (teardown finds resources by it), found the tags {tags}",
+        tags.get(config.COURSE_TAG_KEY) == ctx.env.tags[config.COURSE_TAG_KEY],
+        f"expected the tag {config.COURSE_TAG_KEY} on bucket {bucket} (teardown finds resources by it), "
+        f"found the tags {tags}",
     )
 
 

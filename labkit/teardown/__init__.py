@@ -4,8 +4,8 @@ in dependency order, and report what is left.
     labkit teardown [--target local|aws] [--lab NN] [--yes]      (run_cli)
     from labkit.teardown import teardown; teardown(lab="02")     (a notebook's cleanup cell)
 
-Untagged resources are never touched. The kinds it knows, and their order, are in kinds.py; each
-service's own module says how to find and delete its resources.
+Untagged resources are never touched. It finds resources through labkit.inventory; the kinds it
+deletes, and their order, are in order.py; each service's own module says how to delete them.
 """
 
 from labkit.teardown.run import Entry, Report, run_cli, tagged, teardown

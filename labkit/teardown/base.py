@@ -1,19 +1,19 @@
-"""What every kind of resource shares: how it is described, found and deleted, and small helpers.
+"""What every deletion shares: how it is described, and small helpers.
 
-A kind is a row in a table (labkit.teardown.kinds.KINDS): a label, a boto3 service, a `find` that
-yields the resources whose tags the filter wants, and a `delete` that removes one of them together
-with whatever must go first (a topic's subscriptions, a role's attached policies, ...).
+A Deletion is a row in a table (labkit.teardown.order.DELETIONS): a kind of resource the inventory
+lists (labkit.inventory), and a `delete` that removes one of them together with whatever must go
+first (a topic's subscriptions, a role's attached policies, ...).
 """
 
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-Tags = dict[str, str]
-Wanted = Callable[[Tags], bool]
+from labkit.inventory import Kind, Resource
+from labkit.inventory.errors import is_gone
 
 # How long a deletion on the aws target waits for a dependency AWS is still removing (a load
 # balancer that holds a target group, a draining ECS service that holds its cluster).
@@ -27,36 +27,15 @@ THROTTLING_CODES = ("TooManyRequestsException", "ThrottlingException", "Throttli
 
 
 @dataclass(frozen=True)
-class Resource:
-    id: str
-    """What the delete call takes (a name, an ARN, a URL)."""
-    name: str
-    """What the report shows."""
-    tags: Tags
-    """Its own tags, or for a part of a resource (a subscription) its owner's tags."""
-    context: dict[str, Any] = field(default_factory=dict, compare=False)
-    """Anything else its delete needs (the cluster of an ECS service)."""
-
-
-@dataclass(frozen=True)
-class Kind:
-    label: str
-    """How the report names the kind: "SQS queue"."""
-    service: str
-    """The boto3 client both functions get."""
-    find: Callable[[Any, Wanted], Iterable[Resource]]
-    """Every resource of this kind whose tags `wanted` accepts."""
+class Deletion:
+    kind: Kind
+    """What it deletes: the inventory lists them."""
     delete: Callable[[Any, Resource], Any]
-    """Delete one. A str it returns says how, when that is not plainly "deleted" ("scheduled for
-    deletion"); anything else it returns (an API response) is ignored."""
+    """Delete one, given the kind's boto3 client. A str it returns says how, when that is not
+    plainly "deleted" ("scheduled for deletion"); anything else it returns (an API response) is
+    ignored."""
     busy_codes: tuple[str, ...] = ()
     """Error codes meaning a dependency is still going away: the delete is retried for a while."""
-
-
-def error_code(error: Exception) -> str:
-    if isinstance(error, ClientError):
-        return error.response.get("Error", {}).get("Code", "") or ""
-    return ""
 
 
 def describe_error(error: Exception) -> str:
@@ -66,24 +45,6 @@ def describe_error(error: Exception) -> str:
         message = details.get("Message") or str(error)
         return f"{details.get('Code') or 'Error'}: {message}"
     return f"{type(error).__name__}: {error}"
-
-
-def is_gone(error: Exception) -> bool:
-    """Does this error say the resource no longer exists? Each service spells it its own way
-    (ResourceNotFoundException, NoSuchEntity, QueueDoesNotExist, NonExistentQueue, NotFound...)."""
-    code = error_code(error)
-    return any(word in code for word in ("NotFound", "NoSuch", "DoesNotExist", "NonExistent"))
-
-
-def unless_gone(call: Callable[..., dict], key: str, **params) -> Any:
-    """`call(**params)[key]` (a resource's tags or description), or None when the resource vanished
-    between being listed and being read, or the answer lacks `key` (SQS omits an empty "Tags")."""
-    try:
-        return call(**params).get(key)
-    except ClientError as error:
-        if is_gone(error):
-            return None
-        raise
 
 
 def ignoring_gone(call: Callable[..., Any], **params) -> None:

@@ -1,19 +1,8 @@
 """Cloud Map (servicediscovery): services (their instances deregistered first), then namespaces."""
 
-from labkit.awsapi import pages, tag_dict
-from labkit.teardown.base import Kind, Resource, ignoring_gone, unless_gone, wait_until
-
-
-def _tagged(client, wanted, operation, key):
-    for item in pages(client, operation, key):
-        pairs = unless_gone(client.list_tags_for_resource, "Tags", ResourceARN=item["Arn"])
-        tags = tag_dict(pairs)
-        if pairs is not None and wanted(tags):
-            yield Resource(id=item["Id"], name=f"{item['Name']} ({item['Id']})", tags=tags)
-
-
-def find_services(client, wanted):
-    yield from _tagged(client, wanted, "list_services", "Services")
+from labkit.awsapi import pages
+from labkit.inventory import cloudmap
+from labkit.teardown.base import Deletion, ignoring_gone, wait_until
 
 
 def delete_service(client, service):
@@ -21,10 +10,6 @@ def delete_service(client, service):
     for instance in pages(client, "list_instances", "Instances", ServiceId=service.id):
         ignoring_gone(client.deregister_instance, ServiceId=service.id, InstanceId=instance["Id"])
     client.delete_service(Id=service.id)
-
-
-def find_namespaces(client, wanted):
-    yield from _tagged(client, wanted, "list_namespaces", "Namespaces")
 
 
 def delete_namespace(client, namespace):
@@ -37,11 +22,11 @@ def delete_namespace(client, namespace):
             raise RuntimeError(operation.get("ErrorMessage") or "the deletion failed")
         return operation["Status"] == "SUCCESS"
 
-    wait_until(finished, f"deleting namespace {namespace.name}")
+    wait_until(finished, f"deleting namespace {namespace.full_name}")
 
 
-KINDS = (
+DELETIONS = (
     # ResourceInUse: deregistering the instances is itself still running.
-    Kind("Cloud Map service", "servicediscovery", find_services, delete_service, busy_codes=("ResourceInUse",)),
-    Kind("Cloud Map namespace", "servicediscovery", find_namespaces, delete_namespace, busy_codes=("ResourceInUse",)),
+    Deletion(cloudmap.SERVICE, delete_service, busy_codes=("ResourceInUse",)),
+    Deletion(cloudmap.NAMESPACE, delete_namespace, busy_codes=("ResourceInUse",)),
 )

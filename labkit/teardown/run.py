@@ -5,30 +5,19 @@ deletion failed, one AWS still holds, and a kind that could not be listed all sh
 """
 
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from botocore.exceptions import ClientError
 
-from labkit import config, course
-from labkit.teardown import kinds
-from labkit.teardown.base import (
-    BUSY_WAIT_S,
-    LOCAL_BUSY_WAIT_S,
-    THROTTLING_CODES,
-    Kind,
-    Resource,
-    Tags,
-    describe_error,
-    error_code,
-    is_gone,
-)
+from labkit import course
+from labkit.awsapi import Clients
+from labkit.inventory import Resource, Selection
+from labkit.inventory.errors import error_code, is_gone
+from labkit.teardown import order
+from labkit.teardown.base import BUSY_WAIT_S, LOCAL_BUSY_WAIT_S, THROTTLING_CODES, Deletion, describe_error
 
-COURSE_KEY = "labkit:course"
-LAB_KEY = "labkit:lab"
-OWNER_KEY = "labkit:owner"
 EXIT_LEFT = 1
 EXIT_REFUSED = 2
 SURVEY_THREADS = 8
@@ -57,49 +46,10 @@ class Report:
         return not self.left
 
 
-@dataclass(frozen=True)
-class _Filter:
-    """Which tagged resources a teardown is about: one lab's or all, this learner's or everyone's
-    (an instructor's shared account holds every learner's copy of a lab)."""
-
-    lab: str | None
-    owner: str | None
-
-    def wants(self, tags: Tags) -> bool:
-        return (
-            tags.get(COURSE_KEY) == config.COURSE_TAG
-            and (self.lab is None or tags.get(LAB_KEY) == self.lab)
-            and (self.owner is None or tags.get(OWNER_KEY) == self.owner)
-        )
-
-    def __str__(self) -> str:
-        described = f"{COURSE_KEY}={config.COURSE_TAG}"
-        described += f", {LAB_KEY}={self.lab}" if self.lab else ""
-        return described + (f", {OWNER_KEY}={self.owner}" if self.owner else "")
-
-
 @dataclass
 class _Survey:
-    found: list[tuple[Kind, Resource]]
+    found: list[tuple[Deletion, Resource]]
     unlisted: list[Entry]
-
-
-class _Clients:
-    """One boto3 client per service for the whole run, made from the environment course.start set.
-    Clients are safe to share between threads; the session that makes them is not."""
-
-    def __init__(self):
-        import boto3
-
-        self._session = boto3.Session()
-        self._clients = {}
-        self._lock = threading.Lock()
-
-    def __call__(self, service: str):
-        with self._lock:
-            if service not in self._clients:
-                self._clients[service] = self._session.client(service)
-            return self._clients[service]
 
 
 def teardown(
@@ -114,9 +64,9 @@ def teardown(
 
 def tagged(lab: str | None = None) -> list[Entry]:
     """What this learner still has tagged for the course (or one lab) on the current target."""
-    selection = _Filter(_normalise_lab(lab), course.owner())
-    survey = _survey(_Clients(), selection)
-    return [Entry(kind.label, resource.name) for kind, resource in survey.found] + survey.unlisted
+    selection = Selection(_normalise_lab(lab), course.owner())
+    survey = _survey(Clients(), selection)
+    return [Entry(deletion.kind.label, resource.full_name) for deletion, resource in survey.found] + survey.unlisted
 
 
 def run_cli(target: str = "local", lab: str | None = None, assume_yes: bool = False, all_owners: bool = False) -> int:
@@ -133,8 +83,8 @@ def run_cli(target: str = "local", lab: str | None = None, assume_yes: bool = Fa
     plan = _survey(clients, selection)
     if plan.found and not assume_yes:
         print(f"Would delete {len(plan.found)} resources:")
-        for kind, resource in plan.found:
-            print(_line("", kind.label, resource.name))
+        for deletion, resource in plan.found:
+            print(_line("", deletion.kind.label, resource.full_name))
         if not sys.stdin.isatty():
             print(
                 "labkit teardown: nothing deleted. Standard input is not a terminal, so there is "
@@ -154,28 +104,29 @@ def _start(target: str | None, confirm: str | None, lab: str | None, all_owners:
     env = course.current()
     if env is None or (target is not None and target != env.target):
         env = course.start(target=target, confirm=confirm, quiet=True)
-    selection = _Filter(_normalise_lab(lab), None if all_owners else env.owner)
+    selection = Selection(_normalise_lab(lab), None if all_owners else env.owner)
     print(f"Teardown of resources tagged {selection} on {env}")
-    return env, selection, _Clients()
+    return env, selection, Clients()
 
 
-def _delete_and_recheck(target: str, selection: _Filter, clients: _Clients, plan: _Survey) -> Report:
+def _delete_and_recheck(target: str, selection: Selection, clients: Clients, plan: _Survey) -> Report:
     lab = selection.lab
     report = Report(target=target, lab=lab)
     patience = BUSY_WAIT_S if target == "aws" else LOCAL_BUSY_WAIT_S
     if not plan.found:
         print(f"Nothing tagged {selection} to delete.")
-    for kind, resource in plan.found:
+    for deletion, resource in plan.found:
+        label = deletion.kind.label
         try:
-            note = _delete(kind, clients(kind.service), resource, patience)
+            note = _delete(deletion, clients(deletion.kind.service), resource, patience)
         except Exception as error:  # reported on its line; the other resources still go
-            report.failed.append(Entry(kind.label, resource.name, describe_error(error)))
-            print(_line("FAILED", kind.label, f"{resource.name}: {describe_error(error)}"))
+            report.failed.append(Entry(label, resource.full_name, describe_error(error)))
+            print(_line("FAILED", label, f"{resource.full_name}: {describe_error(error)}"))
         else:
-            report.deleted.append(Entry(kind.label, resource.name, note))
-            print(_line("deleted", kind.label, resource.name + (f", {note}" if note else "")))
+            report.deleted.append(Entry(label, resource.full_name, note))
+            print(_line("deleted", label, resource.full_name + (f", {note}" if note else "")))
     after = _survey(clients, selection)
-    report.left = [Entry(kind.label, resource.name) for kind, resource in after.found]
+    report.left = [Entry(deletion.kind.label, resource.full_name) for deletion, resource in after.found]
     report.left += after.unlisted
     if report.left:
         print(f"Left: {len(report.left)} (tagged {selection}, still there or not checked):")
@@ -186,46 +137,43 @@ def _delete_and_recheck(target: str, selection: _Filter, clients: _Clients, plan
     return report
 
 
-def _survey(clients: _Clients, selection: _Filter) -> _Survey:
-    """Every tagged resource the filter wants, kind by kind in deletion order."""
-    wanted = selection.wants
+def _survey(clients: Clients, selection: Selection) -> _Survey:
+    """Every resource the selection wants, kind by kind in deletion order (by name within a kind:
+    a report that changed order between runs of the same lab would confuse, and fail nbval)."""
 
-    def find(kind: Kind) -> list[Resource] | Entry:
+    def find(deletion: Deletion) -> list[Resource] | Entry:
         try:
-            # Filtered again here: a kind's find must never hand over an untagged resource.
-            return [resource for resource in kind.find(clients(kind.service), wanted) if wanted(resource.tags)]
+            return deletion.kind.resources(clients, selection.wants)
         except Exception as error:  # an unimplemented or unreachable API: reported, not fatal
-            return Entry(kind.label, "", f"could not be listed: {describe_error(error)}")
+            return Entry(deletion.kind.label, "", f"could not be listed: {describe_error(error)}")
 
     # A survey is a hundred or more small calls, one after the other within a kind; kinds are
     # independent, and on AWS each call takes tens of milliseconds, so kinds are listed in parallel.
-    every_kind = kinds.KINDS
+    deletions = order.DELETIONS
     with ThreadPoolExecutor(max_workers=SURVEY_THREADS) as pool:
-        results = list(pool.map(find, every_kind))
+        results = list(pool.map(find, deletions))
     found, unlisted = [], []
-    for kind, result in zip(every_kind, results, strict=True):
+    for deletion, result in zip(deletions, results, strict=True):
         if isinstance(result, Entry):
             unlisted.append(result)
         else:
-            # By name within a kind: AWS and moto list in no stable order, and a report that
-            # changes order between runs of the same lab would confuse (and fail nbval).
-            found += [(kind, resource) for resource in sorted(result, key=lambda r: r.name)]
+            found += [(deletion, resource) for resource in result]
     return _Survey(found, unlisted)
 
 
-def _delete(kind: Kind, client, resource: Resource, patience: float) -> str:
+def _delete(deletion: Deletion, client, resource: Resource, patience: float) -> str:
     """Delete one resource, waiting up to `patience` seconds while AWS says a dependency is still
     going away or calls are throttled. Returns a note for the report ("" for a plain deletion)."""
     deadline = time.monotonic() + patience
     pause = 1.0
     while True:
         try:
-            how = kind.delete(client, resource)
+            how = deletion.delete(client, resource)
             return how if isinstance(how, str) else ""
         except ClientError as error:
             if is_gone(error):
                 return "already gone"
-            retryable = error_code(error) in kind.busy_codes + THROTTLING_CODES
+            retryable = error_code(error) in deletion.busy_codes + THROTTLING_CODES
             if not retryable or time.monotonic() + pause > deadline:
                 raise
         time.sleep(pause)

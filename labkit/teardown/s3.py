@@ -1,22 +1,8 @@
 """S3 buckets of the current region, emptied (every object version and delete marker) first."""
 
-from botocore.exceptions import ClientError
-
-from labkit.awsapi import chunks, pages, tag_dict
-from labkit.teardown.base import Kind, Resource, error_code
-
-
-def find_buckets(client, wanted):
-    # ListBuckets is global; the other kinds are regional, and so is a teardown.
-    for bucket in pages(client, "list_buckets", "Buckets", BucketRegion=client.meta.region_name):
-        try:
-            tags = tag_dict(client.get_bucket_tagging(Bucket=bucket["Name"])["TagSet"])
-        except ClientError as error:
-            if error_code(error) in ("NoSuchTagSet", "NoSuchBucket"):
-                continue  # untagged, or deleted meanwhile
-            raise
-        if wanted(tags):
-            yield Resource(id=bucket["Name"], name=bucket["Name"], tags=tags)
+from labkit.awsapi import chunks
+from labkit.inventory import s3
+from labkit.teardown.base import Deletion
 
 
 def delete_bucket(client, bucket):
@@ -36,7 +22,7 @@ def delete_bucket(client, bucket):
     client.delete_bucket(Bucket=bucket.id)
 
 
-KINDS = (
+DELETIONS = (
     # BucketNotEmpty: an object written while the bucket was being emptied; emptying runs again.
-    Kind("S3 bucket", "s3", find_buckets, delete_bucket, busy_codes=("BucketNotEmpty",)),
+    Deletion(s3.BUCKET, delete_bucket, busy_codes=("BucketNotEmpty",)),
 )
