@@ -357,3 +357,16 @@ def test_requests_carry_the_forwarded_headers(alb):
     assert headers["X-Forwarded-For"] == "203.0.113.7, 127.0.0.1"
     assert headers["X-Forwarded-Proto"] == "http"
     assert headers["X-Amzn-Trace-Id"].startswith("Root=1-")
+
+
+def test_a_repeated_target_group_is_the_same_one_and_a_changed_one_is_refused(cloud):
+    elb, vpc = boto3.client("elbv2"), boto3.client("ec2").describe_vpcs()["Vpcs"][0]["VpcId"]
+    settings = {"Name": "twice", "Protocol": "HTTP", "Port": 80, "VpcId": vpc, "TargetType": "ip"}
+    first = elb.create_target_group(**settings, HealthCheckPath="/health")["TargetGroups"][0]["TargetGroupArn"]
+    again = elb.create_target_group(**settings, HealthCheckPath="/health")["TargetGroups"][0]["TargetGroupArn"]
+    with pytest.raises(elb.exceptions.DuplicateTargetGroupNameException) as refused:
+        elb.create_target_group(**settings, HealthCheckPath="/healthz")
+    assert again == first
+    assert refused.value.response["Error"]["Message"] == "A target group with the specified name already exists."
+    (group,) = elb.describe_target_groups(Names=["twice"])["TargetGroups"]
+    assert group["HealthCheckPath"] == "/health"

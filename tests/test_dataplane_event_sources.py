@@ -414,3 +414,20 @@ def test_a_topic_delivers_to_a_queue_only_when_the_queue_policy_allows_the_topic
     assert messages_in(aws, allowed_url) == 1  # SNS delivers to queues within Publish
     assert messages_in(aws, refused_url) == 0
     assert messages_in(aws, bare_url) == 0
+
+
+def test_subscribing_again_with_another_filter_policy_is_refused_and_changes_nothing(aws):
+    topic = aws["sns"].create_topic(Name=f"orders-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    _, queue_arn = make_queue(aws)
+    placed = {"FilterPolicy": json.dumps({"event_type": ["OrderPlaced"]}), "RawMessageDelivery": "true"}
+    first = aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes=placed)
+    again = aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes=placed)
+    cancelled = {**placed, "FilterPolicy": json.dumps({"event_type": ["OrderCancelled"]})}
+    with pytest.raises(aws["sns"].exceptions.InvalidParameterException) as refused:
+        aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes=cancelled)
+    assert again["SubscriptionArn"] == first["SubscriptionArn"]
+    assert refused.value.response["Error"]["Message"] == (
+        "Invalid parameter: Attributes Reason: Subscription already exists with different attributes"
+    )
+    kept = aws["sns"].get_subscription_attributes(SubscriptionArn=first["SubscriptionArn"])["Attributes"]
+    assert json.loads(kept["FilterPolicy"]) == {"event_type": ["OrderPlaced"]}

@@ -21,6 +21,7 @@ EXPECTED_SETS = {
     "lambda: SQS pollers",
     "lambda: SNS delivers asynchronously",
     "sns: queue policies allow deliveries",
+    "sns: a subscription is not changed by subscribing again",
     "eventbridge: Lambda targets",
     "elb: listeners serve, targets are health checked",
     "ecs: task status is the process's",

@@ -1,9 +1,14 @@
-"""SNS on the local cloud: a topic delivers to an SQS queue only when the queue's policy allows the
-topic, as on AWS (SNS Developer Guide, "Fanout to Amazon SQS queues": the queue policy must allow
-sns.amazonaws.com to sqs:SendMessage with aws:SourceArn the topic). moto delivers to every
-subscribed queue; a delivery the policy refuses is dropped here and reported in the local cloud's
-log, where AWS reports it in the topic's delivery-status logs. Deliveries to Lambda functions are the
-Lambda data plane's (labkit.dataplane.lambda_.event_sources)."""
+"""SNS on the local cloud: subscribing again with other attributes is refused, and a topic delivers to
+an SQS queue only when the queue's policy allows the topic, as on AWS (SNS Developer Guide, "Fanout to
+Amazon SQS queues": the queue policy must allow sns.amazonaws.com to sqs:SendMessage with
+aws:SourceArn the topic). moto delivers to every subscribed queue; a delivery the policy refuses is
+dropped here and reported in the local cloud's log, where AWS reports it in the topic's
+delivery-status logs. Deliveries to Lambda functions are the Lambda data plane's
+(labkit.dataplane.lambda_.event_sources).
+
+Subscribe is idempotent on AWS only for the same attributes: moto returns the existing subscription
+and quietly gives it the new attributes, where AWS answers InvalidParameter "Subscription already
+exists with different attributes" (so a corrected filter policy needs SetSubscriptionAttributes)."""
 
 import functools
 import json
@@ -12,9 +17,16 @@ from labkit.dataplane.core import policies, seams
 from labkit.dataplane.core.arns import Arn
 from labkit.dataplane.core.seams import Seam
 
+DIFFERENT_ATTRIBUTES = "Invalid parameter: Attributes Reason: Subscription already exists with different attributes"
+
 
 def install() -> None:
     seams.declare("sns: queue policies allow deliveries", "moto.sns.models", "labkit.dataplane.sns:SEAMS")
+    seams.declare(
+        "sns: a subscription is not changed by subscribing again",
+        "moto.sns.responses",
+        "labkit.dataplane.sns:RESPONSE_SEAMS",
+    )
 
 
 def queue_allows(queue_arn: str, topic_arn: str) -> bool:
@@ -50,6 +62,37 @@ def _only_where_allowed(publish):
     return publish_where_allowed
 
 
+def _refusing_other_attributes(subscribe):
+    @functools.wraps(subscribe)
+    def subscribe_once(self):
+        from moto.sns.exceptions import SNSInvalidParameter
+
+        existing = self.backend._find_subscription(
+            self._get_param("TopicArn"), self._get_param("Endpoint"), self._get_param("Protocol")
+        )
+        asked = self._get_attributes() or {}
+        if existing is not None and any(
+            _comparable(name, value) != _comparable(name, existing.attributes.get(name))
+            for name, value in asked.items()
+        ):
+            raise SNSInvalidParameter(DIFFERENT_ATTRIBUTES)
+        return subscribe(self)
+
+    return subscribe_once
+
+
+def _comparable(name: str, value):
+    """Attribute values as AWS compares them: policies as JSON documents, flags without regard to case."""
+    if value is None:
+        return None
+    if name.endswith("Policy") and isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return str(value).lower()
+
+
 SEAMS = (
     Seam(
         "moto.sns.models.Subscription.publish",
@@ -66,4 +109,9 @@ SEAMS = (
         contains='self.protocol == "sqs"',
         replace=_only_where_allowed,
     ),
+)
+RESPONSE_SEAMS = (
+    Seam("moto.sns.responses.SNSResponse.subscribe", ("self",), replace=_refusing_other_attributes),
+    Seam("moto.sns.models.SNSBackend._find_subscription", ("self", "topic_arn", "endpoint", "protocol")),
+    Seam("moto.sns.responses.SNSResponse._get_attributes", ("self",)),
 )

@@ -38,6 +38,20 @@ def _existing_or_new_load_balancer(create):
     return wrapper
 
 
+# CreateTargetGroup's health check settings (moto's keyword) and the target group's attribute: a
+# repeated name with any setting changed is a DuplicateTargetGroupName on AWS, not the old group.
+_HEALTH_CHECK_SETTINGS = {
+    "healthcheck_protocol": "health_check_protocol",
+    "healthcheck_port": "health_check_port",
+    "healthcheck_path": "health_check_path",
+    "healthcheck_interval_seconds": "health_check_interval_seconds",
+    "healthcheck_timeout_seconds": "health_check_timeout_seconds",
+    "healthy_threshold_count": "healthy_threshold_count",
+    "unhealthy_threshold_count": "unhealthy_threshold_count",
+    "matcher": "matcher",
+}
+
+
 def _existing_or_new_target_group(create):
     @functools.wraps(create)
     def wrapper(self, name, **kwargs):
@@ -51,6 +65,7 @@ def _existing_or_new_target_group(create):
             "port": kwargs.get("port"),
             "vpc_id": kwargs.get("vpc_id"),
             "target_type": kwargs.get("target_type") or "instance",
+            **{attribute: kwargs.get(setting) for setting, attribute in _HEALTH_CHECK_SETTINGS.items()},
         }
         if any(value is not None and str(getattr(existing, key)) != str(value) for key, value in asked.items()):
             raise DuplicateTargetGroupName()
