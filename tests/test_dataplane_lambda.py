@@ -533,3 +533,19 @@ def test_other_runtimes_get_a_clear_error(aws):
     assert response["FunctionError"] == "Unhandled"
     assert "runs Python functions only" in error["errorMessage"]
     assert "nodejs20.x" in error["errorMessage"]
+
+
+def test_a_deleted_functions_execution_environment_stops(aws):
+    name = deploy(aws, "import os\n\ndef handler(event, context):\n    return os.getpid()\n")
+    _, pid = call(aws, name)
+
+    def running() -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    assert running()  # warm, waiting for its next invocation
+    aws["lambda"].delete_function(FunctionName=name)
+    assert eventually(lambda: not running(), timeout_s=10)

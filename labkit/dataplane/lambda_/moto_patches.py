@@ -15,6 +15,7 @@ labkit.dataplane.core.seams; this module is imported only once moto's Lambda is)
 
 import base64
 import binascii
+import functools
 import json
 import random
 import uuid
@@ -128,6 +129,20 @@ def _refuse_unless_permitted(backend, fn, name: str, qualifier: str | None, invo
     )
 
 
+def _stopping_environments(delete_function):
+    """Replaces LambdaBackend.delete_function: a deleted function's execution environments stop, as on AWS,
+    where moto's ran on until the local cloud stopped."""
+
+    @functools.wraps(delete_function)
+    def delete_and_stop(self, function_name, qualifier=None):
+        delete_function(self, function_name, qualifier)
+        if qualifier is None:
+            ref = FunctionRef.parse(function_name)
+            invoke.POOL.stop_function(ref.account or self.account_id, ref.region or self.region_name, ref.name)
+
+    return delete_and_stop
+
+
 def _version_to_run(backend, name: str, qualifier: str | None) -> str | None:
     """The version itself, or for an alias its version or, by weight, an additional one."""
     if qualifier is None or qualifier == "$LATEST" or qualifier.isdigit():
@@ -180,6 +195,11 @@ SEAMS = (
         replace=lambda _: _backend_invoke,
     ),
     Seam("moto.awslambda.responses.LambdaResponse.invoke", ("self",), replace=lambda _: _response_invoke),
+    Seam(
+        "moto.awslambda.models.LambdaBackend.delete_function",
+        ("self", "function_name", "qualifier"),
+        replace=_stopping_environments,
+    ),
     # The paths by which other triggers reach the seam, and the Logs calls that write invocations' logs.
     Seam("moto.awslambda.models.LambdaBackend.send_dynamodb_items", contains="func.invoke("),
     Seam("moto.secretsmanager.models.SecretsManagerBackend.rotate_secret", contains="lambda_backend.invoke("),

@@ -116,6 +116,17 @@ class WorkerPool:
         for worker in busy:
             worker.stop_process()
 
+    def stop_function(self, account: str, region: str, name: str) -> None:
+        """The function was deleted: its idle environments stop now, busy ones once they answer."""
+        function = (account, region, name)
+        with self._changed:
+            for family in [family for family in self._current_key if family[:3] == function]:
+                del self._current_key[family]  # so that release() keeps none of them
+            idle = self._take_idle(lambda worker: worker.spec.family[:3] == function)
+            self._changed.notify_all()
+        for worker in idle:
+            worker.stop()
+
     def _take_idle(self, wanted, at_most: int | None = None) -> list[Worker]:
         """Remove idle workers matching wanted (least recently used first) from the pool."""
         candidates = sorted(
