@@ -9,6 +9,7 @@ group. Task processes answer /whoami with their task id, so a test sees which ta
 import json
 import os
 import signal
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -480,9 +481,25 @@ def test_target_tracking_scales_out_under_load_and_back_in_after(stack):
     print(f"\nscaled out to {scaled_out} after {time.monotonic() - started:.1f} s of load")
     wait_for(lambda: stack.describe("scaled")["runningCount"] == scaled_out, 10, "the new tasks")
 
-    quiet = time.monotonic()
-    wait_for(lambda: stack.describe("scaled")["desiredCount"] == 1, 30, "the scale-in")
-    print(f"scaled back in to 1 after {time.monotonic() - quiet:.1f} s without load")
+    # No traffic at all is no data for the alarm, not low traffic: AWS never scales in then.
+    silent_until = time.monotonic() + 18  # more than the 15 periods a scale-in needs
+    while time.monotonic() < silent_until:
+        assert stack.describe("scaled")["desiredCount"] == scaled_out, "scaled in without any traffic"
+        time.sleep(0.5)
+    quiet, trickle_stops = time.monotonic(), threading.Event()
+
+    def trickle():  # a few requests per period: well under the target, and data for the alarm
+        while not trickle_stops.wait(0.25):
+            session.get(url + "/whoami")
+
+    trickling = threading.Thread(target=trickle, daemon=True)
+    trickling.start()
+    try:
+        wait_for(lambda: stack.describe("scaled")["desiredCount"] == 1, 30, "the scale-in")
+    finally:
+        trickle_stops.set()
+        trickling.join()
+    print(f"scaled back in to 1 after {time.monotonic() - quiet:.1f} s of light load")
     activities = autoscaling.describe_scaling_activities(ServiceNamespace="ecs", ResourceId=resource)[
         "ScalingActivities"
     ]

@@ -7,7 +7,9 @@ TargetTrackingScaling policy on ecs:service:DesiredCount measures its predefined
 - ECSServiceAverageCPUUtilization / ...MemoryUtilization: the service's running tasks' processes,
   from /proc, against the task's CPU and memory size.
 As the alarms AWS creates for target tracking do, 3 periods above the target scale out and 15
-periods below 90% of it scale in, to ceil(desired x metric / target) within the scalable target's
+periods below 90% of it scale in; a period without a datapoint (an ALB publishes no
+RequestCountPerTarget for a period without requests) leaves the alarm without data, so a service
+without traffic is never scaled in, to ceil(desired x metric / target) within the scalable target's
 min and max capacity, honouring ScaleOutCooldown and ScaleInCooldown (300 s by default: 5 s
 locally) and DisableScaleIn. Each change is a scaling activity (describe_scaling_activities, which
 moto lacks) and the metrics are put in CloudWatch (moto's backend, in this process).
@@ -146,7 +148,7 @@ def _measure(specification: dict, service, running: list, state: PolicyState, ba
         if group is None:
             return None
         value = _per_period(state, "requests", elb.requests_received(group), now)
-        if value is None:
+        if not value:  # a period without requests has no datapoint: INSUFFICIENT_DATA, never scale-in
             return None
         per_target = value / max(1, elb.healthy_target_count(group))
         _put_metric(
