@@ -120,7 +120,9 @@ def current() -> "Environment | None":
 
 
 def owner() -> str:
-    raw = os.environ.get("LABKIT_OWNER") or getpass.getuser() or "learner"
+    """Who owns what this learner creates: LABKIT_OWNER, else the JupyterHub user (on a hub every learner's
+    OS user is often the same, jovyan), else the OS user."""
+    raw = os.environ.get("LABKIT_OWNER") or os.environ.get("JUPYTERHUB_USER") or getpass.getuser() or "learner"
     cleaned = re.sub(r"[^a-z0-9]+", "-", raw.lower()).strip("-")[:16]
     return cleaned or "learner"
 

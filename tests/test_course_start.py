@@ -142,3 +142,16 @@ def test_aws_target_without_credentials_says_how_to_configure(tmp_path):
     )
     assert result.returncode != 0
     assert "no AWS credentials" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.no_cloud
+def test_the_owner_is_labkit_owner_else_the_jupyterhub_user_else_the_system_user(monkeypatch):
+    monkeypatch.setattr(course.getpass, "getuser", lambda: "jovyan")
+    monkeypatch.delenv("LABKIT_OWNER", raising=False)
+    monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
+    alone = course.owner()
+    monkeypatch.setenv("JUPYTERHUB_USER", "Grace.Hopper")
+    on_a_hub = course.owner()
+    monkeypatch.setenv("LABKIT_OWNER", "team-7")
+    chosen = course.owner()
+    assert (alone, on_a_hub, chosen) == ("jovyan", "grace-hopper", "team-7")
