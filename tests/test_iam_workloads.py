@@ -136,3 +136,26 @@ def test_each_decision_is_recorded_with_its_principal_action_and_resource(aws, c
         "Resource": f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/{table}",
         "Decision": "implicit deny",
     } in [{key: d[key] for key in ("Principal", "Action", "Resource", "Decision")} for d in decisions]
+
+
+def test_a_condition_on_the_kms_encryption_context_is_evaluated(aws):
+    kms = boto3.client("kms")
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    grant(
+        aws,
+        {
+            "Effect": "Allow",
+            "Action": "kms:Encrypt",
+            "Resource": key,
+            "Condition": {"StringEquals": {"kms:EncryptionContext:service": "payments"}},
+        },
+    )
+    name = deploy(aws, CALL_AWS)
+
+    def encrypt(context: dict) -> dict:
+        params = {"KeyId": key, "Plaintext": "card", "EncryptionContext": context}
+        return call(aws, name, {"service": "kms", "operation": "encrypt", "params": params})[1]
+
+    assert encrypt({"service": "payments"}) == {"code": None}
+    refused = encrypt({"service": "orders"})
+    assert refused["code"] == "AccessDeniedException" and f"kms:Encrypt on resource: {key}" in refused["message"]

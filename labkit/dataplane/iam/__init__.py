@@ -83,8 +83,9 @@ def role_documents(role_arn: str) -> list[dict] | None:
 def _refusal(session: sessions.Session, call: requests.Call, region: str):
     action = resources.action(call)
     documents = role_documents(session.role_arn) or []
+    keys = resources.context(call, region, session.role_arn)
     for resource in resources.arns(call, region, session.account):
-        decision = policies.evaluate(documents, policies.Request(action, resource, {}))
+        decision = policies.evaluate(documents, policies.Request(action, resource, keys))
         _record(session, action, resource, decision)
         if decision != policies.ALLOWED:
             text = denials.message(session.assumed_role_arn, action, resource, decision)

@@ -26,6 +26,17 @@ def action(call: Call) -> str:
     return f"{call.action_prefix}:{_ACTIONS.get((call.service, call.operation), call.operation)}"
 
 
+def context(call: Call, region: str, principal_arn: str) -> dict:
+    """The condition keys of the request that the labs' policies use (IAM User Guide, "AWS global
+    condition context keys"; KMS's kms:EncryptionContext:KEY)."""
+    keys = {"aws:PrincipalArn": principal_arn, "aws:RequestedRegion": region}
+    encryption_context = call.params.get("EncryptionContext")
+    if call.service == "kms" and isinstance(encryption_context, dict):
+        keys.update({f"kms:EncryptionContext:{name}": value for name, value in encryption_context.items()})
+        keys["kms:EncryptionContextKeys"] = list(encryption_context)
+    return keys
+
+
 def arns(call: Call, region: str, account: str) -> list[str]:
     """Each resource the call acts on; the call needs the action on every one of them."""
     params = call.params
