@@ -32,6 +32,24 @@ def pytest_unconfigure(config):
     shutil.rmtree(_SESSION_STATE, ignore_errors=True)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("no_cloud") and "cloud" in item.fixturenames:
+        pytest.fail(f"{item.nodeid} is marked no_cloud but uses the cloud fixture", pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_cloud_is_started(request, monkeypatch):
+    """A no_cloud test that starts the local cloud anyway fails there, instead of starting it."""
+    if request.node.get_closest_marker("no_cloud"):
+        from labkit.localcloud import control
+
+        def refuse():
+            raise AssertionError(f"{request.node.nodeid} is marked no_cloud but starts the local cloud")
+
+        monkeypatch.setattr(control, "up", refuse)
+
+
 @pytest.fixture(scope="session")
 def cloud():
     """The session's local cloud, with this process's environment pointed at it."""

@@ -81,6 +81,7 @@ def messages_in(aws, queue_url: str) -> int:
     return sum(int(value) for value in attributes.values())
 
 
+@pytest.mark.no_cloud
 def test_moto_still_has_the_seams_event_sources_patch():
     # Runs against this process's unpatched moto: the same check the local cloud makes.
     event_sources.verify_seams()

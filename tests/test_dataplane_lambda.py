@@ -111,11 +111,13 @@ WRITE_ITEM = """
 """
 
 
+@pytest.mark.no_cloud
 def test_moto_still_has_the_seam_the_local_lambda_patches():
     # Runs against this process's unpatched moto: the same check the local cloud makes at start.
     moto_patches.verify_seams()
 
 
+@pytest.mark.no_cloud
 def test_a_moved_seam_fails_loudly_and_names_it(monkeypatch):
     from moto.awslambda.models import LambdaFunction
 
@@ -498,6 +500,7 @@ def test_workers_stop_on_reset_and_with_the_local_cloud(isolated_cloud_env):
     assert eventually(lambda: not process_alive(worker))
 
 
+@pytest.mark.no_cloud
 def test_idle_and_outdated_workers_are_stopped(tmp_path):
     from labkit.dataplane.lambda_.pool import WorkerPool
     from labkit.dataplane.lambda_.workers import WorkerSpec

@@ -108,6 +108,7 @@ def test_a_dockerfile_the_local_target_cannot_read_is_explained(cloud, tmp_path,
         images.build(tmp_path, "broken:1")
 
 
+@pytest.mark.no_cloud
 def test_shell_form_and_continued_lines_read_as_docker_reads_them():
     recipe = images.parse_dockerfile(
         "FROM python:3.11-slim\nARG APP=/srv\nWORKDIR ${APP}\nENV MODE=prod \\\n    LEVEL=2\n"
@@ -118,6 +119,7 @@ def test_shell_form_and_continued_lines_read_as_docker_reads_them():
     assert recipe.cmd == ["/bin/sh", "-c", "python -m app --level $LEVEL"]
 
 
+@pytest.mark.no_cloud
 def test_the_aws_target_without_docker_says_what_is_needed(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # no `docker` command anywhere
     aws = course.Environment(
