@@ -9,7 +9,8 @@ import uuid
 
 import boto3
 import pytest
-from test_dataplane_lambda import clients_for, deploy, eventually, log_messages
+from support import wait_for
+from test_dataplane_lambda import clients_for, deploy, log_messages
 
 from labkit.dataplane import eventbridge
 from labkit.dataplane.lambda_ import event_sources
@@ -92,8 +93,9 @@ def test_send_message_returns_before_the_handler_runs_and_it_gets_aws_sqs_event(
     name = deploy(aws, PRINT_EVENT_THEN_WORK)
     queue, queue_arn = make_queue(aws)
     aws["lambda"].create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=name)
-    aws["sqs"].send_message(QueueUrl=queue, MessageBody="warm-up")  # a fresh cloud's first calls
-    assert eventually(lambda: messages_in(aws, queue) == 0)  # are slower
+    # A fresh cloud's first calls are slower: warmed up before SendMessage is timed.
+    aws["sqs"].send_message(QueueUrl=queue, MessageBody="warm-up")
+    wait_for(lambda: messages_in(aws, queue) == 0, 10, "the warm-up message to be consumed")
     sent_at = time.time()
     sent = aws["sqs"].send_message(
         QueueUrl=queue,
@@ -102,8 +104,8 @@ def test_send_message_returns_before_the_handler_runs_and_it_gets_aws_sqs_event(
     )
     assert time.time() - sent_at < 0.2  # the handler takes a second: SendMessage did not wait
 
-    seen = eventually(lambda: events_seen(aws, name), timeout_s=10)
-    assert seen and seen[0]["started"] >= sent_at
+    seen = wait_for(lambda: events_seen(aws, name), 10, "the handler's EVENT line")
+    assert seen[0]["started"] >= sent_at
     (record,) = seen[0]["event"]["Records"]
     assert list(record) == [
         "messageId",
@@ -133,7 +135,7 @@ def test_send_message_returns_before_the_handler_runs_and_it_gets_aws_sqs_event(
     assert record["attributes"]["SentTimestamp"].isdigit()
     assert record["eventSource"] == "aws:sqs" and record["eventSourceARN"] == queue_arn
     assert record["awsRegion"] == cloud.region
-    assert eventually(lambda: messages_in(aws, queue) == 0)  # deleted once the handler succeeded
+    wait_for(lambda: messages_in(aws, queue) == 0, 5, "the message to be deleted once the handler succeeded")
 
 
 def test_batch_size_and_batching_window_are_honoured(aws):
@@ -143,15 +145,14 @@ def test_batch_size_and_batching_window_are_honoured(aws):
         EventSourceArn=queue_arn, FunctionName=name, BatchSize=3, MaximumBatchingWindowInSeconds=1
     )
     aws["sqs"].send_message_batch(QueueUrl=queue, Entries=[{"Id": str(n), "MessageBody": f"m{n}"} for n in range(7)])
-    seen = eventually(lambda: sum(len(b["bodies"]) for b in batches(aws, name)) >= 7, timeout_s=10)
-    assert seen
+    wait_for(lambda: sum(len(b["bodies"]) for b in batches(aws, name)) >= 7, 10, "all 7 messages in batches")
     # Full batches go at once; the last waits out the window, then goes with what there is.
     assert sorted(len(b["bodies"]) for b in batches(aws, name)) == [1, 3, 3]
 
     for n in range(2):  # sent apart, within one window: one invocation
         aws["sqs"].send_message(QueueUrl=queue, MessageBody=f"late{n}")
         time.sleep(0.3)
-    assert eventually(lambda: len(batches(aws, name)) == 4, timeout_s=5)
+    wait_for(lambda: len(batches(aws, name)) == 4, 5, "a fourth batch")
     assert batches(aws, name)[-1]["bodies"] == ["late0", "late1"]
 
 
@@ -167,8 +168,8 @@ def test_a_failing_message_reaches_the_dlq_after_max_receive_count_attempts(aws)
     def in_dlq():
         return aws["sqs"].receive_message(QueueUrl=dlq).get("Messages")
 
-    moved = eventually(in_dlq, timeout_s=10)
-    assert moved and moved[0]["Body"] == "fail-always"
+    moved = wait_for(in_dlq, 10, "the message in the dead-letter queue")
+    assert moved[0]["Body"] == "fail-always"
     attempts = batches(aws, name)
     assert [b["counts"] for b in attempts] == [["1"], ["2"], ["3"]]
     assert not any(b["ok"] for b in attempts) and messages_in(aws, queue) == 0
@@ -204,7 +205,7 @@ def test_report_batch_item_failures_redelivers_only_the_failed_items(aws):
     aws["sqs"].send_message_batch(
         QueueUrl=queue, Entries=[{"Id": str(n), "MessageBody": body} for n, body in enumerate(["a", "fail-once", "c"])]
     )
-    assert eventually(lambda: len(batches(aws, name)) >= 2, timeout_s=8)
+    wait_for(lambda: len(batches(aws, name)) >= 2, 8, "the batch and the redelivery of its failed item")
     time.sleep(2.5)  # a message not deleted would come back after the visibility timeout
     first, second = (b["bodies"] for b in batches(aws, name))
     assert sorted(first) == ["a", "c", "fail-once"] and second == ["fail-once"]
@@ -231,8 +232,8 @@ def test_an_invalid_batch_response_fails_the_whole_batch(aws):
         EventSourceArn=queue_arn, FunctionName=name, FunctionResponseTypes=["ReportBatchItemFailures"]
     )
     aws["sqs"].send_message(QueueUrl=queue, MessageBody="x")
-    assert eventually(lambda: len(batches(aws, name)) == 2, timeout_s=6)
-    assert eventually(lambda: messages_in(aws, queue) == 0)
+    wait_for(lambda: len(batches(aws, name)) == 2, 6, "the batch and its redelivery")
+    wait_for(lambda: messages_in(aws, queue) == 0, 5, "the message to be deleted")
 
 
 def test_disable_stops_consumption_enable_drains_and_delete_stops_the_poller(aws):
@@ -248,7 +249,7 @@ def test_disable_stops_consumption_enable_drains_and_delete_stops_the_poller(aws
 
     aws["lambda"].update_event_source_mapping(UUID=mapping, Enabled=True)
     assert aws["lambda"].get_event_source_mapping(UUID=mapping)["State"] == "Enabled"
-    assert eventually(lambda: messages_in(aws, queue) == 0)
+    wait_for(lambda: messages_in(aws, queue) == 0, 5, "the enabled mapping to drain the backlog")
     assert sorted(body for b in batches(aws, name) for body in b["bodies"]) == ["backlog0", "backlog1", "backlog2"]
 
     aws["lambda"].delete_event_source_mapping(UUID=mapping)
@@ -264,7 +265,7 @@ def test_fifo_keeps_the_order_within_each_message_group(aws):
     sent = [("a", "a1"), ("b", "b1"), ("a", "fail-once"), ("a", "a3"), ("b", "b2"), ("a", "a4")]
     for group, body in sent:
         aws["sqs"].send_message(QueueUrl=queue, MessageBody=body, MessageGroupId=group)
-    assert eventually(lambda: messages_in(aws, queue) == 0, timeout_s=10)
+    wait_for(lambda: messages_in(aws, queue) == 0, 10, "every message to be consumed")
 
     done: list[str] = []
     for batch in batches(aws, name):
@@ -284,7 +285,7 @@ def test_fifo_records_carry_the_group_deduplication_id_and_sequence_number(aws):
     queue, queue_arn = make_queue(aws, fifo=True)
     aws["lambda"].create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=name)
     aws["sqs"].send_message(QueueUrl=queue, MessageBody="f1", MessageGroupId="g", MessageDeduplicationId="d1")
-    seen = eventually(lambda: events_seen(aws, name), timeout_s=10)
+    seen = wait_for(lambda: events_seen(aws, name), 10, "the handler's EVENT line")
     attributes = seen[0]["event"]["Records"][0]["attributes"]
     assert attributes["MessageGroupId"] == "g" and attributes["MessageDeduplicationId"] == "d1"
     assert re.fullmatch(r"\d{20}", attributes["SequenceNumber"])
@@ -305,7 +306,7 @@ def test_sns_publish_returns_at_once_and_the_handler_gets_the_sns_event(aws):
     )
     assert time.monotonic() - started < 0.5  # the handler takes a second: Publish did not wait
 
-    seen = eventually(lambda: events_seen(aws, name), timeout_s=10)
+    seen = wait_for(lambda: events_seen(aws, name), 10, "the handler's EVENT line")
     (record,) = seen[0]["event"]["Records"]
     assert record["EventSource"] == "aws:sns" and record["EventVersion"] == "1.0"
     assert record["EventSubscriptionArn"] == subscription
@@ -354,7 +355,7 @@ def test_eventbridge_delivers_to_a_lambda_target_with_the_event_shape(aws, cloud
     assert time.monotonic() - started < 0.5
     assert answer["FailedEntryCount"] == 0
 
-    assert eventually(lambda: len(events_seen(aws, name)) >= 2, timeout_s=10)
+    wait_for(lambda: len(events_seen(aws, name)) >= 2, 10, "the matching event at both targets")
     time.sleep(0.3)  # the non-matching event invokes nothing
     received = [seen["event"] for seen in events_seen(aws, name)]
     assert len(received) == 2 and {"id": 7} in received

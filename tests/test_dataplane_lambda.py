@@ -14,6 +14,7 @@ import zipfile
 
 import boto3
 import pytest
+from support import wait_for
 
 from labkit.dataplane.lambda_ import moto_patches
 from labkit.localcloud import control
@@ -77,15 +78,6 @@ def log_messages(aws, name: str) -> list[str]:
     except aws["logs"].exceptions.ResourceNotFoundException:  # not invoked yet
         return []
     return [event["message"] for event in events]
-
-
-def eventually(check, timeout_s: float = 5.0):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.05)
 
 
 def make_table(aws) -> str:
@@ -234,8 +226,8 @@ def test_an_exception_comes_back_as_aws_shapes_it_and_is_logged(aws):
     assert response["StatusCode"] == 200 and response["FunctionError"] == "Unhandled"
     assert error["errorType"] == "ValueError" and error["errorMessage"] == "no such book: 42"
     assert any("app.py" in line and "handler" in line for line in error["stackTrace"])
-    messages = eventually(lambda: [m for m in log_messages(aws, name) if "[ERROR]" in m])
-    assert messages and messages[0].startswith("[ERROR] ValueError: no such book: 42")
+    messages = wait_for(lambda: [m for m in log_messages(aws, name) if "[ERROR]" in m], 5, "the error in the log")
+    assert messages[0].startswith("[ERROR] ValueError: no such book: 42")
 
 
 def test_a_timeout_kills_the_worker_and_the_next_invoke_works(aws):
@@ -364,8 +356,10 @@ def test_event_invocation_answers_202_and_runs_shortly_after(aws):
     name = deploy(aws, WRITE_ITEM, Environment={"Variables": {"TABLE": table}})
     response, body = call(aws, name, {"id": "e1", "title": "Emma"}, InvocationType="Event")
     assert response["StatusCode"] == 202 and body is None
-    stored = eventually(lambda: aws["dynamodb"].get_item(TableName=table, Key={"id": {"S": "e1"}}).get("Item"))
-    assert stored and stored["title"] == {"S": "Emma"}
+    stored = wait_for(
+        lambda: aws["dynamodb"].get_item(TableName=table, Key={"id": {"S": "e1"}}).get("Item"), 5, "the item e1"
+    )
+    assert stored["title"] == {"S": "Emma"}
 
 
 def test_a_failing_event_is_retried_twice_with_the_same_request_id(aws):
@@ -375,7 +369,7 @@ def test_a_failing_event_is_retried_twice_with_the_same_request_id(aws):
     def starts():
         return [m for m in log_messages(aws, name) if m.startswith("START")]
 
-    eventually(lambda: len(starts()) >= 3, timeout_s=8)
+    wait_for(lambda: len(starts()) >= 3, 8, "the first attempt and two retries")
     time.sleep(0.3)  # no fourth attempt follows
     assert len(starts()) == 3 and len({line.split()[2] for line in starts()}) == 1
 
@@ -455,8 +449,10 @@ def test_an_sqs_trigger_runs_the_handler(aws):
     queue_arn = aws["sqs"].get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
     aws["lambda"].create_event_source_mapping(EventSourceArn=queue_arn["Attributes"]["QueueArn"], FunctionName=name)
     aws["sqs"].send_message(QueueUrl=queue, MessageBody=json.dumps({"id": "o1", "title": "Ulysses"}))
-    stored = eventually(lambda: aws["dynamodb"].get_item(TableName=table, Key={"id": {"S": "o1"}}).get("Item"))
-    assert stored and stored["title"] == {"S": "Ulysses"}
+    stored = wait_for(
+        lambda: aws["dynamodb"].get_item(TableName=table, Key={"id": {"S": "o1"}}).get("Item"), 5, "the item o1"
+    )
+    assert stored["title"] == {"S": "Ulysses"}
 
 
 def test_secrets_manager_rotation_runs_the_four_steps(aws):
@@ -493,11 +489,11 @@ def test_workers_stop_on_reset_and_with_the_local_cloud(isolated_cloud_env):
     worker = call(private, deploy(private, source))[1]
     assert process_alive(worker)
     control.reset()
-    assert eventually(lambda: not process_alive(worker))
+    wait_for(lambda: not process_alive(worker), 5, "reset to stop the worker")
     private = clients_for(session, endpoint_url=info["endpoint"])  # the role went with the reset
     worker = call(private, deploy(private, source))[1]
     control.down()
-    assert eventually(lambda: not process_alive(worker))
+    wait_for(lambda: not process_alive(worker), 5, "`down` to stop the worker")
 
 
 @pytest.mark.no_cloud

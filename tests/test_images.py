@@ -5,12 +5,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import boto3
 import pytest
 import requests
+from support import wait_for
 
 from labkit import config, course, images
 from labkit.errors import LabkitError
@@ -133,25 +133,22 @@ def test_the_aws_target_without_docker_says_what_is_needed(monkeypatch, tmp_path
 
 
 def _until_running(ecs, arn: str) -> dict:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+    def running():
         task = ecs.describe_tasks(cluster="images", tasks=[arn])["tasks"][0]
         assert task["lastStatus"] != "STOPPED", task["stoppedReason"]
-        if task["lastStatus"] == "RUNNING":
-            return task
-        time.sleep(0.05)
-    raise AssertionError("the task did not run within 10 s")
+        return task if task["lastStatus"] == "RUNNING" else None
+
+    return wait_for(running, 10, "the task to run")
 
 
 def _answer(url: str) -> dict:
-    deadline = time.monotonic() + 5
-    while True:
+    def answer():
         try:
             return requests.get(url, timeout=2).json()
         except requests.RequestException:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+            return None
+
+    return wait_for(answer, 5, f"an answer from {url}")
 
 
 def test_the_command_builds_and_prints_the_image(cloud):
