@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 import pytest
 import requests
-from support import wait_for
+from support import stays, wait_for
 
 
 class Backend:
@@ -348,9 +348,18 @@ def test_a_deregistered_target_drains_its_requests_in_flight(alb):
 
 
 def test_targets_of_a_group_no_listener_uses_are_unused(alb):
-    group = alb.group("idle", alb.backend("idle"))
-    time.sleep(0.6)
-    assert alb.states(group)[0][1:] == ("unused", "Target.NotInUse")
+    idle = alb.backend("idle")
+    group = alb.group("idle", idle)
+    # The positive control: a group a listener uses, registered after the idle one, gets checked.
+    used = alb.group("used", alb.backend("used"))
+    alb.listener(used)
+    alb.wait_until(used, "healthy")
+    alb.wait_until(group, "unused")
+    stays(
+        lambda: alb.states(group)[0][1:] == ("unused", "Target.NotInUse") and idle.paths == [],
+        1,
+        "the idle group's target unused and never checked",
+    )
 
 
 def test_requests_carry_the_forwarded_headers(alb):

@@ -9,7 +9,7 @@ import uuid
 
 import boto3
 import pytest
-from support import wait_for
+from support import stays, wait_for
 from test_dataplane_lambda import clients_for, deploy, log_messages
 
 from labkit.dataplane import eventbridge
@@ -206,10 +206,11 @@ def test_report_batch_item_failures_redelivers_only_the_failed_items(aws):
         QueueUrl=queue, Entries=[{"Id": str(n), "MessageBody": body} for n, body in enumerate(["a", "fail-once", "c"])]
     )
     wait_for(lambda: len(batches(aws, name)) >= 2, 8, "the batch and the redelivery of its failed item")
-    time.sleep(2.5)  # a message not deleted would come back after the visibility timeout
+    wait_for(lambda: messages_in(aws, queue) == 0, 5, "every message to be deleted")
+    # A message not deleted would come back after the visibility timeout of 2 s.
+    stays(lambda: len(batches(aws, name)) == 2, 3, "no third batch")
     first, second = (b["bodies"] for b in batches(aws, name))
     assert sorted(first) == ["a", "c", "fail-once"] and second == ["fail-once"]
-    assert messages_in(aws, queue) == 0
 
 
 def test_an_invalid_batch_response_fails_the_whole_batch(aws):
@@ -239,23 +240,38 @@ def test_an_invalid_batch_response_fails_the_whole_batch(aws):
 def test_disable_stops_consumption_enable_drains_and_delete_stops_the_poller(aws):
     name = deploy(aws, RECORD_BATCHES)
     queue, queue_arn = make_queue(aws)
+    # The positive control: an enabled mapping of the same function, on a queue of its own. What it
+    # consumes after the other queue got its messages, the other mapping would have consumed too.
+    control_queue, control_arn = make_queue(aws)
+    aws["lambda"].create_event_source_mapping(EventSourceArn=control_arn, FunctionName=name)
     mapping = aws["lambda"].create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=name)["UUID"]
     aws["lambda"].update_event_source_mapping(UUID=mapping, Enabled=False)
     assert aws["lambda"].get_event_source_mapping(UUID=mapping)["State"] == "Disabled"
+
+    def consumed():
+        return sorted(body for b in batches(aws, name) for body in b["bodies"])
+
     for n in range(3):
         aws["sqs"].send_message(QueueUrl=queue, MessageBody=f"backlog{n}")
-    time.sleep(0.5)
-    assert batches(aws, name) == [] and messages_in(aws, queue) == 3
+    aws["sqs"].send_message(QueueUrl=control_queue, MessageBody="control1")
+    wait_for(lambda: "control1" in consumed(), 10, "the enabled mapping to consume its message")
+    stays(lambda: consumed() == ["control1"] and messages_in(aws, queue) == 3, 1, "the disabled mapping's queue left")
 
     aws["lambda"].update_event_source_mapping(UUID=mapping, Enabled=True)
     assert aws["lambda"].get_event_source_mapping(UUID=mapping)["State"] == "Enabled"
-    wait_for(lambda: messages_in(aws, queue) == 0, 5, "the enabled mapping to drain the backlog")
-    assert sorted(body for b in batches(aws, name) for body in b["bodies"]) == ["backlog0", "backlog1", "backlog2"]
+    wait_for(
+        lambda: messages_in(aws, queue) == 0 and consumed() == ["backlog0", "backlog1", "backlog2", "control1"],
+        5,
+        "the enabled mapping to drain the backlog",
+    )
 
     aws["lambda"].delete_event_source_mapping(UUID=mapping)
     aws["sqs"].send_message(QueueUrl=queue, MessageBody="after delete")
-    time.sleep(0.5)
-    assert messages_in(aws, queue) == 1
+    aws["sqs"].send_message(QueueUrl=control_queue, MessageBody="control2")
+    wait_for(lambda: "control2" in consumed(), 10, "the remaining mapping to consume its message")
+    stays(
+        lambda: "after delete" not in consumed() and messages_in(aws, queue) == 1, 1, "the deleted mapping's queue left"
+    )
 
 
 def test_fifo_keeps_the_order_within_each_message_group(aws):
@@ -356,7 +372,8 @@ def test_eventbridge_delivers_to_a_lambda_target_with_the_event_shape(aws, cloud
     assert answer["FailedEntryCount"] == 0
 
     wait_for(lambda: len(events_seen(aws, name)) >= 2, 10, "the matching event at both targets")
-    time.sleep(0.3)  # the non-matching event invokes nothing
+    # Sent in the same PutEvents: a delivery of the non-matching event would come as soon.
+    stays(lambda: len(events_seen(aws, name)) == 2, 1, "no delivery of the non-matching event")
     received = [seen["event"] for seen in events_seen(aws, name)]
     assert len(received) == 2 and {"id": 7} in received
     (event,) = [e for e in received if e != {"id": 7}]
@@ -370,10 +387,18 @@ def test_eventbridge_delivers_to_a_lambda_target_with_the_event_shape(aws, cloud
 
 def test_a_disabled_rule_delivers_nothing(aws):
     name = deploy(aws, PRINT_EVENT_THEN_WORK)
-    rule = f"off-{uuid.uuid4().hex[:8]}"
-    aws["events"].put_rule(Name=rule, EventPattern=json.dumps({"source": ["shop.off"]}), State="DISABLED")
-    aws["events"].put_targets(Rule=rule, Targets=[{"Id": "fn", "Arn": function_arn(aws, name)}])
-    answer = aws["events"].put_events(Entries=[{"Source": "shop.off", "DetailType": "x", "Detail": "{}"}])
+    # The positive control: an enabled rule to the same function, its event sent in the same PutEvents.
+    for state in ("DISABLED", "ENABLED"):
+        rule = f"{state.lower()}-{uuid.uuid4().hex[:8]}"
+        aws["events"].put_rule(Name=rule, EventPattern=json.dumps({"source": [f"shop.{state}"]}), State=state)
+        aws["events"].put_targets(Rule=rule, Targets=[{"Id": "fn", "Arn": function_arn(aws, name)}])
+    answer = aws["events"].put_events(
+        Entries=[{"Source": f"shop.{state}", "DetailType": "x", "Detail": "{}"} for state in ("DISABLED", "ENABLED")]
+    )
     assert answer["FailedEntryCount"] == 0
-    time.sleep(0.5)
-    assert events_seen(aws, name) == []
+
+    def sources():
+        return [seen["event"]["source"] for seen in events_seen(aws, name)]
+
+    wait_for(sources, 10, "the enabled rule's delivery")
+    stays(lambda: sources() == ["shop.ENABLED"], 1, "no delivery by the disabled rule")

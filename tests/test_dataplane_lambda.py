@@ -14,7 +14,7 @@ import zipfile
 
 import boto3
 import pytest
-from support import wait_for
+from support import stays, wait_for
 
 from labkit.dataplane.lambda_ import moto_patches
 from labkit.localcloud import control
@@ -370,19 +370,28 @@ def test_a_failing_event_is_retried_twice_with_the_same_request_id(aws):
         return [m for m in log_messages(aws, name) if m.startswith("START")]
 
     wait_for(lambda: len(starts()) >= 3, 8, "the first attempt and two retries")
-    time.sleep(0.3)  # no fourth attempt follows
-    assert len(starts()) == 3 and len({line.split()[2] for line in starts()}) == 1
+    # The retries came 0.5 s and 1 s apart (events.RETRY_DELAYS_S): a fourth would come within 2 s.
+    stays(lambda: len(starts()) == 3, 2, "no fourth attempt")
+    assert len({line.split()[2] for line in starts()}) == 1
 
 
 def test_dry_run_answers_204_and_runs_nothing(aws):
     table = make_table(aws)
-    name = deploy(aws, WRITE_ITEM, Environment={"Variables": {"TABLE": table}})
+    name, control = (deploy(aws, WRITE_ITEM, Environment={"Variables": {"TABLE": table}}) for _ in range(2))
     response, body = call(aws, name, {"id": "d1", "title": "Dracula"}, InvocationType="DryRun")
     assert response["StatusCode"] == 204 and body is None
-    time.sleep(0.5)
-    assert "Item" not in aws["dynamodb"].get_item(TableName=table, Key={"id": {"S": "d1"}})
-    groups = aws["logs"].describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}")
-    assert groups["logGroups"] == []
+
+    def stored(key):
+        return aws["dynamodb"].get_item(TableName=table, Key={"id": {"S": key}}).get("Item")
+
+    def untouched():
+        groups = aws["logs"].describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}")["logGroups"]
+        return not stored("d1") and groups == []
+
+    # A positive control: an event sent after the dry run runs, so a dry run that ran had time to.
+    call(aws, control, {"id": "c1", "title": "Carmilla"}, InvocationType="Event")
+    wait_for(lambda: stored("c1"), 5, "the control event's item")
+    stays(untouched, 1, "no item and no log group from the dry run")
 
 
 def test_start_end_report_and_output_reach_cloudwatch_logs(aws):
