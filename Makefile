@@ -16,13 +16,17 @@ lab: bootstrap
 	$(VENV)/jupyter lab notebooks/00_start_here.ipynb --ServerApp.root_dir=. --ip 127.0.0.1 \
 	  --port $(JUPYTER_PORT) --ServerApp.open_browser=$${LABKIT_OPEN_BROWSER:-True} $(ROOT_FLAG)
 
-# tests/ first (unit, data plane, labs, browser), then every notebook and solution under nbval.
+# tests/ (unit, data plane, labs, browser) and the solutions under nbval, in TEST_WORKERS processes (0:
+# one), each with its own local cloud (tests/conftest.py says what shares one); more workers than cores,
+# as the tests mostly wait on the processes they start. Then the lessons, notebooks/ (run twice by
+# test_idempotence.py, then by nbval), on their own: their outputs compare latencies, which a busy machine skews.
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 test:
 	@bash .ci/bootstrap.sh --with-browser
 	$(VENV)/ruff check .
 	$(VENV)/ruff format --check .
-	$(VENV)/python -m pytest tests notebooks solutions --nbval --nbval-current-env \
-	  --nbval-sanitize-with tests/nbval_sanitize.cfg
+	$(VENV)/python -m pytest -n $${TEST_WORKERS:-3} tests solutions --ignore tests/test_idempotence.py $(NBVAL)
+	$(VENV)/python -m pytest tests/test_idempotence.py notebooks $(NBVAL)
 
 # Every benchmark in bench/, one after another (each writes its table to bench/results/).
 bench: bootstrap

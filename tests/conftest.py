@@ -1,7 +1,12 @@
-"""Test-session set-up: every test and notebook talks to one local cloud of its own.
+"""Test-session set-up: every pytest process talks to a local cloud of its own.
 
-The cloud gets a private state folder and a free port, so `make test` never touches the learner's
-own local cloud (default port, .labkit/) and a leftover from an earlier run cannot leak in.
+Each process (the only one, or each xdist worker under `make test`) gets a private state folder and a
+free port, so tests never touch the learner's own local cloud (default port, .labkit/), a leftover
+from an earlier run cannot leak in, and parallel workers cannot see each other's resources.
+
+Under xdist what must share a process runs together (FileScheduling below): a test module, a notebook's
+cells, and test_labs.py's run of a solution before nbval's run of it, which is then the second run in
+the same local cloud: the solution's idempotence test.
 """
 
 import os
@@ -10,16 +15,22 @@ import tempfile
 
 import pytest
 from private_cloud import pointed_at_a_private_cloud
+from xdist.scheduler import LoadScopeScheduling
 
 from labkit.proc import free_port
 
-_SESSION_STATE = tempfile.mkdtemp(prefix="labkit-test-")
+_SESSION_STATE = tempfile.mkdtemp(prefix=f"labkit-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-")
+_SESSION_PORT = str(free_port())
+
+
+def _point_at_the_session_cloud():
+    os.environ["LABKIT_STATE_DIR"] = _SESSION_STATE
+    os.environ["LABKIT_PORT"] = _SESSION_PORT
 
 
 def pytest_configure(config):
     # Set before any notebook kernel starts: kernels inherit this environment.
-    os.environ["LABKIT_STATE_DIR"] = _SESSION_STATE
-    os.environ["LABKIT_PORT"] = str(free_port())
+    _point_at_the_session_cloud()
     os.environ["LABKIT_OWNER"] = "learner"
     for name in ("LABKIT_TARGET", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
         os.environ.pop(name, None)
@@ -28,13 +39,57 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     from labkit.localcloud import control
 
+    _point_at_the_session_cloud()  # whatever a test left in the environment, stop this process's cloud
     control.down()
     shutil.rmtree(_SESSION_STATE, ignore_errors=True)
 
 
+def pytest_collection_modifyitems(config, items):
+    # Notebook cells last (a stable sort: each notebook's cells keep their order), so that in a
+    # notebook's unit of work the tests that run it come first, whatever order the paths were given in.
+    items.sort(key=lambda item: item.path.suffix == ".ipynb")
+
+
+def pytest_xdist_make_scheduler(config, log):
+    return FileScheduling(config, log)
+
+
+class FileScheduling(LoadScopeScheduling):
+    """xdist hands out work by file: all of a test module (its module fixtures are set up once) or of a
+    notebook (nbval runs its cells in order, in one kernel) goes to one worker, in collection order.
+    A test whose parameter is a notebook's path ("tests/test_labs.py::test_x[solutions/02_y.ipynb]")
+    goes with that notebook's cells, before them.
+
+    xdist's own --dist loadgroup would do this with xdist_group marks, but with pytest 9.2 it
+    silently groups nothing (pytest-xdist issue #1386)."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        path, _, rest = nodeid.partition("::")
+        parameter = rest.partition("[")[2].removesuffix("]")
+        return parameter if parameter.endswith(".ipynb") else path
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("no_cloud") and "cloud" in item.fixturenames:
+        pytest.fail(f"{item.nodeid} is marked no_cloud but uses the cloud fixture", pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_cloud_is_started(request, monkeypatch):
+    """A no_cloud test that starts the local cloud anyway fails there, instead of starting it."""
+    if request.node.get_closest_marker("no_cloud"):
+        from labkit.localcloud import control
+
+        def refuse():
+            raise AssertionError(f"{request.node.nodeid} is marked no_cloud but starts the local cloud")
+
+        monkeypatch.setattr(control, "up", refuse)
+
+
 @pytest.fixture(scope="session")
 def cloud():
-    """The session's local cloud, with this process's environment pointed at it."""
+    """This process's local cloud, with this process's environment pointed at it."""
     from labkit import course
 
     return course.start(quiet=True)

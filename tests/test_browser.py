@@ -8,11 +8,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+from support import wait_for
 
 from labkit import config, labs
 
@@ -35,6 +35,16 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+
+
+def serving(status_url: str, server: subprocess.Popen) -> bool:
+    """Does the server answer yet? Fails at once if it has exited."""
+    assert server.poll() is None, f"it exited with status {server.returncode}"
+    try:
+        with urllib.request.urlopen(status_url, timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 @pytest.fixture
@@ -68,16 +78,11 @@ def jupyterlab(cloud, tmp_path):
         env={**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config")},
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
+    try:
+        wait_for(lambda: serving(f"{base}/api/status?token={token}", server), 60, "JupyterLab to answer")
+    except AssertionError as error:
         server.kill()
-        pytest.fail("JupyterLab did not start:\n" + (tmp_path / "jupyter.log").read_text()[-2000:])
+        pytest.fail(f"JupyterLab did not start ({error}):\n" + (tmp_path / "jupyter.log").read_text()[-2000:])
     yield base, token
     server.terminate()
     try:
@@ -145,16 +150,11 @@ def make_lab(cloud, tmp_path):
         },
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and server.poll() is None:
-        try:
-            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
+    try:
+        wait_for(lambda: serving(f"{base}/api/status?token={token}", server), 90, "JupyterLab to answer")
+    except AssertionError as error:
         os.killpg(server.pid, signal.SIGKILL)
-        pytest.fail("make lab did not start JupyterLab:\n" + log.read_text()[-2000:])
+        pytest.fail(f"make lab did not start JupyterLab ({error}):\n" + log.read_text()[-2000:])
     yield base, token
     os.killpg(server.pid, signal.SIGTERM)
     try:

@@ -66,6 +66,7 @@ def test_a_log_group_lambda_made_untagged_is_adopted_with_the_course_tags(cloud)
         logs.delete_log_group(logGroupName=name)
 
 
+@pytest.mark.no_cloud
 def test_an_unknown_target_is_refused():
     with pytest.raises(LabkitError, match="not one of local, aws"):
         course.start(target="azure")
@@ -121,6 +122,7 @@ def test_aws_target_once_confirmed_prefixes_names_and_tags_the_lab(cloud):
     assert (answer["account"], answer["region"]) == ("123456789012", "eu-west-1")
 
 
+@pytest.mark.no_cloud
 def test_aws_target_without_credentials_says_how_to_configure(tmp_path):
     import os
 

@@ -697,6 +697,7 @@ def test_url_for_gives_the_local_invoke_urls(rest_api, http_api, cloud):
         urls.url_for("nosuchapi1")
 
 
+@pytest.mark.no_cloud
 def test_url_for_gives_the_aws_invoke_urls():
     assert (
         urls.invoke_url("a1b2c3d4e5", "prod", target="aws", region="eu-west-1")

@@ -19,6 +19,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 from private_cloud import private_cloud
+from support import wait_for
 
 from labkit import images
 
@@ -121,15 +122,11 @@ class Stack:
         return self.ecs.describe_services(cluster=CLUSTER, services=[name])["services"][0]
 
     def settled(self, name: str, timeout: float = 10.0) -> dict:
-        return wait_for(
-            lambda: (
-                lambda s: (
-                    s if s["deployments"][0]["rolloutState"] == "COMPLETED" and len(s["deployments"]) == 1 else None
-                )
-            )(self.describe(name)),
-            timeout,
-            f"service {name} to reach a steady state",
-        )
+        def steady():
+            service = self.describe(name)
+            return service if in_steady_state(service) else None
+
+        return wait_for(steady, timeout, f"service {name} to reach a steady state")
 
     def tasks(self, name: str | None = None, status: str = "RUNNING") -> list[dict]:
         found = self.ecs.list_tasks(cluster=CLUSTER, desiredStatus=status, **({"serviceName": name} if name else {}))[
@@ -165,14 +162,9 @@ def listener_url(env, balancer_arn: str, port: int) -> str:
     return next(listener["Url"] for listener in balancer["Listeners"] if listener["Port"] == port)
 
 
-def wait_for(probe, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+def in_steady_state(service: dict) -> bool:
+    """One deployment, rolled out completely."""
+    return len(service["deployments"]) == 1 and service["deployments"][0]["rolloutState"] == "COMPLETED"
 
 
 def task_port(task: dict) -> int:
@@ -222,19 +214,17 @@ def test_a_killed_task_is_replaced_and_no_request_through_the_load_balancer_fail
     first = session.get(url + "/whoami").json()
     before = {task_id(t) for t in stack.tasks("sturdy")}
 
-    statuses, served_by = [], set()
-    os.kill(first["pid"], signal.SIGKILL)
-    killed_at = time.monotonic()
-    replacement_serves_after = None
-    while time.monotonic() - killed_at < 15:
+    statuses = []
+
+    def a_replacement_serves():
         response = session.get(url + "/whoami")
         statuses.append(response.status_code)
-        if response.status_code == 200:
-            served_by.add(response.json()["task"])
-        if served_by - before:
-            replacement_serves_after = time.monotonic() - killed_at
-            break
-    assert replacement_serves_after is not None, "no replacement task served within 15 s"
+        return response.ok and response.json()["task"] not in before
+
+    os.kill(first["pid"], signal.SIGKILL)
+    killed_at = time.monotonic()
+    wait_for(a_replacement_serves, 15, "a replacement task to serve", interval=0)  # requests without a pause
+    replacement_serves_after = time.monotonic() - killed_at
     assert set(statuses) == {200}, f"{statuses.count(200)} of {len(statuses)} requests succeeded"
     print(
         f"\nthe replacement served {replacement_serves_after:.2f} s after the kill, "
@@ -261,18 +251,17 @@ def test_a_rolling_update_to_a_new_task_definition_loses_no_request(stack):
     assert session.get(url + "/whoami").json()["version"] == "1"
 
     stack.ecs.update_service(cluster=CLUSTER, service="rolling", taskDefinition="echo")
-    statuses, versions, saw_two_deployments = [], [], False
-    started = time.monotonic()
-    while time.monotonic() - started < 20:
-        response = session.get(url + "/whoami")
-        statuses.append(response.status_code)
-        versions.append(response.json()["version"] if response.ok else None)
+    statuses, deployment_counts = [], []
+
+    def rolled_out():
+        statuses.append(session.get(url + "/whoami").status_code)
         service = stack.describe("rolling")
-        saw_two_deployments |= len(service["deployments"]) == 2
-        if service["deployments"][0]["rolloutState"] == "COMPLETED" and len(service["deployments"]) == 1:
-            break
+        deployment_counts.append(len(service["deployments"]))
+        return service if in_steady_state(service) else None
+
+    service = wait_for(rolled_out, 20, "the rolling update to complete", interval=0)  # requests without a pause
     assert set(statuses) == {200}
-    assert saw_two_deployments  # PRIMARY (new) and ACTIVE (old) side by side
+    assert 2 in deployment_counts  # PRIMARY (new) and ACTIVE (old) side by side
     primary = service["deployments"][0]
     assert primary["taskDefinition"] == new_definition and primary["runningCount"] == 2
     assert service["taskDefinition"] == new_definition
@@ -473,11 +462,14 @@ def test_target_tracking_scales_out_under_load_and_back_in_after(stack):
     )
 
     session, started = requests.Session(), time.monotonic()
-    while stack.describe("scaled")["desiredCount"] == 1 and time.monotonic() - started < 15:
+
+    def scaled_out_under_load():
         for _ in range(50):  # well over 50 requests per target per period (one second locally)
             assert session.get(url + "/whoami").ok
-    scaled_out = stack.describe("scaled")["desiredCount"]
-    assert scaled_out > 1, "no scale-out within 15 s of load"
+        desired = stack.describe("scaled")["desiredCount"]
+        return desired if desired > 1 else None
+
+    scaled_out = wait_for(scaled_out_under_load, 15, "a scale-out under load", interval=0)
     print(f"\nscaled out to {scaled_out} after {time.monotonic() - started:.1f} s of load")
     wait_for(lambda: stack.describe("scaled")["runningCount"] == scaled_out, 10, "the new tasks")
 

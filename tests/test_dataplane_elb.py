@@ -17,14 +17,17 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 import pytest
 import requests
+from support import stays, wait_for
 
 
 class Backend:
     """A target: GET /health answers 200 (or 500 once sick), /slow?seconds=S waits, /reset
-    resets the connection, anything else answers {"name", "path", "headers"}."""
+    resets the connection, anything else answers {"name", "path", "headers"}. It keeps the paths
+    it was asked for, in order."""
 
     def __init__(self, name: str):
         self.name, self.sick = name, False
+        self.paths: list[str] = []
         backend = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -35,6 +38,7 @@ class Backend:
 
             def do_GET(self):
                 url = urlsplit(self.path)
+                backend.paths.append(url.path)
                 if url.path == "/health":
                     return self.reply(500 if backend.sick else 200, {"ok": not backend.sick})
                 if url.path == "/slow":
@@ -118,13 +122,13 @@ class LoadBalancer:
         return sorted((d["Target"]["Port"], d["TargetHealth"]["State"], d["TargetHealth"].get("Reason")) for d in found)
 
     def wait_until(self, group: str, *states: str, timeout: float = 5.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        """Wait until the group's targets are in these states, one each; return them."""
+
+        def in_those_states():
             found = self.states(group)
-            if sorted(state for _, state, _ in found) == sorted(states):
-                return found
-            time.sleep(0.05)
-        raise AssertionError(f"targets of {group} are {self.states(group)}, not {states}")
+            return found if sorted(state for _, state, _ in found) == sorted(states) else None
+
+        return wait_for(in_those_states, timeout, f"the targets of {group} to be {', '.join(states)}")
 
 
 @pytest.fixture(scope="module")
@@ -333,20 +337,29 @@ def test_a_deregistered_target_drains_its_requests_in_flight(alb):
     in_flight: list = []
     request = threading.Thread(target=lambda: in_flight.append(requests.get(url + "/slow?seconds=1")))
     request.start()
-    time.sleep(0.2)
+    wait_for(lambda: "/slow" in backend.paths, 5, "the slow request to reach the target")
     alb.elb.deregister_targets(TargetGroupArn=group, Targets=[backend.target])
     ((_, state, reason),) = alb.states(group)
     assert (state, reason) == ("draining", "Target.DeregistrationInProgress")
     assert requests.get(url).status_code == 503  # no new request reaches a draining target
     request.join(5)
     assert in_flight[0].status_code == 200 and in_flight[0].json()["name"] == "draining"
-    alb.wait_until(group, timeout=3)  # the delay over, the target is gone
+    wait_for(lambda: alb.states(group) == [], 3, "the target to be gone once the delay is over")
 
 
 def test_targets_of_a_group_no_listener_uses_are_unused(alb):
-    group = alb.group("idle", alb.backend("idle"))
-    time.sleep(0.6)
-    assert alb.states(group)[0][1:] == ("unused", "Target.NotInUse")
+    idle = alb.backend("idle")
+    group = alb.group("idle", idle)
+    # The positive control: a group a listener uses, registered after the idle one, gets checked.
+    used = alb.group("used", alb.backend("used"))
+    alb.listener(used)
+    alb.wait_until(used, "healthy")
+    alb.wait_until(group, "unused")
+    stays(
+        lambda: alb.states(group)[0][1:] == ("unused", "Target.NotInUse") and idle.paths == [],
+        1,
+        "the idle group's target unused and never checked",
+    )
 
 
 def test_requests_carry_the_forwarded_headers(alb):

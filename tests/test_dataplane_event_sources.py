@@ -9,7 +9,8 @@ import uuid
 
 import boto3
 import pytest
-from test_dataplane_lambda import clients_for, deploy, eventually, log_messages
+from support import stays, wait_for
+from test_dataplane_lambda import clients_for, deploy, log_messages
 
 # Records the bodies of each batch it gets, and whether it failed it; fails a body "fail-once" the
 # first time it is received, and every body "fail-always".
@@ -93,8 +94,9 @@ def test_send_message_returns_before_the_handler_runs_and_it_gets_aws_sqs_event(
     name = deploy(aws, PRINT_EVENT_THEN_WORK)
     queue, queue_arn = make_queue(aws)
     aws["lambda"].create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=name)
-    aws["sqs"].send_message(QueueUrl=queue, MessageBody="warm-up")  # a fresh cloud's first calls
-    assert eventually(lambda: messages_in(aws, queue) == 0)  # are slower
+    # A fresh cloud's first calls are slower: warmed up before SendMessage is timed.
+    aws["sqs"].send_message(QueueUrl=queue, MessageBody="warm-up")
+    wait_for(lambda: messages_in(aws, queue) == 0, 10, "the warm-up message to be consumed")
     sent_at = time.time()
     sent = aws["sqs"].send_message(
         QueueUrl=queue,
@@ -103,8 +105,8 @@ def test_send_message_returns_before_the_handler_runs_and_it_gets_aws_sqs_event(
     )
     assert time.time() - sent_at < 0.2  # the handler takes a second: SendMessage did not wait
 
-    seen = eventually(lambda: events_seen(aws, name), timeout_s=10)
-    assert seen and seen[0]["started"] >= sent_at
+    seen = wait_for(lambda: events_seen(aws, name), 10, "the handler's EVENT line")
+    assert seen[0]["started"] >= sent_at
     (record,) = seen[0]["event"]["Records"]
     assert list(record) == [
         "messageId",
@@ -134,7 +136,7 @@ def test_send_message_returns_before_the_handler_runs_and_it_gets_aws_sqs_event(
     assert record["attributes"]["SentTimestamp"].isdigit()
     assert record["eventSource"] == "aws:sqs" and record["eventSourceARN"] == queue_arn
     assert record["awsRegion"] == cloud.region
-    assert eventually(lambda: messages_in(aws, queue) == 0)  # deleted once the handler succeeded
+    wait_for(lambda: messages_in(aws, queue) == 0, 5, "the message to be deleted once the handler succeeded")
 
 
 def test_batch_size_and_batching_window_are_honoured(aws):
@@ -144,15 +146,14 @@ def test_batch_size_and_batching_window_are_honoured(aws):
         EventSourceArn=queue_arn, FunctionName=name, BatchSize=3, MaximumBatchingWindowInSeconds=1
     )
     aws["sqs"].send_message_batch(QueueUrl=queue, Entries=[{"Id": str(n), "MessageBody": f"m{n}"} for n in range(7)])
-    seen = eventually(lambda: sum(len(b["bodies"]) for b in batches(aws, name)) >= 7, timeout_s=10)
-    assert seen
+    wait_for(lambda: sum(len(b["bodies"]) for b in batches(aws, name)) >= 7, 10, "all 7 messages in batches")
     # Full batches go at once; the last waits out the window, then goes with what there is.
     assert sorted(len(b["bodies"]) for b in batches(aws, name)) == [1, 3, 3]
 
     for n in range(2):  # sent apart, within one window: one invocation
         aws["sqs"].send_message(QueueUrl=queue, MessageBody=f"late{n}")
         time.sleep(0.3)
-    assert eventually(lambda: len(batches(aws, name)) == 4, timeout_s=5)
+    wait_for(lambda: len(batches(aws, name)) == 4, 5, "a fourth batch")
     assert batches(aws, name)[-1]["bodies"] == ["late0", "late1"]
 
 
@@ -168,8 +169,8 @@ def test_a_failing_message_reaches_the_dlq_after_max_receive_count_attempts(aws)
     def in_dlq():
         return aws["sqs"].receive_message(QueueUrl=dlq).get("Messages")
 
-    moved = eventually(in_dlq, timeout_s=10)
-    assert moved and moved[0]["Body"] == "fail-always"
+    moved = wait_for(in_dlq, 10, "the message in the dead-letter queue")
+    assert moved[0]["Body"] == "fail-always"
     attempts = batches(aws, name)
     assert [b["counts"] for b in attempts] == [["1"], ["2"], ["3"]]
     assert not any(b["ok"] for b in attempts) and messages_in(aws, queue) == 0
@@ -205,11 +206,12 @@ def test_report_batch_item_failures_redelivers_only_the_failed_items(aws):
     aws["sqs"].send_message_batch(
         QueueUrl=queue, Entries=[{"Id": str(n), "MessageBody": body} for n, body in enumerate(["a", "fail-once", "c"])]
     )
-    assert eventually(lambda: len(batches(aws, name)) >= 2, timeout_s=8)
-    time.sleep(2.5)  # a message not deleted would come back after the visibility timeout
+    wait_for(lambda: len(batches(aws, name)) >= 2, 8, "the batch and the redelivery of its failed item")
+    wait_for(lambda: messages_in(aws, queue) == 0, 5, "every message to be deleted")
+    # A message not deleted would come back after the visibility timeout of 2 s.
+    stays(lambda: len(batches(aws, name)) == 2, 3, "no third batch")
     first, second = (b["bodies"] for b in batches(aws, name))
     assert sorted(first) == ["a", "c", "fail-once"] and second == ["fail-once"]
-    assert messages_in(aws, queue) == 0
 
 
 def test_an_invalid_batch_response_fails_the_whole_batch(aws):
@@ -232,30 +234,45 @@ def test_an_invalid_batch_response_fails_the_whole_batch(aws):
         EventSourceArn=queue_arn, FunctionName=name, FunctionResponseTypes=["ReportBatchItemFailures"]
     )
     aws["sqs"].send_message(QueueUrl=queue, MessageBody="x")
-    assert eventually(lambda: len(batches(aws, name)) == 2, timeout_s=6)
-    assert eventually(lambda: messages_in(aws, queue) == 0)
+    wait_for(lambda: len(batches(aws, name)) == 2, 6, "the batch and its redelivery")
+    wait_for(lambda: messages_in(aws, queue) == 0, 5, "the message to be deleted")
 
 
 def test_disable_stops_consumption_enable_drains_and_delete_stops_the_poller(aws):
     name = deploy(aws, RECORD_BATCHES)
     queue, queue_arn = make_queue(aws)
+    # The positive control: an enabled mapping of the same function, on a queue of its own. What it
+    # consumes after the other queue got its messages, the other mapping would have consumed too.
+    control_queue, control_arn = make_queue(aws)
+    aws["lambda"].create_event_source_mapping(EventSourceArn=control_arn, FunctionName=name)
     mapping = aws["lambda"].create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=name)["UUID"]
     aws["lambda"].update_event_source_mapping(UUID=mapping, Enabled=False)
     assert aws["lambda"].get_event_source_mapping(UUID=mapping)["State"] == "Disabled"
+
+    def consumed():
+        return sorted(body for b in batches(aws, name) for body in b["bodies"])
+
     for n in range(3):
         aws["sqs"].send_message(QueueUrl=queue, MessageBody=f"backlog{n}")
-    time.sleep(0.5)
-    assert batches(aws, name) == [] and messages_in(aws, queue) == 3
+    aws["sqs"].send_message(QueueUrl=control_queue, MessageBody="control1")
+    wait_for(lambda: "control1" in consumed(), 10, "the enabled mapping to consume its message")
+    stays(lambda: consumed() == ["control1"] and messages_in(aws, queue) == 3, 1, "the disabled mapping's queue left")
 
     aws["lambda"].update_event_source_mapping(UUID=mapping, Enabled=True)
     assert aws["lambda"].get_event_source_mapping(UUID=mapping)["State"] == "Enabled"
-    assert eventually(lambda: messages_in(aws, queue) == 0)
-    assert sorted(body for b in batches(aws, name) for body in b["bodies"]) == ["backlog0", "backlog1", "backlog2"]
+    wait_for(
+        lambda: messages_in(aws, queue) == 0 and consumed() == ["backlog0", "backlog1", "backlog2", "control1"],
+        5,
+        "the enabled mapping to drain the backlog",
+    )
 
     aws["lambda"].delete_event_source_mapping(UUID=mapping)
     aws["sqs"].send_message(QueueUrl=queue, MessageBody="after delete")
-    time.sleep(0.5)
-    assert messages_in(aws, queue) == 1
+    aws["sqs"].send_message(QueueUrl=control_queue, MessageBody="control2")
+    wait_for(lambda: "control2" in consumed(), 10, "the remaining mapping to consume its message")
+    stays(
+        lambda: "after delete" not in consumed() and messages_in(aws, queue) == 1, 1, "the deleted mapping's queue left"
+    )
 
 
 def test_fifo_keeps_the_order_within_each_message_group(aws):
@@ -265,7 +282,7 @@ def test_fifo_keeps_the_order_within_each_message_group(aws):
     sent = [("a", "a1"), ("b", "b1"), ("a", "fail-once"), ("a", "a3"), ("b", "b2"), ("a", "a4")]
     for group, body in sent:
         aws["sqs"].send_message(QueueUrl=queue, MessageBody=body, MessageGroupId=group)
-    assert eventually(lambda: messages_in(aws, queue) == 0, timeout_s=10)
+    wait_for(lambda: messages_in(aws, queue) == 0, 10, "every message to be consumed")
 
     done: list[str] = []
     for batch in batches(aws, name):
@@ -285,7 +302,7 @@ def test_fifo_records_carry_the_group_deduplication_id_and_sequence_number(aws):
     queue, queue_arn = make_queue(aws, fifo=True)
     aws["lambda"].create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=name)
     aws["sqs"].send_message(QueueUrl=queue, MessageBody="f1", MessageGroupId="g", MessageDeduplicationId="d1")
-    seen = eventually(lambda: events_seen(aws, name), timeout_s=10)
+    seen = wait_for(lambda: events_seen(aws, name), 10, "the handler's EVENT line")
     attributes = seen[0]["event"]["Records"][0]["attributes"]
     assert attributes["MessageGroupId"] == "g" and attributes["MessageDeduplicationId"] == "d1"
     assert re.fullmatch(r"\d{20}", attributes["SequenceNumber"])
@@ -307,7 +324,7 @@ def test_sns_publish_returns_at_once_and_the_handler_gets_the_sns_event(aws):
     )
     assert time.monotonic() - started < 0.5  # the handler takes a second: Publish did not wait
 
-    seen = eventually(lambda: events_seen(aws, name), timeout_s=10)
+    seen = wait_for(lambda: events_seen(aws, name), 10, "the handler's EVENT line")
     (record,) = seen[0]["event"]["Records"]
     assert record["EventSource"] == "aws:sns" and record["EventVersion"] == "1.0"
     assert record["EventSubscriptionArn"] == subscription
@@ -357,8 +374,9 @@ def test_eventbridge_delivers_to_a_lambda_target_with_the_event_shape(aws, cloud
     assert time.monotonic() - started < 0.5
     assert answer["FailedEntryCount"] == 0
 
-    assert eventually(lambda: len(events_seen(aws, name)) >= 2, timeout_s=10)
-    time.sleep(0.3)  # the non-matching event invokes nothing
+    wait_for(lambda: len(events_seen(aws, name)) >= 2, 10, "the matching event at both targets")
+    # Sent in the same PutEvents: a delivery of the non-matching event would come as soon.
+    stays(lambda: len(events_seen(aws, name)) == 2, 1, "no delivery of the non-matching event")
     received = [seen["event"] for seen in events_seen(aws, name)]
     assert len(received) == 2 and {"id": 7} in received
     (event,) = [e for e in received if e != {"id": 7}]
@@ -372,14 +390,22 @@ def test_eventbridge_delivers_to_a_lambda_target_with_the_event_shape(aws, cloud
 
 def test_a_disabled_rule_delivers_nothing(aws):
     name = deploy(aws, PRINT_EVENT_THEN_WORK)
-    rule = f"off-{uuid.uuid4().hex[:8]}"
-    aws["events"].put_rule(Name=rule, EventPattern=json.dumps({"source": ["shop.off"]}), State="DISABLED")
-    aws["events"].put_targets(Rule=rule, Targets=[{"Id": "fn", "Arn": function_arn(aws, name)}])
-    permit(aws, name, "events.amazonaws.com", aws["events"].describe_rule(Name=rule)["Arn"])
-    answer = aws["events"].put_events(Entries=[{"Source": "shop.off", "DetailType": "x", "Detail": "{}"}])
+    # The positive control: an enabled rule to the same function, its event sent in the same PutEvents.
+    for state in ("DISABLED", "ENABLED"):
+        rule = f"{state.lower()}-{uuid.uuid4().hex[:8]}"
+        aws["events"].put_rule(Name=rule, EventPattern=json.dumps({"source": [f"shop.{state}"]}), State=state)
+        aws["events"].put_targets(Rule=rule, Targets=[{"Id": "fn", "Arn": function_arn(aws, name)}])
+        permit(aws, name, "events.amazonaws.com", aws["events"].describe_rule(Name=rule)["Arn"])
+    answer = aws["events"].put_events(
+        Entries=[{"Source": f"shop.{state}", "DetailType": "x", "Detail": "{}"} for state in ("DISABLED", "ENABLED")]
+    )
     assert answer["FailedEntryCount"] == 0
-    time.sleep(0.5)
-    assert events_seen(aws, name) == []
+
+    def sources():
+        return [seen["event"]["source"] for seen in events_seen(aws, name)]
+
+    wait_for(sources, 10, "the enabled rule's delivery")
+    stays(lambda: sources() == ["shop.ENABLED"], 1, "no delivery by the disabled rule")
 
 
 def test_sns_delivers_only_to_a_function_whose_policy_allows_the_topic(aws):
@@ -391,8 +417,8 @@ def test_sns_delivers_only_to_a_function_whose_policy_allows_the_topic(aws):
     permit(aws, allowed, "sns.amazonaws.com", topic)
     permit(aws, refused, "sns.amazonaws.com", other_topic)  # a permission, for another topic
     aws["sns"].publish(TopicArn=topic, Message="order 43")
-    assert eventually(lambda: events_seen(aws, allowed), timeout_s=10)  # delivered to both at the same moment
-    assert events_seen(aws, refused) == []
+    wait_for(lambda: events_seen(aws, allowed), 10, "the delivery the function's policy allows")
+    stays(lambda: events_seen(aws, refused) == [], 1, "no delivery the function's policy refuses")
 
 
 def test_a_topic_delivers_to_a_queue_only_when_the_queue_policy_allows_the_topic(aws):

@@ -14,6 +14,7 @@ import zipfile
 
 import boto3
 import pytest
+from support import stays, wait_for
 
 from labkit.localcloud import control
 
@@ -90,15 +91,6 @@ def log_messages(aws, name: str) -> list[str]:
     except aws["logs"].exceptions.ResourceNotFoundException:  # not invoked yet
         return []
     return [event["message"] for event in events]
-
-
-def eventually(check, timeout_s: float = 5.0):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.05)
 
 
 def make_table(aws) -> str:
@@ -232,8 +224,8 @@ def test_an_exception_comes_back_as_aws_shapes_it_and_is_logged(aws):
     assert response["StatusCode"] == 200 and response["FunctionError"] == "Unhandled"
     assert error["errorType"] == "ValueError" and error["errorMessage"] == "no such book: 42"
     assert any("app.py" in line and "handler" in line for line in error["stackTrace"])
-    messages = eventually(lambda: [m for m in log_messages(aws, name) if "[ERROR]" in m])
-    assert messages and messages[0].startswith("[ERROR] ValueError: no such book: 42")
+    messages = wait_for(lambda: [m for m in log_messages(aws, name) if "[ERROR]" in m], 5, "the error in the log")
+    assert messages[0].startswith("[ERROR] ValueError: no such book: 42")
 
 
 def test_a_timeout_kills_the_worker_and_the_next_invoke_works(aws):
@@ -362,8 +354,10 @@ def test_event_invocation_answers_202_and_runs_shortly_after(aws):
     name = deploy(aws, WRITE_ITEM, Environment={"Variables": {"TABLE": table}})
     response, body = call(aws, name, {"id": "e1", "title": "Emma"}, InvocationType="Event")
     assert response["StatusCode"] == 202 and body is None
-    stored = eventually(lambda: aws["dynamodb"].get_item(TableName=table, Key={"id": {"S": "e1"}}).get("Item"))
-    assert stored and stored["title"] == {"S": "Emma"}
+    stored = wait_for(
+        lambda: aws["dynamodb"].get_item(TableName=table, Key={"id": {"S": "e1"}}).get("Item"), 5, "the item e1"
+    )
+    assert stored["title"] == {"S": "Emma"}
 
 
 def test_a_failing_event_is_retried_twice_with_the_same_request_id(aws):
@@ -373,20 +367,29 @@ def test_a_failing_event_is_retried_twice_with_the_same_request_id(aws):
     def starts():
         return [m for m in log_messages(aws, name) if m.startswith("START")]
 
-    eventually(lambda: len(starts()) >= 3, timeout_s=8)
-    time.sleep(0.3)  # no fourth attempt follows
-    assert len(starts()) == 3 and len({line.split()[2] for line in starts()}) == 1
+    wait_for(lambda: len(starts()) >= 3, 8, "the first attempt and two retries")
+    # The retries came 0.5 s and 1 s apart (events.RETRY_DELAYS_S): a fourth would come within 2 s.
+    stays(lambda: len(starts()) == 3, 2, "no fourth attempt")
+    assert len({line.split()[2] for line in starts()}) == 1
 
 
 def test_dry_run_answers_204_and_runs_nothing(aws):
     table = make_table(aws)
-    name = deploy(aws, WRITE_ITEM, Environment={"Variables": {"TABLE": table}})
+    name, control = (deploy(aws, WRITE_ITEM, Environment={"Variables": {"TABLE": table}}) for _ in range(2))
     response, body = call(aws, name, {"id": "d1", "title": "Dracula"}, InvocationType="DryRun")
     assert response["StatusCode"] == 204 and body is None
-    time.sleep(0.5)
-    assert "Item" not in aws["dynamodb"].get_item(TableName=table, Key={"id": {"S": "d1"}})
-    groups = aws["logs"].describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}")
-    assert groups["logGroups"] == []
+
+    def stored(key):
+        return aws["dynamodb"].get_item(TableName=table, Key={"id": {"S": key}}).get("Item")
+
+    def untouched():
+        groups = aws["logs"].describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}")["logGroups"]
+        return not stored("d1") and groups == []
+
+    # A positive control: an event sent after the dry run runs, so a dry run that ran had time to.
+    call(aws, control, {"id": "c1", "title": "Carmilla"}, InvocationType="Event")
+    wait_for(lambda: stored("c1"), 5, "the control event's item")
+    stays(untouched, 1, "no item and no log group from the dry run")
 
 
 def test_start_end_report_and_output_reach_cloudwatch_logs(aws):
@@ -453,8 +456,10 @@ def test_an_sqs_trigger_runs_the_handler(aws):
     queue_arn = aws["sqs"].get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
     aws["lambda"].create_event_source_mapping(EventSourceArn=queue_arn["Attributes"]["QueueArn"], FunctionName=name)
     aws["sqs"].send_message(QueueUrl=queue, MessageBody=json.dumps({"id": "o1", "title": "Ulysses"}))
-    stored = eventually(lambda: aws["dynamodb"].get_item(TableName=table, Key={"id": {"S": "o1"}}).get("Item"))
-    assert stored and stored["title"] == {"S": "Ulysses"}
+    stored = wait_for(
+        lambda: aws["dynamodb"].get_item(TableName=table, Key={"id": {"S": "o1"}}).get("Item"), 5, "the item o1"
+    )
+    assert stored["title"] == {"S": "Ulysses"}
 
 
 def test_secrets_manager_rotation_runs_the_four_steps(aws):
@@ -491,13 +496,14 @@ def test_workers_stop_on_reset_and_with_the_local_cloud(isolated_cloud_env):
     worker = call(private, deploy(private, source))[1]
     assert process_alive(worker)
     control.reset()
-    assert eventually(lambda: not process_alive(worker))
+    wait_for(lambda: not process_alive(worker), 5, "reset to stop the worker")
     private = clients_for(session, endpoint_url=info["endpoint"])  # the role went with the reset
     worker = call(private, deploy(private, source))[1]
     control.down()
-    assert eventually(lambda: not process_alive(worker))
+    wait_for(lambda: not process_alive(worker), 5, "`down` to stop the worker")
 
 
+@pytest.mark.no_cloud
 def test_idle_and_outdated_workers_are_stopped(tmp_path):
     from labkit.dataplane.lambda_.pool import WorkerPool
     from labkit.dataplane.lambda_.workers import WorkerSpec
@@ -538,14 +544,6 @@ def test_other_runtimes_get_a_clear_error(aws):
 def test_a_deleted_functions_execution_environment_stops(aws):
     name = deploy(aws, "import os\n\ndef handler(event, context):\n    return os.getpid()\n")
     _, pid = call(aws, name)
-
-    def running() -> bool:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
-
-    assert running()  # warm, waiting for its next invocation
+    assert process_alive(pid)  # warm, waiting for its next invocation
     aws["lambda"].delete_function(FunctionName=name)
-    assert eventually(lambda: not running(), timeout_s=10)
+    wait_for(lambda: not process_alive(pid), 10, "the deleted function's environment to stop")

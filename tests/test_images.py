@@ -5,12 +5,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import boto3
 import pytest
 import requests
+from support import wait_for
 
 from labkit import config, course, images
 from labkit.errors import LabkitError
@@ -108,6 +108,7 @@ def test_a_dockerfile_the_local_target_cannot_read_is_explained(cloud, tmp_path,
         images.build(tmp_path, "broken:1")
 
 
+@pytest.mark.no_cloud
 def test_shell_form_and_continued_lines_read_as_docker_reads_them():
     recipe = images.parse_dockerfile(
         "FROM python:3.11-slim\nARG APP=/srv\nWORKDIR ${APP}\nENV MODE=prod \\\n    LEVEL=2\n"
@@ -118,6 +119,7 @@ def test_shell_form_and_continued_lines_read_as_docker_reads_them():
     assert recipe.cmd == ["/bin/sh", "-c", "python -m app --level $LEVEL"]
 
 
+@pytest.mark.no_cloud
 def test_the_aws_target_without_docker_says_what_is_needed(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # no `docker` command anywhere
     aws = course.Environment(
@@ -131,25 +133,22 @@ def test_the_aws_target_without_docker_says_what_is_needed(monkeypatch, tmp_path
 
 
 def _until_running(ecs, arn: str) -> dict:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+    def running():
         task = ecs.describe_tasks(cluster="images", tasks=[arn])["tasks"][0]
         assert task["lastStatus"] != "STOPPED", task["stoppedReason"]
-        if task["lastStatus"] == "RUNNING":
-            return task
-        time.sleep(0.05)
-    raise AssertionError("the task did not run within 10 s")
+        return task if task["lastStatus"] == "RUNNING" else None
+
+    return wait_for(running, 10, "the task to run")
 
 
 def _answer(url: str) -> dict:
-    deadline = time.monotonic() + 5
-    while True:
+    def answer():
         try:
             return requests.get(url, timeout=2).json()
         except requests.RequestException:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+            return None
+
+    return wait_for(answer, 5, f"an answer from {url}")
 
 
 def test_the_command_builds_and_prints_the_image(cloud):

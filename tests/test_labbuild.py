@@ -9,6 +9,8 @@ import pytest
 from labkit import labbuild
 from labkit.errors import LabkitError
 
+pytestmark = pytest.mark.no_cloud
+
 
 def write_solution(folder, name="05_demo.ipynb", code=None):
     notebook = nbformat.v4.new_notebook()

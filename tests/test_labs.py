@@ -1,7 +1,10 @@
 """Every lab, two ways: its solution reaches a state where all its checks pass, gives the outputs
 committed with it (nbval's run after this one is its second run in the same local cloud: see
 test_idempotence.py) and its cleanup leaves nothing behind; and its generated lab, run unmodified,
-reports "not done yet" cleanly."""
+reports "not done yet" cleanly.
+
+Each test's id is its notebook's path: under xdist, the worker that runs nbval's cells of a solution
+runs this test of it first, in the same local cloud (conftest.py)."""
 
 import json
 import subprocess
@@ -25,6 +28,11 @@ def lab_id(path: Path) -> str:
     return path.name[:2]
 
 
+def course_path(path: Path) -> str:
+    """The test's id: under xdist it runs with nbval's cells of that notebook, before them (conftest.py)."""
+    return path.relative_to(config.COURSE_ROOT).as_posix()
+
+
 def is_cleanup(cell) -> bool:
     return "cleanup" in cell.metadata.get("tags", [])
 
@@ -36,7 +44,7 @@ def labkit_check(lab: str) -> tuple[int, list]:
     return result.returncode, json.loads(result.stdout or "[]")
 
 
-@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.name)
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=course_path)
 def test_solution_passes_every_check_and_cleans_up(cloud, solution):
     notebook = nbformat.read(solution, as_version=4)
     committed = compared_outputs(nbformat.read(solution, as_version=4))
@@ -56,7 +64,7 @@ def test_solution_passes_every_check_and_cleans_up(cloud, solution):
     assert compared_outputs(notebook) == committed
 
 
-@pytest.mark.parametrize("lab_notebook", LABS, ids=lambda p: p.name)
+@pytest.mark.parametrize("lab_notebook", LABS, ids=course_path)
 def test_unmodified_lab_reports_not_done_yet_cleanly(cloud, lab_notebook):
     notebook = nbformat.read(lab_notebook, as_version=4)
     NotebookClient(
