@@ -10,6 +10,7 @@ Subscribe is idempotent on AWS only for the same attributes: moto returns the ex
 and quietly gives it the new attributes, where AWS answers InvalidParameter "Subscription already
 exists with different attributes" (so a corrected filter policy needs SetSubscriptionAttributes)."""
 
+import contextvars
 import functools
 import json
 
@@ -17,11 +18,14 @@ from labkit.dataplane.core import policies, seams
 from labkit.dataplane.core.arns import Arn
 from labkit.dataplane.core.seams import Seam
 
+# The subscription, message id and attributes of the message being delivered on this thread: moto's
+# delivery to Lambda (LambdaBackend.send_sns_message) is given only the function, message and subject.
+_DELIVERING: contextvars.ContextVar[tuple] = contextvars.ContextVar("sns_delivering")
 DIFFERENT_ATTRIBUTES = "Invalid parameter: Attributes Reason: Subscription already exists with different attributes"
 
 
 def install() -> None:
-    seams.declare("sns: queue policies allow deliveries", "moto.sns.models", "labkit.dataplane.sns:SEAMS")
+    seams.declare("sns: deliveries as AWS makes them", "moto.sns.models", "labkit.dataplane.sns:SEAMS")
     seams.declare(
         "sns: a subscription is not changed by subscribing again",
         "moto.sns.responses",
@@ -47,9 +51,17 @@ def queue_allows(queue_arn: str, topic_arn: str) -> bool:
     return policies.evaluate([document], request) == policies.ALLOWED
 
 
-def _only_where_allowed(publish):
+def publication() -> tuple:
+    """(subscription, message id, message attributes) of the message being delivered on this thread."""
+    return _DELIVERING.get()
+
+
+def _delivering(publish):
+    """Subscription.publish delivers one message to one subscriber: only where a queue's policy allows
+    it, and with the message known to the Lambda data plane's delivery."""
+
     @functools.wraps(publish)
-    def publish_where_allowed(self, *args, **kwargs):
+    def deliver(self, message, message_id, subject=None, message_attributes=None, *args, **kwargs):
         if self.protocol == "sqs" and not queue_allows(self.endpoint, self.topic_arn):
             print(
                 f"labkit: SNS topic {self.topic_arn} cannot deliver to {self.endpoint}: the queue's policy does "
@@ -57,9 +69,13 @@ def _only_where_allowed(publish):
                 flush=True,
             )
             return None
-        return publish(self, *args, **kwargs)
+        token = _DELIVERING.set((self, message_id, message_attributes))
+        try:
+            return publish(self, message, message_id, subject, message_attributes, *args, **kwargs)
+        finally:
+            _DELIVERING.reset(token)
 
-    return publish_where_allowed
+    return deliver
 
 
 def _refusing_other_attributes(subscribe):
@@ -106,8 +122,13 @@ SEAMS = (
             "deduplication_id",
             "message_structure",
         ),
-        contains='self.protocol == "sqs"',
-        replace=_only_where_allowed,
+        contains=".send_sns_message(",
+        replace=_delivering,
+    ),
+    # The queue deliveries the queue policy decides on.
+    Seam("moto.sns.models.Subscription.publish", contains='if self.protocol == "sqs":'),
+    Seam(
+        "moto.sns.models.Subscription.get_post_data", ("self", "message", "message_id", "subject", "message_attributes")
     ),
 )
 RESPONSE_SEAMS = (

@@ -20,11 +20,11 @@ What moto 5.2.5 does, and what this corrects:
   synchronously inside Publish with a canned event (MessageId, TopicArn and attributes of AWS's
   documentation sample). Here it queues an Event invocation (events.py: two retries on error)
   with the message's own fields, signed as moto signs HTTP deliveries.
-SQS_SEAMS and SNS_SEAMS (at the end) say where this meets moto (labkit.dataplane.core.seams).
+SQS_SEAMS (at the end) says where this meets moto (labkit.dataplane.core.seams); SNS's publication
+comes from labkit.dataplane.sns.
 """
 
 import base64
-import contextvars
 import functools
 import json
 import threading
@@ -32,6 +32,7 @@ import time
 import traceback
 from collections.abc import Callable
 
+from labkit.dataplane import sns
 from labkit.dataplane.core import functions, seams
 from labkit.dataplane.core.arns import Arn
 from labkit.dataplane.core.seams import Seam
@@ -40,16 +41,12 @@ from labkit.dataplane.core.seams import Seam
 IDLE_WAIT_S = 0.05
 _pollers: dict[str, threading.Event] = {}  # mapping UUID -> its poller's stop flag
 _pollers_lock = threading.Lock()
-# The subscription, message id and attributes of the SNS message being published on this thread:
-# moto's send_sns_message is given only the function, message and subject.
-_PUBLISHING = contextvars.ContextVar("sns_publishing")
 
 
 def install() -> None:
     # A mapping exists only once moto's Lambda is loaded, and that loads moto's SQS.
     here = "labkit.dataplane.lambda_.event_sources"
     seams.declare("lambda: SQS pollers", "moto.awslambda.models", f"{here}:SQS_SEAMS")
-    seams.declare("lambda: SNS delivers asynchronously", "moto.sns.models", f"{here}:SNS_SEAMS")
 
 
 def stop_pollers() -> None:
@@ -287,21 +284,9 @@ def _message_attribute(value: dict) -> dict:
 # --- SNS ------------------------------------------------------------------------------------------
 
 
-def _remembering_the_publication(publish):
-    @functools.wraps(publish)
-    def publish_remembering(self, message, message_id, subject=None, message_attributes=None, *args, **kwargs):
-        token = _PUBLISHING.set((self, message_id, message_attributes))
-        try:
-            return publish(self, message, message_id, subject, message_attributes, *args, **kwargs)
-        finally:
-            _PUBLISHING.reset(token)
-
-    return publish_remembering
-
-
 def _send_sns_message(self, function_name, message, subject=None, qualifier=None) -> None:
     """Replaces LambdaBackend.send_sns_message, which only Subscription.publish calls."""
-    subscription, message_id, message_attributes = _PUBLISHING.get()
+    subscription, message_id, message_attributes = sns.publication()
     event = {
         "Records": [
             {
@@ -366,25 +351,5 @@ SQS_SEAMS = (
         "moto.awslambda.models.LambdaBackend.send_sns_message",
         ("self", "function_name", "message", "subject", "qualifier"),
         replace=lambda _: _send_sns_message,
-    ),
-)
-SNS_SEAMS = (
-    Seam(
-        "moto.sns.models.Subscription.publish",
-        (
-            "self",
-            "message",
-            "message_id",
-            "subject",
-            "message_attributes",
-            "group_id",
-            "deduplication_id",
-            "message_structure",
-        ),
-        contains=".send_sns_message(",
-        replace=_remembering_the_publication,
-    ),
-    Seam(
-        "moto.sns.models.Subscription.get_post_data", ("self", "message", "message_id", "subject", "message_attributes")
     ),
 )
