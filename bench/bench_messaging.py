@@ -46,6 +46,15 @@ BURST_MESSAGES = 500  # per pipeline
 # builds the queue's attributes, which counts every message in the queue: filling and emptying a
 # queue take time quadratic in its depth.
 BACKLOG_MESSAGES = 200
+# Lambda may assume the functions' role (CreateFunction checks the trust policy, as AWS does).
+LAMBDA_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
 BATCH_SIZE = 10  # the mappings' BatchSize, and PublishBatch's most entries per call
 DRAIN_TIMEOUT_S = 30.0
 # The handler reads the clock first and prints one line per batch: a write to the pipe its worker
@@ -137,6 +146,8 @@ def deploy(label: str, queues: int, functions: int, role: str) -> Pipeline:
     mappings go round the queues."""
     import boto3
 
+    from labkit import awsapi
+
     sns, sqs, lambda_ = boto3.client("sns"), boto3.client("sqs"), boto3.client("lambda")
     key = uuid.uuid4().hex[:8]
     topic_arn = sns.create_topic(Name=f"bench-{key}")["TopicArn"]
@@ -158,13 +169,15 @@ def deploy(label: str, queues: int, functions: int, role: str) -> Pipeline:
     names, mappings = [], []
     for index in range(functions):
         name = f"bench-{key}-{index}"
-        lambda_.create_function(
-            FunctionName=name,
-            Runtime="python3.12",
-            Role=role,
-            Handler="app.handler",
-            Code={"ZipFile": code_zip()},
-            Timeout=10,
+        awsapi.once_the_role_is_usable(
+            lambda name=name: lambda_.create_function(
+                FunctionName=name,
+                Runtime="python3.12",
+                Role=role,
+                Handler="app.handler",
+                Code={"ZipFile": code_zip()},
+                Timeout=10,
+            )
         )
         mapping = lambda_.create_event_source_mapping(
             EventSourceArn=queue_arns[index % queues],
@@ -264,7 +277,7 @@ def main() -> None:
         import boto3
 
         sns, sqs, lambda_ = boto3.client("sns"), boto3.client("sqs"), boto3.client("lambda")
-        role = boto3.client("iam").create_role(RoleName="bench", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        role = boto3.client("iam").create_role(RoleName="bench", AssumeRolePolicyDocument=LAMBDA_TRUST)["Role"]["Arn"]
         pipelines = [
             deploy("1 consumer", 1, 1, role),
             deploy(f"{CONSUMERS} consumers (fan-out)", CONSUMERS, CONSUMERS, role),

@@ -32,6 +32,15 @@ import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+# Lambda may assume the functions' role (CreateFunction checks the trust policy, as AWS does).
+LAMBDA_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
 WARMUP = 50
 REQUESTS = 1000  # per warm series
 # Turns of this many calls: whatever else the machine does weighs on every series alike, while each
@@ -99,14 +108,18 @@ def code_zip() -> bytes:
 def deploy_function(role: str) -> str:
     import boto3
 
+    from labkit import awsapi
+
     name = f"bench-{uuid.uuid4().hex[:8]}"
-    boto3.client("lambda").create_function(
-        FunctionName=name,
-        Runtime="python3.12",
-        Role=role,
-        Handler="app.handler",
-        Code={"ZipFile": code_zip()},
-        Timeout=10,
+    awsapi.once_the_role_is_usable(
+        lambda: boto3.client("lambda").create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role,
+            Handler="app.handler",
+            Code={"ZipFile": code_zip()},
+            Timeout=10,
+        )
     )
     return name
 
@@ -254,7 +267,7 @@ def main() -> None:
         import boto3
         import requests
 
-        role = boto3.client("iam").create_role(RoleName="bench", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        role = boto3.client("iam").create_role(RoleName="bench", AssumeRolePolicyDocument=LAMBDA_TRUST)["Role"]["Arn"]
         warm_function = deploy_function(role)
         cold_api = [deploy_function(role) for _ in range(COLD_FUNCTIONS)]
         cold_invoke = [deploy_function(role) for _ in range(COLD_FUNCTIONS)]

@@ -4,6 +4,7 @@ real account."""
 
 import json
 import threading
+import time
 from collections.abc import Iterable, Iterator
 
 from labkit.errors import LabkitError
@@ -70,3 +71,24 @@ def as_set(value) -> set:
     """A policy element AWS accepts as one string or a list of them (Action, Resource, a condition
     value...), as a set."""
     return {value} if isinstance(value, str) else set(value or [])
+
+
+ROLE_NOT_YET_USABLE = "The role defined for the function cannot be assumed by Lambda."
+
+
+def once_the_role_is_usable(create, timeout_s: float = 60.0, interval_s: float = 1.0):
+    """Call `create` (a create_function, or an update_function_configuration with a new role) until
+    Lambda can assume the role, and return what it returns. IAM is eventually consistent: a role
+    created seconds before is refused with ROLE_NOT_YET_USABLE for a while, on AWS and locally. A
+    role whose trust policy does not let Lambda assume it is refused the same way, for good: after
+    timeout_s the error is raised as it is."""
+    from botocore.exceptions import ClientError
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return create()
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Message") != ROLE_NOT_YET_USABLE or time.monotonic() > deadline:
+                raise
+        time.sleep(interval_s)

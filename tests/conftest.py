@@ -32,6 +32,8 @@ def pytest_configure(config):
     # Set before any notebook kernel starts: kernels inherit this environment.
     _point_at_the_session_cloud()
     os.environ["LABKIT_OWNER"] = "learner"
+    # A new role is usable at once in the suite's clouds; tests/test_iam_roles.py tests the window itself.
+    os.environ["LABKIT_ROLE_PROPAGATION_S"] = "0"
     for name in ("LABKIT_TARGET", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
         os.environ.pop(name, None)
 

@@ -82,7 +82,14 @@ def functions(cloud):
     """ARNs of three functions from one zip: echo (times out after 1 s), authorizer, custom."""
     role = boto3.client("iam").create_role(
         RoleName="apigateway-test-role",
-        AssumeRolePolicyDocument='{"Version": "2012-10-17"}',
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            }
+        ),
     )["Role"]["Arn"]
     client = boto3.client("lambda")
     arns = {}

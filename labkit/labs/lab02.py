@@ -104,9 +104,9 @@ def _granted(iam, role_name) -> set[tuple[str, str]]:
     "The catalog function answers API Gateway's events",
     step=3,
     hints=[
-        'lambda_.create_function(FunctionName=env.name("catalog"), Runtime="python3.12", '
-        'Handler="handler.handler", Role=role_arn, Code={"ZipFile": packaging.zip_bytes(handler_file)}, '
-        'Environment={"Variables": {"BOOKS_TABLE": table_name}}, Tags=env.tags)',
+        'awsapi.once_the_role_is_usable(lambda: lambda_.create_function(FunctionName=env.name("catalog"), '
+        'Runtime="python3.12", Handler="handler.handler", Role=role_arn, Code={"ZipFile": '
+        'packaging.zip_bytes(handler_file)}, Environment={"Variables": {"BOOKS_TABLE": table_name}}, Tags=env.tags))',
         'The handler routes on event["httpMethod"] and event["resource"] ("/books" or "/books/{id}") and '
         'returns {"statusCode": ..., "headers": {...}, "body": json.dumps(...)}: the body is a string.',
     ],

@@ -27,7 +27,7 @@ from moto.utilities.aws_headers import amz_crc32
 from labkit.dataplane.core import functions, policies
 from labkit.dataplane.core.arns import FunctionRef
 from labkit.dataplane.core.seams import Seam
-from labkit.dataplane.lambda_ import events, invoke, logs
+from labkit.dataplane.lambda_ import events, invoke, logs, roles
 
 # Synchronous Invoke's response limit and AWS's error for it (Lambda quotas: 6 MB).
 MAX_SYNC_RESPONSE_BYTES = 6 * 1024 * 1024
@@ -143,6 +143,29 @@ def _stopping_environments(delete_function):
     return delete_and_stop
 
 
+def _checking_the_role_on_create(create_function):
+    """Replaces LambdaBackend.create_function: Lambda must be able to assume the role (roles.py)."""
+
+    @functools.wraps(create_function)
+    def create(self, spec):
+        roles.refuse_unless_assumable(spec.get("Role") or "")
+        return create_function(self, spec)
+
+    return create
+
+
+def _checking_a_new_role(update_function_configuration):
+    """Replaces LambdaBackend.update_function_configuration: a new role is checked as on create."""
+
+    @functools.wraps(update_function_configuration)
+    def update(self, function_name, qualifier, body):
+        if "Role" in body:
+            roles.refuse_unless_assumable(body["Role"] or "")
+        return update_function_configuration(self, function_name, qualifier, body)
+
+    return update
+
+
 def _version_to_run(backend, name: str, qualifier: str | None) -> str | None:
     """The version itself, or for an alias its version or, by weight, an additional one."""
     if qualifier is None or qualifier == "$LATEST" or qualifier.isdigit():
@@ -195,6 +218,12 @@ SEAMS = (
         replace=lambda _: _backend_invoke,
     ),
     Seam("moto.awslambda.responses.LambdaResponse.invoke", ("self",), replace=lambda _: _response_invoke),
+    Seam("moto.awslambda.models.LambdaBackend.create_function", ("self", "spec"), replace=_checking_the_role_on_create),
+    Seam(
+        "moto.awslambda.models.LambdaBackend.update_function_configuration",
+        ("self", "function_name", "qualifier", "body"),
+        replace=_checking_a_new_role,
+    ),
     Seam(
         "moto.awslambda.models.LambdaBackend.delete_function",
         ("self", "function_name", "qualifier"),
