@@ -61,9 +61,16 @@ def _add_local_cloud_commands(commands) -> None:
 
 
 def _add_deployment_commands(commands) -> None:
-    url = _command(commands, "url", "the URL of an API (by id) or a load balancer (by ARN)")
+    url = _command(
+        commands,
+        "url",
+        "the URLs of an API (by id) or a load balancer (by ARN)",
+        "One URL prints alone; several print one a line, after the API's stage or the load "
+        "balancer's listener (PROTOCOL:PORT) they belong to.",
+    )
     url.add_argument("resource", help="a REST API or HTTP API id, or a load balancer ARN")
-    url.add_argument("--stage", help="the API's stage (a REST API needs one)")
+    url.add_argument("--stage", help="only this stage of the API, e.g. prod")
+    url.add_argument("--json", action="store_true", help="machine-readable output: {stage or listener: URL}")
     teardown = _command(
         commands, "teardown", "delete every resource the course tagged (labkit:course), in dependency order"
     )
@@ -225,7 +232,14 @@ def _url(args) -> int:
     from labkit import course, urls
 
     course.start(quiet=True)
-    print(urls.url_for(args.resource, args.stage))
+    found = urls.urls_for(args.resource, args.stage)
+    if args.json:
+        print(json.dumps(found, indent=2))
+    elif len(found) == 1:
+        print(*found.values())
+    else:
+        width = max(len(name) for name in found)
+        print("\n".join(f"{name:<{width}}  {address}" for name, address in found.items()))
     return 0
 
 
