@@ -61,6 +61,15 @@ def _add_local_cloud_commands(commands) -> None:
 
 
 def _add_deployment_commands(commands) -> None:
+    ls = _command(
+        commands,
+        "ls",
+        "what you have deployed on the target, kind by kind, with the URLs to call it by",
+        "It lists what `labkit teardown` would delete: the course's tagged resources that are yours.",
+    )
+    ls.add_argument("--lab", help=LAB_HELP)
+    ls.add_argument("--target", choices=TARGETS, help=TARGET_HELP.format(verb="look"))
+    ls.add_argument("--json", action="store_true", help=JSON_HELP)
     url = _command(
         commands,
         "url",
@@ -228,6 +237,14 @@ def _diagrams(args) -> int:
     return diagrams_main([args.action])
 
 
+def _ls(args) -> int:
+    from labkit import listing
+
+    found = listing.ls(lab=args.lab, target=args.target)
+    print(found.as_json() if args.json else found.as_text())
+    return 0
+
+
 def _url(args) -> int:
     from labkit import course, urls
 
@@ -257,6 +274,7 @@ COMMANDS = {
     "status": _status,
     "reset": _reset,
     "logs": _logs,
+    "ls": _ls,
     "teardown": _teardown,
     "check": _check,
     "progress": _progress,
