@@ -5,57 +5,19 @@ import json
 import sys
 import time
 
+from labkit.course import TARGETS
 from labkit.errors import LabkitError
+
+TARGET_HELP = (
+    "where to {verb}: local (the local cloud) or aws (the account you confirm with LABKIT_AWS_CONFIRM); "
+    "default: LABKIT_TARGET, else local"
+)
+JSON_HELP = "machine-readable output"
+LAB_HELP = "only this lab's resources, e.g. 02"
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="labkit", description="The course's toolkit.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("up", help="start the local cloud, or attach to the running one")
-    commands.add_parser("down", help="stop the local cloud (its resources are gone)")
-    status = commands.add_parser("status", help="is the local cloud running, and where")
-    status.add_argument("--json", action="store_true", help="machine-readable output")
-    commands.add_parser("reset", help="empty the local cloud: delete every resource on it")
-    logs = commands.add_parser("logs", help="what the local cloud printed")
-    logs.add_argument("-n", "--lines", type=int, default=40)
-    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
-    teardown = commands.add_parser(
-        "teardown", help="delete every resource the course tagged (labkit:course), in dependency order"
-    )
-    teardown.add_argument("--target", choices=("local", "aws"), default="local")
-    teardown.add_argument("--lab", help="only this lab's resources, e.g. 02")
-    teardown.add_argument("--yes", action="store_true", help="do not ask before deleting")
-    teardown.add_argument(
-        "--all-owners",
-        action="store_true",
-        help="every learner's resources, not only yours (an instructor's shared account)",
-    )
-    check = commands.add_parser("check", help="run a lab's checks against the target")
-    check.add_argument("lab", help="the lab's number, e.g. 02")
-    check.add_argument("--step", type=int, help="only this step's checks")
-    check.add_argument("--json", action="store_true", help="machine-readable output")
-    commands.add_parser("progress", help="which labs' checks you have passed")
-    build = commands.add_parser("build-labs", help="generate labs/ from solutions/")
-    build.add_argument("--check", action="store_true", help="only fail when labs/ is stale")
-    drawings = commands.add_parser(
-        "diagrams", help="draw the labs' target diagrams from diagrams/*.toml, or check them"
-    )
-    drawings.add_argument("action", choices=("render-all", "check"))
-    url = commands.add_parser("url", help="the URL of an API (by id) or a load balancer (by ARN)")
-    url.add_argument("resource", help="a REST API or HTTP API id, or a load balancer ARN")
-    url.add_argument("--stage", help="the API's stage (a REST API needs one)")
-    image = commands.add_parser("image", help="container images for ECS task definitions")
-    image_commands = image.add_subparsers(dest="image_command", required=True, metavar="ACTION")
-    image_build = image_commands.add_parser(
-        "build", help="build a service folder (its Dockerfile) into an image recorded in ECR"
-    )
-    image_build.add_argument("folder", help="the service folder, e.g. services/orders")
-    image_build.add_argument("--tag", required=True, help="repository[:tag], e.g. orders:1")
-    image_build.add_argument("--context", help="the folder COPY paths are relative to (default: FOLDER)")
-    image_build.add_argument(
-        "--target", choices=("local", "aws"), help="where to record it (default: LABKIT_TARGET, else local)"
-    )
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except LabkitError as error:
@@ -66,6 +28,99 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # `labkit ... | head`
         sys.stderr.close()
         return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="labkit",
+        description="The course's toolkit: the local cloud, what you deployed on it or on AWS, and the labs.",
+        epilog="`labkit COMMAND --help` says more about a command.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_local_cloud_commands(commands)
+    _add_deployment_commands(commands)
+    _add_lab_commands(commands)
+    return parser
+
+
+def _command(commands, name: str, summary: str, details: str = "") -> argparse.ArgumentParser:
+    """A subcommand whose summary shows in `labkit --help` and heads its own `--help`."""
+    description = f"{summary[0].upper()}{summary[1:]}." + (f" {details}" if details else "")
+    return commands.add_parser(name, help=summary, description=description)
+
+
+def _add_local_cloud_commands(commands) -> None:
+    _command(commands, "up", "start the local cloud, or attach to the running one")
+    _command(commands, "down", "stop the local cloud (its resources are gone)")
+    status = _command(commands, "status", "is the local cloud running, and where")
+    status.add_argument("--json", action="store_true", help=JSON_HELP)
+    _command(commands, "reset", "empty the local cloud: delete every resource on it")
+    logs = _command(commands, "logs", "what the local cloud printed")
+    logs.add_argument("-n", "--lines", type=int, default=40, help="how many of the last lines (default: 40)")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+
+
+def _add_deployment_commands(commands) -> None:
+    ls = _command(
+        commands,
+        "ls",
+        "what you have deployed on the target, kind by kind, with the URLs to call it by",
+        "It lists what `labkit teardown` would delete: the course's tagged resources that are yours.",
+    )
+    ls.add_argument("--lab", help=LAB_HELP)
+    ls.add_argument("--target", choices=TARGETS, help=TARGET_HELP.format(verb="look"))
+    ls.add_argument("--json", action="store_true", help=JSON_HELP)
+    url = _command(
+        commands,
+        "url",
+        "the URLs of an API (by id) or a load balancer (by ARN)",
+        "One URL prints alone; several print one a line, after the API's stage or the load "
+        "balancer's listener (PROTOCOL:PORT) they belong to.",
+    )
+    url.add_argument("resource", help="a REST API or HTTP API id, or a load balancer ARN")
+    url.add_argument("--stage", help="only this stage of the API, e.g. prod")
+    url.add_argument("--json", action="store_true", help="machine-readable output: {stage or listener: URL}")
+    teardown = _command(
+        commands, "teardown", "delete every resource the course tagged (labkit:course), in dependency order"
+    )
+    teardown.add_argument(
+        "--target",
+        choices=TARGETS,
+        default="local",
+        help="where to delete: local (the local cloud, the default) or aws (the account you confirm)",
+    )
+    teardown.add_argument("--lab", help=LAB_HELP)
+    teardown.add_argument("--yes", action="store_true", help="do not ask before deleting")
+    teardown.add_argument(
+        "--all-owners",
+        action="store_true",
+        help="every learner's resources, not only yours (an instructor's shared account)",
+    )
+    image = _command(commands, "image", "container images for ECS task definitions")
+    image_commands = image.add_subparsers(dest="image_command", required=True, metavar="ACTION")
+    image_build = _command(
+        image_commands, "build", "build a service folder (its Dockerfile) into an image recorded in ECR"
+    )
+    image_build.add_argument("folder", help="the service folder, e.g. services/orders")
+    image_build.add_argument("--tag", required=True, help="repository[:tag], e.g. orders:1")
+    image_build.add_argument("--context", help="the folder COPY paths are relative to (default: FOLDER)")
+    image_build.add_argument("--target", choices=TARGETS, help=TARGET_HELP.format(verb="record it"))
+
+
+def _add_lab_commands(commands) -> None:
+    check = _command(commands, "check", "run a lab's checks against the target")
+    check.add_argument("lab", help="the lab's number, e.g. 02")
+    check.add_argument("--step", type=int, help="only this step's checks")
+    check.add_argument("--json", action="store_true", help=JSON_HELP)
+    _command(commands, "progress", "which labs' checks you have passed")
+    build = _command(commands, "build-labs", "generate labs/ from solutions/")
+    build.add_argument("--check", action="store_true", help="only fail when labs/ is stale")
+    drawings = _command(commands, "diagrams", "draw the labs' target diagrams from diagrams/*.toml, or check them")
+    drawings.add_argument(
+        "action",
+        choices=("render-all", "check"),
+        help="render-all: draw every diagram; check: fail when a committed drawing is stale",
+    )
 
 
 def _up(args) -> int:
@@ -182,11 +237,26 @@ def _diagrams(args) -> int:
     return diagrams_main([args.action])
 
 
+def _ls(args) -> int:
+    from labkit import listing
+
+    found = listing.ls(lab=args.lab, target=args.target)
+    print(found.as_json() if args.json else found.as_text())
+    return 0
+
+
 def _url(args) -> int:
     from labkit import course, urls
 
     course.start(quiet=True)
-    print(urls.url_for(args.resource, args.stage))
+    found = urls.urls_for(args.resource, args.stage)
+    if args.json:
+        print(json.dumps(found, indent=2))
+    elif len(found) == 1:
+        print(*found.values())
+    else:
+        width = max(len(name) for name in found)
+        print("\n".join(f"{name:<{width}}  {address}" for name, address in found.items()))
     return 0
 
 
@@ -204,6 +274,7 @@ COMMANDS = {
     "status": _status,
     "reset": _reset,
     "logs": _logs,
+    "ls": _ls,
     "teardown": _teardown,
     "check": _check,
     "progress": _progress,

@@ -1,5 +1,6 @@
 """`labkit url` and `labkit.url_for`: the URL of what a lab deployed, which then answers."""
 
+import json
 import os
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import pytest
 import requests
 
 import labkit
+from labkit import urls
 
 FIXED = {
     "Type": "fixed-response",
@@ -60,11 +62,31 @@ def test_the_url_of_a_rest_api_stage_answers(mock_api):
     assert requests.get(url + "/", timeout=10).json() == {"answer": "mocked"}
 
 
-def test_a_rest_api_without_its_stage_or_an_unknown_id_gets_one_clear_line(mock_api):
-    no_stage = labkit_cli("url", mock_api)
+def test_url_without_a_stage_prints_the_only_stages_url_then_a_line_per_stage_not_a_python_repr(mock_api):
+    only_prod = labkit_cli("url", mock_api)
+    boto3.client("apigateway").create_deployment(restApiId=mock_api, stageName="beta")
+    prod_and_beta = labkit_cli("url", mock_api)
+    as_json = labkit_cli("url", mock_api, "--json")
+
+    prod, beta = labkit.url_for(mock_api, "prod"), labkit.url_for(mock_api, "beta")
+    assert only_prod.returncode == 0, only_prod.stderr
+    assert only_prod.stdout == f"{prod}\n"
+    assert prod_and_beta.returncode == 0, prod_and_beta.stderr
+    assert prod_and_beta.stdout.splitlines() == [f"beta  {beta}", f"prod  {prod}"]
+    assert json.loads(as_json.stdout) == {"beta": beta, "prod": prod}
+
+
+def test_an_api_without_a_stage_yet_or_an_unknown_id_gets_one_clear_line(cloud):
+    apigateway = boto3.client("apigateway")
+    undeployed = apigateway.create_rest_api(name="url-undeployed")["id"]
+    try:
+        no_stage = labkit_cli("url", undeployed)
+    finally:
+        apigateway.delete_rest_api(restApiId=undeployed)
     assert no_stage.returncode == 1
     assert no_stage.stderr.strip() == (
-        f"labkit url: {mock_api} is a REST API: say which stage, url_for('{mock_api}', 'prod')."
+        f"labkit url: the REST API {undeployed} has no stage yet: "
+        "deploy it with create_deployment(restApiId=..., stageName='prod')."
     )
     unknown = labkit_cli("url", "nosuchapi1")
     assert unknown.returncode == 1
@@ -72,7 +94,7 @@ def test_a_rest_api_without_its_stage_or_an_unknown_id_gets_one_clear_line(mock_
     assert "Traceback" not in unknown.stderr
 
 
-def test_the_url_of_a_load_balancer_is_its_first_listener(cloud):
+def test_the_urls_of_a_load_balancer_are_its_listeners_and_its_url_the_first(cloud):
     ec2, elb = boto3.client("ec2"), boto3.client("elbv2")
     subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
     arn = elb.create_load_balancer(Name="url-test", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
@@ -83,9 +105,29 @@ def test_the_url_of_a_load_balancer_is_its_first_listener(cloud):
         elb.create_listener(LoadBalancerArn=arn, Protocol="HTTP", Port=80, DefaultActions=[FIXED])
         printed = labkit_cli("url", arn)
         assert printed.returncode == 0, printed.stderr
-        url = printed.stdout.strip()
-        assert url.startswith("http://127.0.0.1:")
-        assert requests.get(url + "/anything", timeout=10).text == "hello"
+        [(first_label, first), (second_label, second)] = [line.split() for line in printed.stdout.splitlines()]
+        assert (first_label, second_label) == ("HTTP:80", "HTTP:8081")
+        assert labkit.url_for(arn) == first and first.startswith("http://127.0.0.1:")
+        assert requests.get(first + "/anything", timeout=10).text == "hello"
+        assert requests.get(second + "/anything", timeout=10).text == "hello"
+    finally:
+        elb.delete_load_balancer(LoadBalancerArn=arn)
+
+
+def test_on_aws_the_urls_of_a_load_balancer_are_its_dns_name_and_listener_ports(cloud, monkeypatch):
+    """The local cloud stands in for AWS: the same calls, read as if from AWS itself."""
+    ec2, elb = boto3.client("ec2"), boto3.client("elbv2")
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
+    balancer = elb.create_load_balancer(Name="url-aws-test", Subnets=subnets)["LoadBalancers"][0]
+    arn = balancer["LoadBalancerArn"]
+    try:
+        elb.create_listener(LoadBalancerArn=arn, Protocol="HTTP", Port=8080, DefaultActions=[FIXED])
+        elb.create_listener(LoadBalancerArn=arn, Protocol="HTTP", Port=80, DefaultActions=[FIXED])
+        monkeypatch.setattr(urls, "_target_of", lambda endpoint: "aws")
+        assert urls.listener_urls(arn) == {
+            "HTTP:80": f"http://{balancer['DNSName']}",
+            "HTTP:8080": f"http://{balancer['DNSName']}:8080",
+        }
     finally:
         elb.delete_load_balancer(LoadBalancerArn=arn)
 
