@@ -20,6 +20,7 @@ from labkit.awsapi import Clients
 from labkit.errors import LabkitError
 from labkit.inventory import Kind, Resource, Selection, apigateway, elb, sqs_sns
 from labkit.inventory.kinds import KINDS
+from labkit.inventory.selection import lab_tag
 from labkit.teardown.base import describe_error
 
 LISTING_THREADS = 8
@@ -103,7 +104,7 @@ URL_READERS = {
 def ls(lab: str | None = None, target: str | None = None) -> Listing:
     """What this learner has deployed for the course (only lab `lab`'s, when given) on the target
     this kernel's course.start() chose, unless `target` says."""
-    lab = _lab_tag(lab)
+    lab = lab_tag(lab)
     env = course.current()
     if env is None and _no_local_cloud_runs(target):
         where = "target local: no local cloud is running"
@@ -195,11 +196,3 @@ def _no_local_cloud_runs(target: str | None) -> bool:
 
     current = control.status()
     return not current["running"] and not (current["pid"] and proc.is_running(current["pid"]))
-
-
-def _lab_tag(lab: str | None) -> str | None:
-    """Labs are tagged with two digits ("02"): `--lab 2` means the same lab, as for teardown."""
-    if lab is None or not str(lab).strip():
-        return None
-    lab = str(lab).strip()
-    return lab.zfill(2) if lab.isdigit() else lab

@@ -7,6 +7,14 @@ from labkit import config
 from labkit.inventory.base import Tags
 
 
+def lab_tag(lab: str | None) -> str | None:
+    """The labkit:lab tag a lab is selected by: labs are tagged with two digits ("02"), and 2 means 02."""
+    if lab is None or not str(lab).strip():
+        return None
+    lab = str(lab).strip()
+    return lab.zfill(2) if lab.isdigit() else lab
+
+
 @dataclass(frozen=True)
 class Selection:
     lab: str | None = None

@@ -15,6 +15,7 @@ from labkit import course
 from labkit.awsapi import Clients
 from labkit.inventory import Resource, Selection
 from labkit.inventory.errors import error_code, is_gone
+from labkit.inventory.selection import lab_tag
 from labkit.teardown import order
 from labkit.teardown.base import BUSY_WAIT_S, LOCAL_BUSY_WAIT_S, THROTTLING_CODES, Deletion, describe_error
 
@@ -64,7 +65,7 @@ def teardown(
 
 def tagged(lab: str | None = None) -> list[Entry]:
     """What this learner still has tagged for the course (or one lab) on the current target."""
-    selection = Selection(_normalise_lab(lab), course.owner())
+    selection = Selection(lab_tag(lab), course.owner())
     survey = _survey(Clients(), selection)
     return [Entry(deletion.kind.label, resource.full_name) for deletion, resource in survey.found] + survey.unlisted
 
@@ -104,7 +105,7 @@ def _start(target: str | None, confirm: str | None, lab: str | None, all_owners:
     env = course.current()
     if env is None or (target is not None and target != env.target):
         env = course.start(target=target, confirm=confirm, quiet=True)
-    selection = Selection(_normalise_lab(lab), None if all_owners else env.owner)
+    selection = Selection(lab_tag(lab), None if all_owners else env.owner)
     print(f"Teardown of resources tagged {selection} on {env}")
     return env, selection, Clients()
 
@@ -186,14 +187,6 @@ def _confirmed(question: str) -> bool:
     except EOFError:
         return False
     return answer.strip().lower() in ("y", "yes")
-
-
-def _normalise_lab(lab: str | None) -> str | None:
-    """Labs are tagged with two digits ("02"); `--lab 2` means the same lab."""
-    if lab is None or not str(lab).strip():
-        return None
-    lab = str(lab).strip()
-    return lab.zfill(2) if lab.isdigit() else lab
 
 
 def _line(status: str, kind: str, text: str) -> str:
