@@ -159,3 +159,12 @@ def test_a_condition_on_the_kms_encryption_context_is_evaluated(aws):
     assert encrypt({"service": "payments"}) == {"code": None}
     refused = encrypt({"service": "orders"})
     assert refused["code"] == "AccessDeniedException" and f"kms:Encrypt on resource: {key}" in refused["message"]
+
+
+def test_a_function_is_its_assumed_role_to_sts(aws):
+    role = grant(aws, {"Effect": "Deny", "Action": "*", "Resource": "*"})  # GetCallerIdentity needs no permission
+    source = (
+        "import boto3\n\ndef handler(event, context):\n    return boto3.client('sts').get_caller_identity()['Arn']\n"
+    )
+    name = deploy(aws, source)
+    assert call(aws, name)[1] == f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{name}"

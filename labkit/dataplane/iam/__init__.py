@@ -24,8 +24,8 @@ __all__ = ["credentials", "install", "middleware", "reset", "role_documents"]
 DECISIONS_ROUTE = "/_labkit/iam/decisions"
 _decisions: collections.deque = collections.deque(maxlen=1000)
 _decisions_lock = threading.Lock()
-# Calls AWS answers for any valid credentials, whatever the policies say.
-_ALWAYS_ALLOWED = {("sts", "GetCallerIdentity")}
+# GetCallerIdentity needs no permission: AWS answers it for any valid credentials.
+_WHO_AM_I = ("sts", "GetCallerIdentity")
 
 
 def install() -> None:
@@ -44,7 +44,9 @@ def middleware(app):
             return _answer(start_response, *_invalid_token())
         body = _read_body(environ)
         call = requests.call(environ, body, signed)
-        if call is None or (call.service, call.operation) in _ALWAYS_ALLOWED:
+        if call is not None and (call.service, call.operation) == _WHO_AM_I:
+            return _answer(start_response, *_caller_identity(session))
+        if call is None:
             return app(environ, start_response)
         refusal = _refusal(session, call, signed.region)
         if refusal is None:
@@ -113,6 +115,19 @@ def _protocol(service: str) -> str:
         return botocore.session.get_session().get_service_model(service).metadata["protocol"]
     except Exception:
         return "json"
+
+
+def _caller_identity(session: sessions.Session):
+    """As STS answers an assumed role: its ARN, and a user id of the role's id and the session name."""
+    role_id = "AROA" + sessions.stable_id(session.role_arn)
+    body = (
+        '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>'
+        f"<Arn>{session.assumed_role_arn}</Arn><UserId>{role_id}:{session.session_name}</UserId>"
+        f"<Account>{session.account}</Account></GetCallerIdentityResult>"
+        "<ResponseMetadata><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ResponseMetadata>"
+        "</GetCallerIdentityResponse>"
+    ).encode()
+    return "200 OK", [("Content-Type", "text/xml")], body
 
 
 def _invalid_token():

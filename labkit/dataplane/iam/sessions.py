@@ -4,6 +4,7 @@ AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), and who a request signed with them co
 Only these credentials are checked against policies: the learner's own (the notebook's "testing")
 stay an administrator's, as an account's owner is."""
 
+import hashlib
 import secrets
 import string
 import threading
@@ -52,6 +53,12 @@ def credentials(role_arn: str, session_name: str) -> dict[str, str]:
                 "AWS_SESSION_TOKEN": secrets.token_urlsafe(120),
             }
         return dict(_issued[session])
+
+
+def stable_id(text: str) -> str:
+    """17 characters of AWS's unique-id alphabet, always the same for the same text."""
+    digest = int(hashlib.sha256(text.encode()).hexdigest(), 16)
+    return "".join(_KEY_ALPHABET[(digest >> (5 * i)) % len(_KEY_ALPHABET)] for i in range(17))
 
 
 def of(access_key_id: str) -> Session | None:
