@@ -278,6 +278,14 @@ def main() -> None:
 
         sns, sqs, lambda_ = boto3.client("sns"), boto3.client("sqs"), boto3.client("lambda")
         role = boto3.client("iam").create_role(RoleName="bench", AssumeRolePolicyDocument=LAMBDA_TRUST)["Role"]["Arn"]
+        reads_queues = {
+            "Effect": "Allow",
+            "Resource": "*",
+            "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+        }
+        boto3.client("iam").put_role_policy(
+            RoleName="bench", PolicyName="reads-queues", PolicyDocument=json.dumps({"Statement": [reads_queues]})
+        )
         pipelines = [
             deploy("1 consumer", 1, 1, role),
             deploy(f"{CONSUMERS} consumers (fan-out)", CONSUMERS, CONSUMERS, role),

@@ -9,7 +9,7 @@ import uuid
 
 import boto3
 import pytest
-from support import stays, wait_for
+from support import QUEUE_READER, grant, stays, wait_for
 from test_dataplane_lambda import clients_for, deploy, log_messages
 
 # Records the bodies of each batch it gets, and whether it failed it; fails a body "fail-once" the
@@ -48,6 +48,7 @@ ISO_MILLISECONDS = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z"
 def aws(cloud):
     clients = clients_for(boto3.Session())
     clients.update(sns=boto3.client("sns"), events=boto3.client("events"))
+    grant(clients["role"], QUEUE_READER)  # the mappings' pollers read the queues with it
     return clients
 
 
@@ -457,3 +458,20 @@ def test_subscribing_again_with_another_filter_policy_is_refused_and_changes_not
     )
     kept = aws["sns"].get_subscription_attributes(SubscriptionArn=first["SubscriptionArn"])["Attributes"]
     assert json.loads(kept["FilterPolicy"]) == {"event_type": ["OrderPlaced"]}
+
+
+def test_a_mapping_whose_role_cannot_read_the_queue_is_refused_as_on_aws(aws):
+    name = deploy(aws, PRINT_EVENT_THEN_WORK)
+    _, queue_arn = make_queue(aws)
+    reader = aws["role"].rsplit("/", 1)[-1]
+    aws["iam"].delete_role_policy(RoleName=reader, PolicyName="granted-by-the-test")
+    try:
+        with pytest.raises(aws["lambda"].exceptions.InvalidParameterValueException) as refused:
+            aws["lambda"].create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=name)
+    finally:
+        grant(aws["role"], QUEUE_READER)
+    mapping = aws["lambda"].create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=name)
+    assert refused.value.response["Error"]["Message"] == (
+        "The provided execution role does not have permissions to call ReceiveMessage on SQS"
+    )
+    assert mapping["State"] in ("Creating", "Enabled")

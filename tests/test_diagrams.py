@@ -8,6 +8,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from support import QUEUE_READER, grant
 
 import labkit.diagrams
 from labkit import config
@@ -213,6 +214,8 @@ class Deployer:
             "Arn"
         ]
         self.later(iam.delete_role, RoleName=name)
+        grant(arn, QUEUE_READER)  # its functions read queues (IAM is enforced for workloads)
+        self.later(iam.delete_role_policy, RoleName=name, PolicyName="granted-by-the-test")
         return arn
 
     def function(self, name, role_arn):

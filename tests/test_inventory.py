@@ -9,6 +9,7 @@ import zipfile
 
 import boto3
 import pytest
+from support import QUEUE_READER, grant
 
 from labkit import config
 from labkit.awsapi import Clients
@@ -151,6 +152,7 @@ def deploy_lab_92():
     role_arn = iam.create_role(RoleName="inv92-role", AssumeRolePolicyDocument=json.dumps(trust), Tags=pairs)["Role"][
         "Arn"
     ]
+    grant(role_arn, QUEUE_READER)  # the function's mapping reads a queue with it
     aws_lambda.create_function(
         FunctionName="inv92-fn",
         Runtime="python3.11",

@@ -8,6 +8,7 @@ import json
 import boto3
 import pytest
 from solution_files import line_of, written_file
+from support import QUEUE_READER
 
 from labkit import config, labs, packaging
 from labkit.labs import lab04
@@ -110,7 +111,10 @@ def consumer(events, tmp_path):
         PolicyDocument=json.dumps(
             {
                 "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "arn:aws:dynamodb:*:*:table/*"}],
+                "Statement": [
+                    {"Effect": "Allow", "Action": "dynamodb:*", "Resource": "arn:aws:dynamodb:*:*:table/*"},
+                    {"Effect": "Allow", "Action": QUEUE_READER, "Resource": "arn:aws:sqs:*:*:*"},
+                ],
             }
         ),
     )

@@ -1,5 +1,6 @@
 """Helpers the tests share. Import from here: `from support import stays, wait_for`."""
 
+from support.iam import QUEUE_READER, grant
 from support.waiting import stays, wait_for
 
-__all__ = ["stays", "wait_for"]
+__all__ = ["QUEUE_READER", "grant", "stays", "wait_for"]

@@ -32,13 +32,15 @@ import time
 import traceback
 from collections.abc import Callable
 
-from labkit.dataplane import sns
-from labkit.dataplane.core import functions, seams
+from labkit.dataplane import iam, sns
+from labkit.dataplane.core import functions, policies, seams
 from labkit.dataplane.core.arns import Arn
 from labkit.dataplane.core.seams import Seam
 
 # How long a poller waits on an empty queue before looking again; SendMessage wakes it sooner.
 IDLE_WAIT_S = 0.05
+# What Lambda's pollers call with the function's role (AWS checks them when the mapping is created).
+POLLER_ACTIONS = ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes")
 _pollers: dict[str, threading.Event] = {}  # mapping UUID -> its poller's stop flag
 _pollers_lock = threading.Lock()
 
@@ -63,7 +65,7 @@ def stop_pollers() -> None:
 def _then_poll(create):
     @functools.wraps(create)
     def create_event_source_mapping(self, spec):
-        _refuse_a_visibility_timeout_shorter_than_the_function(self, spec)
+        _refuse_what_aws_refuses(self, spec)
         mapping = create(self, spec)
         if Arn.parse(mapping.event_source_arn).service == "sqs":
             _start_poller(self, mapping)
@@ -72,18 +74,26 @@ def _then_poll(create):
     return create_event_source_mapping
 
 
-def _refuse_a_visibility_timeout_shorter_than_the_function(lambda_backend, spec: dict) -> None:
-    """AWS refuses the mapping: a message would become visible again while the function still
-    works on it, and be processed twice."""
+def _refuse_what_aws_refuses(lambda_backend, spec: dict) -> None:
+    """AWS refuses a mapping whose function's role cannot read the queue (Lambda's pollers read it with
+    that role), and one whose queue's visibility timeout is shorter than the function's timeout (a
+    message would become visible again while the function still works on it, and be processed twice)."""
     from moto.awslambda.exceptions import InvalidParameterValueException
 
-    found = _queue(spec.get("EventSourceArn") or "") if ":sqs:" in (spec.get("EventSourceArn") or "") else None
+    queue_arn = spec.get("EventSourceArn") or ""
+    found = _queue(queue_arn) if ":sqs:" in queue_arn else None
     if found is None or not spec.get("FunctionName"):
         return  # moto's own validation answers
     try:
         function = lambda_backend.get_function(spec["FunctionName"])
     except Exception:
         return
+    documents = iam.role_documents(function.role) or []
+    for action in POLLER_ACTIONS:
+        if policies.evaluate(documents, policies.Request(f"sqs:{action}", queue_arn, {})) != policies.ALLOWED:
+            raise InvalidParameterValueException(
+                f"The provided execution role does not have permissions to call {action} on SQS"
+            )
     visibility, timeout = int(found[1].visibility_timeout), int(function.timeout)
     if visibility < timeout:
         raise InvalidParameterValueException(
