@@ -284,7 +284,9 @@ def main() -> None:
             "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
         }
         boto3.client("iam").put_role_policy(
-            RoleName="bench", PolicyName="reads-queues", PolicyDocument=json.dumps({"Statement": [reads_queues]})
+            RoleName="bench",
+            PolicyName="reads-queues",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [reads_queues]}),
         )
         pipelines = [
             deploy("1 consumer", 1, 1, role),
