@@ -38,7 +38,10 @@ def pytest_configure(config):
         os.environ.pop(name, None)
 
 
-def pytest_unconfigure(config):
+@pytest.hookimpl(trylast=True)  # after the session's fixtures are torn down
+def pytest_sessionfinish(session):
+    # Not in pytest_unconfigure: by then an xdist worker has told the controller it is done, and the
+    # controller kills a worker still there 10 s later, which could leave its cloud running.
     from labkit.localcloud import control
 
     _point_at_the_session_cloud()  # whatever a test left in the environment, stop this process's cloud

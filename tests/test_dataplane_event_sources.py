@@ -29,14 +29,12 @@ RECORD_BATCHES = """
         if failed:
             raise RuntimeError("failed: " + ", ".join(failed))
 """
-# Prints the event it gets, then works for a second (unless it is a warm-up).
+# Prints the event it gets and when it started, then works for a second.
 PRINT_EVENT_THEN_WORK = """
     import json
     import time
 
     def handler(event, context):
-        if event.get("Records", [{}])[0].get("body") == "warm-up":
-            return
         print("EVENT " + json.dumps({"event": event, "started": time.time()}))
         time.sleep(1)
 """
@@ -95,19 +93,18 @@ def test_send_message_returns_before_the_handler_runs_and_it_gets_aws_sqs_event(
     name = deploy(aws, PRINT_EVENT_THEN_WORK)
     queue, queue_arn = make_queue(aws)
     aws["lambda"].create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=name)
-    # A fresh cloud's first calls are slower: warmed up before SendMessage is timed.
-    aws["sqs"].send_message(QueueUrl=queue, MessageBody="warm-up")
-    wait_for(lambda: messages_in(aws, queue) == 0, 10, "the warm-up message to be consumed")
     sent_at = time.time()
     sent = aws["sqs"].send_message(
         QueueUrl=queue,
         MessageBody="order 17",
         MessageAttributes={"shop": {"DataType": "String", "StringValue": "north"}},
     )
-    assert time.time() - sent_at < 0.2  # the handler takes a second: SendMessage did not wait
+    returned_at = time.time()
 
     seen = wait_for(lambda: events_seen(aws, name), 10, "the handler's EVENT line")
     assert seen[0]["started"] >= sent_at
+    # Compared with the handler's own clock, not a fixed bound, which a busy machine can exceed.
+    assert returned_at < seen[0]["started"] + 1  # the handler works for a second: SendMessage did not wait
     (record,) = seen[0]["event"]["Records"]
     assert list(record) == [
         "messageId",
@@ -316,16 +313,16 @@ def test_sns_publish_returns_at_once_and_the_handler_gets_the_sns_event(aws):
         "SubscriptionArn"
     ]
     permit(aws, name, "sns.amazonaws.com", topic)
-    started = time.monotonic()
     published = aws["sns"].publish(
         TopicArn=topic,
         Message="order 42",
         Subject="New order",
         MessageAttributes={"shop": {"DataType": "String", "StringValue": "north"}},
     )
-    assert time.monotonic() - started < 0.5  # the handler takes a second: Publish did not wait
+    returned_at = time.time()
 
     seen = wait_for(lambda: events_seen(aws, name), 10, "the handler's EVENT line")
+    assert returned_at < seen[0]["started"] + 1  # the handler works for a second: Publish did not wait
     (record,) = seen[0]["event"]["Records"]
     assert record["EventSource"] == "aws:sns" and record["EventVersion"] == "1.0"
     assert record["EventSubscriptionArn"] == subscription
@@ -360,7 +357,6 @@ def test_eventbridge_delivers_to_a_lambda_target_with_the_event_shape(aws, cloud
         Rule=rule, Targets=[{"Id": "whole", "Arn": arn}, {"Id": "detail", "Arn": arn, "InputPath": "$.detail"}]
     )
     permit(aws, name, "events.amazonaws.com", aws["events"].describe_rule(Name=rule)["Arn"])
-    started = time.monotonic()
     answer = aws["events"].put_events(
         Entries=[
             {
@@ -372,12 +368,13 @@ def test_eventbridge_delivers_to_a_lambda_target_with_the_event_shape(aws, cloud
             {"Source": "shop.returns", "DetailType": "Returned", "Detail": "{}"},
         ]
     )
-    assert time.monotonic() - started < 0.5
+    returned_at = time.time()
     assert answer["FailedEntryCount"] == 0
 
     wait_for(lambda: len(events_seen(aws, name)) >= 2, 10, "the matching event at both targets")
     # Sent in the same PutEvents: a delivery of the non-matching event would come as soon.
     stays(lambda: len(events_seen(aws, name)) == 2, 1, "no delivery of the non-matching event")
+    assert all(returned_at < seen["started"] + 1 for seen in events_seen(aws, name))  # PutEvents did not wait
     received = [seen["event"] for seen in events_seen(aws, name)]
     assert len(received) == 2 and {"id": 7} in received
     (event,) = [e for e in received if e != {"id": 7}]
