@@ -11,6 +11,7 @@ import boto3
 import pytest
 import requests
 from IPython.lib.pretty import pretty
+from support import mock_rest_api
 
 from labkit import config, listing, urls
 from labkit.localcloud import control
@@ -45,26 +46,8 @@ def rest_api(cloud):
     apigateway, made = boto3.client("apigateway"), []
 
     def make(name, tags):
-        api_id = apigateway.create_rest_api(name=name, tags=tags)["id"]
+        api_id = mock_rest_api(name, f'{{"api": "{name}"}}', tags)
         made.append(api_id)
-        root = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
-        apigateway.put_method(restApiId=api_id, resourceId=root, httpMethod="GET", authorizationType="NONE")
-        apigateway.put_integration(
-            restApiId=api_id,
-            resourceId=root,
-            httpMethod="GET",
-            type="MOCK",
-            requestTemplates={"application/json": '{"statusCode": 200}'},
-        )
-        apigateway.put_method_response(restApiId=api_id, resourceId=root, httpMethod="GET", statusCode="200")
-        apigateway.put_integration_response(
-            restApiId=api_id,
-            resourceId=root,
-            httpMethod="GET",
-            statusCode="200",
-            responseTemplates={"application/json": f'{{"api": "{name}"}}'},
-        )
-        apigateway.create_deployment(restApiId=api_id, stageName="prod")
         return api_id
 
     yield make

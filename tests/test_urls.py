@@ -8,6 +8,7 @@ import sys
 import boto3
 import pytest
 import requests
+from support import mock_rest_api
 
 import labkit
 from labkit import urls
@@ -31,25 +32,7 @@ def labkit_cli(*arguments):
 @pytest.fixture
 def mock_api(cloud):
     apigateway = boto3.client("apigateway")
-    api_id = apigateway.create_rest_api(name="url-test")["id"]
-    root = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
-    apigateway.put_method(restApiId=api_id, resourceId=root, httpMethod="GET", authorizationType="NONE")
-    apigateway.put_integration(
-        restApiId=api_id,
-        resourceId=root,
-        httpMethod="GET",
-        type="MOCK",
-        requestTemplates={"application/json": '{"statusCode": 200}'},
-    )
-    apigateway.put_method_response(restApiId=api_id, resourceId=root, httpMethod="GET", statusCode="200")
-    apigateway.put_integration_response(
-        restApiId=api_id,
-        resourceId=root,
-        httpMethod="GET",
-        statusCode="200",
-        responseTemplates={"application/json": '{"answer": "mocked"}'},
-    )
-    apigateway.create_deployment(restApiId=api_id, stageName="prod")
+    api_id = mock_rest_api("url-test", '{"answer": "mocked"}')
     yield api_id
     apigateway.delete_rest_api(restApiId=api_id)
 
