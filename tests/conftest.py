@@ -106,3 +106,19 @@ def isolated_cloud_env(tmp_path):
     this process pointed back at the session's cloud."""
     with pointed_at_a_private_cloud(tmp_path / "state"):
         yield tmp_path / "state"
+
+
+@pytest.fixture
+def make_queue(cloud):
+    """Makes a queue (name, tags) and returns its URL; deletes it after the test."""
+    import boto3
+
+    sqs, made = boto3.client("sqs"), []
+
+    def make(name, tags):
+        made.append(sqs.create_queue(QueueName=name, tags=tags)["QueueUrl"])
+        return made[-1]
+
+    yield make
+    for url in made:
+        sqs.delete_queue(QueueUrl=url)

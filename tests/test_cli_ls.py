@@ -55,20 +55,6 @@ def rest_api(cloud):
         apigateway.delete_rest_api(restApiId=api_id)
 
 
-@pytest.fixture
-def queue(cloud):
-    """Makes a queue (name, tags) and returns its URL; deletes it after the test."""
-    sqs, made = boto3.client("sqs"), []
-
-    def make(name, tags):
-        made.append(sqs.create_queue(QueueName=name, tags=tags)["QueueUrl"])
-        return made[-1]
-
-    yield make
-    for url in made:
-        sqs.delete_queue(QueueUrl=url)
-
-
 def test_ls_lists_a_tagged_rest_api_with_its_url_and_leaves_out_an_untagged_one_and_another_owners(rest_api):
     mine = rest_api("ls-catalog", course_tags("81"))
     untagged = rest_api("ls-untagged", {})
@@ -85,9 +71,9 @@ def test_ls_lists_a_tagged_rest_api_with_its_url_and_leaves_out_an_untagged_one_
     assert printed.stdout.splitlines()[0].startswith(f"What {OWNER} has deployed (target local: ")
 
 
-def test_ls_with_a_lab_lists_only_that_labs_resources_and_takes_its_number_without_the_zero(queue):
-    lab_7 = queue("ls-lab7-orders", course_tags("07"))
-    queue("ls-lab8-orders", course_tags("08"))
+def test_ls_with_a_lab_lists_only_that_labs_resources_and_takes_its_number_without_the_zero(make_queue):
+    lab_7 = make_queue("ls-lab7-orders", course_tags("07"))
+    make_queue("ls-lab8-orders", course_tags("08"))
 
     printed = labkit_cli("ls", "--lab", "7")
 
@@ -105,9 +91,9 @@ def test_ls_with_a_lab_lists_only_that_labs_resources_and_takes_its_number_witho
     assert printed.stdout.splitlines()[-1] == "1 resource; `labkit teardown --lab 07` deletes it."
 
 
-def test_ls_json_parses_into_each_resource_with_its_urls(rest_api, queue):
+def test_ls_json_parses_into_each_resource_with_its_urls(rest_api, make_queue):
     api_id = rest_api("ls-json-api", course_tags("82"))
-    queue_url = queue("ls-json-queue", course_tags("82"))
+    queue_url = make_queue("ls-json-queue", course_tags("82"))
 
     printed = labkit_cli("ls", "--lab", "82", "--json")
 
@@ -174,8 +160,8 @@ def test_ls_on_the_aws_target_lists_the_same_with_boto3_alone(cloud, rest_api):
     assert json.loads(printed.stderr.splitlines()[-1]) == []
 
 
-def test_ls_in_a_notebook_shows_what_the_command_prints(queue):
-    queue("ls-notebook-orders", course_tags("83", owner="learner"))
+def test_ls_in_a_notebook_shows_what_the_command_prints(make_queue):
+    make_queue("ls-notebook-orders", course_tags("83", owner="learner"))
 
     found = listing.ls(lab="83")
 

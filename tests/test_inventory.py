@@ -8,7 +8,6 @@ import json
 import zipfile
 
 import boto3
-import pytest
 from support import QUEUE_READER, grant
 
 from labkit import config
@@ -30,20 +29,6 @@ INVENTORY_KIND_OF_NODE = {
 
 def lab_tags(lab):
     return {config.COURSE_TAG_KEY: config.COURSE_TAG, config.OWNER_TAG_KEY: "learner", config.LAB_TAG_KEY: lab}
-
-
-@pytest.fixture
-def make_queue(cloud):
-    """Makes a queue (name, tags) and returns its URL; deletes it after the test."""
-    sqs, made = boto3.client("sqs"), []
-
-    def make(name, tags):
-        made.append(sqs.create_queue(QueueName=name, tags=tags)["QueueUrl"])
-        return made[-1]
-
-    yield make
-    for url in made:
-        sqs.delete_queue(QueueUrl=url)
 
 
 def test_the_inventory_lists_a_tagged_queue_with_its_tags_and_leaves_an_untagged_one_out_of_the_courses(make_queue):
