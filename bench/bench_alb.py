@@ -34,7 +34,18 @@ def deploy() -> tuple[str, int]:
     ec2, ecs, elb = boto3.client("ec2"), boto3.client("ecs"), boto3.client("elbv2")
     vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
     subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
-    balancer = elb.create_load_balancer(Name="bench", Subnets=subnets)["LoadBalancers"][0]
+    # As on AWS: the load balancer's group admits the internet on 80, the task's admits the load balancer.
+    web = ec2.create_security_group(GroupName="bench-web", Description="bench: the ALB", VpcId=vpc)["GroupId"]
+    tasks = ec2.create_security_group(GroupName="bench-tasks", Description="bench: the task", VpcId=vpc)["GroupId"]
+    ec2.authorize_security_group_ingress(
+        GroupId=web,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )
+    ec2.authorize_security_group_ingress(
+        GroupId=tasks,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "UserIdGroupPairs": [{"GroupId": web}]}],
+    )
+    balancer = elb.create_load_balancer(Name="bench", Subnets=subnets, SecurityGroups=[web])["LoadBalancers"][0]
     group = elb.create_target_group(
         Name="echo", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip", HealthCheckPath="/health"
     )["TargetGroups"][0]
@@ -59,7 +70,7 @@ def deploy() -> tuple[str, int]:
         taskDefinition="echo",
         desiredCount=1,
         launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets}},
+        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [tasks]}},
         loadBalancers=[{"targetGroupArn": group["TargetGroupArn"], "containerName": "echo", "containerPort": 8080}],
     )
     deadline = time.monotonic() + 30

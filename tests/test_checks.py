@@ -4,6 +4,7 @@ import json
 
 import boto3
 import pytest
+from support import open_to_the_internet
 
 from labkit import packaging, progress, urls
 from labkit.checks import Lab, as_json, as_text
@@ -264,7 +265,10 @@ def get_health_through_the_load_balancer(ctx):
 def load_balancer(cloud):
     ec2, elbv2 = boto3.client("ec2"), boto3.client("elbv2")
     subnets = [subnet["SubnetId"] for subnet in ec2.describe_subnets()["Subnets"]][:2]
-    arn = elbv2.create_load_balancer(Name="front-under-test", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    web = open_to_the_internet("front-under-test-web", ec2.describe_vpcs()["Vpcs"][0]["VpcId"])
+    arn = elbv2.create_load_balancer(Name="front-under-test", Subnets=subnets, SecurityGroups=[web])["LoadBalancers"][
+        0
+    ]["LoadBalancerArn"]
     yield arn
     elbv2.delete_load_balancer(LoadBalancerArn=arn)
 

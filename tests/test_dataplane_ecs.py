@@ -6,6 +6,7 @@ every test; each test makes its own service and, when it needs one, its own list
 group. Task processes answer /whoami with their task id, so a test sees which task served.
 """
 
+import ipaddress
 import json
 import os
 import signal
@@ -19,7 +20,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 from private_cloud import private_cloud
-from support import stays, wait_for
+from support import open_to_the_internet, stays, wait_for
 
 from labkit import images
 
@@ -37,7 +38,8 @@ def cloud():
 
 
 class Stack:
-    """What every test shares: the echo image, a cluster, a load balancer, a log group."""
+    """What every test shares: the echo image, a cluster, a load balancer open to the internet, the
+    tasks' security group that admits it on 8080, a log group."""
 
     def __init__(self, env):
         self.env = env
@@ -48,9 +50,15 @@ class Stack:
         self.subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
         self.ecs.create_cluster(clusterName=CLUSTER)
         boto3.client("logs").create_log_group(logGroupName=LOG_GROUP)
-        self.balancer = self.elb.create_load_balancer(Name="containers", Subnets=self.subnets)["LoadBalancers"][0][
-            "LoadBalancerArn"
+        self.ec2 = ec2
+        self.web = open_to_the_internet("containers-web", self.vpc)
+        self.task_group = ec2.create_security_group(GroupName="echo-tasks", Description="tasks", VpcId=self.vpc)[
+            "GroupId"
         ]
+        self.admit(self.task_group, self.web)
+        self.balancer = self.elb.create_load_balancer(
+            Name="containers", Subnets=self.subnets, SecurityGroups=[self.web]
+        )["LoadBalancers"][0]["LoadBalancerArn"]
         self.listener_ports = iter(range(8000, 8100))
         self.task_definition("echo")
 
@@ -105,16 +113,25 @@ class Stack:
         )
         return group, listener_url(self.env, self.balancer, port)
 
-    def service(self, name: str, count: int, group: str | None = None, **extra) -> dict:
+    def admit(self, group: str, source_group: str, port: int = 8080) -> None:
+        self.ec2.authorize_security_group_ingress(
+            GroupId=group,
+            IpPermissions=[
+                {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "UserIdGroupPairs": [{"GroupId": source_group}]}
+            ],
+        )
+
+    def service(self, name: str, count: int, group: str | None = None, security_group=None, **extra) -> dict:
         if group:
             extra["loadBalancers"] = [{"targetGroupArn": group, "containerName": "echo", "containerPort": 8080}]
+        network = {"subnets": self.subnets, "securityGroups": [security_group or self.task_group]}
         return self.ecs.create_service(
             cluster=CLUSTER,
             serviceName=name,
             taskDefinition=extra.pop("taskDefinition", "echo"),
             desiredCount=count,
             launchType="FARGATE",
-            networkConfiguration={"awsvpcConfiguration": {"subnets": self.subnets, "assignPublicIp": "ENABLED"}},
+            networkConfiguration={"awsvpcConfiguration": {**network, "assignPublicIp": "ENABLED"}},
             **extra,
         )["service"]
 
@@ -171,6 +188,11 @@ def task_port(task: dict) -> int:
     return task["containers"][0]["networkBindings"][0]["hostPort"]
 
 
+def task_address(task: dict) -> str:
+    details = {d["name"]: d["value"] for d in task["attachments"][0]["details"]}
+    return details["privateIPv4Address"]
+
+
 def task_id(task: dict) -> str:
     return task["taskArn"].rsplit("/", 1)[-1]
 
@@ -195,7 +217,11 @@ def test_a_service_of_two_runs_two_processes_that_answer_through_the_load_balanc
     assert {t["lastStatus"] for t in tasks} == {"RUNNING"} and len(tasks) == 2
     assert all(t["group"] == "service:two" and t["launchType"] == "FARGATE" for t in tasks)
     health = stack.elb.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
-    assert sorted(h["Target"]["Port"] for h in health) == sorted(task_port(t) for t in tasks)
+    # Each task is a target at its ENI's private address, on its container port, as on AWS.
+    assert sorted((h["Target"]["Id"], h["Target"]["Port"]) for h in health) == sorted(
+        (task_address(t), 8080) for t in tasks
+    )
+    assert all(ipaddress.ip_address(task_address(t)) in ipaddress.ip_network("172.31.0.0/16") for t in tasks)
     assert {h["TargetHealth"]["State"] for h in health} == {"healthy"}
 
     session = requests.Session()
@@ -242,6 +268,9 @@ def test_a_killed_task_is_replaced_and_no_request_after_it_died_fails(stack):
     )
 
     killed = stack.task_in(first["task"], "STOPPED")
+    eni = next(d["value"] for d in killed["attachments"][0]["details"] if d["name"] == "networkInterfaceId")
+    with pytest.raises(ClientError, match="InvalidNetworkInterfaceID.NotFound"):  # AWS deletes a task's ENI
+        stack.ec2.describe_network_interfaces(NetworkInterfaceIds=[eni])
     assert killed["desiredStatus"] == "STOPPED"
     assert killed["stoppedReason"] == "Essential container in task exited"
     assert killed["stopCode"] == "EssentialContainerExited"
@@ -373,6 +402,25 @@ def test_tasks_failing_health_checks_are_replaced(stack):
     stack.remove("checked")
 
 
+def test_a_task_whose_security_group_does_not_admit_the_load_balancer_fails_its_checks_until_a_rule_does(stack):
+    closed = stack.ec2.create_security_group(GroupName="walled-tasks", Description="no ingress", VpcId=stack.vpc)[
+        "GroupId"
+    ]
+    group, url = stack.load_balanced("walled")
+    stack.service("walled", 1, group, security_group=closed)
+
+    def timed_out():
+        found = stack.elb.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
+        return next((h["TargetHealth"] for h in found if h["TargetHealth"].get("Reason") == "Target.Timeout"), None)
+
+    # As on AWS: the load balancer's health checks get no answer, so the task is never healthy.
+    assert wait_for(timed_out, 20, "a health check to time out")["Description"] == "Request timed out"
+    stack.admit(closed, stack.web)
+    served = wait_for(lambda: _get_json(url + "/whoami"), 30, "a task to serve once its group admits the ALB's")
+    assert served["greeting"] == "hello"  # the echo task answered through the load balancer
+    stack.remove("walled")
+
+
 def test_cloud_map_finds_the_running_tasks(stack):
     discovery = boto3.client("servicediscovery")
     operation = discovery.create_http_namespace(Name="shop")["OperationId"]
@@ -381,12 +429,11 @@ def test_cloud_map_finds_the_running_tasks(stack):
     stack.service("discovered", 2, serviceRegistries=[{"registryArn": registry}])
     stack.settled("discovered")
     found = discovery.discover_instances(NamespaceName="shop", ServiceName="orders")["Instances"]
-    ports = sorted(task_port(t) for t in stack.tasks("discovered"))
-    assert sorted(int(i["Attributes"]["AWS_INSTANCE_PORT"]) for i in found) == ports
-    assert {i["Attributes"]["AWS_INSTANCE_IPV4"] for i in found} == {"127.0.0.1"}
-    for instance in found:  # the instance id is the task id
-        url = f"http://127.0.0.1:{instance['Attributes']['AWS_INSTANCE_PORT']}/whoami"
-        assert wait_for(lambda url=url: _get_json(url), 5, "the task to answer")["task"] == instance["InstanceId"]
+    tasks = {task_id(t): t for t in stack.tasks("discovered")}
+    # The instance id is the task id; its address and port are the task's private address and container port.
+    assert {
+        i["InstanceId"]: (i["Attributes"]["AWS_INSTANCE_IPV4"], i["Attributes"]["AWS_INSTANCE_PORT"]) for i in found
+    } == {task: (task_address(t), "8080") for task, t in tasks.items()}
 
     stack.ecs.update_service(cluster=CLUSTER, service="discovered", desiredCount=1)
     wait_for(
@@ -580,6 +627,10 @@ def test_every_task_is_a_child_of_the_local_cloud_and_stops_with_it(stack, cloud
     images.build(ECHO, "echo:1")
     boto3.client("logs").create_log_group(logGroupName=LOG_GROUP)
     stack.subnets = [s["SubnetId"] for s in boto3.client("ec2").describe_subnets()["Subnets"]][:2]
+    vpc = boto3.client("ec2").describe_vpcs()["Vpcs"][0]["VpcId"]
+    stack.task_group = stack.ec2.create_security_group(GroupName="echo-tasks", Description="tasks", VpcId=vpc)[
+        "GroupId"
+    ]
     stack.task_definition("echo")
     stack.service("after-reset", 1)
     stack.settled("after-reset")

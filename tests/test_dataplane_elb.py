@@ -17,7 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 import pytest
 import requests
-from support import stays, wait_for
+from botocore.exceptions import ClientError
+from support import on_premises, open_to_the_internet, stays, wait_for
 
 
 class Backend:
@@ -60,10 +61,7 @@ class Backend:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
-
-    @property
-    def target(self) -> dict:
-        return {"Id": "127.0.0.1", "Port": self.server.server_address[1]}
+        self.target = on_premises(self.server.server_address[1])
 
 
 class LoadBalancer:
@@ -74,7 +72,10 @@ class LoadBalancer:
         ec2 = boto3.client("ec2")
         self.vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
         subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
-        self.arn = self.elb.create_load_balancer(Name="routing", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+        web = open_to_the_internet("routing-web", self.vpc)
+        self.arn = self.elb.create_load_balancer(Name="routing", Subnets=subnets, SecurityGroups=[web])[
+            "LoadBalancers"
+        ][0]["LoadBalancerArn"]
         self.ports = iter(range(9000, 9100))
         self.backends: list[Backend] = []
         self.groups: list[str] = []
@@ -92,7 +93,8 @@ class LoadBalancer:
             UnhealthyThresholdCount=2,
             **settings,
         )["TargetGroups"][0]["TargetGroupArn"]
-        self.groups.append(arn)
+        if arn not in self.groups:  # the same name and settings are the same group
+            self.groups.append(arn)
         if backends:
             self.elb.register_targets(TargetGroupArn=arn, Targets=[b.target for b in backends])
         return arn
@@ -383,3 +385,79 @@ def test_a_repeated_target_group_is_the_same_one_and_a_changed_one_is_refused(cl
     assert refused.value.response["Error"]["Message"] == "A target group with the specified name already exists."
     (group,) = elb.describe_target_groups(Names=["twice"])["TargetGroups"]
     assert group["HealthCheckPath"] == "/health"
+
+
+def test_a_listener_its_security_group_does_not_admit_leaves_the_client_waiting_until_a_rule_does(alb):
+    ec2 = boto3.client("ec2")
+    shut = ec2.create_security_group(GroupName="routing-shut", Description="no ingress", VpcId=alb.vpc)["GroupId"]
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
+    walled = alb.elb.create_load_balancer(Name="walled", Subnets=subnets, SecurityGroups=[shut])["LoadBalancers"][0]
+    up = {"StatusCode": "200", "ContentType": "text/plain", "MessageBody": "up"}
+    alb.elb.create_listener(
+        LoadBalancerArn=walled["LoadBalancerArn"],
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": up}],
+    )
+    with urllib.request.urlopen(alb.env.endpoint + "/_labkit/loadbalancers") as response:
+        found = json.loads(response.read())["LoadBalancers"]
+    url = next(b for b in found if b["LoadBalancerArn"] == walled["LoadBalancerArn"])["Listeners"][0]["Url"]
+
+    # As on AWS, a dropped connection is never answered: the client's own timeout ends it.
+    with pytest.raises(requests.exceptions.Timeout):
+        requests.get(url, timeout=1)
+    ec2.authorize_security_group_ingress(
+        GroupId=shut,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )
+    assert requests.get(url, timeout=5).text == "up"
+    alb.elb.delete_load_balancer(LoadBalancerArn=walled["LoadBalancerArn"])
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        (
+            {"Id": "127.0.0.1", "Port": 8080},
+            "The IP address '127.0.0.1' is not a valid target: specify an address from the subnets of the "
+            "target group's VPC, or from 10.0.0.0/8, 100.64.0.0/10, 172.16.0.0/12, 192.168.0.0/16",
+        ),
+        (
+            {"Id": "10.9.8.7", "Port": 8080},
+            "You must specify a valid Availability Zone or select 'all' for all enabled Availability zones, "
+            "since the IP address '10.9.8.7' is outside the VPC",
+        ),
+        (
+            {"Id": "172.31.9.9", "Port": 8080, "AvailabilityZone": "all"},
+            "The IP address '172.31.9.9' is within the VPC, and cannot have its Availability Zone overridden to 'all'",
+        ),
+    ],
+    ids=["loopback", "outside the VPC without a zone", "inside the VPC with zone all"],
+)
+def test_an_ip_target_aws_refuses_is_refused_with_its_message(alb, target, message):
+    group = alb.group("addresses")
+    with pytest.raises(ClientError) as refused:
+        alb.elb.register_targets(TargetGroupArn=group, Targets=[target])
+    assert refused.value.response["Error"]["Code"] == "ValidationError"
+    assert refused.value.response["Error"]["Message"] == message
+
+
+def test_ip_targets_in_the_vpc_or_private_with_zone_all_are_accepted(alb):
+    group = alb.group("accepted")
+    alb.elb.register_targets(
+        TargetGroupArn=group,
+        Targets=[{"Id": "172.31.9.9", "Port": 8080}, {"Id": "10.9.8.7", "Port": 8080, "AvailabilityZone": "all"}],
+    )
+    found = alb.elb.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
+    assert sorted(d["Target"]["Id"] for d in found) == ["10.9.8.7", "172.31.9.9"]
+
+
+def test_a_target_nothing_answers_for_times_out_its_health_checks_and_the_request_gets_504(alb):
+    group = alb.group("nobody-home")
+    alb.elb.register_targets(TargetGroupArn=group, Targets=[{"Id": "10.9.8.6", "Port": 80, "AvailabilityZone": "all"}])
+    _, url = alb.listener(group)
+    [(_, _, reason)] = alb.wait_until(group, "unhealthy", timeout=20)
+    assert reason == "Target.Timeout"
+    description = alb.elb.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"][0]
+    assert description["TargetHealth"]["Description"] == "Request timed out"
+    assert requests.get(url, timeout=10).status_code == 504  # failing open to the unhealthy target

@@ -85,10 +85,11 @@ def test_a_changed_folder_is_a_new_image_and_the_task_runs_its_code(cloud, tmp_p
         ecs.stop_task(cluster="images", task=arn)
 
 
-def test_the_monolith_builds_from_the_course_folder(cloud):
-    built = images.build(config.COURSE_ROOT / "services" / "monolith", "bookshop:1", context=config.COURSE_ROOT)
+def test_the_monolith_builds_from_its_folder_and_starts_with_a_fresh_database(cloud):
+    built = images.build("services/monolith", "bookshop:1")
     image_config = images.load_config(built.artifact)
-    assert image_config["cmd"] == ["python", "-m", "services.monolith", "--host", "0.0.0.0"]
+    assert image_config["cmd"] == ["python", "-m", "services.monolith", "--fresh-db"]
+    assert image_config["env"]["MONOLITH_DB"] == "bookshop.db"  # in the container's working folder
     assert (built.artifact / "rootfs" / "app" / "services" / "monolith" / "app.py").is_file()
     assert not list((built.artifact / "rootfs").rglob("__pycache__"))
     assert [line.split()[0] for line in image_config["notRunLocally"]] == ["RUN", "RUN"]

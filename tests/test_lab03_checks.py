@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
 import pytest
+from support import on_premises, open_to_the_internet
 
 from labkit import labs
 
@@ -97,17 +98,28 @@ class Stub:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
-        self.target = {"Id": "127.0.0.1", "Port": self.server.server_address[1], "AvailabilityZone": "all"}
+        self.target = on_premises(self.server.server_address[1], port=8080)
 
 
 @pytest.fixture
-def front_door(cloud):
+def alb_group(cloud):
+    """The load balancer's security group, as step 3 asks: TCP 80 from anywhere."""
+    ec2 = boto3.client("ec2")
+    group = open_to_the_internet("bookshop-alb", ec2.describe_vpcs()["Vpcs"][0]["VpcId"], 80, 80)
+    yield group
+    ec2.delete_security_group(GroupId=group)
+
+
+@pytest.fixture
+def front_door(alb_group):
     """The load balancer of step 3 with the monolith and orders groups; yields a function that sets
     rule 10's path patterns (None: no rule)."""
     ec2, elbv2 = boto3.client("ec2"), boto3.client("elbv2")
     vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
     subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
-    balancer = elbv2.create_load_balancer(Name="bookshop", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    balancer = elbv2.create_load_balancer(Name="bookshop", Subnets=subnets, SecurityGroups=[alb_group])[
+        "LoadBalancers"
+    ][0]["LoadBalancerArn"]
     groups, stubs = {}, []
     for name, is_orders in (("monolith", False), ("orders", True)):
         groups[name] = elbv2.create_target_group(
@@ -154,6 +166,19 @@ def test_without_the_rule_orders_still_reach_the_monolith(front_door):
     found = result("strangler")
     assert found.status == "not done yet"
     assert found.message.startswith("GET /orders/... through the load balancer still reaches the monolith")
+
+
+def test_a_load_balancer_closed_to_customers_is_explained(front_door, alb_group):
+    boto3.client("ec2").revoke_security_group_ingress(
+        GroupId=alb_group,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )
+    found = result("load-balancer")
+    assert (found.status, found.message) == (
+        "failed",
+        f"expected the load balancer's security group to admit TCP port 80 from anywhere (0.0.0.0/0), found "
+        f"no such inbound rule in {alb_group}: customers could not connect",
+    )
 
 
 def test_the_rule_as_the_lab_asks_passes(front_door):

@@ -8,7 +8,7 @@ import sys
 import boto3
 import pytest
 import requests
-from support import mock_rest_api
+from support import mock_rest_api, open_to_the_internet
 
 import labkit
 from labkit import urls
@@ -80,7 +80,10 @@ def test_an_api_without_a_stage_yet_or_an_unknown_id_gets_one_clear_line(cloud):
 def test_the_urls_of_a_load_balancer_are_its_listeners_and_its_url_the_first(cloud):
     ec2, elb = boto3.client("ec2"), boto3.client("elbv2")
     subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
-    arn = elb.create_load_balancer(Name="url-test", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    web = open_to_the_internet("url-test-web", ec2.describe_vpcs()["Vpcs"][0]["VpcId"])
+    arn = elb.create_load_balancer(Name="url-test", Subnets=subnets, SecurityGroups=[web])["LoadBalancers"][0][
+        "LoadBalancerArn"
+    ]
     try:
         listenerless = labkit_cli("url", arn)
         assert listenerless.returncode == 1 and "has no listener yet" in listenerless.stderr

@@ -1,7 +1,8 @@
 """Cloud Map registration of ECS tasks, as ECS does for services with serviceRegistries or ECS
-Service Connect: a task becomes an instance (its id is the task id) with AWS_INSTANCE_IPV4
-127.0.0.1 and AWS_INSTANCE_PORT its local port once it is running, and is deregistered when it
-stops, so discover_instances finds the tasks that run. Service Connect's client aliases
+Service Connect: a task becomes an instance (its id is the task id) with AWS_INSTANCE_IPV4 its
+ENI's private address and AWS_INSTANCE_PORT its container port once it is running, as on AWS (the
+address is reached through the data plane only), and is deregistered when it stops, so
+discover_instances finds the tasks that run. Service Connect's client aliases
 (http://orders:8080) are served by labkit.dataplane.ecs.service_connect."""
 
 import uuid
@@ -22,7 +23,7 @@ def register_task(task_runtime, service) -> list[tuple]:
     for service_id, port in wanted:
         backend = _backend(task._account_id, task.region_name)
         attributes = {
-            "AWS_INSTANCE_IPV4": "127.0.0.1",
+            "AWS_INSTANCE_IPV4": task_runtime.address,
             "AVAILABILITY_ZONE": task.availability_zone,
             "REGION": task.region_name,
             "ECS_CLUSTER_NAME": task.cluster_name,
@@ -85,8 +86,9 @@ def _service_connect(task_runtime, service) -> list[tuple[str, int | None]]:
 
 def _port(task_runtime, container_name: str | None, container_port: int | None) -> int | None:
     for spec in task_runtime.specs:
-        if container_name in (None, spec.name) and spec.host_port(container_port):
-            return spec.host_port(container_port)
+        mapping = spec.mapping(container_port) if container_name in (None, spec.name) else None
+        if mapping is not None:
+            return task_runtime.port_on_eni(mapping)
     return None
 
 
@@ -94,7 +96,7 @@ def _named_port(task_runtime, port_name: str | None) -> int | None:
     for definition, spec in zip(task_runtime.task_definition.container_definitions, task_runtime.specs, strict=True):
         for mapping in definition.get("portMappings") or []:
             if mapping.get("name") == port_name:
-                return spec.host_port(int(mapping["containerPort"]))
+                return task_runtime.port_on_eni(spec.mapping(int(mapping["containerPort"])))
     return None
 
 

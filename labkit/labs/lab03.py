@@ -91,14 +91,17 @@ def _task_definition(ctx) -> dict:
     "The load balancer's listener sends the Bookshop's traffic to the monolith",
     step=3,
     hints=[
-        'create_load_balancer(Name=env.name("bookshop"), ...), create_target_group(Name=env.name("monolith"), '
-        'TargetType="ip", HealthCheckPath="/health", ...), register_targets(..., Targets=[monolith_target])',
+        'allow(alb_group, {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}), '
+        'and the same for tasks_group on 8080 with "UserIdGroupPairs": [{"GroupId": alb_group}]',
+        'create_load_balancer(Name=env.name("bookshop"), SecurityGroups=[alb_group], ...), '
+        'create_target_group(Name=env.name("monolith"), TargetType="ip", HealthCheckPath="/health", ...)',
         'create_listener(LoadBalancerArn=..., Protocol="HTTP", Port=80, '
         'DefaultActions=[{"Type": "forward", "TargetGroupArn": monolith_group}])',
     ],
 )
 def load_balancer_fronts_the_monolith(ctx):
     balancer = _balancer(ctx)
+    _expect_open_to_the_internet(ctx, balancer, 80)
     listeners = ctx.client("elbv2").describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
     if not listeners:
         ctx.not_done(f"the load balancer {balancer['LoadBalancerName']} has no listener yet")
@@ -109,10 +112,12 @@ def load_balancer_fronts_the_monolith(ctx):
         f"expected the listener's default action to forward to the target group "
         f"{monolith['TargetGroupName']}, found {listeners[0]['DefaultActions']}",
     )
-    states = _target_states(ctx, monolith)
+    health = ctx.client("elbv2").describe_target_health(TargetGroupArn=monolith["TargetGroupArn"])
+    states = [h["TargetHealth"] for h in health["TargetHealthDescriptions"]]
     ctx.expect(
-        "healthy" in states,
-        f"expected the monolith to be a healthy target of {monolith['TargetGroupName']}, found {states or 'no target'}",
+        any(h["State"] == "healthy" for h in states),
+        f"expected the monolith to be a healthy target of {monolith['TargetGroupName']}, found "
+        + (", ".join(_described(h) for h in states) or "no target"),
     )
     books = ctx.get(_url(ctx) + "/books")
     ctx.expect(
@@ -266,6 +271,27 @@ def service_scales_with_requests(ctx):
 def _balancer(ctx) -> dict:
     with ctx.not_done_if_missing(f"load balancer {ctx.env.name(BALANCER)!r}", BALANCER_FIX):
         return ctx.client("elbv2").describe_load_balancers(Names=[ctx.env.name(BALANCER)])["LoadBalancers"][0]
+
+
+def _expect_open_to_the_internet(ctx, balancer: dict, port: int) -> None:
+    groups = balancer.get("SecurityGroups") or []
+    found = ctx.client("ec2").describe_security_groups(GroupIds=groups)["SecurityGroups"] if groups else []
+    opened = any(
+        (rule["IpProtocol"] == "-1" or (rule["IpProtocol"] == "tcp" and rule["FromPort"] <= port <= rule["ToPort"]))
+        and any(r.get("CidrIp") == "0.0.0.0/0" for r in rule.get("IpRanges", []))
+        for group in found
+        for rule in group.get("IpPermissions", [])
+    )
+    ctx.expect(
+        opened,
+        f"expected the load balancer's security group to admit TCP port {port} from anywhere (0.0.0.0/0), found "
+        f"no such inbound rule in {', '.join(groups) or 'no security group'}: customers could not connect",
+    )
+
+
+def _described(health: dict) -> str:
+    """A target's state with AWS's reason, as the console shows it: "unhealthy (Request timed out)"."""
+    return health["State"] + (f" ({health['Description']})" if health.get("Description") else "")
 
 
 def _url(ctx) -> str:

@@ -1,8 +1,8 @@
 """Run the Bookshop: python -m services.monolith [--port N] [--host H] [--fresh-db]
 
-Settings from the environment: MONOLITH_DB (database file), MONOLITH_WORKERS (worker threads, default 4),
-MONOLITH_VERSION (overrides the VERSION file), PORT (default port), CATALOG_SERVICE_URL (read the catalog
-from the extracted catalog service: the strangler fig of lab 02).
+Settings from the environment: HOST (default address), MONOLITH_DB (database file), MONOLITH_WORKERS
+(worker threads, default 4), MONOLITH_VERSION (overrides the VERSION file), PORT (default port),
+CATALOG_SERVICE_URL (read the catalog from the extracted catalog service: the strangler fig of lab 02).
 """
 
 import argparse
@@ -17,7 +17,9 @@ VERSION_FILE = Path(__file__).with_name("VERSION")
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m services.monolith", description="The Bookshop monolith.")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (a container needs 0.0.0.0)")
+    parser.add_argument(
+        "--host", default=os.environ.get("HOST", "127.0.0.1"), help="address to listen on (a container needs 0.0.0.0)"
+    )
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
     parser.add_argument("--fresh-db", action="store_true", help="delete the database and seed it again first")
     args = parser.parse_args()

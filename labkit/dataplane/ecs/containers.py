@@ -49,11 +49,13 @@ class ContainerSpec:
     logs: LogDestination | None = None
     stop_timeout_s: float = DEFAULT_STOP_TIMEOUT_S
 
+    def mapping(self, container_port: int | None) -> PortMapping | None:
+        """The mapping of that container port (None: the first)."""
+        return next((m for m in self.ports if container_port in (None, m.container_port)), None)
+
     def host_port(self, container_port: int | None) -> int | None:
-        for mapping in self.ports:
-            if container_port in (None, mapping.container_port):
-                return mapping.host_port
-        return None
+        mapping = self.mapping(container_port)
+        return None if mapping is None else mapping.host_port
 
 
 def prepare(
@@ -143,7 +145,10 @@ def _environment(definition, override, image_config, rootfs, task, ports, metada
         "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
         "HOME": os.environ.get("HOME", "/root"),
         "LANG": "C.UTF-8",
-        "HOSTNAME": f"ip-127-0-0-1.{region}.compute.internal",
+        "HOSTNAME": next(
+            (d["value"] for a in task.attachments for d in a["details"] if d["name"] == "privateDnsName"),
+            f"ip-127-0-0-1.{region}.compute.internal",
+        ),
         # What course.start() sets for a kernel: boto3 in the task reaches this local cloud.
         "AWS_ENDPOINT_URL": config.endpoint(),
         "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",

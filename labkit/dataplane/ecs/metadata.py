@@ -58,7 +58,7 @@ def _container(runtime, status) -> dict:
         "DesiredStatus": task.desired_status,
         "KnownStatus": status.last_status,
         "Type": "NORMAL",
-        "Networks": [{"NetworkMode": definition.network_mode or "awsvpc", "IPv4Addresses": ["127.0.0.1"]}],
+        "Networks": [{"NetworkMode": definition.network_mode or "awsvpc", "IPv4Addresses": [runtime.address]}],
         "Ports": [
             {
                 "ContainerPort": b["containerPort"],

@@ -6,6 +6,10 @@ Each container runs as a child of the local cloud (in its process group, so `lab
 it too). A task thread walks the lifecycle and reports every step on moto's Task object, which
 describe_tasks serializes: lastStatus, desiredStatus, stoppedReason, stopCode, timestamps, and the
 containers with their exit codes and local port bindings.
+
+Its ENI has a private address from its subnet (labkit.dataplane.core.network), where the load
+balancer and Cloud Map find it on its container ports, behind the ENI's security groups; the
+processes themselves listen on 127.0.0.1 ports of their own.
 """
 
 import signal
@@ -19,7 +23,7 @@ from moto.core.utils import utcnow
 
 from labkit import config
 from labkit.dataplane import elb, iam, servicediscovery
-from labkit.dataplane.core import clock, state
+from labkit.dataplane.core import clock, network, state
 from labkit.dataplane.ecs import containers, processes, registry, service_connect
 from labkit.dataplane.ecs.failures import TaskFailed
 from labkit.dataplane.ecs.healthcheck import ContainerHealth
@@ -47,7 +51,9 @@ class ContainerStatus:
         self.exit_code = None
         self.reason = None
         self.network_bindings: list[dict] = []
-        self.network_interfaces = [{"attachmentId": a["id"], "privateIpv4Address": LOCALHOST} for a in task.attachments]
+        self.network_interfaces = [
+            {"attachmentId": a["id"], "privateIpv4Address": _detail(a, "privateIPv4Address")} for a in task.attachments
+        ]
         self.health_status = "UNKNOWN"
         self.cpu = str(definition.get("cpu", 0))
         self.memory = str(definition["memory"]) if definition.get("memory") else None
@@ -68,6 +74,8 @@ class TaskRuntime:
         self.health: dict[str, ContainerHealth] = {}
         self.targets: list[tuple[str, elb.Target, int]] = []  # (group ARN, target, container port)
         self.cloud_map_instances: list = []
+        self.address = LOCALHOST  # its ENI's private address (awsvpc), set by _init_model
+        self.security_groups: frozenset[str] = frozenset()
         self.started_at_monotonic: float | None = None
         self.stop_requested = False
         self.finished = threading.Event()
@@ -176,6 +184,7 @@ class TaskRuntime:
             self._deactivate()
             self._stop_containers()
             self._set_status("DEPROVISIONING")
+            self._release_the_eni()
             with registry.LOCK:
                 self.task.stopped_at = self.task.execution_stopped_at = utcnow()
                 self.task.last_status = "STOPPED"
@@ -245,6 +254,8 @@ class TaskRuntime:
                     }
                     for m in spec.ports
                 ]
+            for mapping in spec.ports:
+                network.attach(self.address, self.port_on_eni(mapping), mapping.host_port, self.security_groups)
             if spec.logs is not None:
                 threading.Thread(
                     target=spec.logs.ship, args=(process.stdout,), daemon=True, name=f"awslogs {self.id} {spec.name}"
@@ -276,7 +287,8 @@ class TaskRuntime:
 
         group_arn = load_balancer.get("targetGroupArn", "")
         spec = next((s for s in self.specs if s.name == load_balancer.get("containerName")), None)
-        port = spec.host_port(load_balancer.get("containerPort")) if spec else None
+        mapping = spec.mapping(load_balancer.get("containerPort")) if spec else None
+        port = self.port_on_eni(mapping) if mapping else None
         backend = elbv2_backends[self.task._account_id][self.task.region_name]
         group = backend.target_groups.get(group_arn)
         if group is None or port is None:
@@ -287,8 +299,8 @@ class TaskRuntime:
                 f"was not found)"
             )
             return
-        target = elb.register_target(group, LOCALHOST, port)
-        self.targets.append((group_arn, target, int(load_balancer.get("containerPort") or 0)))
+        target = elb.register_target(group, self.address, port)
+        self.targets.append((group_arn, target, port))
         self.service.add_event(f"(service {self.service.name}) registered 1 targets in (target-group {group_arn})")
 
     def _wait_for_a_reason_to_stop(self) -> None:
@@ -357,11 +369,40 @@ class TaskRuntime:
             task.version = 1
             task.connectivity = None
             task.stop_code = task.stopped_reason = None
-            for attachment in task.attachments:  # the task's ENI: it is reached on loopback
-                for detail in attachment["details"]:
-                    if detail["name"] == "privateIPv4Address":
-                        detail["value"] = LOCALHOST
+            self._give_the_eni_an_address()
             task.containers = [ContainerStatus(task, d) for d in definition.container_definitions]
+
+    def port_on_eni(self, mapping) -> int:
+        """Where others reach the container: its container port on the task's own address (awsvpc);
+        without an ENI, the local port on 127.0.0.1."""
+        return mapping.container_port if self.task.attachments else mapping.host_port
+
+    def _give_the_eni_an_address(self) -> None:
+        """moto gives a task's ENI a random 10.x address; AWS gives one from its subnet."""
+        for attachment in self.task.attachments:
+            subnet_id, eni_id = _detail(attachment, "subnetId"), _detail(attachment, "networkInterfaceId")
+            backend = _ec2(self.task)
+            subnet, eni = backend.get_subnet(subnet_id), backend.get_network_interface(eni_id)
+            self.address = network.allocate_address(subnet.cidr_block)
+            eni.private_ip_address = self.address
+            eni.private_ip_addresses = [{"Primary": True, "PrivateIpAddress": self.address}]
+            groups = [g.id for g in eni.group_set] or [backend.get_default_security_group(subnet.vpc_id).id]
+            self.security_groups = frozenset(groups)
+            for detail in attachment["details"]:
+                if detail["name"] == "privateIPv4Address":
+                    detail["value"] = self.address
+                elif detail["name"] == "privateDnsName":
+                    detail["value"] = f"ip-{self.address.replace('.', '-')}.{self.task.region_name}.compute.internal"
+
+    def _release_the_eni(self) -> None:
+        """AWS deletes a task's ENI once it has stopped: its address and security groups are free."""
+        network.release_address(self.address)
+        backend = _ec2(self.task)
+        for attachment in self.task.attachments:
+            try:
+                backend.delete_network_interface(_detail(attachment, "networkInterfaceId"))
+            except Exception:  # gone already: a reset of the local cloud
+                pass
 
     def _set_status(self, status: str, **fields) -> None:
         with registry.LOCK:
@@ -394,6 +435,16 @@ class TaskRuntime:
     def _notify(self) -> None:
         if self.service is not None:
             self.service.wake()
+
+
+def _detail(attachment: dict, name: str) -> str | None:
+    return next((d["value"] for d in attachment["details"] if d["name"] == name), None)
+
+
+def _ec2(task):
+    from moto.ec2.models import ec2_backends
+
+    return ec2_backends[task._account_id][task.region_name]
 
 
 class _Stopping(Exception):

@@ -2,6 +2,8 @@
 
 import http.client
 
+from labkit.dataplane.elb import rules, vpc
+
 # A health check waits at most this long, whatever the group's timeout (2-120 s on AWS): local
 # checks run every half second or so, and a loopback answer slower than this is a failure anyway.
 MAX_TIMEOUT_S = 2.0
@@ -11,11 +13,17 @@ TIMED_OUT = ("Target.Timeout", "Request timed out")
 FAILED = ("Target.FailedHealthChecks", "Health checks failed")
 
 
-def probe(group, host: str, port: int) -> tuple[bool, tuple[str, str] | None]:
+def probe(group, address: str, port: int) -> tuple[bool, tuple[str, str] | None]:
     """(passed, (reason, description) when it failed). Always on the traffic port: a task's
-    health check port on AWS is its container port, which is not where it listens locally."""
+    health check port on AWS is its container port, which is not where it listens locally. A
+    target the load balancer cannot reach (nothing at its address, or a security group that drops
+    the load balancer's traffic) times out, as on AWS."""
+    balancers = rules.balancers_forwarding_to(group)
+    endpoint = vpc.reach(balancers[0], address, port) if balancers else None
+    if endpoint is None:
+        return False, TIMED_OUT
     timeout = min(float(group.health_check_timeout_seconds or MAX_TIMEOUT_S), MAX_TIMEOUT_S)
-    connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    connection = http.client.HTTPConnection("127.0.0.1", endpoint.local_port, timeout=timeout)
     try:
         connection.request(
             "GET", group.health_check_path or "/", headers={"User-Agent": USER_AGENT, "Connection": "close"}

@@ -9,7 +9,7 @@ setting under a taken name gets AWS's Duplicate...Name error. SEAMS (at the end)
 import functools
 
 from labkit.dataplane.core.seams import Seam
-from labkit.dataplane.elb import listeners, targets
+from labkit.dataplane.elb import listeners, targets, vpc
 
 
 def _then(method, after):
@@ -82,6 +82,8 @@ def _register(self, new_targets):
         instance = self.ec2_backend.get_instance_by_id(target["Id"])
         if instance is not None and instance.state != "running":
             raise TargetNotRunning(instance_id=target["Id"])
+        if self.target_type == "ip":
+            vpc.check_target_address(self, target)
         runtime.register(target["Id"], int(target.get("Port") or self.port))
 
 

@@ -14,9 +14,9 @@ import socketserver
 import time
 from http.server import BaseHTTPRequestHandler
 
-from labkit.dataplane.core import state
+from labkit.dataplane.core import network, state
 from labkit.dataplane.core.http import end_to_end, no_delay
-from labkit.dataplane.elb import responses, rules, targets
+from labkit.dataplane.elb import responses, rules, targets, vpc
 
 # Safe to send twice (RFC 9110): after a reused keep-alive connection turns out closed, the
 # request is sent again on a fresh one, as proxies do.
@@ -26,6 +26,10 @@ DEFAULT_IDLE_TIMEOUT_S = 60.0
 
 class _TryAnotherTarget(Exception):
     """The target refused the connection: the request never reached it."""
+
+
+class _Unreachable(Exception):
+    """Nothing answers at the target's address, or its security groups drop the load balancer."""
 
 
 class ListenerServer(socketserver.ThreadingTCPServer):
@@ -55,6 +59,14 @@ class _ListenerHandler(BaseHTTPRequestHandler):
         no_delay(self.connection)
         # The idle timeout applies to the client's side of the connection too.
         self.connection.settimeout(self.server.idle_timeout())
+
+    def handle(self):
+        balancer = self.server.balancer
+        # An internal load balancer's clients are in the VPC, which locally cannot be told apart.
+        if balancer.scheme != "internal" and not vpc.admits_client(balancer, int(self.server.listener.port)):
+            time.sleep(network.DROPPED_CONNECTION_S)  # dropped: no answer, then the client gives up
+            return
+        super().handle()
 
     def log_message(self, format, *args):
         pass
@@ -116,6 +128,10 @@ class _ListenerHandler(BaseHTTPRequestHandler):
                 return self._exchange(target, body, keep_alive, head_only)
             except _TryAnotherTarget:
                 tried.add(target)
+            except _Unreachable:
+                # AWS's load balancer waits 10 s for the connection, then answers 504.
+                time.sleep(min(network.DROPPED_CONNECTION_S, self.server.idle_timeout()))
+                return responses.error_page(504, keep_alive, head_only)
 
     def _choose_group(self, action):
         arns = rules.target_group_arns(action)
@@ -163,7 +179,10 @@ class _ListenerHandler(BaseHTTPRequestHandler):
                 return connection, True
             except IndexError:
                 pass
-        connection = http.client.HTTPConnection(target.id, target.port, timeout=timeout)
+        endpoint = vpc.reach(self.server.balancer, target.id, target.port)
+        if endpoint is None:
+            raise _Unreachable()
+        connection = http.client.HTTPConnection("127.0.0.1", endpoint.local_port, timeout=timeout)
         try:
             connection.connect()
         except OSError:  # refused: nothing listens there (any more)

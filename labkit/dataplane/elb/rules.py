@@ -54,15 +54,21 @@ def target_group_arns(action) -> list[str]:
 
 def forwarded_to(group) -> bool:
     """Does any listener rule forward to this target group? If not, its targets are unused."""
+    return bool(balancers_forwarding_to(group))
+
+
+def balancers_forwarding_to(group) -> list:
+    """The load balancers with a listener rule that forwards to this target group."""
     from moto.elbv2.models import elbv2_backends
 
     backend = elbv2_backends[group.account_id][group.region_name]
+    found = []
     for balancer in list(backend.load_balancers.values()):
         for listener in list(balancer.listeners.values()):
-            for rule in list(listener.rules.values()):
-                if any(group.arn in target_group_arns(a) for a in rule.actions):
-                    return True
-    return False
+            if any(group.arn in target_group_arns(a) for r in list(listener.rules.values()) for a in r.actions):
+                found.append(balancer)
+                break
+    return found
 
 
 def _priority(rule) -> float:
