@@ -241,6 +241,18 @@ def _probe(read):
         raise
 
 
+def task_definition_status(aws, arn):
+    """ACTIVE or INACTIVE (deregistered), or None once deleted: DELETE_IN_PROGRESS until no task
+    uses it, then gone, which DescribeTaskDefinition words as a ClientException."""
+    try:
+        status = aws.ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]["status"]
+    except ClientError as error:
+        if error.response["Error"]["Message"] == "Unable to describe task definition.":
+            return None
+        raise
+    return None if status == "DELETE_IN_PROGRESS" else status
+
+
 def state(aws, ids):
     """What can be observed of one deployment, kind by kind; None where a resource is gone."""
     prefix = ids["prefix"]
@@ -319,11 +331,7 @@ def state(aws, ids):
                 )["ScalableTargets"]
             ]
         ),
-        "task definition": _probe(
-            lambda: active(
-                aws.ecs.describe_task_definition(taskDefinition=ids["task definition"])["taskDefinition"]["status"]
-            )
-        ),
+        "task definition": task_definition_status(aws, ids["task definition"]),
         "load balancer": _probe(
             lambda: aws.elb.describe_load_balancers(LoadBalancerArns=[ids["load balancer"]])["LoadBalancers"][0][
                 "LoadBalancerName"
@@ -561,3 +569,26 @@ def test_another_learners_resources_survive_unless_all_owners(aws, cloud):
     assert run_cli(target="local", lab="06", assume_yes=True, all_owners=True) == 0
     with pytest.raises(ClientError):
         aws.sqs.get_queue_url(QueueName="td06-theirs")
+
+
+def test_a_task_definition_is_deleted_not_only_deregistered_and_one_deregistered_before_goes_too(aws, cloud):
+    def register(family, tags):
+        return aws.ecs.register_task_definition(
+            family=family,
+            containerDefinitions=[{"name": "app", "image": "app", "memory": 128}],
+            **({"tags": [{"key": key, "value": value} for key, value in tags.items()]} if tags else {}),
+        )["taskDefinition"]["taskDefinitionArn"]
+
+    first, second = register("td07-task", course_tags("07")), register("td07-task", course_tags("07"))
+    aws.ecs.deregister_task_definition(taskDefinition=first)  # the learner's own, or an older teardown's
+    untagged = register("td07-untagged", {})
+
+    report = teardown(lab="07")
+
+    assert report.ok
+    assert [(entry.kind, entry.name) for entry in report.deleted] == [
+        ("ECS task definition", "td07-task:1"),
+        ("ECS task definition", "td07-task:2"),
+    ]
+    assert task_definition_status(aws, first) is None and task_definition_status(aws, second) is None
+    assert task_definition_status(aws, untagged) == "ACTIVE"
