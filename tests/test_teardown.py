@@ -73,6 +73,33 @@ def course_tags(lab):
     return {"labkit:course": "monolith-to-microservices", "labkit:owner": "learner", "labkit:lab": lab}
 
 
+def make_security_groups(aws, prefix, vpc, tags):
+    """A load balancer's group and a task group that admits it by a rule naming it, as the labs make
+    them; returns their ids."""
+    pairs = [{"Key": key, "Value": value} for key, value in tags.items()]
+    tagged = {"TagSpecifications": [{"ResourceType": "security-group", "Tags": pairs}]} if tags else {}
+    balancer, tasks = (
+        aws.ec2.create_security_group(GroupName=f"{prefix}-{name}", Description=name, VpcId=vpc, **tagged)["GroupId"]
+        for name in ("alb", "tasks")
+    )
+    aws.ec2.authorize_security_group_ingress(
+        GroupId=tasks,
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "UserIdGroupPairs": [{"GroupId": balancer}]}
+        ],
+    )
+    return [balancer, tasks]
+
+
+def security_groups(aws, group_ids):
+    """Each group still there: its name, and the groups its rules name."""
+    found = aws.ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": group_ids}])["SecurityGroups"]
+    return sorted(
+        (group["GroupName"], [pair["GroupId"] for rule in group["IpPermissions"] for pair in rule["UserIdGroupPairs"]])
+        for group in found
+    )
+
+
 def deploy(aws, prefix, tags):
     """One resource (or pair) of every kind teardown knows, named `prefix-...`, carrying `tags`
     (none for a decoy). Returns the ids the checks need."""
@@ -181,9 +208,10 @@ def deploy(aws, prefix, tags):
 
     vpc = aws.ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
     subnets = [subnet["SubnetId"] for subnet in aws.ec2.describe_subnets()["Subnets"]][:2]
-    ids["load balancer"] = aws.elb.create_load_balancer(Name=f"{prefix}-lb", Subnets=subnets, **tagged("Tags", pairs))[
-        "LoadBalancers"
-    ][0]["LoadBalancerArn"]
+    ids["security groups"] = make_security_groups(aws, prefix, vpc, tags)
+    ids["load balancer"] = aws.elb.create_load_balancer(
+        Name=f"{prefix}-lb", Subnets=subnets, SecurityGroups=ids["security groups"][:1], **tagged("Tags", pairs)
+    )["LoadBalancers"][0]["LoadBalancerArn"]
     ids["target group"] = aws.elb.create_target_group(
         Name=f"{prefix}-tg", Protocol="HTTP", Port=80, VpcId=vpc, **tagged("Tags", pairs)
     )["TargetGroups"][0]["TargetGroupArn"]
@@ -343,6 +371,7 @@ def state(aws, ids):
                 "TargetGroupName"
             ]
         ),
+        "security groups": security_groups(aws, ids["security groups"]) or None,
         "bucket object": _probe(lambda: aws.s3.get_object(Bucket=ids["bucket"], Key="catalog.json")["Body"].read()),
         "namespace": _probe(lambda: aws.sd.get_namespace(Id=ids["namespace"])["Namespace"]["Name"]),
         "discovery instances": _probe(discovery_instances),
@@ -592,3 +621,66 @@ def test_a_task_definition_is_deleted_not_only_deregistered_and_one_deregistered
     ]
     assert task_definition_status(aws, first) is None and task_definition_status(aws, second) is None
     assert task_definition_status(aws, untagged) == "ACTIVE"
+
+
+def test_security_groups_go_after_what_uses_them_but_never_the_vpcs_default_group_or_anyone_elses(aws, cloud):
+    vpc = aws.ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    subnets = [subnet["SubnetId"] for subnet in aws.ec2.describe_subnets()["Subnets"]][:2]
+    balancer_group, task_group = make_security_groups(aws, "td08", vpc, course_tags("08"))
+    aws.elb.create_load_balancer(
+        Name="td08-lb",
+        Subnets=subnets,
+        SecurityGroups=[balancer_group],
+        Tags=[{"Key": k, "Value": v} for k, v in course_tags("08").items()],
+    )
+    theirs = make_security_groups(aws, "td08-theirs", vpc, {**course_tags("08"), "labkit:owner": "someone-else"})
+    untagged = make_security_groups(aws, "td08-untagged", vpc, {})
+    # Even tagged as the course's, a VPC's default group is not the course's to delete.
+    [default] = aws.ec2.describe_security_groups(
+        Filters=[{"Name": "vpc-id", "Values": [vpc]}, {"Name": "group-name", "Values": ["default"]}]
+    )["SecurityGroups"]
+    aws.ec2.create_tags(
+        Resources=[default["GroupId"]], Tags=[{"Key": k, "Value": v} for k, v in course_tags("08").items()]
+    )
+
+    report = teardown(lab="08")
+
+    assert report.ok
+    assert [(entry.kind, entry.name.split(" (")[0]) for entry in report.deleted] == [
+        ("ELB load balancer", "td08-lb"),
+        ("EC2 security group rule", "td08-tasks: tcp 8080 from td08-alb"),
+        ("EC2 security group", "td08-alb"),
+        ("EC2 security group", "td08-tasks"),
+    ]
+    assert security_groups(aws, [balancer_group, task_group]) == []
+    assert security_groups(aws, theirs) == [("td08-theirs-alb", []), ("td08-theirs-tasks", [theirs[0]])]
+    assert security_groups(aws, untagged) == [("td08-untagged-alb", []), ("td08-untagged-tasks", [untagged[0]])]
+    assert security_groups(aws, [default["GroupId"]]) == [("default", [])]
+
+
+def test_on_aws_a_security_group_a_network_interface_still_has_is_retried_until_it_is_free(monkeypatch):
+    from labkit.inventory import Resource
+    from labkit.teardown import run
+
+    [deletion] = [deletion for deletion in order.DELETIONS if deletion.kind.label == "EC2 security group"]
+    calls = []
+
+    class Ec2:
+        def delete_security_group(self, GroupId):
+            # What AWS answers while a deleted load balancer's or task's network interface remains.
+            calls.append(GroupId)
+            if len(calls) < 3:
+                raise ClientError(
+                    {"Error": {"Code": "DependencyViolation", "Message": f"resource {GroupId} has a dependent object"}},
+                    "DeleteSecurityGroup",
+                )
+
+    monkeypatch.setattr(run.time, "sleep", lambda seconds: None)
+    group = Resource(id="sg-0a1b2c3d", name="alb", arn="", tags={})
+
+    assert run._delete(deletion, Ec2(), group, patience=60) == ""
+    assert calls == ["sg-0a1b2c3d"] * 3
+    calls.clear()
+    with pytest.raises(ClientError, match="DependencyViolation"):
+        run._delete(deletion, Ec2(), group, patience=0)
+    assert calls == ["sg-0a1b2c3d"]
