@@ -18,6 +18,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from private_cloud import private_cloud
+from support import wait_for
 
 from labkit import cli
 from labkit.teardown import order, run_cli, teardown
@@ -60,6 +61,7 @@ class Aws:
             ("events", "events"),
             ("sfn", "stepfunctions"),
             ("scaling", "application-autoscaling"),
+            ("cw", "cloudwatch"),
         ):
             setattr(self, attribute, boto3.client(service))
 
@@ -98,6 +100,27 @@ def security_groups(aws, group_ids):
         (group["GroupName"], [pair["GroupId"] for rule in group["IpPermissions"] for pair in rule["UserIdGroupPairs"]])
         for group in found
     )
+
+
+def track_cpu(aws, resource_id):
+    """A target tracking policy on the service's CPU: it makes its alarms, TargetTracking-<resource id>-..."""
+    aws.scaling.put_scaling_policy(
+        PolicyName="cpu",
+        ServiceNamespace="ecs",
+        ResourceId=resource_id,
+        ScalableDimension="ecs:service:DesiredCount",
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={
+            "TargetValue": 50.0,
+            "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"},
+        },
+    )
+
+
+def target_tracking_alarms(aws, resource_id):
+    """The names of the alarms target tracking made for the service, their ids left out."""
+    alarms = aws.cw.describe_alarms(AlarmNamePrefix=f"TargetTracking-{resource_id}-")["MetricAlarms"]
+    return sorted(alarm["AlarmName"].split("-Alarm")[1].split("-")[0] for alarm in alarms)
 
 
 def deploy(aws, prefix, tags):
@@ -205,6 +228,7 @@ def deploy(aws, prefix, tags):
         MinCapacity=1,
         MaxCapacity=2,
     )
+    track_cpu(aws, ids["scalable target"])
 
     vpc = aws.ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
     subnets = [subnet["SubnetId"] for subnet in aws.ec2.describe_subnets()["Subnets"]][:2]
@@ -359,6 +383,7 @@ def state(aws, ids):
                 )["ScalableTargets"]
             ]
         ),
+        "target tracking alarms": target_tracking_alarms(aws, ids["scalable target"]) or None,
         "task definition": task_definition_status(aws, ids["task definition"]),
         "load balancer": _probe(
             lambda: aws.elb.describe_load_balancers(LoadBalancerArns=[ids["load balancer"]])["LoadBalancers"][0][
@@ -684,3 +709,87 @@ def test_on_aws_a_security_group_a_network_interface_still_has_is_retried_until_
     with pytest.raises(ClientError, match="DependencyViolation"):
         run._delete(deletion, Ec2(), group, patience=0)
     assert calls == ["sg-0a1b2c3d"]
+
+
+def test_a_scaling_target_and_its_alarms_go_even_after_its_service_and_cluster_were_deleted(aws, cloud):
+    def deploy_scaled_service(prefix, tags):
+        lower_pairs = [{"key": key, "value": value} for key, value in tags.items()]
+        cluster = aws.ecs.create_cluster(clusterName=f"{prefix}-cluster", **({"tags": lower_pairs} if tags else {}))
+        definition = aws.ecs.register_task_definition(
+            family=f"{prefix}-task", containerDefinitions=[{"name": "app", "image": "app", "memory": 128}]
+        )["taskDefinition"]["taskDefinitionArn"]
+        aws.ecs.create_service(
+            cluster=f"{prefix}-cluster",
+            serviceName=f"{prefix}-svc",
+            taskDefinition=definition,
+            desiredCount=0,
+            **({"tags": lower_pairs} if tags else {}),
+        )
+        resource_id = f"service/{prefix}-cluster/{prefix}-svc"
+        aws.scaling.register_scalable_target(
+            ServiceNamespace="ecs",
+            ResourceId=resource_id,
+            ScalableDimension="ecs:service:DesiredCount",
+            MinCapacity=0,
+            MaxCapacity=2,
+        )
+        track_cpu(aws, resource_id)
+        return cluster["cluster"]["clusterName"], resource_id
+
+    cluster, mine = deploy_scaled_service("td09", course_tags("09"))
+    *_, untagged = deploy_scaled_service("td09-untagged", {})
+    # The learner deletes the service and its cluster themselves; AWS leaves the target registered.
+    aws.ecs.delete_service(cluster=cluster, service="td09-svc", force=True)
+
+    def cluster_deleted():
+        try:
+            return aws.ecs.delete_cluster(cluster=cluster)
+        except aws.ecs.exceptions.ClusterContainsServicesException:  # until the service has drained
+            return None
+
+    wait_for(cluster_deleted, 30, "the emptied cluster to be deleted")
+
+    report = teardown(lab="09")
+
+    assert report.ok
+    assert [(entry.kind, entry.name.rsplit("-Alarm", 1)[0]) for entry in report.deleted] == [
+        ("Target tracking alarm", f"TargetTracking-{mine}"),
+        ("Target tracking alarm", f"TargetTracking-{mine}"),
+        ("Auto Scaling target", mine),
+    ]
+    assert aws.scaling.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[mine])["ScalableTargets"] == []
+    assert target_tracking_alarms(aws, mine) == []
+    assert (
+        len(aws.scaling.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[untagged])["ScalableTargets"])
+        == 1
+    )
+    assert target_tracking_alarms(aws, untagged) == ["High", "Low"]
+
+
+def test_on_aws_a_target_whose_service_ecs_no_longer_describes_is_found_by_its_own_tags():
+    # moto neither forgets a deleted service nor keeps a target's tags; AWS does both.
+    from labkit.inventory import Selection, autoscaling
+
+    arns = {"mine": "arn:aws:application-autoscaling:us-east-1:1:scalable-target/0a", "untagged": "arn:...:0b"}
+
+    class Answers:
+        def can_paginate(self, operation):
+            return False
+
+        def describe_scalable_targets(self, ServiceNamespace):
+            return {
+                "ScalableTargets": [
+                    {"ResourceId": f"service/td10-{who}/orders", "ScalableTargetARN": arn, "ScalableDimension": "d"}
+                    for who, arn in arns.items()
+                ]
+            }
+
+        def describe_services(self, cluster, services, include):
+            raise ClientError({"Error": {"Code": "ClusterNotFoundException", "Message": "Cluster not found."}}, "x")
+
+        def list_tags_for_resource(self, ResourceARN):
+            return {"Tags": course_tags("10") if ResourceARN == arns["mine"] else {}}
+
+    found = autoscaling.SCALABLE_TARGET.resources(lambda service: Answers(), Selection(lab="10").wants)
+
+    assert [(target.id, target.tags) for target in found] == [("service/td10-mine/orders", course_tags("10"))]
