@@ -18,6 +18,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from private_cloud import private_cloud
+from support import wait_for
 
 from labkit import cli
 from labkit.teardown import order, run_cli, teardown
@@ -60,6 +61,7 @@ class Aws:
             ("events", "events"),
             ("sfn", "stepfunctions"),
             ("scaling", "application-autoscaling"),
+            ("cw", "cloudwatch"),
         ):
             setattr(self, attribute, boto3.client(service))
 
@@ -71,6 +73,54 @@ def aws(cloud):
 
 def course_tags(lab):
     return {"labkit:course": "monolith-to-microservices", "labkit:owner": "learner", "labkit:lab": lab}
+
+
+def make_security_groups(aws, prefix, vpc, tags):
+    """A load balancer's group and a task group that admits it by a rule naming it, as the labs make
+    them; returns their ids."""
+    pairs = [{"Key": key, "Value": value} for key, value in tags.items()]
+    tagged = {"TagSpecifications": [{"ResourceType": "security-group", "Tags": pairs}]} if tags else {}
+    balancer, tasks = (
+        aws.ec2.create_security_group(GroupName=f"{prefix}-{name}", Description=name, VpcId=vpc, **tagged)["GroupId"]
+        for name in ("alb", "tasks")
+    )
+    aws.ec2.authorize_security_group_ingress(
+        GroupId=tasks,
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "UserIdGroupPairs": [{"GroupId": balancer}]}
+        ],
+    )
+    return [balancer, tasks]
+
+
+def security_groups(aws, group_ids):
+    """Each group still there: its name, and the groups its rules name."""
+    found = aws.ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": group_ids}])["SecurityGroups"]
+    return sorted(
+        (group["GroupName"], [pair["GroupId"] for rule in group["IpPermissions"] for pair in rule["UserIdGroupPairs"]])
+        for group in found
+    )
+
+
+def track_cpu(aws, resource_id):
+    """A target tracking policy on the service's CPU: it makes its alarms, TargetTracking-<resource id>-..."""
+    aws.scaling.put_scaling_policy(
+        PolicyName="cpu",
+        ServiceNamespace="ecs",
+        ResourceId=resource_id,
+        ScalableDimension="ecs:service:DesiredCount",
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={
+            "TargetValue": 50.0,
+            "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"},
+        },
+    )
+
+
+def target_tracking_alarms(aws, resource_id):
+    """The names of the alarms target tracking made for the service, their ids left out."""
+    alarms = aws.cw.describe_alarms(AlarmNamePrefix=f"TargetTracking-{resource_id}-")["MetricAlarms"]
+    return sorted(alarm["AlarmName"].split("-Alarm")[1].split("-")[0] for alarm in alarms)
 
 
 def deploy(aws, prefix, tags):
@@ -178,12 +228,14 @@ def deploy(aws, prefix, tags):
         MinCapacity=1,
         MaxCapacity=2,
     )
+    track_cpu(aws, ids["scalable target"])
 
     vpc = aws.ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
     subnets = [subnet["SubnetId"] for subnet in aws.ec2.describe_subnets()["Subnets"]][:2]
-    ids["load balancer"] = aws.elb.create_load_balancer(Name=f"{prefix}-lb", Subnets=subnets, **tagged("Tags", pairs))[
-        "LoadBalancers"
-    ][0]["LoadBalancerArn"]
+    ids["security groups"] = make_security_groups(aws, prefix, vpc, tags)
+    ids["load balancer"] = aws.elb.create_load_balancer(
+        Name=f"{prefix}-lb", Subnets=subnets, SecurityGroups=ids["security groups"][:1], **tagged("Tags", pairs)
+    )["LoadBalancers"][0]["LoadBalancerArn"]
     ids["target group"] = aws.elb.create_target_group(
         Name=f"{prefix}-tg", Protocol="HTTP", Port=80, VpcId=vpc, **tagged("Tags", pairs)
     )["TargetGroups"][0]["TargetGroupArn"]
@@ -239,6 +291,18 @@ def _probe(read):
         if _absent(error):
             return None
         raise
+
+
+def task_definition_status(aws, arn):
+    """ACTIVE or INACTIVE (deregistered), or None once deleted: DELETE_IN_PROGRESS until no task
+    uses it, then gone, which DescribeTaskDefinition words as a ClientException."""
+    try:
+        status = aws.ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]["status"]
+    except ClientError as error:
+        if error.response["Error"]["Message"] == "Unable to describe task definition.":
+            return None
+        raise
+    return None if status == "DELETE_IN_PROGRESS" else status
 
 
 def state(aws, ids):
@@ -319,11 +383,8 @@ def state(aws, ids):
                 )["ScalableTargets"]
             ]
         ),
-        "task definition": _probe(
-            lambda: active(
-                aws.ecs.describe_task_definition(taskDefinition=ids["task definition"])["taskDefinition"]["status"]
-            )
-        ),
+        "target tracking alarms": target_tracking_alarms(aws, ids["scalable target"]) or None,
+        "task definition": task_definition_status(aws, ids["task definition"]),
         "load balancer": _probe(
             lambda: aws.elb.describe_load_balancers(LoadBalancerArns=[ids["load balancer"]])["LoadBalancers"][0][
                 "LoadBalancerName"
@@ -335,6 +396,7 @@ def state(aws, ids):
                 "TargetGroupName"
             ]
         ),
+        "security groups": security_groups(aws, ids["security groups"]) or None,
         "bucket object": _probe(lambda: aws.s3.get_object(Bucket=ids["bucket"], Key="catalog.json")["Body"].read()),
         "namespace": _probe(lambda: aws.sd.get_namespace(Id=ids["namespace"])["Namespace"]["Name"]),
         "discovery instances": _probe(discovery_instances),
@@ -561,3 +623,173 @@ def test_another_learners_resources_survive_unless_all_owners(aws, cloud):
     assert run_cli(target="local", lab="06", assume_yes=True, all_owners=True) == 0
     with pytest.raises(ClientError):
         aws.sqs.get_queue_url(QueueName="td06-theirs")
+
+
+def test_a_task_definition_is_deleted_not_only_deregistered_and_one_deregistered_before_goes_too(aws, cloud):
+    def register(family, tags):
+        return aws.ecs.register_task_definition(
+            family=family,
+            containerDefinitions=[{"name": "app", "image": "app", "memory": 128}],
+            **({"tags": [{"key": key, "value": value} for key, value in tags.items()]} if tags else {}),
+        )["taskDefinition"]["taskDefinitionArn"]
+
+    first, second = register("td07-task", course_tags("07")), register("td07-task", course_tags("07"))
+    aws.ecs.deregister_task_definition(taskDefinition=first)  # the learner's own, or an older teardown's
+    untagged = register("td07-untagged", {})
+
+    report = teardown(lab="07")
+
+    assert report.ok
+    assert [(entry.kind, entry.name) for entry in report.deleted] == [
+        ("ECS task definition", "td07-task:1"),
+        ("ECS task definition", "td07-task:2"),
+    ]
+    assert task_definition_status(aws, first) is None and task_definition_status(aws, second) is None
+    assert task_definition_status(aws, untagged) == "ACTIVE"
+
+
+def test_security_groups_go_after_what_uses_them_but_never_the_vpcs_default_group_or_anyone_elses(aws, cloud):
+    vpc = aws.ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    subnets = [subnet["SubnetId"] for subnet in aws.ec2.describe_subnets()["Subnets"]][:2]
+    balancer_group, task_group = make_security_groups(aws, "td08", vpc, course_tags("08"))
+    aws.elb.create_load_balancer(
+        Name="td08-lb",
+        Subnets=subnets,
+        SecurityGroups=[balancer_group],
+        Tags=[{"Key": k, "Value": v} for k, v in course_tags("08").items()],
+    )
+    theirs = make_security_groups(aws, "td08-theirs", vpc, {**course_tags("08"), "labkit:owner": "someone-else"})
+    untagged = make_security_groups(aws, "td08-untagged", vpc, {})
+    # Even tagged as the course's, a VPC's default group is not the course's to delete.
+    [default] = aws.ec2.describe_security_groups(
+        Filters=[{"Name": "vpc-id", "Values": [vpc]}, {"Name": "group-name", "Values": ["default"]}]
+    )["SecurityGroups"]
+    aws.ec2.create_tags(
+        Resources=[default["GroupId"]], Tags=[{"Key": k, "Value": v} for k, v in course_tags("08").items()]
+    )
+
+    report = teardown(lab="08")
+
+    assert report.ok
+    assert [(entry.kind, entry.name.split(" (")[0]) for entry in report.deleted] == [
+        ("ELB load balancer", "td08-lb"),
+        ("EC2 security group rule", "td08-tasks: tcp 8080 from td08-alb"),
+        ("EC2 security group", "td08-alb"),
+        ("EC2 security group", "td08-tasks"),
+    ]
+    assert security_groups(aws, [balancer_group, task_group]) == []
+    assert security_groups(aws, theirs) == [("td08-theirs-alb", []), ("td08-theirs-tasks", [theirs[0]])]
+    assert security_groups(aws, untagged) == [("td08-untagged-alb", []), ("td08-untagged-tasks", [untagged[0]])]
+    assert security_groups(aws, [default["GroupId"]]) == [("default", [])]
+
+
+def test_on_aws_a_security_group_a_network_interface_still_has_is_retried_until_it_is_free(monkeypatch):
+    from labkit.inventory import Resource
+    from labkit.teardown import run
+
+    [deletion] = [deletion for deletion in order.DELETIONS if deletion.kind.label == "EC2 security group"]
+    calls = []
+
+    class Ec2:
+        def delete_security_group(self, GroupId):
+            # What AWS answers while a deleted load balancer's or task's network interface remains.
+            calls.append(GroupId)
+            if len(calls) < 3:
+                raise ClientError(
+                    {"Error": {"Code": "DependencyViolation", "Message": f"resource {GroupId} has a dependent object"}},
+                    "DeleteSecurityGroup",
+                )
+
+    monkeypatch.setattr(run.time, "sleep", lambda seconds: None)
+    group = Resource(id="sg-0a1b2c3d", name="alb", arn="", tags={})
+
+    assert run._delete(deletion, Ec2(), group, patience=60) == ""
+    assert calls == ["sg-0a1b2c3d"] * 3
+    calls.clear()
+    with pytest.raises(ClientError, match="DependencyViolation"):
+        run._delete(deletion, Ec2(), group, patience=0)
+    assert calls == ["sg-0a1b2c3d"]
+
+
+def test_a_scaling_target_and_its_alarms_go_even_after_its_service_and_cluster_were_deleted(aws, cloud):
+    def deploy_scaled_service(prefix, tags):
+        lower_pairs = [{"key": key, "value": value} for key, value in tags.items()]
+        cluster = aws.ecs.create_cluster(clusterName=f"{prefix}-cluster", **({"tags": lower_pairs} if tags else {}))
+        definition = aws.ecs.register_task_definition(
+            family=f"{prefix}-task", containerDefinitions=[{"name": "app", "image": "app", "memory": 128}]
+        )["taskDefinition"]["taskDefinitionArn"]
+        aws.ecs.create_service(
+            cluster=f"{prefix}-cluster",
+            serviceName=f"{prefix}-svc",
+            taskDefinition=definition,
+            desiredCount=0,
+            **({"tags": lower_pairs} if tags else {}),
+        )
+        resource_id = f"service/{prefix}-cluster/{prefix}-svc"
+        aws.scaling.register_scalable_target(
+            ServiceNamespace="ecs",
+            ResourceId=resource_id,
+            ScalableDimension="ecs:service:DesiredCount",
+            MinCapacity=0,
+            MaxCapacity=2,
+        )
+        track_cpu(aws, resource_id)
+        return cluster["cluster"]["clusterName"], resource_id
+
+    cluster, mine = deploy_scaled_service("td09", course_tags("09"))
+    *_, untagged = deploy_scaled_service("td09-untagged", {})
+    # The learner deletes the service and its cluster themselves; AWS leaves the target registered.
+    aws.ecs.delete_service(cluster=cluster, service="td09-svc", force=True)
+
+    def cluster_deleted():
+        try:
+            return aws.ecs.delete_cluster(cluster=cluster)
+        except aws.ecs.exceptions.ClusterContainsServicesException:  # until the service has drained
+            return None
+
+    wait_for(cluster_deleted, 30, "the emptied cluster to be deleted")
+
+    report = teardown(lab="09")
+
+    assert report.ok
+    assert [(entry.kind, entry.name.rsplit("-Alarm", 1)[0]) for entry in report.deleted] == [
+        ("Target tracking alarm", f"TargetTracking-{mine}"),
+        ("Target tracking alarm", f"TargetTracking-{mine}"),
+        ("Auto Scaling target", mine),
+    ]
+    assert aws.scaling.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[mine])["ScalableTargets"] == []
+    assert target_tracking_alarms(aws, mine) == []
+    assert (
+        len(aws.scaling.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[untagged])["ScalableTargets"])
+        == 1
+    )
+    assert target_tracking_alarms(aws, untagged) == ["High", "Low"]
+
+
+def test_on_aws_a_target_whose_service_ecs_no_longer_describes_is_found_by_its_own_tags():
+    # moto neither forgets a deleted service nor keeps a target's tags; AWS does both.
+    from labkit.inventory import Selection, autoscaling
+
+    arns = {"mine": "arn:aws:application-autoscaling:us-east-1:1:scalable-target/0a", "untagged": "arn:...:0b"}
+
+    class Answers:
+        def can_paginate(self, operation):
+            return False
+
+        def describe_scalable_targets(self, ServiceNamespace):
+            return {
+                "ScalableTargets": [
+                    {"ResourceId": f"service/td10-{who}/orders", "ScalableTargetARN": arn, "ScalableDimension": "d"}
+                    for who, arn in arns.items()
+                ]
+            }
+
+        def describe_services(self, cluster, services, include):
+            raise ClientError({"Error": {"Code": "ClusterNotFoundException", "Message": "Cluster not found."}}, "x")
+
+        def list_tags_for_resource(self, ResourceARN):
+            return {"Tags": course_tags("10") if ResourceARN == arns["mine"] else {}}
+
+    found = autoscaling.SCALABLE_TARGET.resources(lambda service: Answers(), Selection(lab="10").wants)
+
+    assert [(target.id, target.tags) for target in found] == [("service/td10-mine/orders", course_tags("10"))]

@@ -1,6 +1,7 @@
 """ECS: services, clusters and task definitions. What is already on its way out (a draining
-service, an inactive cluster) is not listed: deleting it again is neither needed nor possible, and
-it is no longer deployed."""
+service, an inactive cluster, a task definition being deleted) is not listed: deleting it again is
+neither needed nor possible, and it is no longer deployed. A deregistered (INACTIVE) task definition
+is listed: AWS keeps it until it is deleted."""
 
 from labkit.awsapi import chunks, pages, tag_dict
 from labkit.inventory.base import Kind, Resource
@@ -46,7 +47,12 @@ def _clusters_with_tags(clients, wanted):
 
 def _task_definitions(clients, wanted):
     client = clients("ecs")
-    for arn in pages(client, "list_task_definitions", "taskDefinitionArns", status="ACTIVE"):
+    arns = [
+        arn
+        for status in ("ACTIVE", "INACTIVE")
+        for arn in pages(client, "list_task_definitions", "taskDefinitionArns", status=status)
+    ]
+    for arn in arns:
         described = client.describe_task_definition(taskDefinition=arn, include=["TAGS"])
         tags = tag_dict(described.get("tags"), "key", "value")
         if wanted(tags):

@@ -1,6 +1,6 @@
-"""Application Auto Scaling: the scalable targets of ECS services the course tagged. AWS leaves a
-target registered when its service is deleted: it is deregistered first, which also deletes its
-scaling policies and their alarms."""
+"""Application Auto Scaling: the target tracking alarms and scalable targets of the course's ECS
+services, also those whose service or cluster is already deleted (AWS leaves a target registered
+then). Deregistering a target deletes its scaling policies and, on AWS, their alarms."""
 
 from labkit.inventory import autoscaling
 from labkit.teardown.base import Deletion
@@ -12,4 +12,9 @@ def deregister(client, target):
     )
 
 
-DELETIONS = (Deletion(autoscaling.SCALABLE_TARGET, deregister),)
+DELETIONS = (
+    # Before their targets: on AWS deregistering a target deletes its alarms, and a report saying
+    # teardown deleted them would then be untrue.
+    Deletion(autoscaling.TARGET_TRACKING_ALARM, lambda client, alarm: client.delete_alarms(AlarmNames=[alarm.id])),
+    Deletion(autoscaling.SCALABLE_TARGET, deregister),
+)

@@ -1,6 +1,7 @@
 """Every kind of resource teardown deletes, in the order it deletes them: what uses a resource goes
 before it (an API before its function, a function before its role, a listener before its target
-group). A kind the inventory lists gets its Deletion in its service's module, placed here."""
+group, a load balancer or ECS service before its security groups). A kind the inventory lists gets
+its Deletion in its service's module, placed here."""
 
 from labkit.teardown import (
     apigateway,
@@ -8,6 +9,7 @@ from labkit.teardown import (
     cloudmap,
     cognito,
     dynamodb,
+    ec2,
     ecr,
     ecs,
     elb,
@@ -29,6 +31,7 @@ DELETIONS = (
     *autoscaling.DELETIONS,
     *ecs.DELETIONS,
     *elb.DELETIONS,
+    *ec2.DELETIONS,
     *cloudmap.DELETIONS,
     *cognito.DELETIONS,
     *secretsmanager.DELETIONS,
