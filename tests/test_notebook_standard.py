@@ -12,10 +12,11 @@ from labkit import config, standard
 
 pytestmark = pytest.mark.no_cloud
 
-MEETS_THE_STANDARD = []
+MEETS_THE_STANDARD = [
+    "notebooks/00_start_here.ipynb",
+]
 # To be reworked to the standard (issue 11); until then only their saved outputs are checked.
 NOT_YET = [
-    "notebooks/00_start_here.ipynb",
     "notebooks/01_the_monolith.ipynb",
     "solutions/01_run_and_export_the_bookshop.ipynb",
     "labs/01_run_and_export_the_bookshop.ipynb",
