@@ -15,11 +15,11 @@ pytestmark = pytest.mark.no_cloud
 MEETS_THE_STANDARD = [
     "notebooks/00_start_here.ipynb",
     "notebooks/01_the_monolith.ipynb",
+    "solutions/01_run_and_export_the_bookshop.ipynb",
+    "labs/01_run_and_export_the_bookshop.ipynb",
 ]
 # To be reworked to the standard (issue 11); until then only their saved outputs are checked.
 NOT_YET = [
-    "solutions/01_run_and_export_the_bookshop.ipynb",
-    "labs/01_run_and_export_the_bookshop.ipynb",
     "solutions/02_the_catalog_service.ipynb",
     "labs/02_the_catalog_service.ipynb",
     "solutions/03_orders_on_ecs.ipynb",
