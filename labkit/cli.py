@@ -115,6 +115,13 @@ def _add_lab_commands(commands) -> None:
     _command(commands, "progress", "which labs' checks you have passed")
     build = _command(commands, "build-labs", "generate labs/ from solutions/")
     build.add_argument("--check", action="store_true", help="only fail when labs/ is stale")
+    lint = _command(
+        commands,
+        "lint-notebooks",
+        "check notebooks against the course's standard (AUTHORING.md)",
+        "Prints one line per missing part, naming the notebook; exits 1 if there is any.",
+    )
+    lint.add_argument("notebooks", nargs="*", help="the notebooks to check (default: every notebook of the course)")
     drawings = _command(commands, "diagrams", "draw the labs' target diagrams from diagrams/*.toml, or check them")
     drawings.add_argument(
         "action",
@@ -231,6 +238,20 @@ def _build_labs(args) -> int:
     return 0
 
 
+def _lint_notebooks(args) -> int:
+    from pathlib import Path
+
+    from labkit import standard
+
+    paths = [Path(name) for name in args.notebooks] or standard.course_notebooks()
+    missing = [str(path) for path in paths if not path.is_file()]
+    if missing:
+        raise LabkitError(f"no such notebook: {', '.join(missing)}")
+    found = [problem for path in paths for problem in standard.problems(path)]
+    print("\n".join(found) if found else f"{len(paths)} notebooks meet the standard")
+    return 1 if found else 0
+
+
 def _diagrams(args) -> int:
     from labkit.diagrams.cli import main as diagrams_main
 
@@ -279,6 +300,7 @@ COMMANDS = {
     "check": _check,
     "progress": _progress,
     "build-labs": _build_labs,
+    "lint-notebooks": _lint_notebooks,
     "diagrams": _diagrams,
     "url": _url,
     "image": _image,

@@ -9,6 +9,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from labkit import config
 from labkit.errors import LabkitError
@@ -57,7 +58,7 @@ class Environment:
         state folder: outside the notebooks' folders and git, private to this learner's course."""
         folder = config.state_dir() / "work" / (self.lab or "course") / name
         folder.mkdir(parents=True, exist_ok=True)
-        return folder
+        return _relative_if_in_course(folder)
 
     @property
     def tags(self) -> dict[str, str]:
@@ -211,3 +212,14 @@ def _show_labkit_errors_without_traceback() -> None:
         print(f"{prefix}: {value}", file=sys.stderr)
 
     shell.set_custom_exc((LabkitError, NotImplementedError), show)
+
+
+def _relative_if_in_course(folder: Path) -> Path:
+    """The folder relative to the current one when both are in the course folder (the default state folder,
+    a notebook's kernel): what a notebook prints of it, "Writing ../.labkit/work/02/catalog/handler.py", is
+    then the same on every machine. Elsewhere (LABKIT_STATE_DIR outside the course), the absolute path."""
+    root = config.COURSE_ROOT.resolve()
+    here = Path.cwd().resolve()
+    if folder.resolve().is_relative_to(root) and here.is_relative_to(root):
+        return Path(os.path.relpath(folder, here))
+    return folder

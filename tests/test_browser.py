@@ -197,3 +197,66 @@ def test_make_lab_opens_notebook_00_and_a_lab_opens_from_the_file_browser(make_l
     assert first_tab == "00_start_here.ipynb"
     assert title.startswith("Lab 02"), title
     assert hashlib.sha256(lab02.read_bytes()).hexdigest() == committed, "opening the lab changed the committed file"
+
+
+QUIZ_NOTEBOOKS = ("notebooks/01_the_monolith.ipynb", "labs/01_run_and_export_the_bookshop.ipynb")
+
+
+@pytest.fixture
+def make_lab_without_autosave(tmp_path, monkeypatch):
+    """`make lab` with JupyterLab's autosave off, so running a cell of a committed notebook never rewrites it."""
+    settings = tmp_path / "settings" / "@jupyterlab" / "docmanager-extension"
+    settings.mkdir(parents=True)
+    (settings / "plugin.jupyterlab-settings").write_text('{"autosave": false}')
+    monkeypatch.setenv("JUPYTERLAB_SETTINGS_DIR", str(tmp_path / "settings"))
+
+
+def test_a_learner_answers_the_knowledge_check_wrong_and_sees_why(make_lab_without_autosave, make_lab):
+    from playwright.sync_api import sync_playwright
+
+    base, token = make_lab
+    committed = {name: hashlib.sha256((config.COURSE_ROOT / name).read_bytes()).hexdigest() for name in QUIZ_NOTEBOOKS}
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    feedback, hidden = {}, {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{base}/lab/tree/notebooks/00_start_here.ipynb?token={token}")
+        page.wait_for_selector(".jp-Notebook h1", timeout=60_000)
+        for name in QUIZ_NOTEBOOKS:
+            folder, notebook = name.split("/")
+            page.locator(".jp-BreadCrumbs-home").click()
+            listing = page.locator(".jp-DirListing-content")
+            listing.get_by_text(folder, exact=True).dblclick()
+            listing.get_by_text(notebook, exact=True).dblclick()
+            opened = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+            heading_cell = opened.locator(".jp-MarkdownCell").filter(has=page.locator("h2", has_text="Knowledge check"))
+            heading_cell.wait_for(timeout=60_000)
+            # The quiz is the cell after the heading's, its source hidden (clicking the placeholder would show
+            # it, answers and all): select the heading's cell, and run it and the next from the keyboard.
+            cell = heading_cell.locator("xpath=following-sibling::*[1]")
+            heading_cell.locator("h2").click()
+            page.keyboard.press("Shift+Enter")  # "runs" the heading, selecting the next cell: the quiz
+            page.keyboard.press("Shift+Enter")
+            quiz = cell.locator(".labkit-quiz")
+            quiz.wait_for(timeout=60_000)
+            first = quiz.locator(".labkit-quiz-options").first
+            wrong = first.locator(".widget-radio-box label").first  # the first option is wrong in both notebooks
+            wrong.click()
+            quiz.locator(".labkit-quiz-check button, button.labkit-quiz-check").first.click()
+            answered = quiz.locator(".labkit-quiz-feedback.labkit-quiz-wrong").first
+            answered.wait_for(timeout=30_000)
+            feedback[name] = answered.inner_text().strip()
+            quiz.scroll_into_view_if_needed()
+            page.screenshot(path=str(OUTPUT / f"quiz_{notebook.removesuffix('.ipynb')}.png"))
+            hidden[name] = cell.locator(".jp-InputArea-editor").count() == 0
+        browser.close()
+    assert hidden == dict.fromkeys(QUIZ_NOTEBOOKS, True), "the quiz's source (its answers) is in view"
+    assert feedback["notebooks/01_the_monolith.ipynb"] == (
+        "✘ Not quite. No: GET /books runs only the catalog's code. The slowdown came from elsewhere."
+    )
+    assert feedback["labs/01_run_and_export_the_bookshop.ipynb"] == (
+        "✘ Not quite. No: a fixed wait is too short on a slow machine and wasted on a fast one."
+    )
+    for name, digest in committed.items():
+        assert hashlib.sha256((config.COURSE_ROOT / name).read_bytes()).hexdigest() == digest, f"{name} was changed"

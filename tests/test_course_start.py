@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import boto3
 import pytest
@@ -157,3 +158,17 @@ def test_the_owner_is_labkit_owner_else_the_jupyterhub_user_else_the_system_user
     monkeypatch.setenv("LABKIT_OWNER", "team-7")
     chosen = course.owner()
     assert (alone, on_a_hub, chosen) == ("jovyan", "grace-hopper", "team-7")
+
+
+def test_a_work_folder_in_the_course_is_relative_to_the_notebook_so_saved_outputs_match_everywhere(
+    tmp_path, monkeypatch
+):
+    from labkit import config
+
+    env = course.Environment("local", "us-east-1", "123456789012", None, "learner", "02")
+    monkeypatch.setenv("LABKIT_STATE_DIR", str(config.COURSE_ROOT / ".labkit"))
+    monkeypatch.chdir(config.COURSE_ROOT / "solutions")
+    assert env.work_dir("catalog") == Path("../.labkit/work/02/catalog")
+    assert (config.COURSE_ROOT / ".labkit" / "work" / "02" / "catalog").is_dir()
+    monkeypatch.setenv("LABKIT_STATE_DIR", str(tmp_path / "state"))
+    assert env.work_dir("catalog") == tmp_path / "state" / "work" / "02" / "catalog"

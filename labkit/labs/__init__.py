@@ -14,7 +14,7 @@ COURSE = (
     ("05", "Identity: Cognito and API authorizers"),
     ("06", "Secrets and least privilege"),
     ("07", "Service to service: Service Connect, mTLS"),
-    ("08", "Observability: CloudWatch, X-Ray, CloudTrail"),
+    ("08", "Observability: CloudWatch, OpenTelemetry"),
     ("09", "Delivery: CodePipeline, canary, rollback"),
     ("10", "Scale and cache"),
     ("11", "Capstone"),
