@@ -17,6 +17,8 @@ DEFAULT_PORT = 4747
 DEFAULT_REGION = "us-east-1"
 # moto's fixed account id; the local target reports it as STS does.
 LOCAL_ACCOUNT_ID = "123456789012"
+# The local cloud's clock: alarms, metric periods, cooldowns and delays pass this many times faster.
+LOCAL_CLOCK_SPEEDUP = 60.0
 
 
 def state_dir() -> Path:

@@ -45,6 +45,15 @@ class Environment:
         # A shared real account may hold several learners' copies of a lab; locally there is one.
         return f"lk-{self.owner}-" if self.target == "aws" else ""
 
+    @property
+    def minute_s(self) -> float:
+        """Real seconds in one minute of AWS's clock where this kernel's AWS calls go: 60 on AWS, 1 on the
+        local cloud, whose alarms, periods and cooldowns run sixty times faster. A wait written in AWS
+        minutes (`5 * env.minute_s`) is right on both."""
+        endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+        host = endpoint.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+        return 60.0 if not endpoint or host.endswith(".amazonaws.com") else 60.0 / config.LOCAL_CLOCK_SPEEDUP
+
     def name(self, base: str) -> str:
         """The name to give a resource: `env.name("catalog")`."""
         return self.prefix + base

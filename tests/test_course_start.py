@@ -172,3 +172,20 @@ def test_a_work_folder_in_the_course_is_relative_to_the_notebook_so_saved_output
     assert (config.COURSE_ROOT / ".labkit" / "work" / "02" / "catalog").is_dir()
     monkeypatch.setenv("LABKIT_STATE_DIR", str(tmp_path / "state"))
     assert env.work_dir("catalog") == tmp_path / "state" / "work" / "02" / "catalog"
+
+
+@pytest.mark.no_cloud
+@pytest.mark.parametrize(
+    ("endpoint", "minute_s"),
+    [(None, 60.0), ("https://sts.us-east-1.amazonaws.com", 60.0), ("http://127.0.0.1:4747", 1.0)],
+    ids=["aws", "an aws endpoint", "the local cloud"],
+)
+def test_a_minute_of_aws_time_lasts_a_minute_on_aws_and_a_second_on_the_local_cloud(monkeypatch, endpoint, minute_s):
+    if endpoint is None:
+        monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    else:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    env = course.Environment(
+        target="aws", region="us-east-1", account_id="123456789012", endpoint=None, owner="learner", lab="03"
+    )
+    assert env.minute_s == minute_s

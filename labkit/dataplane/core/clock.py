@@ -6,7 +6,7 @@ request waits for (an idle timeout, a health check's timeout) is not sped up: a 
 slow on any clock. Notebooks state this rule in their "local vs real AWS" notes.
 """
 
-SPEEDUP = 60.0
+from labkit.config import LOCAL_CLOCK_SPEEDUP as SPEEDUP
 
 
 def local_seconds(aws_seconds: float, at_least: float = 0.0) -> float:
