@@ -12,14 +12,22 @@ no alias in the namespace gets 502, as a request to an unresolvable name fails o
 Only HTTP goes through (HTTP_PROXY is what HTTP clients honour: requests, urllib, httpx); the
 default alias of a Service Connect service without clientAliases is discoveryName.namespace on the
 port mapping's container port, as AWS documents.
+
+Security groups apply as between tasks on AWS: a task reaches another only if the callee's groups
+admit the caller's on the container port. The proxy knows the caller by the task id in its HTTP_PROXY
+URL (sent as Proxy-Authorization by HTTP clients); a task that admits no caller is never answered, and
+the caller's Envoy gives up with 503 "upstream connect error ... connection timeout", as on AWS.
 """
 
+import base64
 import http.client
 import itertools
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from labkit.dataplane.core import network
 from labkit.dataplane.core.http import end_to_end, no_delay
 from labkit.dataplane.ecs import registry
 
@@ -37,7 +45,9 @@ def client_environment(service, task) -> dict[str, str]:
     namespace = _namespace(service, task)
     if namespace is None:
         return {}
-    url = f"http://{LOCALHOST}:{_proxy_for(namespace.id).server_address[1]}"
+    # The task id as the proxy's user name: clients send it as Proxy-Authorization, so the proxy knows
+    # whose security groups a request leaves from.
+    url = f"http://{task.id}:task@{LOCALHOST}:{_proxy_for(namespace.id).server_address[1]}"
     direct = f"{LOCALHOST},localhost"
     return {"HTTP_PROXY": url, "http_proxy": url, "NO_PROXY": direct, "no_proxy": direct}
 
@@ -75,8 +85,17 @@ def _proxy_for(namespace_id: str) -> ThreadingHTTPServer:
         return server
 
 
-def endpoints(namespace_id: str, host: str, port: int) -> list[int]:
-    """The local ports of the running tasks behind alias host:port in the namespace."""
+def endpoints(namespace_id: str, host: str, port: int, caller: network.Source = network.INTERNET) -> list[int]:
+    """The local ports of the running tasks behind alias host:port in the namespace that admit the caller."""
+    return [
+        local_port
+        for runtime, container_port, local_port in behind(namespace_id, host, port)
+        if network.admits(runtime.security_groups, container_port, caller)
+    ]
+
+
+def behind(namespace_id: str, host: str, port: int) -> list[tuple]:
+    """(task runtime, container port, local port) of each running task behind alias host:port."""
     found = []
     for runtime in registry.running():
         if not runtime.running or runtime.service is None:
@@ -97,9 +116,22 @@ def endpoints(namespace_id: str, host: str, port: int) -> list[int]:
             aliases = entry.get("clientAliases") or [{"dnsName": default_name, "port": container_port}]
             if any(a.get("dnsName", default_name) == host and int(a.get("port") or 0) == port for a in aliases):
                 found += [
-                    m.host_port for spec in runtime.specs for m in spec.ports if m.container_port == container_port
+                    (runtime, container_port, m.host_port)
+                    for spec in runtime.specs
+                    for m in spec.ports
+                    if m.container_port == container_port
                 ]
     return found
+
+
+def _caller(proxy_authorization: str | None) -> network.Source:
+    """The calling task's address and security groups, from the task id in its proxy credentials."""
+    try:
+        task_id = base64.b64decode(proxy_authorization.split(" ", 1)[1]).decode().split(":", 1)[0]
+    except (AttributeError, IndexError, ValueError):
+        return network.INTERNET
+    runtime = next((r for r in registry.running() if r.id == task_id), None)
+    return network.INTERNET if runtime is None else network.Source(runtime.address, runtime.security_groups)
 
 
 def _send(ports: list[int], method: str, path: str, body, headers) -> tuple:
@@ -140,10 +172,16 @@ def _handler_for(namespace_id: str):
             target = urlsplit(self.path)
             host = target.hostname or (self.headers.get("Host") or "").split(":")[0]
             port = target.port or 80
-            ports = endpoints(namespace_id, host, port)
-            if not ports:
+            if not behind(namespace_id, host, port):
                 return self._refuse(
                     f"{host}:{port} is not a Service Connect client alias of a running service in this namespace"
+                )
+            ports = endpoints(namespace_id, host, port, _caller(self.headers.get("Proxy-Authorization")))
+            if not ports:  # every task's security groups drop the caller: its connections time out
+                time.sleep(network.DROPPED_CONNECTION_S)
+                return self._refuse(
+                    "upstream connect error or disconnect/reset before headers. reset reason: connection timeout",
+                    503,
                 )
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
@@ -160,9 +198,9 @@ def _handler_for(namespace_id: str):
             self.end_headers()
             self.wfile.write(payload)
 
-        def _refuse(self, message: str):
+        def _refuse(self, message: str, status: int = 502):
             body = message.encode()
-            self.send_response(502, "Bad Gateway")
+            self.send_response(status)
             self.send_header("Content-Type", "text/plain")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
