@@ -1,5 +1,5 @@
 """Event sources on the local cloud run a function as AWS runs it: SQS polled in the background in
-batches, SNS and EventBridge delivering asynchronously, each with AWS's event shape."""
+batches, SNS, EventBridge and S3 delivering asynchronously, each with AWS's event shape."""
 
 import hashlib
 import json
@@ -9,6 +9,7 @@ import uuid
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from support import QUEUE_READER, grant, stays, wait_for
 from test_dataplane_lambda import clients_for, deploy, log_messages
 
@@ -45,7 +46,7 @@ ISO_MILLISECONDS = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z"
 @pytest.fixture(scope="module")
 def aws(cloud):
     clients = clients_for(boto3.Session())
-    clients.update(sns=boto3.client("sns"), events=boto3.client("events"))
+    clients.update(sns=boto3.client("sns"), events=boto3.client("events"), s3=boto3.client("s3"))
     grant(clients["role"], QUEUE_READER)  # the mappings' pollers read the queues with it
     return clients
 
@@ -472,3 +473,27 @@ def test_a_mapping_whose_role_cannot_read_the_queue_is_refused_as_on_aws(aws):
         "The provided execution role does not have permissions to call ReceiveMessage on SQS"
     )
     assert mapping["State"] in ("Creating", "Enabled")
+
+
+def test_s3_refuses_to_notify_a_function_that_does_not_allow_it_and_invokes_one_that_does(aws):
+    name = deploy(aws, PRINT_EVENT_THEN_WORK)
+    bucket = f"uploads-{uuid.uuid4().hex[:8]}"
+    aws["s3"].create_bucket(Bucket=bucket)
+    notify = {
+        "LambdaFunctionConfigurations": [
+            {"LambdaFunctionArn": function_arn(aws, name), "Events": ["s3:ObjectCreated:*"]}
+        ]
+    }
+    with pytest.raises(ClientError) as refused:  # as on AWS: S3 checks it may invoke the function first
+        aws["s3"].put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=notify)
+    assert refused.value.response["Error"]["Code"] == "InvalidArgument"
+    assert refused.value.response["Error"]["Message"] == "Unable to validate the following destination configurations"
+    assert "LambdaFunctionConfigurations" not in aws["s3"].get_bucket_notification_configuration(Bucket=bucket)
+
+    permit(aws, name, "s3.amazonaws.com", f"arn:aws:s3:::{bucket}")
+    aws["s3"].put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=notify)
+    aws["s3"].put_object(Bucket=bucket, Key="covers/red flower.jpg", Body=b"jpeg")
+    [seen] = wait_for(lambda: events_seen(aws, name), 10, "the S3 event at the function")
+    [record] = seen["event"]["Records"]
+    assert record["eventSource"] == "aws:s3" and record["eventName"].startswith("ObjectCreated:")
+    assert record["s3"]["bucket"]["name"] == bucket and record["s3"]["object"]["key"] == "covers/red+flower.jpg"

@@ -27,6 +27,7 @@ EXPECTED_SETS = {
     "ecs: services and tasks run",
     "autoscaling: target tracking scales ECS services",
     "apigateway: deployments snapshot the API",
+    "s3: notifications invoke functions as S3 does",
 }
 
 

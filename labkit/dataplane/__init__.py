@@ -12,7 +12,18 @@ notebooks or the CLI.
 import importlib
 
 # iam is last: its middleware is the outermost, so it sees every request before the others do.
-SERVICE_MODULES: list[str] = ["ec2", "lambda_", "sns", "elb", "ecs", "autoscaling", "apigateway", "eventbridge", "iam"]
+SERVICE_MODULES: list[str] = [
+    "ec2",
+    "lambda_",
+    "s3",
+    "sns",
+    "elb",
+    "ecs",
+    "autoscaling",
+    "apigateway",
+    "eventbridge",
+    "iam",
+]
 
 
 def _modules():

@@ -24,6 +24,14 @@ def install() -> None:
     atexit.register(invoke.POOL.stop_all)
 
 
+def permits(function_arn: str, on_behalf_of) -> bool:
+    """Would the function's resource policy let that service (core.functions.OnBehalfOf) invoke it? False
+    for a function that does not exist. S3 asks when a bucket's notifications are configured."""
+    from labkit.dataplane.lambda_ import moto_patches
+
+    return moto_patches.permits(function_arn, on_behalf_of)
+
+
 def middleware(app):
     def wsgi(environ, start_response):
         # CloudWatch Logs API calls (JSON protocol, X-Amz-Target Logs_20140328.*) see the log

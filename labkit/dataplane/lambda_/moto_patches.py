@@ -22,6 +22,7 @@ import uuid
 from urllib.parse import unquote
 
 from moto.awslambda.utils import make_function_arn
+from moto.core.exceptions import JsonRESTError
 from moto.utilities.aws_headers import amz_crc32
 
 from labkit.dataplane.core import functions, policies
@@ -104,6 +105,19 @@ def _payload(body) -> bytes:
     """The event as JSON bytes; an Invoke without a payload delivers {}."""
     payload = body.encode() if isinstance(body, str) else body
     return payload or b"{}"
+
+
+def permits(function_arn: str, invoked_by) -> bool:
+    from moto.awslambda.models import lambda_backends
+
+    ref = FunctionRef.parse(function_arn)
+    backend = lambda_backends[ref.account][ref.region]
+    try:
+        fn = backend.get_function(ref.name, _version_to_run(backend, ref.name, ref.qualifier))
+        _refuse_unless_permitted(backend, fn, ref.name, ref.qualifier, invoked_by)
+    except (functions.NotPermitted, JsonRESTError):
+        return False
+    return True
 
 
 def _refuse_unless_permitted(backend, fn, name: str, qualifier: str | None, invoked_by) -> None:
