@@ -29,6 +29,20 @@ def url_for(identifier: str, stage: str | None = None) -> str:
     return _api_gateway_url(identifier, stage)
 
 
+def issuer(user_pool_id: str) -> str:
+    """The `iss` claim of a Cognito user pool's tokens, on either target (AWS's, also locally)."""
+    region = user_pool_id.split("_", 1)[0]
+    return f"https://cognito-idp.{region}.amazonaws.com/{user_pool_id}"
+
+
+def jwks_url(user_pool_id: str) -> str:
+    """Where a Cognito user pool publishes its signing keys: the issuer's /.well-known/jwks.json on
+    AWS, the local cloud's on the local target (which has no DNS name of AWS's)."""
+    endpoint = boto3.client("cognito-idp").meta.endpoint_url
+    base = issuer(user_pool_id) if _target_of(endpoint) == "aws" else f"{endpoint.rstrip('/')}/{user_pool_id}"
+    return f"{base}/.well-known/jwks.json"
+
+
 def urls_for(identifier: str, stage: str | None = None) -> dict[str, str]:
     """Every URL of what a lab deployed, by what it is reached through (`labkit url`): each stage of
     an API (only `stage`, when given), each listener of a load balancer ("HTTP:80", lowest port first)."""

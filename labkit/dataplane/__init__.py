@@ -17,6 +17,7 @@ SERVICE_MODULES: list[str] = [
     "lambda_",
     "s3",
     "sns",
+    "cognito",
     "elb",
     "ecs",
     "autoscaling",
