@@ -43,6 +43,21 @@ def jwks_url(user_pool_id: str) -> str:
     return f"{base}/.well-known/jwks.json"
 
 
+def token_url(user_pool_id: str) -> str:
+    """The token endpoint (/oauth2/token) of the user pool's domain, on either target."""
+    cognito = boto3.client("cognito-idp")
+    domain = cognito.describe_user_pool(UserPoolId=user_pool_id)["UserPool"].get("Domain")
+    if not domain:
+        raise LabkitError(
+            f"the user pool {user_pool_id} has no domain yet: create one with "
+            "create_user_pool_domain(Domain=..., UserPoolId=...)."
+        )
+    endpoint = cognito.meta.endpoint_url
+    if _target_of(endpoint) == "aws":
+        return f"https://{domain}.auth.{cognito.meta.region_name}.amazoncognito.com/oauth2/token"
+    return f"{endpoint.rstrip('/')}/_labkit/cognito/{domain}/oauth2/token"
+
+
 def urls_for(identifier: str, stage: str | None = None) -> dict[str, str]:
     """Every URL of what a lab deployed, by what it is reached through (`labkit url`): each stage of
     an API (only `stage`, when given), each listener of a load balancer ("HTTP:80", lowest port first)."""

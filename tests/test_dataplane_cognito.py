@@ -1,13 +1,17 @@
 """Cognito user pools on the local cloud sign tokens as AWS does: each pool with its own key, its
-public half at the pool's JWKS URL, so a token verifies against its own pool's keys and no other's."""
+public half at the pool's JWKS URL, so a token verifies against its own pool's keys and no other's;
+tokens last as long as the app client says; a pool's domain answers the client credentials grant."""
 
+import time
 import uuid
 
 import boto3
 import jwt
 import pytest
+import requests
 
 from labkit import urls
+from labkit.errors import LabkitError
 
 PASSWORD = "Correct-horse-7"
 
@@ -54,3 +58,94 @@ def test_a_pools_tokens_verify_against_its_own_published_keys_and_not_another_po
 def test_the_keys_of_a_pool_that_does_not_exist_are_not_found(cognito, cloud):
     with pytest.raises(jwt.PyJWKClientError, match="HTTP Error 404"):
         jwt.PyJWKClient(f"{cloud.endpoint}/us-east-1_nosuchpool/.well-known/jwks.json").get_signing_keys()
+
+
+def test_a_token_lasts_as_long_as_its_app_client_says_on_the_local_clock(cognito):
+    pool = cognito.create_user_pool(PoolName=f"short-{uuid.uuid4().hex[:6]}")["UserPool"]["Id"]
+    client = cognito.create_user_pool_client(
+        UserPoolId=pool,
+        ClientName="short",
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        AccessTokenValidity=5,
+        IdTokenValidity=10,
+        TokenValidityUnits={"AccessToken": "minutes", "IdToken": "minutes"},
+    )["UserPoolClient"]["ClientId"]
+    cognito.admin_create_user(UserPoolId=pool, Username="ada", MessageAction="SUPPRESS")
+    cognito.admin_set_user_password(UserPoolId=pool, Username="ada", Password=PASSWORD, Permanent=True)
+    tokens = cognito.initiate_auth(
+        ClientId=client, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "ada", "PASSWORD": PASSWORD}
+    )["AuthenticationResult"]
+    key = jwt.PyJWKClient(urls.jwks_url(pool)).get_signing_key_from_jwt(tokens["AccessToken"]).key
+    access = jwt.decode(tokens["AccessToken"], key, algorithms=["RS256"])
+    identity = jwt.decode(tokens["IdToken"], key, algorithms=["RS256"], audience=client)
+    # Five minutes of AWS's clock are five seconds of the local cloud's.
+    assert (tokens["ExpiresIn"], access["exp"] - access["iat"], identity["exp"] - identity["iat"]) == (5, 5, 10)
+    time.sleep(access["exp"] - time.time() + 1)
+    with pytest.raises(jwt.ExpiredSignatureError, match="Signature has expired"):
+        jwt.decode(tokens["AccessToken"], key, algorithms=["RS256"])
+
+
+@pytest.fixture(scope="module")
+def machine(cognito):
+    """A pool with a domain, a resource server with two scopes and a confidential machine client."""
+    pool = cognito.create_user_pool(PoolName=f"machines-{uuid.uuid4().hex[:6]}")["UserPool"]["Id"]
+    domain = f"shop-{uuid.uuid4().hex[:8]}"
+    cognito.create_user_pool_domain(Domain=domain, UserPoolId=pool)
+    cognito.create_resource_server(
+        UserPoolId=pool,
+        Identifier="orders",
+        Name="orders",
+        Scopes=[{"ScopeName": "read", "ScopeDescription": "read"}, {"ScopeName": "write", "ScopeDescription": "w"}],
+    )
+    client = cognito.create_user_pool_client(
+        UserPoolId=pool,
+        ClientName="notifications",
+        GenerateSecret=True,
+        AllowedOAuthFlows=["client_credentials"],
+        AllowedOAuthFlowsUserPoolClient=True,
+        AllowedOAuthScopes=["orders/read"],
+    )["UserPoolClient"]
+    return pool, client["ClientId"], client["ClientSecret"]
+
+
+def test_a_machine_client_gets_an_access_token_with_its_scope_from_the_token_endpoint(machine):
+    pool, client_id, secret = machine
+    answer = requests.post(
+        urls.token_url(pool),
+        data={"grant_type": "client_credentials", "scope": "orders/read"},
+        auth=(client_id, secret),
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["token_type"], body["expires_in"]) == ("Bearer", 60)  # an hour on the local clock
+    key = jwt.PyJWKClient(urls.jwks_url(pool)).get_signing_key_from_jwt(body["access_token"]).key
+    claims = jwt.decode(body["access_token"], key, algorithms=["RS256"], issuer=urls.issuer(pool))
+    assert (claims["token_use"], claims["scope"], claims["client_id"], claims["sub"]) == (
+        "access",
+        "orders/read",
+        client_id,
+        client_id,
+    )
+
+
+@pytest.mark.parametrize(
+    ("form", "credentials", "error"),
+    [
+        ({"grant_type": "client_credentials", "scope": "orders/write"}, "right", "invalid_scope"),
+        ({"grant_type": "client_credentials", "scope": "orders/read"}, "wrong secret", "invalid_client"),
+        ({"grant_type": "password", "scope": "orders/read"}, "right", "unsupported_grant_type"),
+    ],
+    ids=["a scope the client is not allowed", "a wrong secret", "a grant it does not offer"],
+)
+def test_the_token_endpoint_refuses_as_cognito_does(machine, form, credentials, error):
+    pool, client_id, secret = machine
+    auth = (client_id, secret if credentials == "right" else "not-the-secret")
+    answer = requests.post(urls.token_url(pool), data=form, auth=auth, timeout=10)
+    assert (answer.status_code, answer.json()) == (400, {"error": error})
+
+
+def test_a_pool_without_a_domain_has_no_token_endpoint_and_labkit_says_so(cognito):
+    pool = cognito.create_user_pool(PoolName="no-domain")["UserPool"]["Id"]
+    with pytest.raises(LabkitError, match=f"the user pool {pool} has no domain yet: create one"):
+        urls.token_url(pool)

@@ -27,7 +27,7 @@ EXPECTED_SETS = {
     "ecs: services and tasks run",
     "autoscaling: target tracking scales ECS services",
     "apigateway: deployments snapshot the API",
-    "cognito: each pool signs with its own key",
+    "cognito: tokens signed and timed as AWS does",
     "s3: notifications invoke functions as S3 does",
 }
 

@@ -4,6 +4,7 @@ half published as the pool's JSON Web Key Set."""
 import functools
 import secrets
 
+from labkit.dataplane.cognito import validity
 from labkit.dataplane.core.seams import Seam
 
 KEY_SIZE = 2048  # AWS's Cognito keys are 2048-bit RSA, RS256
@@ -60,6 +61,6 @@ SEAMS = (
         f"{_POOL}.create_jwt",
         ("self", "client_id", "username", "token_use", "expires_in", "extra_data"),
         contains='"kid": "dummy"',
-        replace=_signed_with_own_key,
+        replace=lambda original: validity.as_the_client_says(_signed_with_own_key(original)),
     ),
 )
