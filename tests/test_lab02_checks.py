@@ -441,3 +441,47 @@ def test_a_restart_that_keeps_the_database_passes_step_5_and_step_6_needs_the_st
     )
     assert order.status_code == 201 and order.json()["total_cents"] == 2 * 1002
     assert requests.get(f"{catalog_url}/books/2", timeout=10).json()["stock"] == 3
+
+
+# The given cells, after a wrong answer or out of order: one line saying what is wrong, no traceback
+
+
+def given_cell(containing: str) -> str:
+    return next(c.source for c in solution().cells if c.cell_type == "code" and containing in c.source)
+
+
+def run_given(containing, **names):
+    namespace = {"json": json, "base64": __import__("base64"), "requests": requests, "LabkitError": LabkitError}
+    exec(compile(given_cell(containing), "a given cell", "exec"), {**namespace, **names})
+
+
+def test_the_invoke_cell_before_the_function_is_deployed_says_so(cloud):
+    with pytest.raises(LabkitError) as raised:
+        run_given("def invoke(event):", lambda_=boto3.client("lambda"), function_name="catalog")
+    assert str(raised.value) == "there is no function catalog yet: run the cell above that deploys it"
+
+
+def test_the_invoke_cell_says_when_the_body_is_not_a_string(deploy):
+    deploy(REFERENCE_HANDLER.replace('"body": json.dumps(body, default=_plain_number)', '"body": body'))
+    with pytest.raises(LabkitError) as raised:
+        run_given("def invoke(event):", lambda_=boto3.client("lambda"), function_name="catalog")
+    assert str(raised.value).startswith(
+        "expected a dict whose body is a string (json.dumps(...): API Gateway answers 502 otherwise), found "
+        "{'statusCode': 200"
+    )
+
+
+def test_the_api_calls_cell_without_a_deployed_api_says_so(cloud):
+    with pytest.raises(LabkitError) as raised:
+        run_given("def call(method, path, expected", catalog_url=None)
+    assert str(raised.value) == "the API has no URL yet: run the cell above to its end"
+
+
+def test_the_api_calls_cell_explains_a_500_from_a_missing_permission(deploy, rest_api):
+    api_id = rest_api(deploy(REFERENCE_HANDLER), permission=False)
+    with pytest.raises(LabkitError) as raised:
+        run_given("def call(method, path, expected", catalog_url=urls.url_for(api_id, "prod"))
+    assert str(raised.value) == (
+        "expected GET /books to answer 200, found 500: {'message': 'Internal server error'} (500: API Gateway "
+        "could not invoke the function: does its resource policy allow it?)"
+    )
