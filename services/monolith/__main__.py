@@ -2,7 +2,9 @@
 
 Settings from the environment: HOST (default address), MONOLITH_DB (database file), MONOLITH_WORKERS
 (worker threads, default 4), MONOLITH_VERSION (overrides the VERSION file), PORT (default port),
-CATALOG_SERVICE_URL (read the catalog from the extracted catalog service: the strangler fig of lab 02).
+CATALOG_SERVICE_URL (read the catalog from the extracted catalog service: the strangler fig of lab 02),
+STOCK_SERVICE_URL (checkout takes copies off the shelf of that service, the stock's owner, instead of the local
+table: lab 02's cut-over).
 """
 
 import argparse
@@ -32,7 +34,12 @@ def main() -> None:
             path.unlink(missing_ok=True)
 
     server = BoundedPoolServer(
-        args.host, args.port, create_app(db_path, version, workers, os.environ.get("CATALOG_SERVICE_URL")), workers
+        args.host,
+        args.port,
+        create_app(
+            db_path, version, workers, os.environ.get("CATALOG_SERVICE_URL"), os.environ.get("STOCK_SERVICE_URL")
+        ),
+        workers,
     )
     print(f"Bookshop {version} on http://{args.host}:{server.port} with {workers} workers, database {db_path}")
     server.serve_forever()

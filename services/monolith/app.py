@@ -14,13 +14,17 @@ from .errors import BadRequest, BookshopError
 MODULES = (catalog, users, orders, payments, notifications)
 
 
-def create_app(db_path: Path, version: str, workers: int, catalog_url: str | None = None) -> Flask:
+def create_app(
+    db_path: Path, version: str, workers: int, catalog_url: str | None = None, stock_url: str | None = None
+) -> Flask:
     db.create(db_path, [module.SCHEMA for module in MODULES])
     with closing(db.connect(db_path)) as conn:
         catalog.seed(conn)
 
     app = Flask("bookshop")
     remote_catalog = CatalogClient(catalog_url) if catalog_url else None
+    # The stock's owner, when it is no longer this process: checkout asks it for the copies (lab 02).
+    remote_stock = CatalogClient(stock_url) if stock_url else None
 
     def conn() -> sqlite3.Connection:
         if "conn" not in g:
@@ -41,6 +45,7 @@ def create_app(db_path: Path, version: str, workers: int, catalog_url: str | Non
             "modules": modules,
             "workers": workers,
             "catalog_source": catalog_url or "local database",
+            "stock_source": stock_url or "local database",
         }
 
     @app.get("/books")
@@ -71,7 +76,7 @@ def create_app(db_path: Path, version: str, workers: int, catalog_url: str | Non
 
     @app.post("/orders")
     def checkout():
-        return orders.checkout(conn(), _json_body()), 201
+        return orders.checkout(conn(), _json_body(), stock=remote_stock), 201
 
     @app.get("/orders/<int:order_id>")
     def get_order(order_id):

@@ -21,25 +21,41 @@ CREATE TABLE IF NOT EXISTS order_items (
 """
 
 
-def checkout(conn: sqlite3.Connection, body: dict) -> dict:
-    """Reserve stock, charge, record the order (one transaction), then send the confirmation."""
+def checkout(conn: sqlite3.Connection, body: dict, stock=None) -> dict:
+    """Reserve stock, charge, record the order (one transaction), then send the confirmation.
+
+    With `stock` (the stock's owner as a service: take(items), give_back(items)) the copies are taken there
+    first; the local transaction cannot include that call, so if recording the order fails they are given back."""
     user_id, items = _parse(body)
     user = users.get_user(conn, user_id)
-    with transaction(conn):
-        books = [(catalog.reserve(conn, book_id, qty), qty) for book_id, qty in items]
-        total_cents = sum(book["price_cents"] * qty for book, qty in books)
-        order_id = conn.execute(
-            "INSERT INTO orders (user_id, total_cents) VALUES (?, ?)", (user_id, total_cents)
-        ).lastrowid
-        conn.executemany(
-            "INSERT INTO order_items (order_id, book_id, qty, price_cents) VALUES (?, ?, ?, ?)",
-            [(order_id, book["id"], qty, book["price_cents"]) for book, qty in books],
-        )
-        payments.charge(conn, user_id, order_id, total_cents)
+    if stock is None:
+        with transaction(conn):
+            books = [(catalog.reserve(conn, book_id, qty), qty) for book_id, qty in items]
+            order_id, total_cents = _record(conn, user_id, books)
+    else:
+        books = stock.take(items)
+        try:
+            with transaction(conn):
+                order_id, total_cents = _record(conn, user_id, books)
+        except BaseException:
+            stock.give_back(items)
+            raise
     # After the commit, so no customer is told about an order that rolled back. Still inside this request:
     # if sending is slow or fails, so is the checkout, although the order and the charge are already saved.
     notifications.send_order_confirmation(conn, user, order_id, total_cents)
     return get_order(conn, order_id)
+
+
+def _record(conn: sqlite3.Connection, user_id: int, books: list[tuple[dict, int]]) -> tuple[int, int]:
+    """The order, its items and its payment: (its id, its total); the caller holds the transaction."""
+    total_cents = sum(book["price_cents"] * qty for book, qty in books)
+    order_id = conn.execute("INSERT INTO orders (user_id, total_cents) VALUES (?, ?)", (user_id, total_cents)).lastrowid
+    conn.executemany(
+        "INSERT INTO order_items (order_id, book_id, qty, price_cents) VALUES (?, ?, ?, ?)",
+        [(order_id, book["id"], qty, book["price_cents"]) for book, qty in books],
+    )
+    payments.charge(conn, user_id, order_id, total_cents)
+    return order_id, total_cents
 
 
 def get_order(conn: sqlite3.Connection, order_id: int) -> dict:
