@@ -4,13 +4,14 @@ The handlers are the solution notebook's own (its %%writefile cells); variants o
 each fail. Resources carry lab 04's tags, so teardown(lab="04") removes them after each test."""
 
 import json
+import sys
 
 import boto3
 import pytest
-from solution_files import line_of, written_file
+from solution_files import _solution, line_of, written_file
 from support import QUEUE_READER
 
-from labkit import config, labs, packaging
+from labkit import config, course, labs, localproc, packaging
 from labkit.labs import lab04
 from labkit.teardown import teardown
 
@@ -114,6 +115,7 @@ def consumer(events, tmp_path):
                 "Statement": [
                     {"Effect": "Allow", "Action": "dynamodb:*", "Resource": "arn:aws:dynamodb:*:*:table/*"},
                     {"Effect": "Allow", "Action": QUEUE_READER, "Resource": "arn:aws:sqs:*:*:*"},
+                    {"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"},
                 ],
             }
         ),
@@ -141,7 +143,12 @@ def consumer(events, tmp_path):
             Code={"ZipFile": packaging.zip_bytes(folder)},
             Timeout=2,
             Tags=TAGS,
-            Environment={"Variables": {f"{name.upper()}_TABLE": name}},
+            Environment={
+                "Variables": {
+                    f"{name.upper()}_TABLE": name,
+                    "ORDER_EVENTS_TOPIC_ARN": boto3.client("sns").create_topic(Name="order-events")["TopicArn"],
+                }
+            },
         )
         lambda_.create_event_source_mapping(
             EventSourceArn=arn(urls[name]), FunctionName=name, BatchSize=10, FunctionResponseTypes=list(response_types)
@@ -214,7 +221,8 @@ def test_a_mapping_without_report_batch_item_failures_is_explained(consumer):
     assert (found.status, found.message) == (
         "failed",
         'expected FunctionResponseTypes ["ReportBatchItemFailures"] on the mapping of notifications, '
-        "found [] (Lambda then ignores batchItemFailures)",
+        "found [] (Lambda then ignores batchItemFailures): put it in mapping_settings and run the connect cell "
+        "again, which updates the mapping",
     )
 
 
@@ -242,9 +250,10 @@ def test_an_unconditional_put_is_explained(consumer):
 
 
 def test_inventory_applying_a_duplicate_twice_is_explained(consumer):
-    not_idempotent = INVENTORY.replace('ConditionExpression="NOT contains(applied_events, :key)",', "").replace(
-        ', ":key": key}', "}"
-    )
+    not_idempotent = INVENTORY.replace(
+        'ConditionExpression=f"NOT contains(applied_events, :key) AND {rule}"', "ConditionExpression=rule"
+    ).replace(', ":key": key}', "}")
+    assert not_idempotent.count("ConditionExpression=rule") == 1
     consumer("inventory", {"handler.py": not_idempotent}, key=("book_id", "N"))
     found = result("inventory-consumer")
     assert (found.status, found.message) == (
@@ -276,7 +285,10 @@ def test_an_order_without_its_confirmation_is_explained(consumer):
     found = result("isolation")
     assert (found.status, found.message) == (
         "failed",
-        "expected a confirmation for each of the 1 orders, found 0 (not confirmed: o-never-announced)",
+        "expected a confirmation for each of the 1 orders, found 0 (not confirmed: o-never-announced). The queues "
+        "are empty, so their OrderPlaced never reached the notifications queue: an order placed while the "
+        "subscription was missing, or its filter policy did not match, was dropped by SNS, which keeps nothing. "
+        'Publish it again once the subscription is right: republish("o-never-announced")',
     )
 
 
@@ -310,3 +322,150 @@ def test_a_queue_policy_on_every_resource_still_lets_the_topic_in():
     )
     assert lab04._allows_topic(policy, "arn:aws:sqs:us-east-1:1:notifications", "arn:aws:sns:us-east-1:1:order-events")
     assert not lab04._allows_topic(policy, "arn:aws:sqs:us-east-1:1:notifications", "arn:aws:sns:us-east-1:1:other")
+
+
+def test_a_restarted_service_not_kept_in_orders_is_explained(cloud):
+    topic = boto3.client("sns").create_topic(
+        Name="order-events", Tags=[{"Key": k, "Value": v} for k, v in TAGS.items()]
+    )
+    command = [sys.executable, "services/orders/app.py"]
+    variables = {"HOST": "127.0.0.1", "ORDERS_TABLE": "orders", "BOOKSHOP_URL": "http://127.0.0.1:9"}
+    try:
+        stale = localproc.start("orders", command, env=variables)
+        running = localproc.start("orders", command, env={**variables, "ORDER_EVENTS_TOPIC_ARN": topic["TopicArn"]})
+        found = labs.require("04").run(step=1, orders=stale)[0]
+        assert (found.status, found.message) == (
+            "failed",
+            f"expected `orders` to be the orders service running now ({running.url}), found `orders` at "
+            f"{stale.url}, a service that was stopped by the restart: keep what start_orders_service returns, "
+            "orders = start_orders_service(...)",
+        )
+        assert labs.require("04").run(step=1, orders=running)[0].status == "passed"
+    finally:
+        localproc.stop("orders")
+        teardown(lab="04")
+
+
+def test_an_inventory_handler_without_a_try_per_record_is_explained(consumer):
+    raising = INVENTORY.replace(
+        '        except Exception as error:\n            print(f"cannot handle',
+        '        except KeyError as error:\n            print(f"cannot handle',
+    )
+    assert raising != INVENTORY
+    consumer("inventory", {"handler.py": raising}, key=("book_id", "N"))
+    found = result("inventory-consumer")
+    assert (found.status, found.message) == (
+        "failed",
+        "expected the inventory handler to report failed records in batchItemFailures, found it "
+        "raised JSONDecodeError: Expecting value: line 1 column 1 (char 0) "
+        f"(handler.py, line {line_of(raising, 'apply(json.loads(record')}); Lambda then retries the whole batch",
+    )
+
+
+def test_an_inventory_handler_that_reports_no_failures_is_explained(consumer):
+    silent = INVENTORY.replace('    return {"batchItemFailures": failures}\n', "    return None\n")
+    assert silent != INVENTORY
+    consumer("inventory", {"handler.py": silent}, key=("book_id", "N"))
+    found = result("inventory-consumer")
+    assert found.status == "failed"
+    assert found.message.startswith("expected batchItemFailures to list only the record whose body is not JSON (")
+    assert found.message.endswith(
+        "found []: without it Lambda counts the batch as done and deletes the bad record, or retries the good "
+        "one with it"
+    )
+
+
+def test_stock_taken_below_zero_is_explained(consumer):
+    no_stock_rule = INVENTORY.replace('"available >= :qty AND NOT contains', '"NOT contains').replace(
+        'values.update({":qty": item["qty"], ":rejected": rejected})', 'values.update({":rejected": rejected})'
+    )
+    assert no_stock_rule.count("available >= :qty") == 0
+    consumer("inventory", {"handler.py": no_stock_rule}, key=("book_id", "N"))
+    found = result("inventory-consumer")
+    assert (found.status, found.message) == (
+        "failed",
+        "expected an OrderPlaced of 11 copies with 10 available to be rejected (stock left at 10, the record not "
+        "reported failed: retrying cannot make stock appear), found -1 available",
+    )
+
+
+def test_a_confirmation_that_reads_only_schema_2_is_explained(consumer):
+    only_schema_2 = CONFIRMATION_V2.replace(
+        'recipient = event["email"] if event.get("schema", 1) == 1 else event["customer"]["email"]',
+        'recipient = event["customer"]["email"]',
+    )
+    assert only_schema_2 != CONFIRMATION_V2
+    consumer("notifications", {"handler.py": NOTIFICATIONS, "confirmation.py": only_schema_2})
+    found = result("redrive")
+    assert found.status == "failed"
+    assert found.message.startswith(
+        "expected a schema 1 event to be confirmed to its customer's email (schema 1 events, without a schema "
+        "field, still come from the orders service), found it reported failed (['"
+    )
+
+
+def given(definition: str) -> str:
+    """The given code of the solution's cell that defines `definition`, up to the learner's part."""
+    source = next(
+        cell.source for cell in _solution(SOLUTION).cells if cell.cell_type == "code" and definition in cell.source
+    )
+    return source.split("### BEGIN SOLUTION", 1)[0]
+
+
+def test_connect_brings_an_earlier_mapping_to_the_current_settings(consumer, capsys):
+    consumer("notifications", {"handler.py": NOTIFICATIONS, "confirmation.py": CONFIRMATION_V2}, response_types=())
+    assert result("notifications-consumer").status == "failed"
+    sqs = boto3.client("sqs")
+    namespace = {
+        "lambda_": boto3.client("lambda"),
+        "queue_urls": {"notifications": sqs.get_queue_url(QueueName="notifications")["QueueUrl"]},
+        "queue_arn": arn,
+        "env": course.current(),
+    }
+    exec(given("def connect("), namespace)
+    settings = {
+        "BatchSize": 10,
+        "MaximumBatchingWindowInSeconds": 1,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+    }
+    namespace["connect"]("notifications", settings)
+    printed = capsys.readouterr().out
+    assert printed.startswith("updated the event source mapping of notifications, which had {")
+    assert "'FunctionResponseTypes': []" in printed and printed.count("\n") == 1
+    assert result("notifications-consumer").status == "passed"
+
+
+def test_consumer_queue_brings_an_earlier_filter_policy_to_the_current_one(events, capsys):
+    events(filters={"notifications": ["OrderPlaced"], "inventory": ["OrderPlaced", "OrderCanceled"]})
+    assert result("subscriptions").status == "failed"
+    sns, sqs = boto3.client("sns"), boto3.client("sqs")
+    topic_arn = sns.create_topic(Name="order-events")["TopicArn"]
+    namespace = {
+        "sqs": sqs,
+        "sns": sns,
+        "json": json,
+        "env": course.current(),
+        "topic_arn": topic_arn,
+        "visibility_timeout_s": 2,
+        "max_receive_count": 3,
+    }
+    exec(given("def consumer_queue(").split("\nfor name in", 1)[0], namespace)  # the definitions only
+    namespace["queue_policy"] = lambda queue_arn: {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "sns.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}},
+            }
+        ]
+    }
+    namespace["filter_policies"] = {name: {"event_type": types} for name, types in FILTERS.items()}
+    namespace["consumer_queue"]("inventory")
+    assert capsys.readouterr().out == (
+        'updated the FilterPolicy of the subscription of inventory: {"event_type": ["OrderPlaced", '
+        '"OrderCanceled"]} -> {"event_type": ["OrderPlaced", "OrderCancelled"]} (on AWS it takes up to 15 '
+        "minutes to take full effect)\n"
+    )
+    assert result("subscriptions").status == "passed"

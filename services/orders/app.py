@@ -14,6 +14,10 @@ orders does not own yet (users and books) it asks the Bookshop monolith at $BOOK
 When $ORDER_EVENTS_TOPIC_ARN is set (lab 04), each stored order and each cancellation is also
 published to that SNS topic as an event (OrderPlaced, OrderCancelled: a JSON body, and the
 event_type as a message attribute that subscriptions filter on); unset, nothing is published.
+When $ORDER_REJECTIONS_QUEUE_URL is set (lab 04's saga), the service also consumes that SQS queue:
+an OrderRejected event (inventory could not reserve the stock) marks its order REJECTED, the
+compensating step; an order no longer PLACED (cancelled meanwhile, or rejected already) is left as
+it is, so a repeated event changes nothing.
 It listens on $HOST:$PORT (0.0.0.0:8080 in a container) and, on SIGTERM (ECS stopping the task),
 finishes the requests it has first.
 """
@@ -51,8 +55,9 @@ def task_id() -> str:
         return json.loads(response.read())["TaskARN"].rsplit("/", 1)[-1]
 
 
-def create_app(table, bookshop_url: str, served_by: str, events=None) -> Flask:
-    """events: an EventPublisher, or None to publish nothing."""
+def create_app(table, bookshop_url: str, served_by: str, events=None, rejections_queue_url: str = "") -> Flask:
+    """events: an EventPublisher, or None to publish nothing; rejections_queue_url: the queue that
+    RejectionListener consumes, shown on /health."""
     app = Flask("orders")
 
     @app.after_request
@@ -65,6 +70,8 @@ def create_app(table, bookshop_url: str, served_by: str, events=None) -> Flask:
         answer = {"status": "ok", "task": served_by}
         if events is not None:
             answer["order_events_topic"] = events.topic_arn
+        if rejections_queue_url:
+            answer["order_rejections_queue"] = rejections_queue_url
         return answer
 
     @app.post("/orders")
@@ -179,6 +186,53 @@ class EventPublisher:
         )
 
 
+class RejectionListener(threading.Thread):
+    """Consumes OrderRejected events from an SQS queue: each marks its order REJECTED, if still PLACED."""
+
+    def __init__(self, table, queue_url: str):
+        super().__init__(daemon=True, name="order-rejections")
+        self.table, self.queue_url = table, queue_url
+        self.sqs = boto3.client("sqs")
+
+    def run(self) -> None:
+        while True:
+            try:
+                messages = self.sqs.receive_message(
+                    QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+                ).get("Messages", [])
+            except Exception as error:  # the queue is gone, or the target does not answer: try again later
+                print(f"cannot receive from {self.queue_url}: {error}", flush=True)
+                time.sleep(5)
+                continue
+            for message in messages:
+                try:
+                    self.handle(json.loads(message["Body"]))
+                except Exception as error:  # left in the queue: received again after its visibility timeout
+                    print(f"cannot handle {message['MessageId']}: {error!r}", flush=True)
+                    continue
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def handle(self, event: dict) -> None:
+        if event.get("event_type") != "OrderRejected":
+            print(f"ignored {event.get('event_type')}", flush=True)
+            return
+        try:
+            self.table.update_item(
+                Key={"id": event["order_id"]},
+                UpdateExpression="SET #status = :rejected, rejected_because = :reason",
+                ConditionExpression="#status = :placed",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":rejected": "REJECTED",
+                    ":placed": "PLACED",
+                    ":reason": event.get("reason", ""),
+                },
+            )
+            print(f"rejected {event['order_id']}: {event.get('reason', '')}", flush=True)
+        except self.table.meta.client.exceptions.ConditionalCheckFailedException:
+            print(f"left {event['order_id']} as it is: it is no longer PLACED (or unknown)", flush=True)
+
+
 def parse_order(body) -> tuple[int, list[tuple[int, int]]]:
     if not isinstance(body, dict):
         raise ServiceError(400, "the request body must be a JSON object")
@@ -219,9 +273,16 @@ def plain(order: dict) -> dict:
 def main() -> None:
     table = boto3.resource("dynamodb").Table(os.environ["ORDERS_TABLE"])
     topic_arn = os.environ.get("ORDER_EVENTS_TOPIC_ARN")
+    rejections_queue_url = os.environ.get("ORDER_REJECTIONS_QUEUE_URL", "")
     app = create_app(
-        table, os.environ["BOOKSHOP_URL"].rstrip("/"), task_id(), EventPublisher(topic_arn) if topic_arn else None
+        table,
+        os.environ["BOOKSHOP_URL"].rstrip("/"),
+        task_id(),
+        EventPublisher(topic_arn) if topic_arn else None,
+        rejections_queue_url,
     )
+    if rejections_queue_url:
+        RejectionListener(table, rejections_queue_url).start()
     server = make_server(os.environ.get("HOST", "0.0.0.0"), int(os.environ.get("PORT", "8080")), app, threaded=True)
     server.daemon_threads = False  # so that a shutdown waits for the requests in progress
 
