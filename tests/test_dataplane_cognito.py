@@ -2,7 +2,10 @@
 public half at the pool's JWKS URL, so a token verifies against its own pool's keys and no other's;
 tokens last as long as the app client says; a pool's domain answers the client credentials grant."""
 
+import json
 import time
+import urllib.parse
+import urllib.request
 import uuid
 
 import boto3
@@ -149,3 +152,35 @@ def test_a_pool_without_a_domain_has_no_token_endpoint_and_labkit_says_so(cognit
     pool = cognito.create_user_pool(PoolName="no-domain")["UserPool"]["Id"]
     with pytest.raises(LabkitError, match=f"the user pool {pool} has no domain yet: create one"):
         urls.token_url(pool)
+
+
+def mail_to(cloud, address: str) -> list[dict]:
+    query = urllib.parse.urlencode({"to": address})
+    with urllib.request.urlopen(f"{cloud.endpoint}/_labkit/mailbox?{query}", timeout=10) as response:
+        return json.load(response)["Messages"]
+
+
+def test_a_sign_up_code_arrives_by_mail_and_only_that_code_confirms_the_user(cognito, cloud):
+    pool = cognito.create_user_pool(
+        PoolName=f"signup-{uuid.uuid4().hex[:6]}",
+        UsernameAttributes=["email"],
+        AutoVerifiedAttributes=["email"],
+        VerificationMessageTemplate={"EmailSubject": "Your Bookshop code", "EmailMessage": "Your code: {####}"},
+    )["UserPool"]["Id"]
+    client = cognito.create_user_pool_client(UserPoolId=pool, ClientName="web")["UserPoolClient"]["ClientId"]
+    email = f"reader-{uuid.uuid4().hex[:6]}@bookshop.example"
+    signed_up = cognito.sign_up(ClientId=client, Username=email, Password=PASSWORD)
+    assert signed_up["UserConfirmed"] is False
+    [mail] = mail_to(cloud, email)
+    assert (mail["sender"], mail["subject"]) == ("no-reply@verificationemail.com", "Your Bookshop code")
+    code = mail["body"].removeprefix("Your code: ")
+    assert len(code) == 6 and code.isdigit()
+
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    with pytest.raises(cognito.exceptions.CodeMismatchException, match="Invalid verification code provided"):
+        cognito.confirm_sign_up(ClientId=client, Username=email, ConfirmationCode=wrong)
+    assert cognito.admin_get_user(UserPoolId=pool, Username=email)["UserStatus"] == "UNCONFIRMED"
+    cognito.confirm_sign_up(ClientId=client, Username=email, ConfirmationCode=code)
+    assert cognito.admin_get_user(UserPoolId=pool, Username=email)["UserStatus"] == "CONFIRMED"
+    with pytest.raises(cognito.exceptions.NotAuthorizedException, match="Current status is CONFIRMED"):
+        cognito.confirm_sign_up(ClientId=client, Username=email, ConfirmationCode=code)

@@ -28,6 +28,8 @@ EXPECTED_SETS = {
     "autoscaling: target tracking scales ECS services",
     "apigateway: deployments snapshot the API",
     "cognito: tokens signed and timed as AWS does",
+    "cognito: confirmation codes are sent",
+    "cognito: confirmation codes are checked",
     "s3: notifications invoke functions as S3 does",
 }
 

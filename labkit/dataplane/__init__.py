@@ -18,6 +18,7 @@ SERVICE_MODULES: list[str] = [
     "s3",
     "sns",
     "cognito",
+    "mail",
     "elb",
     "ecs",
     "autoscaling",

@@ -7,7 +7,8 @@ RSA key pair when it is created (keys.py); its tokens carry that key's id, and
 https://cognito-idp.{region}.amazonaws.com/{pool id}/.well-known/jwks.json does on AWS (the tokens'
 issuer stays AWS's: labkit.urls.jwks_url gives the URL to fetch on either target). Tokens last as
 long as the app client says (validity.py), and a pool's domain answers the client credentials grant
-at its token endpoint (oauth2.py).
+at its token endpoint (oauth2.py). Confirmation codes go to the local mailbox and are checked
+(codes.py).
 """
 
 import json
@@ -20,8 +21,11 @@ JWKS_PATH = re.compile(r"^/(?P<pool_id>[a-z]{2}-[a-z]+-\d_[0-9A-Za-z]+)/\.well-k
 
 
 def install() -> None:
+    here = "labkit.dataplane.cognito"
+    seams.declare("cognito: tokens signed and timed as AWS does", "moto.cognitoidp.models", f"{here}.keys:SEAMS")
+    seams.declare("cognito: confirmation codes are sent", "moto.cognitoidp.models", f"{here}.codes:MODEL_SEAMS")
     seams.declare(
-        "cognito: tokens signed and timed as AWS does", "moto.cognitoidp.models", "labkit.dataplane.cognito.keys:SEAMS"
+        "cognito: confirmation codes are checked", "moto.cognitoidp.responses", f"{here}.codes:RESPONSE_SEAMS"
     )
 
 

@@ -1,0 +1,74 @@
+"""Confirmation codes as Cognito sends and checks them. moto confirms a sign-up whatever code it is
+given, and sends none. Here a sign-up whose email Cognito verifies (AutoVerifiedAttributes) gets a
+six-digit code in the pool's verification email, delivered to the local mailbox (core.mailbox);
+ConfirmSignUp accepts only that code, as AWS does, with AWS's errors otherwise."""
+
+import functools
+import secrets
+
+from labkit.dataplane.core import mailbox, state
+from labkit.dataplane.core.seams import Seam
+
+SENDER = "no-reply@verificationemail.com"  # Cognito's default sender
+DEFAULT_SUBJECT = "Your verification code"
+DEFAULT_MESSAGE = "Your verification code is {####}. "
+MISMATCH = "Invalid verification code provided, please try again."
+
+
+def _sent_on_sign_up(sign_up):
+    @functools.wraps(sign_up)
+    def sign_up_and_send(self, client_id, username, password, attributes):
+        user, delivery = sign_up(self, client_id, username, password, attributes)
+        email = user.attribute_lookup.get("email")
+        if delivery is not None and email:
+            code = f"{secrets.randbelow(10**6):06d}"
+            state.put(user, "confirmation_code", code)
+            subject, message = _template(_pool_of(self, client_id))
+            mailbox.deliver(email, subject, message.replace("{####}", code), SENDER)
+        return user, delivery
+
+    return sign_up_and_send
+
+
+def _checked_on_confirm(confirm_sign_up):
+    @functools.wraps(confirm_sign_up)
+    def confirm_if_the_code_matches(self):
+        from moto.cognitoidp.exceptions import CodeMismatchException, NotAuthorizedError
+        from moto.cognitoidp.models import cognitoidp_backends
+
+        backend = cognitoidp_backends[self.current_account][self.region]
+        pool = _pool_of(backend, self._get_param("ClientId"))
+        user = pool._get_user(self._get_param("Username")) if pool is not None else None
+        if user is not None:
+            if user.status == "CONFIRMED":
+                raise NotAuthorizedError("User cannot be confirmed. Current status is CONFIRMED")
+            if self._get_param("ConfirmationCode") != state.get(user, "confirmation_code"):
+                raise CodeMismatchException(MISMATCH)
+            state.pop(user, "confirmation_code")
+        return confirm_sign_up(self)
+
+    return confirm_if_the_code_matches
+
+
+def _template(pool) -> tuple[str, str]:
+    config = pool.extended_config if pool is not None else {}
+    template = config.get("VerificationMessageTemplate") or {}
+    subject = template.get("EmailSubject") or config.get("EmailVerificationSubject") or DEFAULT_SUBJECT
+    message = template.get("EmailMessage") or config.get("EmailVerificationMessage") or DEFAULT_MESSAGE
+    return subject, message
+
+
+def _pool_of(backend, client_id: str):
+    return next((pool for pool in list(backend.user_pools.values()) if client_id in pool.clients), None)
+
+
+MODEL_SEAMS = (
+    Seam(
+        "moto.cognitoidp.models.CognitoIdpBackend.sign_up",
+        ("self", "client_id", "username", "password", "attributes"),
+        replace=_sent_on_sign_up,
+    ),
+)
+RESPONSE_SEAMS = (
+    Seam("moto.cognitoidp.responses.CognitoIdpResponse.confirm_sign_up", ("self",), replace=_checked_on_confirm),
+)
