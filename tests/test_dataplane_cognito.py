@@ -184,3 +184,118 @@ def test_a_sign_up_code_arrives_by_mail_and_only_that_code_confirms_the_user(cog
     assert cognito.admin_get_user(UserPoolId=pool, Username=email)["UserStatus"] == "CONFIRMED"
     with pytest.raises(cognito.exceptions.NotAuthorizedException, match="Current status is CONFIRMED"):
         cognito.confirm_sign_up(ClientId=client, Username=email, ConfirmationCode=code)
+
+
+# A PreSignUp trigger that lets only bookshop.example addresses in, and confirms them at once.
+PRE_SIGN_UP = """
+    def handler(event, context):
+        email = event["request"]["userAttributes"]["email"]
+        if not email.endswith("@bookshop.example"):
+            raise Exception("only Bookshop staff may sign up")
+        print("PRE " + event["triggerSource"] + " " + event["userPoolId"])
+        event["response"]["autoConfirmUser"] = True
+        return event
+"""
+# A PreTokenGeneration trigger that adds a claim and suppresses one.
+PRE_TOKEN = """
+    def handler(event, context):
+        event["response"]["claimsOverrideDetails"] = {
+            "claimsToAddOrOverride": {"bookshop:tier": "gold"}, "claimsToSuppress": ["email"]}
+        return event
+"""
+
+
+@pytest.fixture(scope="module")
+def functions(cloud):
+    from test_dataplane_lambda import clients_for
+
+    return clients_for(boto3.Session())
+
+
+def trigger(functions, source: str, pool_arn: str | None) -> str:
+    """A function deployed from source; with pool_arn, its resource policy lets that pool invoke it."""
+    from test_dataplane_lambda import deploy
+
+    name = deploy(functions, source)
+    if pool_arn is not None:
+        functions["lambda"].add_permission(
+            FunctionName=name,
+            StatementId="cognito",
+            Action="lambda:InvokeFunction",
+            Principal="cognito-idp.amazonaws.com",
+            SourceArn=pool_arn,
+        )
+    return functions["lambda"].get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+
+
+def pool_with(cognito, **lambda_config) -> tuple[str, str, str]:
+    """(pool id, pool ARN, client id) of a pool with email usernames and these triggers."""
+    pool = cognito.create_user_pool(
+        PoolName=f"triggers-{uuid.uuid4().hex[:6]}", UsernameAttributes=["email"], AutoVerifiedAttributes=["email"]
+    )["UserPool"]
+    if lambda_config:
+        cognito.update_user_pool(UserPoolId=pool["Id"], AutoVerifiedAttributes=["email"], LambdaConfig=lambda_config)
+    client = cognito.create_user_pool_client(
+        UserPoolId=pool["Id"],
+        ClientName="web",
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )["UserPoolClient"]["ClientId"]
+    return pool["Id"], pool["Arn"], client
+
+
+def test_a_pre_sign_up_trigger_refuses_with_its_message_and_confirms_whom_it_accepts(cognito, functions, cloud):
+    pool, pool_arn, client = pool_with(cognito)
+    cognito.update_user_pool(
+        UserPoolId=pool,
+        AutoVerifiedAttributes=["email"],
+        LambdaConfig={"PreSignUp": trigger(functions, PRE_SIGN_UP, pool_arn)},
+    )
+    # UpdateUserPool resets what it is not given, but never what cannot change after creation.
+    assert cognito.describe_user_pool(UserPoolId=pool)["UserPool"]["UsernameAttributes"] == ["email"]
+    with pytest.raises(cognito.exceptions.UserLambdaValidationException) as refused:
+        cognito.sign_up(ClientId=client, Username="mallory@elsewhere.example", Password=PASSWORD)
+    assert refused.value.response["Error"]["Message"] == "PreSignUp failed with error only Bookshop staff may sign up."
+    assert cognito.list_users(UserPoolId=pool)["Users"] == []
+
+    staff = f"staff-{uuid.uuid4().hex[:6]}@bookshop.example"
+    assert cognito.sign_up(ClientId=client, Username=staff, Password=PASSWORD)["UserConfirmed"] is True
+    assert mail_to(cloud, staff) == []  # confirmed by the trigger: no code is sent
+
+
+def test_a_trigger_the_function_does_not_allow_fails_the_sign_up_as_on_aws(cognito, functions):
+    pool, _, client = pool_with(cognito)
+    cognito.update_user_pool(
+        UserPoolId=pool,
+        AutoVerifiedAttributes=["email"],
+        LambdaConfig={"PreSignUp": trigger(functions, PRE_SIGN_UP, None)},
+    )
+    with pytest.raises(
+        cognito.exceptions.UnexpectedLambdaException,
+        match="PreSignUp invocation failed due to error AccessDeniedException.",
+    ):
+        cognito.sign_up(ClientId=client, Username="ada@bookshop.example", Password=PASSWORD)
+
+
+def test_a_pre_token_generation_trigger_changes_the_id_tokens_claims(cognito, functions):
+    pool, pool_arn, client = pool_with(cognito)
+    cognito.update_user_pool(
+        UserPoolId=pool,
+        AutoVerifiedAttributes=["email"],
+        LambdaConfig={"PreTokenGeneration": trigger(functions, PRE_TOKEN, pool_arn)},
+    )
+    cognito.admin_create_user(
+        UserPoolId=pool,
+        Username="ada@bookshop.example",
+        MessageAction="SUPPRESS",
+        UserAttributes=[{"Name": "email", "Value": "ada@bookshop.example"}],
+    )
+    cognito.admin_set_user_password(UserPoolId=pool, Username="ada@bookshop.example", Password=PASSWORD, Permanent=True)
+    tokens = cognito.initiate_auth(
+        ClientId=client,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "ada@bookshop.example", "PASSWORD": PASSWORD},
+    )["AuthenticationResult"]
+    key = jwt.PyJWKClient(urls.jwks_url(pool)).get_signing_key_from_jwt(tokens["IdToken"]).key
+    claims = jwt.decode(tokens["IdToken"], key, algorithms=["RS256"], audience=client)
+    assert claims["bookshop:tier"] == "gold" and "email" not in claims
+    assert "bookshop:tier" not in jwt.decode(tokens["AccessToken"], key, algorithms=["RS256"])  # ID token only

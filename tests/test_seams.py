@@ -29,6 +29,7 @@ EXPECTED_SETS = {
     "apigateway: deployments snapshot the API",
     "cognito: tokens signed and timed as AWS does",
     "cognito: confirmation codes are sent",
+    "cognito: UpdateUserPool keeps what cannot change",
     "cognito: confirmation codes are checked",
     "s3: notifications invoke functions as S3 does",
 }

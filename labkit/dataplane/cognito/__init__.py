@@ -23,6 +23,7 @@ JWKS_PATH = re.compile(r"^/(?P<pool_id>[a-z]{2}-[a-z]+-\d_[0-9A-Za-z]+)/\.well-k
 def install() -> None:
     here = "labkit.dataplane.cognito"
     seams.declare("cognito: tokens signed and timed as AWS does", "moto.cognitoidp.models", f"{here}.keys:SEAMS")
+    seams.declare("cognito: UpdateUserPool keeps what cannot change", "moto.cognitoidp.models", f"{here}.pools:SEAMS")
     seams.declare("cognito: confirmation codes are sent", "moto.cognitoidp.models", f"{here}.codes:MODEL_SEAMS")
     seams.declare(
         "cognito: confirmation codes are checked", "moto.cognitoidp.responses", f"{here}.codes:RESPONSE_SEAMS"

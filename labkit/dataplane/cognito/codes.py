@@ -1,4 +1,5 @@
-"""Confirmation codes as Cognito sends and checks them. moto confirms a sign-up whatever code it is
+"""Sign-up as Cognito runs it: its PreSignUp and PostConfirmation triggers (triggers.py), and
+confirmation codes as Cognito sends and checks them. moto confirms a sign-up whatever code it is
 given, and sends none. Here a sign-up whose email Cognito verifies (AutoVerifiedAttributes) gets a
 six-digit code in the pool's verification email, delivered to the local mailbox (core.mailbox);
 ConfirmSignUp accepts only that code, as AWS does, with AWS's errors otherwise."""
@@ -6,6 +7,7 @@ ConfirmSignUp accepts only that code, as AWS does, with AWS's errors otherwise."
 import functools
 import secrets
 
+from labkit.dataplane.cognito import triggers
 from labkit.dataplane.core import mailbox, state
 from labkit.dataplane.core.seams import Seam
 
@@ -45,7 +47,10 @@ def _checked_on_confirm(confirm_sign_up):
             if self._get_param("ConfirmationCode") != state.get(user, "confirmation_code"):
                 raise CodeMismatchException(MISMATCH)
             state.pop(user, "confirmation_code")
-        return confirm_sign_up(self)
+        answer = confirm_sign_up(self)
+        if user is not None:
+            triggers.post_confirmation(pool, user, self._get_param("ClientId"))
+        return answer
 
     return confirm_if_the_code_matches
 
@@ -66,7 +71,7 @@ MODEL_SEAMS = (
     Seam(
         "moto.cognitoidp.models.CognitoIdpBackend.sign_up",
         ("self", "client_id", "username", "password", "attributes"),
-        replace=_sent_on_sign_up,
+        replace=lambda original: _sent_on_sign_up(triggers.with_pre_sign_up(original)),
     ),
 )
 RESPONSE_SEAMS = (

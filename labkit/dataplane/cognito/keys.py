@@ -4,7 +4,7 @@ half published as the pool's JSON Web Key Set."""
 import functools
 import secrets
 
-from labkit.dataplane.cognito import validity
+from labkit.dataplane.cognito import triggers, validity
 from labkit.dataplane.core.seams import Seam
 
 KEY_SIZE = 2048  # AWS's Cognito keys are 2048-bit RSA, RS256
@@ -32,12 +32,15 @@ def _own_key(init):
 
 def _signed_with_own_key(create_jwt):
     @functools.wraps(create_jwt)
-    def signed(self, *args, **kwargs):
+    def signed(self, client_id, username, token_use, expires_in=None, extra_data=None):
         from joserfc import jwt
 
-        token, expires_in = create_jwt(self, *args, **kwargs)
-        # moto's header names its one fixed key; the claims stay as moto made them.
+        token, expires_in = create_jwt(self, client_id, username, token_use, expires_in, extra_data)
+        # moto's header names its one fixed key; the claims are moto's, as the PreTokenGeneration
+        # trigger leaves them for an ID token.
         claims = jwt.decode(token, self.json_web_key).claims
+        if token_use == "id":
+            claims = triggers.id_token_claims(self, claims, client_id, username)
         header = {"kid": self.json_web_key.kid, "alg": "RS256"}
         return jwt.encode(header, claims, self.json_web_key), expires_in
 
