@@ -12,6 +12,7 @@ import boto3
 import jwt
 import pytest
 import requests
+from support import wait_for
 
 from labkit import urls
 from labkit.errors import LabkitError
@@ -299,3 +300,30 @@ def test_a_pre_token_generation_trigger_changes_the_id_tokens_claims(cognito, fu
     claims = jwt.decode(tokens["IdToken"], key, algorithms=["RS256"], audience=client)
     assert claims["bookshop:tier"] == "gold" and "email" not in claims
     assert "bookshop:tier" not in jwt.decode(tokens["AccessToken"], key, algorithms=["RS256"])  # ID token only
+
+
+POST_CONFIRMATION = """
+    def handler(event, context):
+        attributes = event["request"]["userAttributes"]
+        print("WELCOME " + attributes["email"] + " " + attributes["cognito:user_status"] + " " + event["triggerSource"])
+        return event
+"""
+
+
+def test_a_post_confirmation_trigger_runs_once_the_code_confirms_the_user(cognito, functions, cloud):
+    from test_dataplane_lambda import log_messages
+
+    pool, pool_arn, client = pool_with(cognito)
+    welcome = trigger(functions, POST_CONFIRMATION, pool_arn)
+    cognito.update_user_pool(
+        UserPoolId=pool, AutoVerifiedAttributes=["email"], LambdaConfig={"PostConfirmation": welcome}
+    )
+    email = f"reader-{uuid.uuid4().hex[:6]}@bookshop.example"
+    cognito.sign_up(ClientId=client, Username=email, Password=PASSWORD)
+    code = mail_to(cloud, email)[0]["body"].rsplit(" ", 2)[-2].rstrip(".")
+    cognito.confirm_sign_up(ClientId=client, Username=email, ConfirmationCode=code)
+    name = welcome.rsplit(":", 1)[-1]
+    lines = wait_for(
+        lambda: [m for m in log_messages(functions, name) if m.startswith("WELCOME")], 10, "the trigger's log"
+    )
+    assert lines == [f"WELCOME {email} CONFIRMED PostConfirmation_ConfirmSignUp"]
