@@ -30,6 +30,12 @@ def install() -> None:
     )
 
 
+def signing_keys(pool_id: str) -> dict | None:
+    """The pool's JSON Web Key Set (what its JWKS URL publishes), or None when there is no such pool:
+    how API Gateway's authorizers verify the pool's tokens."""
+    return keys.published(pool_id)
+
+
 TOKEN_PATH = re.compile(rf"^{oauth2.ROUTE_PREFIX}(?P<domain>[a-z0-9-]+)/oauth2/token$")
 
 
