@@ -327,3 +327,33 @@ def test_a_post_confirmation_trigger_runs_once_the_code_confirms_the_user(cognit
         lambda: [m for m in log_messages(functions, name) if m.startswith("WELCOME")], 10, "the trigger's log"
     )
     assert lines == [f"WELCOME {email} CONFIRMED PostConfirmation_ConfirmSignUp"]
+
+
+def test_a_forgotten_password_is_reset_only_with_the_code_that_came_by_mail(cognito, cloud):
+    pool = cognito.create_user_pool(
+        PoolName=f"reset-{uuid.uuid4().hex[:6]}", UsernameAttributes=["email"], AutoVerifiedAttributes=["email"]
+    )["UserPool"]["Id"]
+    client = cognito.create_user_pool_client(
+        UserPoolId=pool, ClientName="web", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+    )["UserPoolClient"]["ClientId"]
+    email = f"forgetful-{uuid.uuid4().hex[:6]}@bookshop.example"
+    cognito.admin_create_user(
+        UserPoolId=pool,
+        Username=email,
+        MessageAction="SUPPRESS",
+        UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
+    )
+    cognito.admin_set_user_password(UserPoolId=pool, Username=email, Password=PASSWORD, Permanent=True)
+    answer = cognito.forgot_password(ClientId=client, Username=email)
+    [mail] = mail_to(cloud, email)
+    code = mail["body"].rsplit(" ", 2)[-2].rstrip(".")
+    assert code not in json.dumps(answer["ResponseMetadata"]["HTTPHeaders"])  # only the mail has it
+    with pytest.raises(cognito.exceptions.CodeMismatchException, match="Invalid verification code provided"):
+        cognito.confirm_forgot_password(
+            ClientId=client, Username=email, ConfirmationCode="000000", Password="New-pass-1x"
+        )
+    cognito.confirm_forgot_password(ClientId=client, Username=email, ConfirmationCode=code, Password="New-pass-1x")
+    tokens = cognito.initiate_auth(
+        ClientId=client, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": email, "PASSWORD": "New-pass-1x"}
+    )
+    assert "AccessToken" in tokens["AuthenticationResult"]

@@ -2,7 +2,9 @@
 confirmation codes as Cognito sends and checks them. moto confirms a sign-up whatever code it is
 given, and sends none. Here a sign-up whose email Cognito verifies (AutoVerifiedAttributes) gets a
 six-digit code in the pool's verification email, delivered to the local mailbox (core.mailbox);
-ConfirmSignUp accepts only that code, as AWS does, with AWS's errors otherwise."""
+ConfirmSignUp accepts only that code, as AWS does, with AWS's errors otherwise. ForgotPassword
+mails a code the same way, which ConfirmForgotPassword requires (moto accepts any code there, and
+hands its own out in a response header AWS does not have)."""
 
 import functools
 import secrets
@@ -55,6 +57,39 @@ def _checked_on_confirm(confirm_sign_up):
     return confirm_if_the_code_matches
 
 
+def _sent_on_forgot_password(forgot_password):
+    @functools.wraps(forgot_password)
+    def forgot_and_send(self, client_id, username):
+        _, delivery = forgot_password(self, client_id, username)
+        pool = _pool_of(self, client_id)
+        user = pool._get_user(username) if pool is not None else None
+        email = user.attribute_lookup.get("email") if user is not None else None
+        if email:
+            code = f"{secrets.randbelow(10**6):06d}"
+            state.put(user, "password_reset_code", code)
+            subject, message = _template(pool)
+            mailbox.deliver(email, subject, message.replace("{####}", code), SENDER)
+        return None, delivery  # no code in moto's x-moto header: it comes by mail
+
+    return forgot_and_send
+
+
+def _checked_on_password_reset(confirm_forgot_password):
+    @functools.wraps(confirm_forgot_password)
+    def reset_if_the_code_matches(self, client_id, username, password, confirmation_code):
+        from moto.cognitoidp.exceptions import CodeMismatchException
+
+        pool = _pool_of(self, client_id)
+        user = pool._get_user(username) if pool is not None else None
+        if user is not None:
+            if confirmation_code != state.get(user, "password_reset_code"):
+                raise CodeMismatchException(MISMATCH)
+            state.pop(user, "password_reset_code")
+        return confirm_forgot_password(self, client_id, username, password, confirmation_code)
+
+    return reset_if_the_code_matches
+
+
 def _template(pool) -> tuple[str, str]:
     config = pool.extended_config if pool is not None else {}
     template = config.get("VerificationMessageTemplate") or {}
@@ -72,6 +107,16 @@ MODEL_SEAMS = (
         "moto.cognitoidp.models.CognitoIdpBackend.sign_up",
         ("self", "client_id", "username", "password", "attributes"),
         replace=lambda original: _sent_on_sign_up(triggers.with_pre_sign_up(original)),
+    ),
+    Seam(
+        "moto.cognitoidp.models.CognitoIdpBackend.forgot_password",
+        ("self", "client_id", "username"),
+        replace=_sent_on_forgot_password,
+    ),
+    Seam(
+        "moto.cognitoidp.models.CognitoIdpBackend.confirm_forgot_password",
+        ("self", "client_id", "username", "password", "confirmation_code"),
+        replace=_checked_on_password_reset,
     ),
 )
 RESPONSE_SEAMS = (
