@@ -357,3 +357,18 @@ def test_a_forgotten_password_is_reset_only_with_the_code_that_came_by_mail(cogn
         ClientId=client, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": email, "PASSWORD": "New-pass-1x"}
     )
     assert "AccessToken" in tokens["AuthenticationResult"]
+
+
+def test_labkit_reads_the_code_from_the_local_mailbox_and_says_when_there_is_none(cognito):
+    from labkit import mailbox
+
+    pool = cognito.create_user_pool(
+        PoolName=f"inbox-{uuid.uuid4().hex[:6]}", UsernameAttributes=["email"], AutoVerifiedAttributes=["email"]
+    )["UserPool"]["Id"]
+    client = cognito.create_user_pool_client(UserPoolId=pool, ClientName="web")["UserPoolClient"]["ClientId"]
+    email = f"inbox-{uuid.uuid4().hex[:6]}@bookshop.example"
+    with pytest.raises(LabkitError, match=f"no message with a code has reached {email} yet"):
+        mailbox.latest_code(email)
+    cognito.sign_up(ClientId=client, Username=email, Password=PASSWORD)
+    cognito.confirm_sign_up(ClientId=client, Username=email, ConfirmationCode=mailbox.latest_code(email))
+    assert cognito.admin_get_user(UserPoolId=pool, Username=email)["UserStatus"] == "CONFIRMED"
