@@ -497,3 +497,33 @@ def test_s3_refuses_to_notify_a_function_that_does_not_allow_it_and_invokes_one_
     [record] = seen["event"]["Records"]
     assert record["eventSource"] == "aws:s3" and record["eventName"].startswith("ObjectCreated:")
     assert record["s3"]["bucket"]["name"] == bucket and record["s3"]["object"]["key"] == "covers/red+flower.jpg"
+
+
+def test_filter_criteria_let_only_matching_messages_reach_the_function_and_delete_the_rest(aws):
+    name = deploy(aws, RECORD_BATCHES)
+    url, arn = make_queue(aws, VisibilityTimeout=30)
+    aws["lambda"].create_event_source_mapping(
+        EventSourceArn=arn,
+        FunctionName=name,
+        BatchSize=10,
+        FilterCriteria={
+            "Filters": [
+                {
+                    "Pattern": json.dumps(
+                        {"body": {"event_type": ["OrderPlaced"], "total_cents": [{"numeric": [">", 0]}]}}
+                    )
+                }
+            ]
+        },
+    )
+    bodies = [
+        json.dumps({"event_type": "OrderPlaced", "total_cents": 3999}),
+        json.dumps({"event_type": "OrderCancelled", "total_cents": 3999}),
+        json.dumps({"event_type": "OrderPlaced", "total_cents": 0}),
+        "not json at all",
+    ]
+    for body in bodies:
+        aws["sqs"].send_message(QueueUrl=url, MessageBody=body)
+    wait_for(lambda: messages_in(aws, url) == 0, 15, "every message handled or dropped")
+    delivered = [body for batch in batches(aws, name) for body in batch["bodies"]]
+    assert delivered == [bodies[0]]  # AWS deletes the others without invoking the function

@@ -15,7 +15,9 @@ What moto 5.2.5 does, and what this corrects:
   and is received again after the queue's VisibilityTimeout, and moto moves it to the queue's DLQ
   after maxReceiveCount receives; with ReportBatchItemFailures only the listed items stay. One
   batch at a time per mapping, and moto's receive corrected so that a failed FIFO batch comes
-  back in the order it was sent: each message group keeps its order.
+  back in the order it was sent: each message group keeps its order. moto stores a mapping's
+  FilterCriteria and ignores it; here a message no filter matches (core.patterns) is deleted
+  without invoking the function, as AWS does.
 - SNS: Subscription.publish calls LambdaBackend.send_sns_message, which invokes the function
   synchronously inside Publish with a canned event (MessageId, TopicArn and attributes of AWS's
   documentation sample). Here it queues an Event invocation (events.py: two retries on error)
@@ -33,7 +35,7 @@ import traceback
 from collections.abc import Callable
 
 from labkit.dataplane import iam, sns
-from labkit.dataplane.core import functions, policies, seams
+from labkit.dataplane.core import functions, patterns, policies, seams
 from labkit.dataplane.core.arns import Arn
 from labkit.dataplane.core.seams import Seam
 
@@ -187,7 +189,16 @@ def _receive_now(sqs_backend, queue, count: int) -> list:
 
 
 def _deliver(lambda_backend, mapping, queue, batch: list) -> None:
-    event = {"Records": [_sqs_record(message, queue) for message in batch]}
+    records = {message.id: _sqs_record(message, queue) for message in batch}
+    dropped = [message for message in batch if not _passes_the_filters(mapping, records[message.id])]
+    if dropped:  # AWS deletes an SQS message that no filter of the mapping matches, unseen by the function
+        with queue._messages_lock:
+            for message in dropped:
+                _delete(queue, message)
+        batch = [message for message in batch if message not in dropped]
+        if not batch:
+            return
+    event = {"Records": [records[message.id] for message in batch]}
     try:
         result = functions.invoke(mapping.function_arn, event)
     except Exception as error:  # the function is gone: the batch stays, as a failed one does
@@ -206,6 +217,20 @@ def _deliver(lambda_backend, mapping, queue, batch: list) -> None:
         for message in batch:
             if message.id not in failed:
                 _delete(queue, message)
+
+
+def _passes_the_filters(mapping, record: dict) -> bool:
+    """Does a filter of the mapping's FilterCriteria match the record (any one does; none set: all pass)?
+    A body that is a JSON object is filtered by its fields, any other body as a string."""
+    filters = (mapping.filter_criteria or {}).get("Filters") or []
+    if not filters:
+        return True
+    try:
+        body = json.loads(record["body"])
+    except ValueError:
+        body = record["body"]
+    filterable = {**record, "body": body if isinstance(body, dict) else record["body"]}
+    return any(patterns.matches(json.loads(f.get("Pattern") or "{}"), filterable) for f in filters)
 
 
 def _reported_failures(mapping, payload: bytes, ids: set) -> set | None:
