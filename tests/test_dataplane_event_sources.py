@@ -527,3 +527,28 @@ def test_filter_criteria_let_only_matching_messages_reach_the_function_and_delet
     wait_for(lambda: messages_in(aws, url) == 0, 15, "every message handled or dropped")
     delivered = [body for batch in batches(aws, name) for body in batch["bodies"]]
     assert delivered == [bodies[0]]  # AWS deletes the others without invoking the function
+
+
+def test_a_message_move_task_redrives_a_dead_letter_queue_to_its_source_queue(aws):
+    dlq_url, dlq_arn = make_queue(aws)
+    url, _ = make_queue(aws, RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"}))
+    for body in ("one", "two", "three"):
+        aws["sqs"].send_message(QueueUrl=dlq_url, MessageBody=body)
+    not_a_dlq_url, not_a_dlq_arn = make_queue(aws)
+    with pytest.raises(aws["sqs"].exceptions.UnsupportedOperation, match="must be configured as a Dead Letter Queue"):
+        aws["sqs"].start_message_move_task(SourceArn=not_a_dlq_arn)
+
+    handle = aws["sqs"].start_message_move_task(SourceArn=dlq_arn, MaxNumberOfMessagesPerSecond=50)["TaskHandle"]
+    [task] = wait_for(
+        lambda: (lambda r: r if r and r[0]["Status"] == "COMPLETED" else None)(
+            aws["sqs"].list_message_move_tasks(SourceArn=dlq_arn)["Results"]
+        ),
+        10,
+        "the move task to complete",
+    )
+    assert (task["ApproximateNumberOfMessagesMoved"], task["ApproximateNumberOfMessagesToMove"]) == (3, 3)
+    assert "TaskHandle" not in task  # only a running task has one
+    moved = aws["sqs"].receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert sorted(m["Body"] for m in moved) == ["one", "three", "two"] and messages_in(aws, dlq_url) == 0
+    with pytest.raises(aws["sqs"].exceptions.ResourceNotFoundException, match="Task does not exist"):
+        aws["sqs"].cancel_message_move_task(TaskHandle=handle)

@@ -19,6 +19,7 @@ SERVICE_MODULES: list[str] = [
     "sns",
     "cognito",
     "mail",
+    "sqs",
     "elb",
     "ecs",
     "autoscaling",
