@@ -9,7 +9,8 @@ from labkit.errors import LabkitError
 
 # What a failing health check most often means, by AWS's reason code.
 _FIXES = {
-    "Target.ResponseCodeMismatch": "does the service answer the group's HealthCheckPath with 200?",
+    "Target.ResponseCodeMismatch": "does the service answer {path!r}, the group's HealthCheckPath, with 200? Change "
+    "a setting of a group that exists with elbv2.modify_target_group(TargetGroupArn=..., HealthCheckPath=...)",
     "Target.Timeout": "nothing answered: does the targets' security group admit the load balancer's on this port, "
     "and does the service listen on it?",
 }
@@ -17,38 +18,64 @@ _FIXES = {
 
 def wait_for_healthy_targets(group_arn: str, minimum: int = 1, timeout_s: float | None = None) -> int:
     """Wait until at least `minimum` targets of the group are healthy; returns how many are."""
-    from labkit import course
     from labkit.awsapi import Clients
 
-    env = course.current()
-    timeout_s = timeout_s or (600.0 if env is not None and env.target == "aws" else 120.0)
     elb = Clients()("elbv2")
     name = group_arn.rsplit("/", 2)[-2]
-    line = _status(f"waiting for {minimum} healthy target(s) in {name}...")
-    started = time.monotonic()
-    while True:
+
+    def probe():
         found = elb.describe_target_health(TargetGroupArn=group_arn)["TargetHealthDescriptions"]
         healthy = sum(1 for t in found if t["TargetHealth"]["State"] == "healthy")
-        elapsed = time.monotonic() - started
         if healthy >= minimum:
-            line(f"{name}: {healthy} healthy target(s) after {elapsed:.0f} s")
-            return healthy
+            return healthy, f"{healthy} healthy target(s)"
         failing = next((t for t in found if t["TargetHealth"].get("Reason") in _FIXES), None)
         if failing is not None:
             health = failing["TargetHealth"]
-            line(f"{name}: a target failed its health checks")
+            path = elb.describe_target_groups(TargetGroupArns=[group_arn])["TargetGroups"][0].get("HealthCheckPath")
             raise LabkitError(
                 f"the target {failing['Target']['Id']}:{failing['Target']['Port']} of {name} is unhealthy: "
-                f"{health.get('Description')} ({health['Reason']}); {_FIXES[health['Reason']]}"
+                f"{health.get('Description')} ({health['Reason']}); {_FIXES[health['Reason']].format(path=path)}"
             )
+        return None, ", ".join(t["TargetHealth"]["State"] for t in found) or "no target registered"
+
+    return wait_until(f"{minimum} healthy target(s) in {name}", probe, timeout_s or _minutes(10, at_least_s=120))
+
+
+def wait_until(what: str, probe, timeout_s: float, interval_s: float = 1.0):
+    """Wait out loud for `what`: probe() returns (result, the state as a few words); the wait ends with
+    the first result that is not None, and gives up after timeout_s saying what it found last. The
+    line shows the state as it changes; its saved text stays "waiting for ..." (see _status)."""
+    line = _status(f"waiting for {what}...")
+    started = time.monotonic()
+    while True:
+        try:
+            result, state = probe()
+        except Exception:
+            line(f"stopped waiting for {what} after {time.monotonic() - started:.0f} s: see the error below")
+            raise
+        elapsed = time.monotonic() - started
+        if result is not None:
+            line(f"{what}: {state}, after {elapsed:.0f} s")
+            return result
         if elapsed > timeout_s:
-            line(f"{name}: gave up after {elapsed:.0f} s")
-            states = ", ".join(t["TargetHealth"]["State"] for t in found) or "no target registered"
-            raise LabkitError(
-                f"gave up after {elapsed:.0f} s waiting for {minimum} healthy target(s) in {name}: found {states}"
-            )
-        line(f"{name}: {', '.join(t['TargetHealth']['State'] for t in found) or 'no target yet'} ({elapsed:.0f} s)")
-        time.sleep(1.0)
+            line(f"gave up waiting for {what} after {elapsed:.0f} s")
+            raise LabkitError(f"gave up after {elapsed:.0f} s waiting for {what}: found {state}")
+        line(f"waiting for {what}: {state} ({elapsed:.0f} s)")
+        time.sleep(interval_s)
+
+
+def progress(first: str):
+    """A status line of your own for a wait that is not a probe: call the returned function with each new
+    state. Its saved text stays `first`, so saved outputs are the same on every run."""
+    return _status(first)
+
+
+def _minutes(minutes: float, at_least_s: float) -> float:
+    """`minutes` of AWS's clock (env.minute_s), and at least at_least_s real seconds."""
+    from labkit import course
+
+    env = course.current()
+    return max(at_least_s, minutes * (env.minute_s if env is not None else 60.0))
 
 
 def _status(first: str):

@@ -17,13 +17,13 @@ MEETS_THE_STANDARD = [
     "notebooks/01_the_monolith.ipynb",
     "solutions/01_run_and_export_the_bookshop.ipynb",
     "labs/01_run_and_export_the_bookshop.ipynb",
+    "solutions/03_orders_on_ecs.ipynb",
+    "labs/03_orders_on_ecs.ipynb",
 ]
 # To be reworked to the standard (issue 11); until then only their saved outputs are checked.
 NOT_YET = [
     "solutions/02_the_catalog_service.ipynb",
     "labs/02_the_catalog_service.ipynb",
-    "solutions/03_orders_on_ecs.ipynb",
-    "labs/03_orders_on_ecs.ipynb",
     "solutions/04_order_events.ipynb",
     "labs/04_order_events.ipynb",
 ]
