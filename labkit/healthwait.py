@@ -55,7 +55,7 @@ def wait_until(what: str, probe, timeout_s: float, interval_s: float = 1.0):
             raise
         elapsed = time.monotonic() - started
         if result is not None:
-            line(f"{what}: {state}, after {elapsed:.0f} s")
+            line(f"done waiting for {what} after {elapsed:.0f} s: {state}")
             return result
         if elapsed > timeout_s:
             line(f"gave up waiting for {what} after {elapsed:.0f} s")
