@@ -3,6 +3,7 @@ change, an early stop with AWS's reason when a target fails its checks, and a cl
 boto3 only, so it waits the same way on both targets (AWS's own waiter polls in silence, then raises
 a WaiterError that does not say why)."""
 
+import re
 import time
 
 from labkit.errors import LabkitError
@@ -16,29 +17,65 @@ _FIXES = {
 }
 
 
-def wait_for_healthy_targets(group_arn: str, minimum: int = 1, timeout_s: float | None = None) -> int:
-    """Wait until at least `minimum` targets of the group are healthy; returns how many are."""
+def wait_for_healthy_targets(
+    group_arn: str, minimum: int = 1, timeout_s: float | None = None, service: tuple[str, str] | None = None
+) -> int:
+    """Wait until at least `minimum` targets of the group are healthy; returns how many are.
+
+    `service` (cluster, service name) is the ECS service registering its tasks in the group: ECS stops a task
+    that fails its health checks and deregisters it, which can be sooner than a poll sees it unhealthy, but
+    the service's events keep the reason ("(port 8080) is unhealthy in (target-group ...) due to (reason
+    Request timed out)"), so the wait stops with it either way."""
     from labkit.awsapi import Clients
 
-    elb = Clients()("elbv2")
+    clients = Clients()
+    elb = clients("elbv2")
     name = group_arn.rsplit("/", 2)[-2]
+    events = _ServiceEvents(clients("ecs"), *service) if service else None
 
     def probe():
         found = elb.describe_target_health(TargetGroupArn=group_arn)["TargetHealthDescriptions"]
         healthy = sum(1 for t in found if t["TargetHealth"]["State"] == "healthy")
         if healthy >= minimum:
             return healthy, f"{healthy} healthy target(s)"
-        failing = next((t for t in found if t["TargetHealth"].get("Reason") in _FIXES), None)
-        if failing is not None:
-            health = failing["TargetHealth"]
+        failing = next((t["TargetHealth"] for t in found if t["TargetHealth"].get("Reason") in _FIXES), None)
+        reason = (failing["Reason"], failing.get("Description")) if failing else None
+        if reason is None and events is not None:
+            reason = events.unhealthy_in(group_arn)
+        if reason is not None:
             path = elb.describe_target_groups(TargetGroupArns=[group_arn])["TargetGroups"][0].get("HealthCheckPath")
             raise LabkitError(
-                f"the target {failing['Target']['Id']}:{failing['Target']['Port']} of {name} is unhealthy: "
-                f"{health.get('Description')} ({health['Reason']}); {_FIXES[health['Reason']].format(path=path)}"
+                f"a target of {name} is unhealthy: {reason[1]} ({reason[0]}); {_FIXES[reason[0]].format(path=path)}"
             )
         return None, ", ".join(t["TargetHealth"]["State"] for t in found) or "no target registered"
 
     return wait_until(f"{minimum} healthy target(s) in {name}", probe, timeout_s or _minutes(10, at_least_s=120))
+
+
+class _ServiceEvents:
+    """The ECS service's events that came after the wait began."""
+
+    _UNHEALTHY = re.compile(r"is unhealthy in \(target-group (?P<group>[^)]+)\) due to \(reason (?P<reason>.+)\)\.?$")
+
+    def __init__(self, ecs, cluster: str, service: str):
+        self.ecs, self.cluster, self.service = ecs, cluster, service
+        self.seen = {e["id"] for e in self._events()}
+
+    def _events(self) -> list[dict]:
+        found = self.ecs.describe_services(cluster=self.cluster, services=[self.service])["services"]
+        return found[0].get("events", []) if found else []
+
+    def unhealthy_in(self, group_arn: str) -> tuple[str, str] | None:
+        """(AWS's reason code, its description) of the latest new event saying a task failed the group's checks."""
+        for event in self._events():  # newest first
+            match = self._UNHEALTHY.search(event["message"]) if event["id"] not in self.seen else None
+            if match and match["group"] == group_arn:
+                description = match["reason"]
+                if description.startswith("Request timed out"):
+                    return "Target.Timeout", description
+                if description.startswith("Health checks failed with these codes"):
+                    return "Target.ResponseCodeMismatch", description
+        return None
 
 
 def wait_until(what: str, probe, timeout_s: float, interval_s: float = 1.0):
