@@ -3,52 +3,116 @@ change, an early stop with AWS's reason when a target fails its checks, and a cl
 boto3 only, so it waits the same way on both targets (AWS's own waiter polls in silence, then raises
 a WaiterError that does not say why)."""
 
+import re
 import time
 
 from labkit.errors import LabkitError
 
 # What a failing health check most often means, by AWS's reason code.
 _FIXES = {
-    "Target.ResponseCodeMismatch": "does the service answer the group's HealthCheckPath with 200?",
+    "Target.ResponseCodeMismatch": "does the service answer {path!r}, the group's HealthCheckPath, with 200? Change "
+    "a setting of a group that exists with elbv2.modify_target_group(TargetGroupArn=..., HealthCheckPath=...)",
     "Target.Timeout": "nothing answered: does the targets' security group admit the load balancer's on this port, "
     "and does the service listen on it?",
 }
 
 
-def wait_for_healthy_targets(group_arn: str, minimum: int = 1, timeout_s: float | None = None) -> int:
-    """Wait until at least `minimum` targets of the group are healthy; returns how many are."""
-    from labkit import course
+def wait_for_healthy_targets(
+    group_arn: str, minimum: int = 1, timeout_s: float | None = None, service: tuple[str, str] | None = None
+) -> int:
+    """Wait until at least `minimum` targets of the group are healthy; returns how many are.
+
+    `service` (cluster, service name) is the ECS service registering its tasks in the group: ECS stops a task
+    that fails its health checks and deregisters it, which can be sooner than a poll sees it unhealthy, but
+    the service's events keep the reason ("(port 8080) is unhealthy in (target-group ...) due to (reason
+    Request timed out)"), so the wait stops with it either way."""
     from labkit.awsapi import Clients
 
-    env = course.current()
-    timeout_s = timeout_s or (600.0 if env is not None and env.target == "aws" else 120.0)
-    elb = Clients()("elbv2")
+    clients = Clients()
+    elb = clients("elbv2")
     name = group_arn.rsplit("/", 2)[-2]
-    line = _status(f"waiting for {minimum} healthy target(s) in {name}...")
-    started = time.monotonic()
-    while True:
+    events = _ServiceEvents(clients("ecs"), *service) if service else None
+
+    def probe():
         found = elb.describe_target_health(TargetGroupArn=group_arn)["TargetHealthDescriptions"]
         healthy = sum(1 for t in found if t["TargetHealth"]["State"] == "healthy")
-        elapsed = time.monotonic() - started
         if healthy >= minimum:
-            line(f"{name}: {healthy} healthy target(s) after {elapsed:.0f} s")
-            return healthy
-        failing = next((t for t in found if t["TargetHealth"].get("Reason") in _FIXES), None)
-        if failing is not None:
-            health = failing["TargetHealth"]
-            line(f"{name}: a target failed its health checks")
+            return healthy, f"{healthy} healthy target(s)"
+        failing = next((t["TargetHealth"] for t in found if t["TargetHealth"].get("Reason") in _FIXES), None)
+        reason = (failing["Reason"], failing.get("Description")) if failing else None
+        if reason is None and events is not None:
+            reason = events.unhealthy_in(group_arn)
+        if reason is not None:
+            path = elb.describe_target_groups(TargetGroupArns=[group_arn])["TargetGroups"][0].get("HealthCheckPath")
             raise LabkitError(
-                f"the target {failing['Target']['Id']}:{failing['Target']['Port']} of {name} is unhealthy: "
-                f"{health.get('Description')} ({health['Reason']}); {_FIXES[health['Reason']]}"
+                f"a target of {name} is unhealthy: {reason[1]} ({reason[0]}); {_FIXES[reason[0]].format(path=path)}"
             )
+        return None, ", ".join(t["TargetHealth"]["State"] for t in found) or "no target registered"
+
+    return wait_until(f"{minimum} healthy target(s) in {name}", probe, timeout_s or _minutes(10, at_least_s=120))
+
+
+class _ServiceEvents:
+    """The ECS service's events that came after the wait began."""
+
+    _UNHEALTHY = re.compile(r"is unhealthy in \(target-group (?P<group>[^)]+)\) due to \(reason (?P<reason>.+)\)\.?$")
+
+    def __init__(self, ecs, cluster: str, service: str):
+        self.ecs, self.cluster, self.service = ecs, cluster, service
+        self.seen = {e["id"] for e in self._events()}
+
+    def _events(self) -> list[dict]:
+        found = self.ecs.describe_services(cluster=self.cluster, services=[self.service])["services"]
+        return found[0].get("events", []) if found else []
+
+    def unhealthy_in(self, group_arn: str) -> tuple[str, str] | None:
+        """(AWS's reason code, its description) of the latest new event saying a task failed the group's checks."""
+        for event in self._events():  # newest first
+            match = self._UNHEALTHY.search(event["message"]) if event["id"] not in self.seen else None
+            if match and match["group"] == group_arn:
+                description = match["reason"]
+                if description.startswith("Request timed out"):
+                    return "Target.Timeout", description
+                if description.startswith("Health checks failed with these codes"):
+                    return "Target.ResponseCodeMismatch", description
+        return None
+
+
+def wait_until(what: str, probe, timeout_s: float, interval_s: float = 1.0):
+    """Wait out loud for `what`: probe() returns (result, the state as a few words); the wait ends with
+    the first result that is not None, and gives up after timeout_s saying what it found last. The
+    line shows the state as it changes; its saved text stays "waiting for ..." (see _status)."""
+    line = _status(f"waiting for {what}...")
+    started = time.monotonic()
+    while True:
+        try:
+            result, state = probe()
+        except Exception:
+            line(f"stopped waiting for {what} after {time.monotonic() - started:.0f} s: see the error below")
+            raise
+        elapsed = time.monotonic() - started
+        if result is not None:
+            line(f"done waiting for {what} after {elapsed:.0f} s: {state}")
+            return result
         if elapsed > timeout_s:
-            line(f"{name}: gave up after {elapsed:.0f} s")
-            states = ", ".join(t["TargetHealth"]["State"] for t in found) or "no target registered"
-            raise LabkitError(
-                f"gave up after {elapsed:.0f} s waiting for {minimum} healthy target(s) in {name}: found {states}"
-            )
-        line(f"{name}: {', '.join(t['TargetHealth']['State'] for t in found) or 'no target yet'} ({elapsed:.0f} s)")
-        time.sleep(1.0)
+            line(f"gave up waiting for {what} after {elapsed:.0f} s")
+            raise LabkitError(f"gave up after {elapsed:.0f} s waiting for {what}: found {state}")
+        line(f"waiting for {what}: {state} ({elapsed:.0f} s)")
+        time.sleep(interval_s)
+
+
+def progress(first: str):
+    """A status line of your own for a wait that is not a probe: call the returned function with each new
+    state. Its saved text stays `first`, so saved outputs are the same on every run."""
+    return _status(first)
+
+
+def _minutes(minutes: float, at_least_s: float) -> float:
+    """`minutes` of AWS's clock (env.minute_s), and at least at_least_s real seconds."""
+    from labkit import course
+
+    env = course.current()
+    return max(at_least_s, minutes * (env.minute_s if env is not None else 60.0))
 
 
 def _status(first: str):

@@ -82,14 +82,26 @@ def _service_folder(folder: str | Path) -> Path:
 
 
 def split_tag(tag: str) -> tuple[str, str]:
-    """ "orders:1" -> ("orders", "1"); a tag defaults to latest, as in Docker."""
+    """ "orders:1" -> ("orders", "1"); a tag defaults to latest, as in Docker.
+
+    Checked here, before any call, against ECR's rules (a repository name of 2 to 256 characters, an
+    image tag of up to 128), so a wrong argument is one line naming it, not botocore's validation error."""
+    if not isinstance(tag, str):
+        raise LabkitError(f"tag={tag!r} is not an image name: a tag is the text repository:tag, e.g. 'orders:1'.")
     repository, _, image_tag = tag.rpartition(":") if ":" in tag.rsplit("/", 1)[-1] else (tag, "", "")
-    if not re.fullmatch(r"[a-z0-9]+(?:[._/-][a-z0-9]+)*", repository or ""):
-        raise LabkitError(
-            f"{tag!r} does not name an image: use lower-case letters, digits and "
-            f". _ - /, then an optional :tag, e.g. orders:1."
-        )
-    return repository, image_tag or "latest"
+    if ":" in tag and not repository:
+        problem = "names no repository before its colon"
+    elif len(repository) < 2 and ":" not in tag:
+        problem = "is a version without its repository"
+    elif not re.fullmatch(r"[a-z0-9]+(?:[._/-][a-z0-9]+)*", repository) or not 2 <= len(repository) <= 256:
+        problem = f"has the repository {repository!r}: use 2 to 256 lower-case letters, digits and . _ - /"
+    elif image_tag and not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", image_tag):
+        problem = f"has the tag {image_tag!r}: use up to 128 letters, digits and _ . - after the colon"
+    else:
+        return repository, image_tag or "latest"
+    raise LabkitError(
+        f"tag={tag!r} {problem}: a tag is repository:tag, the repository, a colon, then the version, e.g. 'orders:1'."
+    )
 
 
 def parse_reference(image: str) -> tuple[str | None, str, str | None, str | None]:

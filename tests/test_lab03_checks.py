@@ -6,13 +6,16 @@ the orders service (it sets X-Served-By, as services/orders does)."""
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import boto3
 import pytest
-from support import on_premises, open_to_the_internet
+from support import on_premises, open_to_the_internet, wait_for
 
-from labkit import labs
+from labkit import healthwait, images, labs
+from labkit.errors import LabkitError
 
 EXECUTION_ROLE = "arn:aws:iam::123456789012:role/orders-execution-role"
 GOOD_CONTAINER = {
@@ -34,8 +37,15 @@ def result(check_id):
 
 @pytest.fixture
 def register(cloud):
-    ecs = boto3.client("ecs")
+    """Registers the orders task definition with the container's fields overridden; the orders table exists."""
+    ecs, dynamodb = boto3.client("ecs"), boto3.client("dynamodb")
     ecs.create_cluster(clusterName="bookshop")
+    dynamodb.create_table(
+        TableName="orders",
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+    )
     registered = []
 
     def register(network_mode="awsvpc", compatibilities=("FARGATE",), **container):
@@ -55,6 +65,7 @@ def register(cloud):
     for arn in registered:
         ecs.deregister_task_definition(taskDefinition=arn)
     ecs.delete_cluster(cluster="bookshop")
+    dynamodb.delete_table(TableName="orders")
 
 
 def test_a_task_definition_as_the_lab_asks_passes(register):
@@ -72,6 +83,25 @@ def test_a_task_definition_for_ec2_only_is_explained(register):
     register(network_mode="bridge", compatibilities=["EC2"])
     found = result("task-definition")
     assert (found.status, found.message) == ("failed", "expected requiresCompatibilities ['FARGATE'], found ['EC2']")
+
+
+def test_an_orders_table_that_does_not_exist_is_named_with_where_its_errors_go(register):
+    register(environment=[{"name": "ORDERS_TABLE", "value": "order"}, {"name": "BOOKSHOP_URL", "value": ""}])
+    found = result("task-definition")
+    assert (found.status, found.message) == (
+        "failed",
+        "expected ORDERS_TABLE to name the orders table 'orders', found 'order', which is no DynamoDB table: every "
+        "request that reads or writes an order would answer 500, its error in the tasks' log group /ecs/orders",
+    )
+
+
+def test_an_image_tag_without_its_repository_is_one_line_saying_what_a_tag_is(cloud):
+    with pytest.raises(LabkitError) as refused:
+        images.build("services/orders", tag="1")
+    assert str(refused.value) == (
+        "tag='1' is a version without its repository: a tag is repository:tag, the repository, a colon, then the "
+        "version, e.g. 'orders:1'."
+    )
 
 
 class Stub:
@@ -111,7 +141,23 @@ def alb_group(cloud):
 
 
 @pytest.fixture
-def front_door(alb_group):
+def tasks_group(alb_group):
+    """The tasks' security group, as step 3 asks: TCP 8080 from the load balancer's group only."""
+    ec2 = boto3.client("ec2")
+    group = ec2.create_security_group(
+        GroupName="bookshop-tasks", Description="tasks", VpcId=ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    )["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[from_the_balancer(alb_group)])
+    yield group
+    ec2.delete_security_group(GroupId=group)
+
+
+def from_the_balancer(alb_group):
+    return {"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "UserIdGroupPairs": [{"GroupId": alb_group}]}
+
+
+@pytest.fixture
+def front_door(alb_group, tasks_group):
     """The load balancer of step 3 with the monolith and orders groups; yields a function that sets
     rule 10's path patterns (None: no rule)."""
     ec2, elbv2 = boto3.client("ec2"), boto3.client("elbv2")
@@ -203,3 +249,134 @@ def test_a_rule_catching_everything_is_explained(front_door):
         "failed",
         "expected GET /books/1 to stay with the monolith, found 200 from the orders service",
     )
+
+
+def test_a_tasks_group_open_to_the_internet_works_but_is_not_what_step_3_asks(front_door, tasks_group, alb_group):
+    boto3.client("ec2").authorize_security_group_ingress(
+        GroupId=tasks_group,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )
+    found = result("load-balancer")
+    assert (found.status, found.message) == (
+        "failed",
+        f"expected the tasks' group bookshop-tasks to admit 8080 only from the load balancer's group {alb_group}, "
+        "found 0.0.0.0/0: whoever reaches a task's address would skip the load balancer",
+    )
+
+
+def test_a_tasks_group_that_does_not_admit_the_load_balancer_is_explained(front_door, tasks_group, alb_group):
+    boto3.client("ec2").revoke_security_group_ingress(GroupId=tasks_group, IpPermissions=[from_the_balancer(alb_group)])
+    found = result("load-balancer")
+    assert (found.status, found.message) == (
+        "failed",
+        f"expected the tasks' group bookshop-tasks to admit TCP port 8080 from the load balancer's group {alb_group}, "
+        "found no such inbound rule: the load balancer's health checks would get no answer (Request timed out)",
+    )
+
+
+def test_a_health_check_on_a_path_the_service_does_not_answer_names_modify_target_group(front_door):
+    elbv2 = boto3.client("elbv2")
+    monolith = elbv2.describe_target_groups(Names=["monolith"])["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.modify_target_group(TargetGroupArn=monolith, HealthCheckPath="/healthz")
+    found = result("load-balancer")
+    assert (found.status, found.message) == (
+        "failed",
+        "expected the target group monolith to check /health, the path the services answer with 200, found "
+        "'/healthz': change it with elbv2.modify_target_group(TargetGroupArn=..., HealthCheckPath=\"/health\")",
+    )
+
+
+def test_the_wait_for_healthy_targets_stops_at_the_first_404_with_aws_reason(front_door):
+    """The orders stub answers 404 under /orders/: a health check there fails as a wrong path does."""
+    front_door(["/orders", "/orders/*", "/users/*/orders"])
+    elbv2 = boto3.client("elbv2")
+    orders = elbv2.describe_target_groups(Names=["orders"])["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.modify_target_group(
+        TargetGroupArn=orders, HealthCheckPath="/orders/health", HealthCheckIntervalSeconds=5, UnhealthyThresholdCount=2
+    )
+    started = time.monotonic()
+    with pytest.raises(LabkitError) as stopped:
+        healthwait.wait_for_healthy_targets(orders, minimum=2, timeout_s=60)
+    assert time.monotonic() - started < 30, "it waited for its timeout instead of stopping at the reason"
+    assert str(stopped.value) == (
+        "a target of orders is unhealthy: Health checks failed with these codes: [404] "
+        "(Target.ResponseCodeMismatch); does the service answer '/orders/health', the group's HealthCheckPath, "
+        "with 200? Change a setting of a group that exists with elbv2.modify_target_group(TargetGroupArn=..., "
+        "HealthCheckPath=...)"
+    )
+
+
+ECHO = Path(__file__).parent / "data" / "services" / "echo"
+
+
+def test_the_wait_stops_with_request_timed_out_when_the_tasks_group_does_not_admit_the_load_balancer(alb_group):
+    """A real ECS task (the echo service) in a group with no inbound rule: the health checks are dropped. ECS
+    stops and deregisters the task as soon as it is unhealthy: the wait finds the reason in the service's events."""
+    ec2, ecs, elbv2 = boto3.client("ec2"), boto3.client("ecs"), boto3.client("elbv2")
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
+    walled = ec2.create_security_group(GroupName="walled-tasks", Description="no rule", VpcId=vpc)["GroupId"]
+    image = images.build(ECHO, "echo:1")
+    ecs.create_cluster(clusterName="walled")
+    ecs.register_task_definition(
+        family="echo",
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        cpu="256",
+        memory="512",
+        executionRoleArn=EXECUTION_ROLE,
+        containerDefinitions=[
+            {"name": "echo", "image": image.uri, "essential": True, "portMappings": [{"containerPort": 8080}]}
+        ],
+    )
+    balancer = elbv2.create_load_balancer(Name="walled", Subnets=subnets, SecurityGroups=[alb_group])["LoadBalancers"][
+        0
+    ]["LoadBalancerArn"]
+    group = elbv2.create_target_group(
+        Name="walled",
+        Protocol="HTTP",
+        Port=8080,
+        VpcId=vpc,
+        TargetType="ip",
+        HealthCheckPath="/health",
+        HealthCheckIntervalSeconds=5,
+        UnhealthyThresholdCount=2,
+    )["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.create_listener(
+        LoadBalancerArn=balancer,
+        Protocol="HTTP",
+        Port=81,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": group}],
+    )
+    ecs.create_service(
+        cluster="walled",
+        serviceName="echo",
+        taskDefinition="echo",
+        desiredCount=1,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [walled]}},
+        loadBalancers=[{"targetGroupArn": group, "containerName": "echo", "containerPort": 8080}],
+    )
+    try:
+        with pytest.raises(LabkitError) as stopped:
+            healthwait.wait_for_healthy_targets(group, minimum=1, timeout_s=60, service=("walled", "echo"))
+        assert str(stopped.value) == (
+            "a target of walled is unhealthy: Request timed out (Target.Timeout); nothing answered: does the "
+            "targets' security group admit the load balancer's on this port, and does the service listen on it?"
+        )
+    finally:
+        ecs.delete_service(cluster="walled", service="echo", force=True)
+        wait_for(lambda: not ecs.list_tasks(cluster="walled")["taskArns"], 30, "the echo task to stop", interval=0.5)
+        elbv2.delete_load_balancer(LoadBalancerArn=balancer)
+        elbv2.delete_target_group(TargetGroupArn=group)
+        wait_for(
+            lambda: all(
+                s["status"] == "INACTIVE"
+                for s in ecs.describe_services(cluster="walled", services=["echo"])["services"]
+            ),
+            30,
+            "the echo service to be deleted",
+            interval=0.5,
+        )
+        ecs.delete_cluster(cluster="walled")
+        ec2.delete_security_group(GroupId=walled)

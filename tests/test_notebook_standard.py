@@ -19,13 +19,10 @@ MEETS_THE_STANDARD = [
     "labs/01_run_and_export_the_bookshop.ipynb",
     "solutions/02_the_catalog_service.ipynb",
     "labs/02_the_catalog_service.ipynb",
-    "solutions/04_order_events.ipynb",
-    "labs/04_order_events.ipynb",
-]
-# To be reworked to the standard (issue 11); until then only their saved outputs are checked.
-NOT_YET = [
     "solutions/03_orders_on_ecs.ipynb",
     "labs/03_orders_on_ecs.ipynb",
+    "solutions/04_order_events.ipynb",
+    "labs/04_order_events.ipynb",
 ]
 
 
@@ -33,11 +30,10 @@ def in_course(name):
     return config.COURSE_ROOT / name
 
 
-def test_every_notebook_of_the_course_is_checked_or_listed_as_not_yet():
+def test_every_notebook_of_the_course_is_checked():
     found = {standard.shown(path) for path in standard.course_notebooks()}
-    assert found - set(MEETS_THE_STANDARD) - set(NOT_YET) == set(), "add it to MEETS_THE_STANDARD"
-    assert set(MEETS_THE_STANDARD) | set(NOT_YET) <= found, "a listed notebook no longer exists"
-    assert not set(MEETS_THE_STANDARD) & set(NOT_YET)
+    assert found - set(MEETS_THE_STANDARD) == set(), "add it to MEETS_THE_STANDARD"
+    assert set(MEETS_THE_STANDARD) <= found, "a listed notebook no longer exists"
 
 
 @pytest.mark.parametrize("name", MEETS_THE_STANDARD)
@@ -45,7 +41,7 @@ def test_the_notebook_meets_the_standard(name):
     assert standard.problems(in_course(name)) == []
 
 
-@pytest.mark.parametrize("name", MEETS_THE_STANDARD + NOT_YET)
+@pytest.mark.parametrize("name", MEETS_THE_STANDARD)
 def test_no_saved_output_holds_a_temporary_path_or_the_state_folder(name):
     assert standard.path_problems(in_course(name)) == []
 

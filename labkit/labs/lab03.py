@@ -1,5 +1,10 @@
 """Lab 03 · orders on ECS Fargate behind an Application Load Balancer, and the strangler fig."""
 
+import re
+import time
+
+from botocore.exceptions import ClientError, ParamValidationError
+
 from labkit.checks import Lab
 
 lab = Lab("03", "Orders on ECS Fargate behind an ALB")
@@ -7,6 +12,8 @@ lab = Lab("03", "Orders on ECS Fargate behind an ALB")
 REPOSITORY, CLUSTER, FAMILY, SERVICE = "orders", "bookshop", "orders", "orders"
 BALANCER, MONOLITH_GROUP, ORDERS_GROUP = "bookshop", "monolith", "orders"
 CONTAINER, CONTAINER_PORT = "orders", 8080
+TABLE, TASKS_GROUP, HEALTH_PATH = "orders", "bookshop-tasks", "/health"
+STOP_REASON = "lab 03: a task dies"
 ORDER_PATHS = ("/orders", "/orders/*", "/users/*/orders")
 MIN_TASKS = 2
 BALANCER_FIX = "create it in step 3"
@@ -76,6 +83,26 @@ def task_definition_is_fargate_ready(ctx):
     )
     driver = container.get("logConfiguration", {}).get("logDriver")
     ctx.expect(driver == "awslogs", f"expected the awslogs log driver, found {driver!r}")
+    _expect_the_orders_table(ctx, container)
+
+
+def _expect_the_orders_table(ctx, container: dict) -> None:
+    """ORDERS_TABLE must name the table made for the lab: any other name fails only at the first request,
+    as a 500 whose cause is in the task's log group."""
+    named = next(item.get("value") for item in container["environment"] if item["name"] == "ORDERS_TABLE")
+    table = ctx.env.name(TABLE)
+    dynamodb = ctx.client("dynamodb")
+    try:
+        dynamodb.describe_table(TableName=named)
+        found = f"{named!r}"
+    except (ClientError, ParamValidationError):  # not found, or a name DynamoDB refuses outright, such as ""
+        found = f"{named!r}, which is no DynamoDB table"
+    log_group = container.get("logConfiguration", {}).get("options", {}).get("awslogs-group", "its log group")
+    ctx.expect(
+        named == table,
+        f"expected ORDERS_TABLE to name the orders table {table!r}, found {found}: every request that reads or "
+        f"writes an order would answer 500, its error in the tasks' log group {log_group}",
+    )
 
 
 def _task_definition(ctx) -> dict:
@@ -97,11 +124,15 @@ def _task_definition(ctx) -> dict:
         'create_target_group(Name=env.name("monolith"), TargetType="ip", HealthCheckPath="/health", ...)',
         'create_listener(LoadBalancerArn=..., Protocol="HTTP", Port=80, '
         'DefaultActions=[{"Type": "forward", "TargetGroupArn": monolith_group}])',
+        "A target group that exists keeps its settings: create_target_group with other settings is refused "
+        "(DuplicateTargetGroupName); change them with elbv2.modify_target_group(TargetGroupArn=..., "
+        'HealthCheckPath="/health"), as target_group() does.',
     ],
 )
 def load_balancer_fronts_the_monolith(ctx):
     balancer = _balancer(ctx)
     _expect_open_to_the_internet(ctx, balancer, 80)
+    _expect_tasks_reached_only_through(ctx, balancer, CONTAINER_PORT)
     listeners = ctx.client("elbv2").describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
     if not listeners:
         ctx.not_done(f"the load balancer {balancer['LoadBalancerName']} has no listener yet")
@@ -112,6 +143,7 @@ def load_balancer_fronts_the_monolith(ctx):
         f"expected the listener's default action to forward to the target group "
         f"{monolith['TargetGroupName']}, found {listeners[0]['DefaultActions']}",
     )
+    _expect_health_check_path(ctx, monolith)
     health = ctx.client("elbv2").describe_target_health(TargetGroupArn=monolith["TargetGroupArn"])
     states = [h["TargetHealth"] for h in health["TargetHealthDescriptions"]]
     ctx.expect(
@@ -137,6 +169,8 @@ def load_balancer_fronts_the_monolith(ctx):
         '"orders", "containerPort": 8080}], serviceRegistries=[{"registryArn": registry_arn}])',
         'describe_services(...)["services"][0]["events"] says why tasks do not start; the tasks\' output is in '
         "the log group /ecs/orders.",
+        "The orders target group checks HealthCheckPath /health; a group that exists is changed with "
+        "elbv2.modify_target_group, not created again.",
     ],
 )
 def service_runs_behind_the_load_balancer(ctx):
@@ -157,6 +191,7 @@ def service_runs_behind_the_load_balancer(ctx):
         f"expected the service to register its tasks in {orders['TargetGroupName']}, found "
         f"{attached or 'no load balancer'}",
     )
+    _expect_health_check_path(ctx, orders)
     states = _target_states(ctx, orders)
     ctx.expect(
         states.count("healthy") >= service["runningCount"],
@@ -165,6 +200,12 @@ def service_runs_behind_the_load_balancer(ctx):
     ctx.expect(
         service.get("serviceRegistries"), "expected the service to register its tasks in Cloud Map (serviceRegistries)"
     )
+    unknown = ctx.get(_url(ctx) + "/orders/no-such-order", headers={"X-Bookshop-Preview": "orders"})
+    if "X-Served-By" in unknown.headers and unknown.status_code >= 500:
+        ctx.fail(
+            f"expected the orders service to answer 404 for an unknown order, found {unknown.status_code}; "
+            + _last_error(ctx, _task_definition(ctx))
+        )
 
 
 @lab.check(
@@ -212,14 +253,26 @@ def orders_go_to_the_new_service(ctx):
     ],
 )
 def a_stopped_task_was_replaced(ctx):
-    ecs = ctx.client("ecs")
     service = _service(ctx)
-    stopped = ecs.list_tasks(cluster=ctx.env.name(CLUSTER), serviceName=SERVICE, desiredStatus="STOPPED")["taskArns"]
-    if not stopped:
-        ctx.not_done("no task of the orders service has stopped yet: stop one with ecs.stop_task")
+    stopped = _tasks(ctx, "STOPPED")
+    ours = [t for t in stopped if t.get("stoppedReason") == STOP_REASON]
+    if not ours:
+        others = sorted({t.get("stoppedReason", "no reason") for t in stopped})
+        ctx.not_done(
+            f"no task of the orders service was stopped with the reason {STOP_REASON!r} yet"
+            + (f" (stopped by ECS itself: {'; '.join(others)})" if others else "")
+            + f': stop one with ecs.stop_task(cluster=cluster, task=..., reason="{STOP_REASON}")'
+        )
     ctx.expect(
         service["runningCount"] >= MIN_TASKS,
         f"expected the service back to at least {MIN_TASKS} running tasks, found {service['runningCount']}",
+    )
+    stopped_at = max(t.get("stoppingAt") or t.get("stoppedAt") or t["createdAt"] for t in ours)
+    newer = [t for t in _tasks(ctx, "RUNNING") if t["createdAt"] >= stopped_at]
+    ctx.expect(
+        newer,
+        f"expected a task started after the one you stopped (at {stopped_at:%H:%M:%S}), found none: "
+        "ECS starts a replacement within seconds; wait and check again",
     )
 
 
@@ -228,11 +281,10 @@ def a_stopped_task_was_replaced(ctx):
     "Target tracking on requests per task scaled the service out",
     step=7,
     hints=[
-        'register_scalable_target(ServiceNamespace="ecs", ResourceId=f"service/{cluster}/orders", '
-        'ScalableDimension="ecs:service:DesiredCount", MinCapacity=2, MaxCapacity=4)',
-        'put_scaling_policy(..., PolicyType="TargetTrackingScaling", TargetTrackingScalingPolicyConfiguration='
-        '{"TargetValue": ..., "PredefinedMetricSpecification": {"PredefinedMetricType": '
-        '"ALBRequestCountPerTarget", "ResourceLabel": resource_label}})',
+        "min_tasks of at least 2 and a max_tasks above it; a target_requests_per_task the load (hundreds of "
+        "requests per task per minute) exceeds and the trickle (4 a minute) does not, such as 20.",
+        "target_requests_per_task = 20.0; min_tasks, max_tasks = 2, 4; scale_out_cooldown_s, scale_in_cooldown_s "
+        "= 60, 60",
     ],
 )
 def service_scales_with_requests(ctx):
@@ -265,7 +317,31 @@ def service_scales_with_requests(ctx):
         if a["StatusCode"] == "Successful" and a["Description"].startswith("Setting desired count")
     ]
     if not any(count > target["MinCapacity"] for count in counts):
-        ctx.not_done("no scale-out yet: put load on the service until it scales out")
+        tracking = next(
+            p["TargetTrackingScalingPolicyConfiguration"]
+            for p in policies
+            if p.get("TargetTrackingScalingPolicyConfiguration", {})
+            .get("PredefinedMetricSpecification", {})
+            .get("PredefinedMetricType")
+            == "ALBRequestCountPerTarget"
+        )
+        wanted = tracking["TargetValue"]
+        busiest = _busiest_minute(ctx)
+        if busiest is None:
+            ctx.not_done(
+                f"no scale-out yet: the load balancer has counted no request to the orders tasks since the policy "
+                f"was put; run the cell that puts load on the service (your TargetValue: {wanted:g})"
+            )
+        if busiest <= wanted:
+            ctx.fail(
+                f"expected a scale-out under the lab's load, found none: its busiest minute had about "
+                f"{busiest:.0f} requests per task, under your TargetValue of {wanted:g}, so the high alarm never "
+                "fires; choose a target the load exceeds and run the load again"
+            )
+        ctx.not_done(
+            f"no scale-out yet: the busiest minute had about {busiest:.0f} requests per task, over your TargetValue "
+            f"of {wanted:g}; target tracking scales out after 3 such minutes in a row: keep the load on"
+        )
 
 
 def _balancer(ctx) -> dict:
@@ -315,3 +391,93 @@ def _service(ctx) -> dict:
     if not active:
         ctx.missing(f"orders service in the cluster {ctx.env.name(CLUSTER)!r}", "create it in step 4")
     return active[0]
+
+
+def _expect_tasks_reached_only_through(ctx, balancer: dict, port: int) -> None:
+    """The tasks' group admits the port from the load balancer's group, and from no address range."""
+    name = ctx.env.name(TASKS_GROUP)
+    found = ctx.client("ec2").describe_security_groups(
+        Filters=[{"Name": "vpc-id", "Values": [balancer["VpcId"]]}, {"Name": "group-name", "Values": [name]}]
+    )["SecurityGroups"]
+    if not found:
+        ctx.missing(f"security group {name!r}", "run step 3's cell: it makes the group, then your rules fill it")
+    rules = [
+        rule
+        for rule in found[0].get("IpPermissions", [])
+        if rule["IpProtocol"] == "-1" or (rule["IpProtocol"] == "tcp" and rule["FromPort"] <= port <= rule["ToPort"])
+    ]
+    ranges = [r["CidrIp"] for rule in rules for r in rule.get("IpRanges", [])] + [
+        r["CidrIpv6"] for rule in rules for r in rule.get("Ipv6Ranges", [])
+    ]
+    balancer_groups = balancer.get("SecurityGroups") or []
+    ctx.expect(
+        not ranges,
+        f"expected the tasks' group {name} to admit {port} only from the load balancer's group "
+        f"{', '.join(balancer_groups)}, found {', '.join(ranges)}: whoever reaches a task's address would skip "
+        "the load balancer",
+    )
+    admitted = [pair["GroupId"] for rule in rules for pair in rule.get("UserIdGroupPairs", [])]
+    ctx.expect(
+        any(group in admitted for group in balancer_groups),
+        f"expected the tasks' group {name} to admit TCP port {port} from the load balancer's group "
+        f"{', '.join(balancer_groups)}, found {', '.join(admitted) or 'no such inbound rule'}: the load balancer's "
+        "health checks would get no answer (Request timed out)",
+    )
+
+
+def _expect_health_check_path(ctx, group: dict) -> None:
+    path = group.get("HealthCheckPath")
+    ctx.expect(
+        path == HEALTH_PATH,
+        f"expected the target group {group['TargetGroupName']} to check {HEALTH_PATH}, the path the services "
+        f"answer with 200, found {path!r}: change it with elbv2.modify_target_group(TargetGroupArn=..., "
+        f'HealthCheckPath="{HEALTH_PATH}")',
+    )
+
+
+def _tasks(ctx, status: str) -> list[dict]:
+    ecs, cluster = ctx.client("ecs"), ctx.env.name(CLUSTER)
+    arns = ecs.list_tasks(cluster=cluster, serviceName=SERVICE, desiredStatus=status)["taskArns"]
+    return ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"] if arns else []
+
+
+# The last line of a Python traceback, as the tasks write it to their log group.
+_ERROR_LINE = re.compile(r"^[\w.]*(Error|Exception)\b.*")
+
+
+def _last_error(ctx, definition: dict) -> str:
+    """Where a 500 came from: the latest error line in the tasks' log group, in the last five minutes."""
+    container = next(c for c in definition["containerDefinitions"] if c["name"] == CONTAINER)
+    log_group = container.get("logConfiguration", {}).get("options", {}).get("awslogs-group")
+    if not log_group:
+        return "the tasks send their output to no log group (logConfiguration)"
+    since = int((time.time() - 300) * 1000)
+    logs, lines, token = ctx.client("logs"), [], None
+    for _ in range(20):
+        more = {"nextToken": token} if token else {}
+        page = logs.filter_log_events(logGroupName=log_group, startTime=since, **more)
+        lines += [e["message"].strip() for e in page["events"]]
+        token = page.get("nextToken")
+        if not token:
+            break
+    errors = [line for line in lines if _ERROR_LINE.match(line)]
+    if not errors:
+        return f"the tasks' log group {log_group} shows no error in the last five minutes"
+    return f"the tasks' log group {log_group} says: {errors[-1][:300]}"
+
+
+def _busiest_minute(ctx) -> float | None:
+    """About the most requests per task in a minute, from the load balancer's RequestCountPerTarget."""
+    group = _target_group(ctx, ORDERS_GROUP)
+    now = time.time()
+    found = ctx.client("cloudwatch").get_metric_statistics(
+        Namespace="AWS/ApplicationELB",
+        MetricName="RequestCountPerTarget",
+        Dimensions=[{"Name": "TargetGroup", "Value": group["TargetGroupArn"].split(":")[-1]}],
+        StartTime=now - 3 * 3600,
+        EndTime=now + 60,
+        Period=60,
+        Statistics=["Sum", "SampleCount"],
+    )["Datapoints"]
+    per_minute = [point["Sum"] / point["SampleCount"] for point in found if point.get("SampleCount")]
+    return max(per_minute) if per_minute else None
