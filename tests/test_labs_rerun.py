@@ -37,6 +37,12 @@ WRONG_ANSWERS = {
         says="expected the logs: actions on the function's own log group, "
         "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/catalog:*, only, found ['*']",
     ),
+    "solutions/03_orders_on_ecs.ipynb": WrongAnswer(
+        right='"ToPort": 8080, "UserIdGroupPairs": [{"GroupId": alb_group}]}',
+        wrong='"ToPort": 8080, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}',
+        check="load-balancer",
+        says="expected the tasks' group bookshop-tasks to admit 8080 only from the load balancer's group sg-",
+    ),
     "solutions/04_order_events.ipynb": WrongAnswer(
         right='recipient = event["email"] if event.get("schema", 1) == 1 else event["customer"]["email"]',
         wrong='recipient = event["customer"]["email"]',
@@ -82,3 +88,9 @@ def test_a_wrong_answer_fails_its_check_and_the_lab_then_runs_through_with_the_r
             if is_cleanup(cell):
                 client.execute_cell(cell, index)
     assert teardown.tagged(lab_id(solution)) == []
+
+
+@pytest.mark.no_cloud
+def test_every_lab_has_a_wrong_answer_here():
+    solutions = {course_path(path) for path in (config.COURSE_ROOT / "solutions").glob("*.ipynb")}
+    assert solutions == set(WRONG_ANSWERS)
