@@ -380,3 +380,63 @@ def test_the_wait_stops_with_request_timed_out_when_the_tasks_group_does_not_adm
         )
         ecs.delete_cluster(cluster="walled")
         ec2.delete_security_group(GroupId=walled)
+
+
+def test_step_6_passes_only_once_a_task_stopped_with_the_labs_reason_has_been_replaced(cloud):
+    """A task stopped for another reason (an earlier re-run of step 4, a scale-in) is not step 6 done."""
+    ec2, ecs = boto3.client("ec2"), boto3.client("ecs")
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
+    image = images.build(ECHO, "echo:1")
+    ecs.create_cluster(clusterName="bookshop")
+    definition = ecs.register_task_definition(
+        family="echo-orders",
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        cpu="256",
+        memory="512",
+        executionRoleArn=EXECUTION_ROLE,
+        containerDefinitions=[
+            {"name": "orders", "image": image.uri, "essential": True, "portMappings": [{"containerPort": 8080}]}
+        ],
+    )["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_service(
+        cluster="bookshop",
+        serviceName="orders",
+        taskDefinition="echo-orders",
+        desiredCount=2,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets}},
+    )
+
+    def running():
+        found = ecs.list_tasks(cluster="bookshop", serviceName="orders", desiredStatus="RUNNING")["taskArns"]
+        tasks = ecs.describe_tasks(cluster="bookshop", tasks=found)["tasks"] if found else []
+        return [t["taskArn"] for t in tasks if t["lastStatus"] == "RUNNING"]
+
+    try:
+        first, second = wait_for(lambda: (lambda r: r if len(r) == 2 else None)(running()), 20, "two running tasks")
+        ecs.stop_task(cluster="bookshop", task=first, reason="an earlier run of step 4")
+        wait_for(lambda: first not in running(), 10, "the task to stop")
+        found = result("healed")
+        assert (found.status, found.message) == (
+            "not done yet",
+            "no task of the orders service was stopped with the reason 'lab 03: a task dies' yet (stopped by ECS "
+            "itself: an earlier run of step 4): stop one with ecs.stop_task(cluster=cluster, task=..., "
+            'reason="lab 03: a task dies")',
+        )
+        ecs.stop_task(cluster="bookshop", task=second, reason="lab 03: a task dies")
+        wait_for(lambda: result("healed").status == "passed", 20, "a replacement of the task stopped in step 6")
+    finally:
+        ecs.delete_service(cluster="bookshop", service="orders", force=True)
+        wait_for(lambda: not ecs.list_tasks(cluster="bookshop")["taskArns"], 30, "the tasks to stop", interval=0.5)
+        ecs.deregister_task_definition(taskDefinition=definition)
+        wait_for(
+            lambda: all(
+                s["status"] == "INACTIVE"
+                for s in ecs.describe_services(cluster="bookshop", services=["orders"])["services"]
+            ),
+            30,
+            "the orders service to be deleted",
+            interval=0.5,
+        )
+        ecs.delete_cluster(cluster="bookshop")
