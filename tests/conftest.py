@@ -65,18 +65,11 @@ class FileScheduling(LoadScopeScheduling):
     A test whose parameter is a notebook's path ("tests/test_labs.py::test_x[solutions/02_y.ipynb]")
     goes with that notebook's cells, before them.
 
-    The modules in EACH_CASE_ITS_OWN run a whole lab per case (a minute or more) and need no other
-    test beside them: each case is a unit of its own, so they spread over the workers.
-
     xdist's own --dist loadgroup would do this with xdist_group marks, but with pytest 9.2 it
     silently groups nothing (pytest-xdist issue #1386)."""
 
-    EACH_CASE_ITS_OWN = ("tests/test_labs_on_aws.py", "tests/test_labs_rerun.py")
-
     def _split_scope(self, nodeid: str) -> str:
         path, _, rest = nodeid.partition("::")
-        if path in self.EACH_CASE_ITS_OWN:
-            return nodeid
         parameter = rest.partition("[")[2].removesuffix("]")
         return parameter if parameter.endswith(".ipynb") else path
 
