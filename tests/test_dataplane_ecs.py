@@ -20,7 +20,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 from private_cloud import private_cloud
-from support import open_to_the_internet, stays, wait_for
+from support import exited, open_to_the_internet, stays, wait_for
 
 from labkit import images
 
@@ -230,14 +230,6 @@ def test_a_service_of_two_runs_two_processes_that_answer_through_the_load_balanc
     assert len({a["pid"] for a in answers}) == 2
     assert {a["greeting"] for a in answers} == {"hello"}  # ENV from the Dockerfile
     stack.remove("two")
-
-
-def exited(pid: int) -> bool:
-    """The process is gone or a zombie: the kernel has closed its sockets."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
 
 
 def test_a_killed_task_is_replaced_and_no_request_after_it_died_fails(stack):

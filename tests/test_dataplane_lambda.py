@@ -14,7 +14,7 @@ import zipfile
 
 import boto3
 import pytest
-from support import stays, wait_for
+from support import exited, stays, wait_for
 
 from labkit.localcloud import control
 
@@ -208,6 +208,7 @@ def test_a_worker_that_died_while_idle_is_replaced_on_the_next_invoke(aws):
     name = deploy(aws, "import os\ndef handler(event, context):\n    return os.getpid()\n")
     first = call(aws, name)[1]
     os.kill(first, signal.SIGKILL)
+    wait_for(lambda: exited(first), 5, "the worker to die", interval=0.01)
     response, second = call(aws, name)
     assert "FunctionError" not in response and second != first
 

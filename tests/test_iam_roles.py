@@ -53,8 +53,8 @@ def create(lambda_, name: str, role_arn: str):
 
 def test_a_role_made_a_moment_ago_is_refused_then_usable_once_propagated(clients):
     iam, lambda_ = clients
+    made = time.monotonic()  # before the call: the role is made after this, and usable a window after that
     role = iam.create_role(RoleName="fresh", AssumeRolePolicyDocument=trust("lambda.amazonaws.com"))["Role"]["Arn"]
-    made = time.monotonic()
     with pytest.raises(lambda_.exceptions.InvalidParameterValueException) as refused:
         create(lambda_, "too-soon", role)
     awsapi.once_the_role_is_usable(lambda: create(lambda_, "in-time", role), interval_s=0.2)

@@ -3,6 +3,16 @@
 from support.apis import mock_rest_api
 from support.iam import QUEUE_READER, grant
 from support.network import on_premises, open_to_the_internet
+from support.processes import exited
 from support.waiting import stays, wait_for
 
-__all__ = ["QUEUE_READER", "grant", "mock_rest_api", "on_premises", "open_to_the_internet", "stays", "wait_for"]
+__all__ = [
+    "QUEUE_READER",
+    "exited",
+    "grant",
+    "mock_rest_api",
+    "on_premises",
+    "open_to_the_internet",
+    "stays",
+    "wait_for",
+]
