@@ -25,11 +25,14 @@ def cognito(cloud):
     return boto3.client("cognito-idp")
 
 
-def signed_in(cognito, pool_name: str) -> tuple[str, str, dict]:
+def signed_in(cognito, pool_name: str, **client_settings) -> tuple[str, str, dict]:
     """A pool with one user and an app client: (pool id, client id, the tokens of a sign-in)."""
     pool = cognito.create_user_pool(PoolName=pool_name)["UserPool"]["Id"]
     client = cognito.create_user_pool_client(
-        UserPoolId=pool, ClientName="web", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+        UserPoolId=pool,
+        ClientName="web",
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        **client_settings,
     )["UserPoolClient"]["ClientId"]
     cognito.admin_create_user(UserPoolId=pool, Username="ada", MessageAction="SUPPRESS")
     cognito.admin_set_user_password(UserPoolId=pool, Username="ada", Password=PASSWORD, Permanent=True)
@@ -65,20 +68,13 @@ def test_the_keys_of_a_pool_that_does_not_exist_are_not_found(cognito, cloud):
 
 
 def test_a_token_lasts_as_long_as_its_app_client_says_on_the_local_clock(cognito):
-    pool = cognito.create_user_pool(PoolName=f"short-{uuid.uuid4().hex[:6]}")["UserPool"]["Id"]
-    client = cognito.create_user_pool_client(
-        UserPoolId=pool,
-        ClientName="short",
-        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    pool, client, tokens = signed_in(
+        cognito,
+        f"short-{uuid.uuid4().hex[:6]}",
         AccessTokenValidity=5,
         IdTokenValidity=10,
         TokenValidityUnits={"AccessToken": "minutes", "IdToken": "minutes"},
-    )["UserPoolClient"]["ClientId"]
-    cognito.admin_create_user(UserPoolId=pool, Username="ada", MessageAction="SUPPRESS")
-    cognito.admin_set_user_password(UserPoolId=pool, Username="ada", Password=PASSWORD, Permanent=True)
-    tokens = cognito.initiate_auth(
-        ClientId=client, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "ada", "PASSWORD": PASSWORD}
-    )["AuthenticationResult"]
+    )
     key = jwt.PyJWKClient(urls.jwks_url(pool)).get_signing_key_from_jwt(tokens["AccessToken"]).key
     access = jwt.decode(tokens["AccessToken"], key, algorithms=["RS256"])
     identity = jwt.decode(tokens["IdToken"], key, algorithms=["RS256"], audience=client)

@@ -365,21 +365,32 @@ def test_the_wait_stops_with_request_timed_out_when_the_tasks_group_does_not_adm
             "targets' security group admit the load balancer's on this port, and does the service listen on it?"
         )
     finally:
-        ecs.delete_service(cluster="walled", service="echo", force=True)
-        wait_for(lambda: not ecs.list_tasks(cluster="walled")["taskArns"], 30, "the echo task to stop", interval=0.5)
-        elbv2.delete_load_balancer(LoadBalancerArn=balancer)
-        elbv2.delete_target_group(TargetGroupArn=group)
-        wait_for(
-            lambda: all(
-                s["status"] == "INACTIVE"
-                for s in ecs.describe_services(cluster="walled", services=["echo"])["services"]
+        remove_service(
+            ecs,
+            "walled",
+            "echo",
+            then=lambda: (
+                elbv2.delete_load_balancer(LoadBalancerArn=balancer),
+                elbv2.delete_target_group(TargetGroupArn=group),
             ),
-            30,
-            "the echo service to be deleted",
-            interval=0.5,
         )
-        ecs.delete_cluster(cluster="walled")
         ec2.delete_security_group(GroupId=walled)
+
+
+def remove_service(ecs, cluster: str, service: str, then=lambda: None) -> None:
+    """Delete the service, wait for its tasks to stop (then `then`), for it to be gone, and delete the cluster."""
+    ecs.delete_service(cluster=cluster, service=service, force=True)
+    wait_for(lambda: not ecs.list_tasks(cluster=cluster)["taskArns"], 30, "the tasks to stop", interval=0.5)
+    then()
+    wait_for(
+        lambda: all(
+            s["status"] == "INACTIVE" for s in ecs.describe_services(cluster=cluster, services=[service])["services"]
+        ),
+        30,
+        f"the service {service} to be deleted",
+        interval=0.5,
+    )
+    ecs.delete_cluster(cluster=cluster)
 
 
 def test_step_6_passes_only_once_a_task_stopped_with_the_labs_reason_has_been_replaced(cloud):
@@ -427,16 +438,6 @@ def test_step_6_passes_only_once_a_task_stopped_with_the_labs_reason_has_been_re
         ecs.stop_task(cluster="bookshop", task=second, reason="lab 03: a task dies")
         wait_for(lambda: result("healed").status == "passed", 20, "a replacement of the task stopped in step 6")
     finally:
-        ecs.delete_service(cluster="bookshop", service="orders", force=True)
-        wait_for(lambda: not ecs.list_tasks(cluster="bookshop")["taskArns"], 30, "the tasks to stop", interval=0.5)
-        ecs.deregister_task_definition(taskDefinition=definition)
-        wait_for(
-            lambda: all(
-                s["status"] == "INACTIVE"
-                for s in ecs.describe_services(cluster="bookshop", services=["orders"])["services"]
-            ),
-            30,
-            "the orders service to be deleted",
-            interval=0.5,
+        remove_service(
+            ecs, "bookshop", "orders", then=lambda: ecs.deregister_task_definition(taskDefinition=definition)
         )
-        ecs.delete_cluster(cluster="bookshop")
