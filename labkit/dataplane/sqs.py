@@ -13,7 +13,6 @@ from base64 import b64encode
 from labkit.dataplane.core.arns import Arn
 
 TARGET_PREFIX = "AmazonSQS."
-OPERATIONS = ("StartMessageMoveTask", "ListMessageMoveTasks", "CancelMessageMoveTask")
 DEFAULT_RATE = 500  # messages a second, AWS's maximum ("system optimized" when not given)
 
 _tasks: list["MoveTask"] = []
@@ -57,12 +56,12 @@ class Refused(Exception):
 def middleware(app):
     def wsgi(environ, start_response):
         target = environ.get("HTTP_X_AMZ_TARGET", "")
-        operation = target.removeprefix(TARGET_PREFIX)
-        if not target.startswith(TARGET_PREFIX) or operation not in OPERATIONS:
+        operation = OPERATIONS.get(target.removeprefix(TARGET_PREFIX)) if target.startswith(TARGET_PREFIX) else None
+        if operation is None:
             return app(environ, start_response)
         request = json.loads(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)) or b"{}")
         try:
-            status, answer = 200, globals()[f"_{operation}"](request)
+            status, answer = 200, operation(request)
         except Refused as refused:
             status, answer = refused.status, {"__type": f"com.amazonaws.sqs#{refused.code}", "message": refused.message}
         body = json.dumps(answer).encode()
@@ -129,6 +128,13 @@ def _CancelMessageMoveTask(request: dict) -> dict:
     task.status = "CANCELLING"
     task.cancelled.set()
     return {"ApproximateNumberOfMessagesMoved": task.moved}
+
+
+OPERATIONS = {
+    "StartMessageMoveTask": _StartMessageMoveTask,
+    "ListMessageMoveTasks": _ListMessageMoveTasks,
+    "CancelMessageMoveTask": _CancelMessageMoveTask,
+}
 
 
 def _move(task: MoveTask, backend, source, destination) -> None:
