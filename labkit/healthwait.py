@@ -4,8 +4,8 @@ boto3 only, so it waits the same way on both targets (AWS's own waiter polls in 
 a WaiterError that does not say why)."""
 
 import re
-import time
 
+from labkit import waits
 from labkit.errors import LabkitError
 
 # What a failing health check most often means, by AWS's reason code.
@@ -49,7 +49,8 @@ def wait_for_healthy_targets(
             )
         return None, ", ".join(t["TargetHealth"]["State"] for t in found) or "no target registered"
 
-    return wait_until(f"{minimum} healthy target(s) in {name}", probe, timeout_s or _minutes(10, at_least_s=120))
+    what = f"{minimum} healthy target(s) in {name}"
+    return waits.wait_for(what, probe, timeout_s or waits.minutes(10, at_least_s=120))
 
 
 class _ServiceEvents:
@@ -76,66 +77,3 @@ class _ServiceEvents:
                 if description.startswith("Health checks failed with these codes"):
                     return "Target.ResponseCodeMismatch", description
         return None
-
-
-def wait_until(what: str, probe, timeout_s: float, interval_s: float = 1.0):
-    """Wait out loud for `what`: probe() returns (result, the state as a few words); the wait ends with
-    the first result that is not None, and gives up after timeout_s saying what it found last. The
-    line shows the state as it changes; its saved text stays "waiting for ..." (see _status)."""
-    line = _status(f"waiting for {what}...")
-    started = time.monotonic()
-    while True:
-        try:
-            result, state = probe()
-        except Exception:
-            line(f"stopped waiting for {what} after {time.monotonic() - started:.0f} s: see the error below")
-            raise
-        elapsed = time.monotonic() - started
-        if result is not None:
-            line(f"done waiting for {what} after {elapsed:.0f} s: {state}")
-            return result
-        if elapsed > timeout_s:
-            line(f"gave up waiting for {what} after {elapsed:.0f} s")
-            raise LabkitError(f"gave up after {elapsed:.0f} s waiting for {what}: found {state}")
-        line(f"waiting for {what}: {state} ({elapsed:.0f} s)")
-        time.sleep(interval_s)
-
-
-def progress(first: str):
-    """A status line of your own for a wait that is not a probe: call the returned function with each new
-    state. Its saved text stays `first`, so saved outputs are the same on every run."""
-    return _status(first)
-
-
-def _minutes(minutes: float, at_least_s: float) -> float:
-    """`minutes` of AWS's clock (env.minute_s), and at least at_least_s real seconds."""
-    from labkit import course
-
-    env = course.current()
-    return max(at_least_s, minutes * (env.minute_s if env is not None else 60.0))
-
-
-def _status(first: str):
-    """A line that shows the latest state: a widget in a notebook (its text/plain stays the first
-    state, so saved outputs do not change from run to run), printed lines elsewhere, at most every 5 s."""
-    try:
-        from IPython import get_ipython
-
-        if get_ipython() is not None and getattr(get_ipython(), "kernel", None) is not None:
-            import ipywidgets
-            from IPython.display import display
-
-            label = ipywidgets.Label(first)
-            display(label)
-            return lambda text: setattr(label, "value", text)
-    except ImportError:
-        pass
-    print(first)
-    last = [time.monotonic()]
-
-    def show(text: str) -> None:
-        if time.monotonic() - last[0] >= 5:
-            print(text)
-            last[0] = time.monotonic()
-
-    return show

@@ -5,6 +5,7 @@ balancer's targets are small HTTP servers in this process: one stands for the mo
 the orders service (it sets X-Served-By, as services/orders does)."""
 
 import json
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,7 +16,7 @@ import pytest
 from private_cloud import private_cloud
 from support import on_premises, open_to_the_internet, wait_for
 
-from labkit import healthwait, images, labs
+from labkit import healthwait, images, labs, load, urls
 from labkit.errors import LabkitError
 
 EXECUTION_ROLE = "arn:aws:iam::123456789012:role/orders-execution-role"
@@ -443,4 +444,145 @@ def test_step_6_passes_only_once_a_task_stopped_with_the_labs_reason_has_been_re
         finally:
             remove_service(
                 ecs, "bookshop", "orders", then=lambda: ecs.deregister_task_definition(taskDefinition=definition)
+            )
+
+
+def test_step_7_names_what_is_missing_until_the_service_has_scaled_out():
+    """One service, the learner's scaling set up one piece at a time, wrong first: the check names what it found
+    at each stage. In a cloud of its own: target tracking needs a running ECS service behind a target group."""
+    with private_cloud("labkit-lab03-step7-"):
+        ec2, ecs, elbv2 = boto3.client("ec2"), boto3.client("ecs"), boto3.client("elbv2")
+        autoscaling = boto3.client("application-autoscaling")
+        vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+        subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
+        balancer_group = open_to_the_internet("bookshop-alb", vpc, 80, 80)
+        tasks = ec2.create_security_group(GroupName="bookshop-tasks", Description="tasks", VpcId=vpc)["GroupId"]
+        ec2.authorize_security_group_ingress(GroupId=tasks, IpPermissions=[from_the_balancer(balancer_group)])
+        image = images.build(ECHO, "echo:1")
+        ecs.create_cluster(clusterName="bookshop")
+        ecs.register_task_definition(
+            family="orders",
+            requiresCompatibilities=["FARGATE"],
+            networkMode="awsvpc",
+            cpu="256",
+            memory="512",
+            executionRoleArn=EXECUTION_ROLE,
+            containerDefinitions=[
+                {"name": "orders", "image": image.uri, "essential": True, "portMappings": [{"containerPort": 8080}]}
+            ],
+        )
+        balancer = elbv2.create_load_balancer(Name="bookshop", Subnets=subnets, SecurityGroups=[balancer_group])[
+            "LoadBalancers"
+        ][0]
+        group = elbv2.create_target_group(
+            Name="orders", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip", HealthCheckPath="/health"
+        )["TargetGroups"][0]["TargetGroupArn"]
+        elbv2.create_listener(
+            LoadBalancerArn=balancer["LoadBalancerArn"],
+            Protocol="HTTP",
+            Port=80,
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": group}],
+        )
+        ecs.create_service(
+            cluster="bookshop",
+            serviceName="orders",
+            taskDefinition="orders",
+            desiredCount=2,
+            launchType="FARGATE",
+            networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [tasks]}},
+            loadBalancers=[{"targetGroupArn": group, "containerName": "orders", "containerPort": 8080}],
+        )
+        healthwait.wait_for_healthy_targets(group, minimum=2, timeout_s=60)
+        resource = "service/bookshop/orders"
+        found = result("autoscaling")
+        assert (found.status, found.message) == (
+            "not done yet",
+            "there is no scalable target 'service/bookshop/orders' yet: register it with register_scalable_target "
+            "in step 7",
+        )
+
+        def scalable(low: int, high: int) -> None:
+            autoscaling.register_scalable_target(
+                ServiceNamespace="ecs",
+                ResourceId=resource,
+                ScalableDimension="ecs:service:DesiredCount",
+                MinCapacity=low,
+                MaxCapacity=high,
+            )
+
+        def policy(name: str, kind: str, **configuration) -> None:
+            autoscaling.put_scaling_policy(
+                PolicyName=name,
+                ServiceNamespace="ecs",
+                ResourceId=resource,
+                ScalableDimension="ecs:service:DesiredCount",
+                PolicyType=kind,
+                **configuration,
+            )
+
+        def on_requests(target: float) -> dict:
+            label = f"{balancer['LoadBalancerArn'].split(':loadbalancer/')[1]}/{group.split(':')[-1]}"
+            return {
+                "TargetTrackingScalingPolicyConfiguration": {
+                    "TargetValue": target,
+                    "PredefinedMetricSpecification": {
+                        "PredefinedMetricType": "ALBRequestCountPerTarget",
+                        "ResourceLabel": label,
+                    },
+                }
+            }
+
+        try:
+            scalable(2, 2)
+            found = result("autoscaling")
+            assert (found.status, found.message) == (
+                "failed",
+                "expected a minimum of at least 2 tasks and a higher maximum, found 2 to 2",
+            )
+            scalable(2, 4)
+            policy(
+                "orders-steps",
+                "StepScaling",
+                StepScalingPolicyConfiguration={
+                    "AdjustmentType": "ChangeInCapacity",
+                    "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
+                },
+            )
+            found = result("autoscaling")
+            assert (found.status, found.message) == (
+                "failed",
+                "expected a target tracking policy on ALBRequestCountPerTarget, found 'orders-steps' (StepScaling)",
+            )
+            policy("orders-requests", "TargetTrackingScaling", **on_requests(100000.0))
+            found = result("autoscaling")
+            assert (found.status, found.message) == (
+                "not done yet",
+                "no scale-out yet: the load balancer has counted no request to the orders tasks since the policy was "
+                "put; run the cell that puts load on the service (your TargetValue: 100000)",
+            )
+            orders = urls.url_for(balancer["LoadBalancerArn"]) + "/orders/1"
+            with load.HttpLoad(orders):
+                wait_for(lambda: result("autoscaling").status == "failed", 20, "the check to see the load")
+            found = result("autoscaling")
+            assert re.fullmatch(
+                r"expected a scale-out under the lab's load, found none: its busiest minute had about \d+ requests "
+                r"per task, under your TargetValue of 100000, so the high alarm never fires; choose a target the "
+                r"load exceeds and run the load again",
+                found.message,
+            ), found.message
+            policy("orders-requests", "TargetTrackingScaling", **on_requests(5.0))
+            with load.HttpLoad(orders):
+                wait_for(lambda: result("autoscaling").status == "passed", 30, "a scale-out")
+        finally:
+            autoscaling.deregister_scalable_target(
+                ServiceNamespace="ecs", ResourceId=resource, ScalableDimension="ecs:service:DesiredCount"
+            )
+            remove_service(
+                ecs,
+                "bookshop",
+                "orders",
+                then=lambda: (
+                    elbv2.delete_load_balancer(LoadBalancerArn=balancer["LoadBalancerArn"]),
+                    elbv2.delete_target_group(TargetGroupArn=group),
+                ),
             )

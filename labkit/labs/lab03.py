@@ -300,15 +300,11 @@ def service_scales_with_requests(ctx):
         f"{target['MinCapacity']} to {target['MaxCapacity']}",
     )
     policies = autoscaling.describe_scaling_policies(ServiceNamespace="ecs", ResourceId=resource)["ScalingPolicies"]
-    metrics = [
-        p.get("TargetTrackingScalingPolicyConfiguration", {})
-        .get("PredefinedMetricSpecification", {})
-        .get("PredefinedMetricType")
-        for p in policies
-    ]
+    metrics = [_tracked_metric(p) for p in policies]
     ctx.expect(
         "ALBRequestCountPerTarget" in metrics,
-        f"expected a target tracking policy on ALBRequestCountPerTarget, found {metrics or 'no policy'}",
+        "expected a target tracking policy on ALBRequestCountPerTarget, found "
+        + (", ".join(_described_policy(p) for p in policies) or "no policy"),
     )
     activities = autoscaling.describe_scaling_activities(ServiceNamespace="ecs", ResourceId=resource)
     counts = [
@@ -320,10 +316,7 @@ def service_scales_with_requests(ctx):
         tracking = next(
             p["TargetTrackingScalingPolicyConfiguration"]
             for p in policies
-            if p.get("TargetTrackingScalingPolicyConfiguration", {})
-            .get("PredefinedMetricSpecification", {})
-            .get("PredefinedMetricType")
-            == "ALBRequestCountPerTarget"
+            if _tracked_metric(p) == "ALBRequestCountPerTarget"
         )
         wanted = tracking["TargetValue"]
         busiest = _busiest_minute(ctx)
@@ -342,6 +335,17 @@ def service_scales_with_requests(ctx):
             f"no scale-out yet: the busiest minute had about {busiest:.0f} requests per task, over your TargetValue "
             f"of {wanted:g}; target tracking scales out after 3 such minutes in a row: keep the load on"
         )
+
+
+def _tracked_metric(policy: dict) -> str | None:
+    configuration = policy.get("TargetTrackingScalingPolicyConfiguration", {})
+    return configuration.get("PredefinedMetricSpecification", {}).get("PredefinedMetricType")
+
+
+def _described_policy(policy: dict) -> str:
+    """A policy in a few words: its name, its type, and what a target tracking policy tracks."""
+    metric = _tracked_metric(policy) or ("a custom metric" if policy["PolicyType"] == "TargetTrackingScaling" else "")
+    return f"{policy['PolicyName']!r} ({policy['PolicyType']}{' on ' + metric if metric else ''})"
 
 
 def _balancer(ctx) -> dict:
