@@ -1,10 +1,23 @@
-"""A lab run as a learner runs it: answered wrong once, then right, in one kernel and one local cloud.
+"""A lab run as a learner runs it: answered wrong once, then right, in one kernel and one local cloud,
+through the aws target's code path.
 
 The wrong answer fails its check with the message the learner needs; then the whole notebook runs
 again with the right answer, every given cell included, without an error (a given cell must cope with
 what the wrong answer left behind, and with its own earlier run); then every check passes and the
-cleanup leaves nothing. Each lab names one wrong answer here, a change to its solution's source."""
+cleanup leaves nothing. Each lab names one wrong answer here, a change to its solution's source.
 
+The notebook runs with TARGET = "aws": course.start checks the account (LABKIT_AWS_CONFIRM), names get
+the lk-<owner>- prefix, images are built with `docker build` and pushed, waits are in AWS minutes, and
+teardown waits for AWS's eventual consistency. Only where boto3 sends its calls differs: the local
+cloud, which refuses what AWS refuses. No learner code has a branch for the target, so a solution that
+passes here runs on a real account unchanged (test_labs.py and nbval run each solution on the local
+target). Docker is not on this machine: the `docker` on PATH is a stand-in that records the image in the
+local cloud's ECR with labkit's local builder (a real build and push are what Docker itself is tested for)."""
+
+import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 
 import nbformat
@@ -12,7 +25,21 @@ import pytest
 from nbclient import NotebookClient
 from test_labs import CELL_TIMEOUT_S, course_path, is_cleanup, lab_id
 
-from labkit import config, labs, teardown
+from labkit import config, teardown
+
+FAKE_DOCKER = """#!{python}
+import sys
+from pathlib import Path
+
+from labkit import course, images
+
+arguments = sys.argv[1:]
+if arguments[0] == "build":  # build --platform P -f DOCKERFILE -t URI CONTEXT
+    dockerfile = Path(arguments[arguments.index("-f") + 1])
+    uri = arguments[arguments.index("-t") + 1]
+    env = course.start(target="local", quiet=True)
+    images.build(dockerfile.parent, uri.split("/", 1)[1], env=env, context=arguments[-1])
+"""
 
 
 @dataclass(frozen=True)
@@ -35,13 +62,14 @@ WRONG_ANSWERS = {
         wrong='"Resource": "*"}',
         check="role",
         says="expected the logs: actions on the function's own log group, "
-        "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/catalog:*, only, found ['*']",
+        "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/lk-learner-catalog:*, only, found ['*']",
     ),
     "solutions/03_orders_on_ecs.ipynb": WrongAnswer(
         right='"ToPort": 8080, "UserIdGroupPairs": [{"GroupId": alb_group}]}',
         wrong='"ToPort": 8080, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}',
         check="load-balancer",
-        says="expected the tasks' group bookshop-tasks to admit 8080 only from the load balancer's group sg-",
+        says="expected the tasks' group lk-learner-bookshop-tasks to admit 8080 only from the load balancer's "
+        "group sg-",
     ),
     "solutions/04_order_events.ipynb": WrongAnswer(
         right='recipient = event["email"] if event.get("schema", 1) == 1 else event["customer"]["email"]',
@@ -51,6 +79,35 @@ WRONG_ANSWERS = {
         "field, still come from the orders service), found it reported failed",
     ),
 }
+
+
+@pytest.fixture
+def aws_target(cloud, tmp_path, monkeypatch):
+    """The kernel and the checks choose the aws target and confirm the (local) account; `docker` is the stand-in."""
+    docker = tmp_path / "bin" / "docker"
+    docker.parent.mkdir()
+    docker.write_text(FAKE_DOCKER.format(python=sys.executable))
+    docker.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{docker.parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("LABKIT_TARGET", "aws")
+    monkeypatch.setenv("LABKIT_AWS_CONFIRM", config.LOCAL_ACCOUNT_ID)
+
+
+def on_aws(notebook) -> None:
+    parameters = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+    assert parameters.source.strip() == 'TARGET = "local"'
+    parameters.source = 'TARGET = "aws"'
+
+
+def checked(solution) -> list[dict]:
+    """The lab's check results as `labkit check` finds them on the target the environment chooses."""
+    found = subprocess.run(
+        [sys.executable, "-m", "labkit.cli", "check", lab_id(solution), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return json.loads(found.stdout)
 
 
 def answered(notebook, replace: tuple[str, str] | None = None):
@@ -67,22 +124,26 @@ def answered(notebook, replace: tuple[str, str] | None = None):
 @pytest.mark.parametrize(
     "solution", [config.COURSE_ROOT / path for path in WRONG_ANSWERS], ids=lambda path: course_path(path)
 )
-def test_a_wrong_answer_fails_its_check_and_the_lab_then_runs_through_with_the_right_one(cloud, solution):
+def test_a_wrong_answer_fails_its_check_and_the_lab_then_runs_through_with_the_right_one(aws_target, solution):
     mistake = WRONG_ANSWERS[course_path(solution)]
-    lab = labs.require(lab_id(solution))
     wrong = nbformat.read(solution, as_version=4)
     right = nbformat.read(solution, as_version=4)
+    on_aws(wrong)
+    on_aws(right)
     client = NotebookClient(wrong, timeout=CELL_TIMEOUT_S, resources={"metadata": {"path": str(solution.parent)}})
     with client.setup_kernel():
         for index, cell in answered(wrong, (mistake.right, mistake.wrong)):
             client.execute_cell(cell, index)
-        found = next(r for r in lab.run() if r.id == mistake.check)
-        assert found.status == "failed" and found.message.startswith(mistake.says), (found.status, found.message)
+        printed = [o.get("text", "") for c in wrong.cells for o in c.get("outputs", [])]
+        started = f"target aws: account {config.LOCAL_ACCOUNT_ID}, region us-east-1, names prefixed lk-"
+        assert any(text.startswith(started) for text in printed), "course.start did not choose the aws target"
+        found = next(r for r in checked(solution) if r["id"] == mistake.check)
+        assert found["status"] == "failed" and found["message"].startswith(mistake.says), found
 
         client.nb = right  # the learner fixes the answer and runs every cell again
         for index, cell in answered(right):
             client.execute_cell(cell, index)
-        failing = [(r.id, r.status, r.message) for r in lab.run() if not r.passed]
+        failing = [(r["id"], r["status"], r["message"]) for r in checked(solution) if not r["passed"]]
         assert failing == []
         for index, cell in enumerate(right.cells):
             if is_cleanup(cell):
