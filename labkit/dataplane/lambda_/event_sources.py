@@ -1,5 +1,5 @@
 """Lambda's event sources as AWS runs them: SQS queues polled in the background, SNS delivering
-asynchronously.
+asynchronously, DynamoDB streams read in order (streams.py).
 
 What moto 5.2.5 does, and what this corrects:
 - SQS: Queue.add_message invokes the queue's event source mappings inside SendMessage, one message
@@ -38,6 +38,7 @@ from labkit.dataplane import iam, sns
 from labkit.dataplane.core import functions, patterns, policies, seams
 from labkit.dataplane.core.arns import Arn
 from labkit.dataplane.core.seams import Seam
+from labkit.dataplane.lambda_ import streams
 
 # How long a poller waits on an empty queue before looking again; SendMessage wakes it sooner.
 IDLE_WAIT_S = 0.05
@@ -51,6 +52,9 @@ def install() -> None:
     # A mapping exists only once moto's Lambda is loaded, and that loads moto's SQS.
     here = "labkit.dataplane.lambda_.event_sources"
     seams.declare("lambda: SQS pollers", "moto.awslambda.models", f"{here}:SQS_SEAMS")
+    seams.declare(
+        "lambda: DynamoDB stream pollers", "moto.dynamodb.models.table", "labkit.dataplane.lambda_.streams:STREAM_SEAMS"
+    )
 
 
 def stop_pollers() -> None:
@@ -59,6 +63,7 @@ def stop_pollers() -> None:
         for stop in _pollers.values():
             stop.set()
         _pollers.clear()
+    streams.stop_pollers()
 
 
 # --- SQS ------------------------------------------------------------------------------------------
@@ -67,10 +72,15 @@ def stop_pollers() -> None:
 def _then_poll(create):
     @functools.wraps(create)
     def create_event_source_mapping(self, spec):
-        _refuse_what_aws_refuses(self, spec)
+        if streams.is_stream(spec.get("EventSourceArn") or ""):
+            streams.refuse_what_aws_refuses(self, spec)
+        else:
+            _refuse_what_aws_refuses(self, spec)
         mapping = create(self, spec)
         if Arn.parse(mapping.event_source_arn).service == "sqs":
             _start_poller(self, mapping)
+        elif streams.is_stream(mapping.event_source_arn):
+            streams.start_poller(self, mapping)
         return mapping
 
     return create_event_source_mapping
