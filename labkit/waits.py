@@ -62,9 +62,14 @@ def _watch(what, probe, timeout_s, stuck_after_s, interval_s):
     while True:
         try:
             result, state = probe()
-        except Exception:
+        except (LabkitError, NotImplementedError):  # already one line for the learner
             line(f"stopped waiting for {what} after {time.monotonic() - started:.0f} s: see the error below")
             raise
+        except Exception as error:  # the code it was given raised: one line that names it, not labkit's traceback
+            from labkit.checks.learner import summarise
+
+            line(f"stopped waiting for {what} after {time.monotonic() - started:.0f} s: see the error below")
+            raise LabkitError(f"stopped waiting for {what}: your code raised {summarise(error)}") from None
         now = time.monotonic()
         elapsed = now - started
         if result is not None:

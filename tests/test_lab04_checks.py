@@ -469,3 +469,64 @@ def test_consumer_queue_brings_an_earlier_filter_policy_to_the_current_one(event
         "minutes to take full effect)\n"
     )
     assert result("subscriptions").status == "passed"
+
+
+def redrive_all_with(redrive, capsys) -> tuple[int, str]:
+    """Run the given redrive_all("notifications") of step 6 with this redrive; (what it returned, what it printed)."""
+    from labkit.waits import wait_until
+
+    sqs = boto3.client("sqs")
+    urls = {name: sqs.get_queue_url(QueueName=name)["QueueUrl"] for name in ("notifications", "notifications-dlq")}
+
+    def queue_counts(url):
+        found = sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        )["Attributes"]
+        return int(found["ApproximateNumberOfMessages"]), int(found["ApproximateNumberOfMessagesNotVisible"])
+
+    namespace = {
+        "sqs": sqs,
+        "ClientError": sqs.exceptions.ClientError,
+        "wait_until": wait_until,
+        "queue_counts": queue_counts,
+        "queue_arn": arn,
+        "queue_urls": {"notifications": urls["notifications"]},
+        "dlq_urls": {"notifications": urls["notifications-dlq"]},
+    }
+    source = next(c.source for c in _solution(SOLUTION).cells if "def redrive_all(" in c.source)
+    exec(source[source.index("def redrive_all(") :].split('\nredrive_all("notifications")', 1)[0], namespace)
+    namespace["redrive"] = redrive
+    capsys.readouterr()
+    moved = namespace["redrive_all"]("notifications")
+    return moved, capsys.readouterr().out
+
+
+def test_a_redrive_started_from_the_queue_instead_of_its_dlq_says_what_aws_answered(events, capsys):
+    urls = events(filters={"notifications": ["OrderPlaced"]})
+    sqs = boto3.client("sqs")
+
+    def redrive(dlq_arn):
+        return sqs.start_message_move_task(SourceArn=arn(urls["notifications"]))["TaskHandle"]
+
+    moved, printed = redrive_all_with(redrive, capsys)
+    assert moved == 0
+    assert printed.endswith(
+        "\nyour redrive could not start a move task: Source queue must be configured as a Dead Letter Queue.\n"
+    )
+
+
+def test_the_given_redrive_follows_the_move_task_until_the_dlq_is_empty(events, capsys):
+    events(filters={"notifications": ["OrderPlaced"]})
+    sqs = boto3.client("sqs")
+    dlq = sqs.get_queue_url(QueueName="notifications-dlq")["QueueUrl"]
+    for number in range(3):
+        sqs.send_message(QueueUrl=dlq, MessageBody=f"failed {number}")
+
+    def redrive(dlq_arn):
+        return sqs.start_message_move_task(SourceArn=dlq_arn)["TaskHandle"]
+
+    moved, printed = redrive_all_with(redrive, capsys)
+    assert printed.endswith(
+        "move task COMPLETED: 3 moved back to notifications | left in its DLQ: 0 waiting, 0 in flight\n"
+    )
+    assert moved == 3

@@ -362,8 +362,8 @@ def orders_are_rejected(ctx):
     hints=[
         'In confirmation.py: recipient = event["email"] if event.get("schema", 1) == 1 else '
         'event["customer"]["email"]; then deploy the function again.',
-        'redrive: receive from the DLQ (MessageAttributeNames=["All"], WaitTimeSeconds=1), send_message_batch '
-        "to the queue, delete_message_batch from the DLQ, until a receive returns nothing.",
+        "redrive: start a message move task from the dead-letter queue, "
+        'return sqs.start_message_move_task(SourceArn=dlq_arn)["TaskHandle"], then run redrive_all("notifications").',
     ],
 )
 def schema_2_and_redrive(ctx):
@@ -400,8 +400,8 @@ def schema_2_and_redrive(ctx):
     "Every order placed is confirmed, and nothing is left behind",
     step=7,
     hints=[
-        'Fixing is deploying notifications_code again; then redrive(dlq_urls["notifications"], '
-        'queue_urls["notifications"]).',
+        'Fixing is deploying notifications_code again; then redrive_all("notifications"), which starts your move '
+        "task and follows it.",
         "A disabled mapping polls nothing: lambda_.update_event_source_mapping(UUID=..., Enabled=True).",
     ],
 )
