@@ -28,7 +28,9 @@ def install() -> None:
     seams.declare(
         "cognito: confirmation codes are checked", "moto.cognitoidp.responses", f"{here}.codes:RESPONSE_SEAMS"
     )
-    seams.declare("cognito: UpdateResourceServer", "moto.cognitoidp.responses", f"{here}.resource_servers:SEAMS")
+    seams.declare(
+        "cognito: resource servers can be updated", "moto.cognitoidp.responses", f"{here}.resource_servers:SEAMS"
+    )
 
 
 def signing_keys(pool_id: str) -> dict | None:
