@@ -31,9 +31,8 @@ CHECK_USER = "labkit-check-{}@bookshop.example"
 
 def _pool(ctx) -> str:
     name = ctx.env.name(POOL)
-    found = [p["Id"] for p in pages(ctx.client("cognito-idp"), "list_user_pools", "UserPools", MaxResults=60)]
-    cognito = ctx.client("cognito-idp")
-    named = [pool for pool in found if cognito.describe_user_pool(UserPoolId=pool)["UserPool"]["Name"] == name]
+    pools = pages(ctx.client("cognito-idp"), "list_user_pools", "UserPools", MaxResults=60)
+    named = [pool["Id"] for pool in pools if pool["Name"] == name]
     if not named:
         ctx.missing(f"Cognito user pool {name!r}", "create it in step 1")
     if len(named) > 1:
