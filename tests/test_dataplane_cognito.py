@@ -368,3 +368,39 @@ def test_labkit_reads_the_code_from_the_local_mailbox_and_says_when_there_is_non
     cognito.sign_up(ClientId=client, Username=email, Password=PASSWORD)
     cognito.confirm_sign_up(ClientId=client, Username=email, ConfirmationCode=mailbox.latest_code(email))
     assert cognito.admin_get_user(UserPoolId=pool, Username=email)["UserStatus"] == "CONFIRMED"
+
+
+def test_a_resource_server_updated_grants_only_its_new_scopes_at_the_token_endpoint(cognito):
+    pool = cognito.create_user_pool(PoolName=f"updated-{uuid.uuid4().hex[:6]}")["UserPool"]["Id"]
+    cognito.create_user_pool_domain(Domain=f"shop-{uuid.uuid4().hex[:8]}", UserPoolId=pool)
+    scope = {"ScopeDescription": "d"}
+    cognito.create_resource_server(
+        UserPoolId=pool, Identifier="orders", Name="orders", Scopes=[{"ScopeName": "read", **scope}]
+    )
+    client = cognito.create_user_pool_client(
+        UserPoolId=pool,
+        ClientName="notifications",
+        GenerateSecret=True,
+        AllowedOAuthFlows=["client_credentials"],
+        AllowedOAuthFlowsUserPoolClient=True,
+        AllowedOAuthScopes=["orders/read", "orders/write"],
+    )["UserPoolClient"]
+
+    def token_for(wanted: str) -> tuple[int, dict]:
+        answer = requests.post(
+            urls.token_url(pool),
+            data={"grant_type": "client_credentials", "scope": wanted},
+            auth=(client["ClientId"], client["ClientSecret"]),
+            timeout=10,
+        )
+        return answer.status_code, answer.json()
+
+    assert token_for("orders/write") == (400, {"error": "invalid_scope"})
+    updated = cognito.update_resource_server(
+        UserPoolId=pool, Identifier="orders", Name="orders v2", Scopes=[{"ScopeName": "write", **scope}]
+    )["ResourceServer"]
+    assert (updated["Name"], [s["ScopeName"] for s in updated["Scopes"]]) == ("orders v2", ["write"])
+    assert token_for("orders/write")[0] == 200
+    assert token_for("orders/read") == (400, {"error": "invalid_scope"})
+    with pytest.raises(cognito.exceptions.ResourceNotFoundException):
+        cognito.update_resource_server(UserPoolId=pool, Identifier="payments", Name="payments")

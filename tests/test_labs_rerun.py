@@ -78,6 +78,13 @@ WRONG_ANSWERS = {
         says="expected a schema 1 event to be confirmed to its customer's email (schema 1 events, without a schema "
         "field, still come from the orders service), found it reported failed",
     ),
+    "solutions/05_identity.ipynb": WrongAnswer(
+        right='post_books = {"authorizationType": "COGNITO_USER_POOLS"}',
+        wrong='post_books = {"authorizationType": "NONE"}',
+        check="catalog",
+        says="expected POST /books to need a Cognito token (authorizationType COGNITO_USER_POOLS), found NONE: "
+        "anyone can add a book",
+    ),
 }
 
 

@@ -23,6 +23,8 @@ MEETS_THE_STANDARD = [
     "labs/03_orders_on_ecs.ipynb",
     "solutions/04_order_events.ipynb",
     "labs/04_order_events.ipynb",
+    "solutions/05_identity.ipynb",
+    "labs/05_identity.ipynb",
 ]
 
 

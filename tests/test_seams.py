@@ -31,6 +31,7 @@ EXPECTED_SETS = {
     "cognito: confirmation codes are sent",
     "cognito: UpdateUserPool keeps what cannot change",
     "cognito: confirmation codes are checked",
+    "cognito: resource servers can be updated",
     "s3: notifications invoke functions as S3 does",
 }
 

@@ -7,8 +7,8 @@ RSA key pair when it is created (keys.py); its tokens carry that key's id, and
 https://cognito-idp.{region}.amazonaws.com/{pool id}/.well-known/jwks.json does on AWS (the tokens'
 issuer stays AWS's: labkit.urls.jwks_url gives the URL to fetch on either target). Tokens last as
 long as the app client says (validity.py), and a pool's domain answers the client credentials grant
-at its token endpoint (oauth2.py). Confirmation codes go to the local mailbox and are checked
-(codes.py).
+at its token endpoint (oauth2.py), with the scopes of resource servers that can be updated
+(resource_servers.py). Confirmation codes go to the local mailbox and are checked (codes.py).
 """
 
 import json
@@ -27,6 +27,9 @@ def install() -> None:
     seams.declare("cognito: confirmation codes are sent", "moto.cognitoidp.models", f"{here}.codes:MODEL_SEAMS")
     seams.declare(
         "cognito: confirmation codes are checked", "moto.cognitoidp.responses", f"{here}.codes:RESPONSE_SEAMS"
+    )
+    seams.declare(
+        "cognito: resource servers can be updated", "moto.cognitoidp.responses", f"{here}.resource_servers:SEAMS"
     )
 
 
