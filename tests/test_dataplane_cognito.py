@@ -404,3 +404,92 @@ def test_a_resource_server_updated_grants_only_its_new_scopes_at_the_token_endpo
     assert token_for("orders/read") == (400, {"error": "invalid_scope"})
     with pytest.raises(cognito.exceptions.ResourceNotFoundException):
         cognito.update_resource_server(UserPoolId=pool, Identifier="payments", Name="payments")
+
+
+# A UserMigration trigger standing for the monolith's user store: one user, with her old password.
+USER_MIGRATION = """
+    def handler(event, context):
+        print("MIGRATE " + event["triggerSource"] + " " + event["userName"])
+        if event["userName"] != "ada@bookshop.example" or event["request"]["password"] != "Analytical-1843":
+            raise Exception("Bad password")
+        event["response"]["userAttributes"] = {"email": "ada@bookshop.example", "email_verified": "true",
+                                               "name": "Ada"}
+        event["response"]["finalUserStatus"] = "CONFIRMED"
+        event["response"]["messageAction"] = "SUPPRESS"
+        return event
+"""
+
+
+def test_a_user_migration_trigger_brings_a_user_across_on_her_first_sign_in_with_her_old_password(cognito, functions):
+    pool, pool_arn, client = pool_with(cognito)
+    cognito.update_user_pool(
+        UserPoolId=pool,
+        AutoVerifiedAttributes=["email"],
+        LambdaConfig={"UserMigration": trigger(functions, USER_MIGRATION, pool_arn)},
+    )
+
+    def sign_in(email, password):
+        return cognito.initiate_auth(
+            ClientId=client, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": email, "PASSWORD": password}
+        )
+
+    with pytest.raises(cognito.exceptions.UserLambdaValidationException) as refused:
+        sign_in("ada@bookshop.example", "a-wrong-password")
+    assert refused.value.response["Error"]["Message"] == "UserMigration failed with error Bad password."
+    assert cognito.list_users(UserPoolId=pool)["Users"] == []
+
+    tokens = sign_in("ada@bookshop.example", "Analytical-1843")["AuthenticationResult"]
+    user = cognito.admin_get_user(UserPoolId=pool, Username="ada@bookshop.example")
+    assert user["UserStatus"] == "CONFIRMED"
+    assert {a["Name"]: a["Value"] for a in user["UserAttributes"]}["name"] == "Ada"
+    key = jwt.PyJWKClient(urls.jwks_url(pool)).get_signing_key_from_jwt(tokens["IdToken"]).key
+    assert jwt.decode(tokens["IdToken"], key, algorithms=["RS256"], audience=client)["email"] == "ada@bookshop.example"
+    # Migrated once: the next sign-in is the pool's own, with the password it now keeps.
+    assert "AuthenticationResult" in sign_in("ada@bookshop.example", "Analytical-1843")
+    with pytest.raises(cognito.exceptions.NotAuthorizedException, match="Incorrect username or password."):
+        sign_in("ada@bookshop.example", "a-wrong-password")
+
+
+def test_a_migrated_user_without_a_final_status_must_reset_her_password_first(cognito, functions):
+    pool, pool_arn, client = pool_with(cognito)
+    unconfirmed = USER_MIGRATION.replace('event["response"]["finalUserStatus"] = "CONFIRMED"', "")
+    cognito.update_user_pool(
+        UserPoolId=pool,
+        AutoVerifiedAttributes=["email"],
+        LambdaConfig={"UserMigration": trigger(functions, unconfirmed, pool_arn)},
+    )
+    with pytest.raises(cognito.exceptions.PasswordResetRequiredException, match="Password reset required for the user"):
+        cognito.initiate_auth(
+            ClientId=client,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": "ada@bookshop.example", "PASSWORD": "Analytical-1843"},
+        )
+    assert cognito.admin_get_user(UserPoolId=pool, Username="ada@bookshop.example")["UserStatus"] == "RESET_REQUIRED"
+
+
+# A CustomMessage trigger that writes the Bookshop's own sign-up mail around Cognito's code.
+CUSTOM_MESSAGE = """
+    def handler(event, context):
+        if event["triggerSource"] == "CustomMessage_SignUp":
+            event["response"]["emailSubject"] = "Welcome to the Bookshop"
+            event["response"]["emailMessage"] = ("Hello " + event["request"]["userAttributes"]["email"]
+                                                 + ", your code is " + event["request"]["codeParameter"])
+        return event
+"""
+
+
+def test_a_custom_message_trigger_writes_the_mail_that_carries_the_code(cognito, functions, cloud):
+    pool, pool_arn, client = pool_with(cognito)
+    cognito.update_user_pool(
+        UserPoolId=pool,
+        AutoVerifiedAttributes=["email"],
+        LambdaConfig={"CustomMessage": trigger(functions, CUSTOM_MESSAGE, pool_arn)},
+    )
+    email = f"reader-{uuid.uuid4().hex[:6]}@bookshop.example"
+    cognito.sign_up(ClientId=client, Username=email, Password=PASSWORD)
+    [mail] = mail_to(cloud, email)
+    assert mail["subject"] == "Welcome to the Bookshop"
+    greeting, code = mail["body"].rsplit(" ", 1)
+    assert greeting == f"Hello {email}, your code is" and len(code) == 6 and code.isdigit()
+    cognito.confirm_sign_up(ClientId=client, Username=email, ConfirmationCode=code)
+    assert cognito.admin_get_user(UserPoolId=pool, Username=email)["UserStatus"] == "CONFIRMED"

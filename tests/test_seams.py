@@ -19,6 +19,7 @@ from labkit.dataplane.core import seams
 EXPECTED_SETS = {
     "lambda: handlers run",
     "lambda: SQS pollers",
+    "lambda: DynamoDB stream pollers",
     "sns: deliveries as AWS makes them",
     "sns: a subscription is not changed by subscribing again",
     "eventbridge: Lambda targets",
@@ -32,6 +33,7 @@ EXPECTED_SETS = {
     "cognito: UpdateUserPool keeps what cannot change",
     "cognito: confirmation codes are checked",
     "cognito: resource servers can be updated",
+    "cognito: users migrate on sign-in",
     "s3: notifications invoke functions as S3 does",
 }
 

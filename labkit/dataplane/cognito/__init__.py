@@ -8,7 +8,8 @@ https://cognito-idp.{region}.amazonaws.com/{pool id}/.well-known/jwks.json does 
 issuer stays AWS's: labkit.urls.jwks_url gives the URL to fetch on either target). Tokens last as
 long as the app client says (validity.py), and a pool's domain answers the client credentials grant
 at its token endpoint (oauth2.py), with the scopes of resource servers that can be updated
-(resource_servers.py). Confirmation codes go to the local mailbox and are checked (codes.py).
+(resource_servers.py). Confirmation codes go to the local mailbox and are checked (codes.py); a
+user the pool does not have yet can be migrated on sign-in by its UserMigration trigger (migration.py).
 """
 
 import json
@@ -28,6 +29,7 @@ def install() -> None:
     seams.declare(
         "cognito: confirmation codes are checked", "moto.cognitoidp.responses", f"{here}.codes:RESPONSE_SEAMS"
     )
+    seams.declare("cognito: users migrate on sign-in", "moto.cognitoidp.models", f"{here}.migration:SEAMS")
     seams.declare(
         "cognito: resource servers can be updated", "moto.cognitoidp.responses", f"{here}.resource_servers:SEAMS"
     )

@@ -1,5 +1,6 @@
 """Sign-up as Cognito runs it: its PreSignUp and PostConfirmation triggers (triggers.py), and
-confirmation codes as Cognito sends and checks them. moto confirms a sign-up whatever code it is
+confirmation codes as Cognito sends and checks them, in the words of the pool's template or of its
+CustomMessage trigger. moto confirms a sign-up whatever code it is
 given, and sends none. Here a sign-up whose email Cognito verifies (AutoVerifiedAttributes) gets a
 six-digit code in the pool's verification email, delivered to the local mailbox (core.mailbox);
 ConfirmSignUp accepts only that code, as AWS does, with AWS's errors otherwise. ForgotPassword
@@ -15,7 +16,8 @@ from labkit.dataplane.core.seams import Seam
 
 SENDER = "no-reply@verificationemail.com"  # Cognito's default sender
 DEFAULT_SUBJECT = "Your verification code"
-DEFAULT_MESSAGE = "Your verification code is {####}. "
+CODE_PARAMETER, LINK_PARAMETER = "{####}", "{##Click Here##}"
+DEFAULT_MESSAGE = f"Your verification code is {CODE_PARAMETER}. "
 MISMATCH = "Invalid verification code provided, please try again."
 
 
@@ -27,8 +29,8 @@ def _sent_on_sign_up(sign_up):
         if delivery is not None and email:
             code = f"{secrets.randbelow(10**6):06d}"
             state.put(user, "confirmation_code", code)
-            subject, message = _template(_pool_of(self, client_id))
-            mailbox.deliver(email, subject, message.replace("{####}", code), SENDER)
+            subject, message = _message(_pool_of(self, client_id), user, "CustomMessage_SignUp", client_id)
+            mailbox.deliver(email, subject, message.replace(CODE_PARAMETER, code), SENDER)
         return user, delivery
 
     return sign_up_and_send
@@ -67,8 +69,8 @@ def _sent_on_forgot_password(forgot_password):
         if email:
             code = f"{secrets.randbelow(10**6):06d}"
             state.put(user, "password_reset_code", code)
-            subject, message = _template(pool)
-            mailbox.deliver(email, subject, message.replace("{####}", code), SENDER)
+            subject, message = _message(pool, user, "CustomMessage_ForgotPassword", client_id)
+            mailbox.deliver(email, subject, message.replace(CODE_PARAMETER, code), SENDER)
         return None, delivery  # no code in moto's x-moto header: it comes by mail
 
     return forgot_and_send
@@ -88,6 +90,22 @@ def _checked_on_password_reset(confirm_forgot_password):
         return confirm_forgot_password(self, client_id, username, password, confirmation_code)
 
     return reset_if_the_code_matches
+
+
+def _message(pool, user, source: str, client_id: str) -> tuple[str, str]:
+    """The mail's subject and text: the pool's template, or what its CustomMessage trigger answers instead."""
+    subject, message = _template(pool)
+    if pool is None:
+        return subject, message
+    request = {
+        "userAttributes": triggers.user_attributes(user),
+        "codeParameter": CODE_PARAMETER,
+        "linkParameter": LINK_PARAMETER,
+        "usernameParameter": None,
+        "clientMetadata": {},
+    }
+    response = triggers.run(pool, "CustomMessage", source, user.username, client_id, request)
+    return response.get("emailSubject") or subject, response.get("emailMessage") or message
 
 
 def _template(pool) -> tuple[str, str]:

@@ -1,8 +1,8 @@
 """A user pool's Lambda triggers (its LambdaConfig), run as Cognito runs them: synchronously, on behalf
 of cognito-idp.amazonaws.com (the function's resource policy must allow the pool), with AWS's event
 and AWS's errors. moto stores LambdaConfig and runs none of them. Here: PreSignUp (its answer can
-confirm the user and verify the email), PostConfirmation and PreTokenGeneration (version 1: claims
-added to, or suppressed from, the ID token)."""
+confirm the user and verify the email), PostConfirmation, PreTokenGeneration (version 1: claims
+added to, or suppressed from, the ID token), CustomMessage (codes.py) and UserMigration (migration.py)."""
 
 import json
 
