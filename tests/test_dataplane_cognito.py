@@ -85,6 +85,24 @@ def test_a_token_lasts_as_long_as_its_app_client_says_on_the_local_clock(cognito
         jwt.decode(tokens["AccessToken"], key, algorithms=["RS256"])
 
 
+@pytest.mark.parametrize(
+    "validity",
+    [
+        {"AccessTokenValidity": 4, "TokenValidityUnits": {"AccessToken": "minutes"}},
+        {"IdTokenValidity": 2, "TokenValidityUnits": {"IdToken": "days"}},
+        {"RefreshTokenValidity": 59, "TokenValidityUnits": {"RefreshToken": "minutes"}},
+        {"AccessTokenValidity": 25},  # hours when no unit is given
+    ],
+)
+def test_a_token_validity_out_of_aws_range_is_refused_on_create_and_update(cognito, validity):
+    pool = cognito.create_user_pool(PoolName=f"ranges-{uuid.uuid4().hex[:6]}")["UserPool"]["Id"]
+    with pytest.raises(cognito.exceptions.InvalidParameterException, match="Invalid range for token validity."):
+        cognito.create_user_pool_client(UserPoolId=pool, ClientName="web", **validity)
+    client = cognito.create_user_pool_client(UserPoolId=pool, ClientName="web")["UserPoolClient"]["ClientId"]
+    with pytest.raises(cognito.exceptions.InvalidParameterException, match="Invalid range for token validity."):
+        cognito.update_user_pool_client(UserPoolId=pool, ClientId=client, **validity)
+
+
 @pytest.fixture(scope="module")
 def machine(cognito):
     """A pool with a domain, a resource server with two scopes and a confidential machine client."""

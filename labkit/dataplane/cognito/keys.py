@@ -66,4 +66,14 @@ SEAMS = (
         contains='"kid": "dummy"',
         replace=lambda original: validity.as_the_client_says(_signed_with_own_key(original)),
     ),
+    Seam(
+        "moto.cognitoidp.models.CognitoIdpBackend.create_user_pool_client",
+        ("self", "user_pool_id", "generate_secret", "extended_config"),
+        replace=validity.refused_out_of_range_on_create,
+    ),
+    Seam(
+        "moto.cognitoidp.models.CognitoIdpBackend.update_user_pool_client",
+        ("self", "user_pool_id", "client_id", "extended_config"),
+        replace=validity.refused_out_of_range_on_update,
+    ),
 )

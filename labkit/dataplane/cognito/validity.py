@@ -1,7 +1,9 @@
 """How long a user pool's tokens last: the app client's AccessTokenValidity and IdTokenValidity in
 its TokenValidityUnits (hours by default; one hour when unset), as AWS honours them and moto does
 not (its tokens always last an hour). On the local cloud's clock (core.clock): a token valid for 5
-minutes expires 5 seconds after it was issued, and says so in its `exp` claim and ExpiresIn."""
+minutes expires 5 seconds after it was issued, and says so in its `exp` claim and ExpiresIn. An app client
+whose validity is out of AWS's range (access and ID tokens 5 minutes to 1 day, refresh tokens 1 hour to
+10 years) is refused, as AWS refuses it and moto does not."""
 
 import functools
 
@@ -9,6 +11,12 @@ from labkit.dataplane.core import clock
 
 UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
 DEFAULT_S = 3600
+# (setting, its key in TokenValidityUnits, the unit when none is given, the range AWS accepts in seconds)
+RANGES = (
+    ("AccessTokenValidity", "AccessToken", "hours", (300, 86400)),
+    ("IdTokenValidity", "IdToken", "hours", (300, 86400)),
+    ("RefreshTokenValidity", "RefreshToken", "days", (3600, 3650 * 86400)),
+)
 
 
 def aws_seconds(client, token_use: str) -> int:
@@ -32,3 +40,31 @@ def as_the_client_says(create_jwt):
         return create_jwt(self, client_id, username, token_use, lifetime, extra_data)
 
     return create
+
+
+def _in_range(extended_config: dict) -> None:
+    from moto.cognitoidp.exceptions import InvalidParameterException
+
+    units = extended_config.get("TokenValidityUnits") or {}
+    for setting, unit_key, default_unit, (low, high) in RANGES:
+        value = extended_config.get(setting)
+        if value is not None and not low <= int(value) * UNIT_SECONDS[units.get(unit_key) or default_unit] <= high:
+            raise InvalidParameterException("Invalid range for token validity.")
+
+
+def refused_out_of_range_on_create(create_user_pool_client):
+    @functools.wraps(create_user_pool_client)
+    def create(self, user_pool_id, generate_secret, extended_config):
+        _in_range(extended_config or {})
+        return create_user_pool_client(self, user_pool_id, generate_secret, extended_config)
+
+    return create
+
+
+def refused_out_of_range_on_update(update_user_pool_client):
+    @functools.wraps(update_user_pool_client)
+    def update(self, user_pool_id, client_id, extended_config):
+        _in_range(extended_config or {})
+        return update_user_pool_client(self, user_pool_id, client_id, extended_config)
+
+    return update
