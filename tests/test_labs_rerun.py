@@ -1,10 +1,11 @@
 """A lab run as a learner runs it: answered wrong once, then right, in one kernel and one local cloud,
 through the aws target's code path.
 
-The wrong answer fails its check with the message the learner needs; then the whole notebook runs
-again with the right answer, every given cell included, without an error (a given cell must cope with
-what the wrong answer left behind, and with its own earlier run); then every check passes and the
-cleanup leaves nothing. Each lab names one wrong answer here, a change to its solution's source.
+The notebook runs up to the check of the wrong answer's step, which fails with the message the learner
+needs; then the whole notebook runs again with the right answer, every given cell included, without an
+error (a given cell must cope with what the wrong answer left behind, and with its own earlier run); then
+every check passes and the cleanup leaves nothing. Each lab names one wrong answer here, a change to its
+solution's source.
 
 The notebook runs with TARGET = "aws": course.start checks the account (LABKIT_AWS_CONFIRM), names get
 the lk-<owner>- prefix, images are built with `docker build` and pushed, waits are in AWS minutes, and
@@ -25,7 +26,7 @@ import pytest
 from nbclient import NotebookClient
 from test_labs import CELL_TIMEOUT_S, course_path, is_cleanup, lab_id
 
-from labkit import config, teardown
+from labkit import config, labs, teardown
 
 FAKE_DOCKER = """#!{python}
 import sys
@@ -117,9 +118,13 @@ def checked(solution) -> list[dict]:
     return json.loads(found.stdout)
 
 
-def answered(notebook, replace: tuple[str, str] | None = None):
-    """The notebook's code cells, but the cleanup, with one text of the source replaced."""
+def answered(notebook, replace: tuple[str, str] | None = None, through_step: int | None = None):
+    """The notebook's code cells, but the cleanup, with one text of the source replaced; with through_step,
+    only those up to that step's check, where a learner who answered wrong sees it fail."""
     cells = [(i, c) for i, c in enumerate(notebook.cells) if c.cell_type == "code" and not is_cleanup(c)]
+    if through_step is not None:
+        last = next(i for i, c in cells if f"lab.panel({through_step}" in c.source)
+        cells = [(i, c) for i, c in cells if i <= last]
     if replace is None:
         return cells
     found = [c for _, c in cells if replace[0] in c.source]
@@ -139,7 +144,8 @@ def test_a_wrong_answer_fails_its_check_and_the_lab_then_runs_through_with_the_r
     on_aws(right)
     client = NotebookClient(wrong, timeout=CELL_TIMEOUT_S, resources={"metadata": {"path": str(solution.parent)}})
     with client.setup_kernel():
-        for index, cell in answered(wrong, (mistake.right, mistake.wrong)):
+        step = next(c.step for c in labs.require(lab_id(solution)).checks if c.id == mistake.check)
+        for index, cell in answered(wrong, (mistake.right, mistake.wrong), through_step=step):
             client.execute_cell(cell, index)
         printed = [o.get("text", "") for c in wrong.cells for o in c.get("outputs", [])]
         started = f"target aws: account {config.LOCAL_ACCOUNT_ID}, region us-east-1, names prefixed lk-"
