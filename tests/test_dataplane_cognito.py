@@ -103,17 +103,16 @@ def test_a_token_validity_out_of_aws_range_is_refused_on_create_and_update(cogni
         cognito.update_user_pool_client(UserPoolId=pool, ClientId=client, **validity)
 
 
-@pytest.fixture(scope="module")
-def machine(cognito):
-    """A pool with a domain, a resource server with two scopes and a confidential machine client."""
+def machine_pool(cognito, scopes: list[str], allowed: list[str]) -> tuple[str, dict]:
+    """A pool with a domain, a resource server "orders" with these scopes and a confidential machine client
+    allowed those scopes (orders/...); (the pool's id, the client)."""
     pool = cognito.create_user_pool(PoolName=f"machines-{uuid.uuid4().hex[:6]}")["UserPool"]["Id"]
-    domain = f"shop-{uuid.uuid4().hex[:8]}"
-    cognito.create_user_pool_domain(Domain=domain, UserPoolId=pool)
+    cognito.create_user_pool_domain(Domain=f"shop-{uuid.uuid4().hex[:8]}", UserPoolId=pool)
     cognito.create_resource_server(
         UserPoolId=pool,
         Identifier="orders",
         Name="orders",
-        Scopes=[{"ScopeName": "read", "ScopeDescription": "read"}, {"ScopeName": "write", "ScopeDescription": "w"}],
+        Scopes=[{"ScopeName": scope, "ScopeDescription": scope} for scope in scopes],
     )
     client = cognito.create_user_pool_client(
         UserPoolId=pool,
@@ -121,8 +120,14 @@ def machine(cognito):
         GenerateSecret=True,
         AllowedOAuthFlows=["client_credentials"],
         AllowedOAuthFlowsUserPoolClient=True,
-        AllowedOAuthScopes=["orders/read"],
+        AllowedOAuthScopes=allowed,
     )["UserPoolClient"]
+    return pool, client
+
+
+@pytest.fixture(scope="module")
+def machine(cognito):
+    pool, client = machine_pool(cognito, ["read", "write"], ["orders/read"])
     return pool, client["ClientId"], client["ClientSecret"]
 
 
@@ -389,20 +394,7 @@ def test_labkit_reads_the_code_from_the_local_mailbox_and_says_when_there_is_non
 
 
 def test_a_resource_server_updated_grants_only_its_new_scopes_at_the_token_endpoint(cognito):
-    pool = cognito.create_user_pool(PoolName=f"updated-{uuid.uuid4().hex[:6]}")["UserPool"]["Id"]
-    cognito.create_user_pool_domain(Domain=f"shop-{uuid.uuid4().hex[:8]}", UserPoolId=pool)
-    scope = {"ScopeDescription": "d"}
-    cognito.create_resource_server(
-        UserPoolId=pool, Identifier="orders", Name="orders", Scopes=[{"ScopeName": "read", **scope}]
-    )
-    client = cognito.create_user_pool_client(
-        UserPoolId=pool,
-        ClientName="notifications",
-        GenerateSecret=True,
-        AllowedOAuthFlows=["client_credentials"],
-        AllowedOAuthFlowsUserPoolClient=True,
-        AllowedOAuthScopes=["orders/read", "orders/write"],
-    )["UserPoolClient"]
+    pool, client = machine_pool(cognito, ["read"], ["orders/read", "orders/write"])
 
     def token_for(wanted: str) -> tuple[int, dict]:
         answer = requests.post(
@@ -415,7 +407,7 @@ def test_a_resource_server_updated_grants_only_its_new_scopes_at_the_token_endpo
 
     assert token_for("orders/write") == (400, {"error": "invalid_scope"})
     updated = cognito.update_resource_server(
-        UserPoolId=pool, Identifier="orders", Name="orders v2", Scopes=[{"ScopeName": "write", **scope}]
+        UserPoolId=pool, Identifier="orders", Name="orders v2", Scopes=[{"ScopeName": "write", "ScopeDescription": "w"}]
     )["ResourceServer"]
     assert (updated["Name"], [s["ScopeName"] for s in updated["Scopes"]]) == ("orders v2", ["write"])
     assert token_for("orders/write")[0] == 200

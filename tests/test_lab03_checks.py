@@ -316,54 +316,15 @@ def test_the_wait_stops_with_request_timed_out_when_the_tasks_group_does_not_adm
     stops and deregisters the task as soon as it is unhealthy: the wait finds the reason in the service's events."""
     ec2, ecs, elbv2 = boto3.client("ec2"), boto3.client("ecs"), boto3.client("elbv2")
     vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
-    subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
     walled = ec2.create_security_group(GroupName="walled-tasks", Description="no rule", VpcId=vpc)["GroupId"]
-    image = images.build(ECHO, "echo:1")
-    ecs.create_cluster(clusterName="walled")
-    ecs.register_task_definition(
-        family="echo",
-        requiresCompatibilities=["FARGATE"],
-        networkMode="awsvpc",
-        cpu="256",
-        memory="512",
-        executionRoleArn=EXECUTION_ROLE,
-        containerDefinitions=[
-            {"name": "echo", "image": image.uri, "essential": True, "portMappings": [{"containerPort": 8080}]}
-        ],
-    )
-    balancer = elbv2.create_load_balancer(Name="walled", Subnets=subnets, SecurityGroups=[alb_group])["LoadBalancers"][
-        0
-    ]["LoadBalancerArn"]
-    group = elbv2.create_target_group(
-        Name="walled",
-        Protocol="HTTP",
-        Port=8080,
-        VpcId=vpc,
-        TargetType="ip",
-        HealthCheckPath="/health",
-        HealthCheckIntervalSeconds=5,
-        UnhealthyThresholdCount=2,
-    )["TargetGroups"][0]["TargetGroupArn"]
-    elbv2.create_listener(
-        LoadBalancerArn=balancer,
-        Protocol="HTTP",
-        Port=81,
-        DefaultActions=[{"Type": "forward", "TargetGroupArn": group}],
-    )
-    ecs.create_service(
-        cluster="walled",
-        serviceName="echo",
-        taskDefinition="echo",
-        desiredCount=1,
-        launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [walled]}},
-        loadBalancers=[{"targetGroupArn": group, "containerName": "echo", "containerPort": 8080}],
+    balancer, group = echo_service_behind_a_balancer(
+        "walled", "echo", alb_group, walled, port=81, HealthCheckIntervalSeconds=5, UnhealthyThresholdCount=2
     )
     try:
         with pytest.raises(LabkitError) as stopped:
             healthwait.wait_for_healthy_targets(group, minimum=1, timeout_s=60, service=("walled", "echo"))
         assert str(stopped.value) == (
-            "a target of walled is unhealthy: Request timed out (Target.Timeout); nothing answered: does the "
+            "a target of echo is unhealthy: Request timed out (Target.Timeout); nothing answered: does the "
             "targets' security group admit the load balancer's on this port, and does the service listen on it?"
         )
     finally:
@@ -377,6 +338,56 @@ def test_the_wait_stops_with_request_timed_out_when_the_tasks_group_does_not_adm
             ),
         )
         ec2.delete_security_group(GroupId=walled)
+
+
+def echo_task_definition(family: str) -> str:
+    """The echo service's image in a Fargate task definition of one container, named as the family; its ARN."""
+    image = images.build(ECHO, "echo:1")
+    return boto3.client("ecs").register_task_definition(
+        family=family,
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        cpu="256",
+        memory="512",
+        executionRoleArn=EXECUTION_ROLE,
+        containerDefinitions=[
+            {"name": family, "image": image.uri, "essential": True, "portMappings": [{"containerPort": 8080}]}
+        ],
+    )["taskDefinition"]["taskDefinitionArn"]
+
+
+def echo_service_behind_a_balancer(
+    cluster: str, service: str, balancer_group: str, tasks_group: str, port: int = 80, desired: int = 1, **health
+) -> tuple[str, str]:
+    """An ECS service of the echo task in a new cluster, behind a new load balancer named as the cluster (its
+    listener on `port`) and a target group named as the service; (the balancer's ARN, the group's ARN)."""
+    ec2, ecs, elbv2 = boto3.client("ec2"), boto3.client("ecs"), boto3.client("elbv2")
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
+    ecs.create_cluster(clusterName=cluster)
+    echo_task_definition(service)
+    balancer = elbv2.create_load_balancer(Name=cluster, Subnets=subnets, SecurityGroups=[balancer_group])[
+        "LoadBalancers"
+    ][0]["LoadBalancerArn"]
+    group = elbv2.create_target_group(
+        Name=service, Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip", HealthCheckPath="/health", **health
+    )["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.create_listener(
+        LoadBalancerArn=balancer,
+        Protocol="HTTP",
+        Port=port,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": group}],
+    )
+    ecs.create_service(
+        cluster=cluster,
+        serviceName=service,
+        taskDefinition=service,
+        desiredCount=desired,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [tasks_group]}},
+        loadBalancers=[{"targetGroupArn": group, "containerName": service, "containerPort": 8080}],
+    )
+    return balancer, group
 
 
 def remove_service(ecs, cluster: str, service: str, then=lambda: None) -> None:
@@ -401,19 +412,8 @@ def test_step_6_passes_only_once_a_task_stopped_with_the_labs_reason_has_been_re
     with private_cloud("labkit-lab03-step6-"):
         ec2, ecs = boto3.client("ec2"), boto3.client("ecs")
         subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
-        image = images.build(ECHO, "echo:1")
         ecs.create_cluster(clusterName="bookshop")
-        definition = ecs.register_task_definition(
-            family="echo-orders",
-            requiresCompatibilities=["FARGATE"],
-            networkMode="awsvpc",
-            cpu="256",
-            memory="512",
-            executionRoleArn=EXECUTION_ROLE,
-            containerDefinitions=[
-                {"name": "orders", "image": image.uri, "essential": True, "portMappings": [{"containerPort": 8080}]}
-            ],
-        )["taskDefinition"]["taskDefinitionArn"]
+        definition = echo_task_definition("echo-orders")
         ecs.create_service(
             cluster="bookshop",
             serviceName="orders",
@@ -454,44 +454,10 @@ def test_step_7_names_what_is_missing_until_the_service_has_scaled_out():
         ec2, ecs, elbv2 = boto3.client("ec2"), boto3.client("ecs"), boto3.client("elbv2")
         autoscaling = boto3.client("application-autoscaling")
         vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
-        subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
         balancer_group = open_to_the_internet("bookshop-alb", vpc, 80, 80)
         tasks = ec2.create_security_group(GroupName="bookshop-tasks", Description="tasks", VpcId=vpc)["GroupId"]
         ec2.authorize_security_group_ingress(GroupId=tasks, IpPermissions=[from_the_balancer(balancer_group)])
-        image = images.build(ECHO, "echo:1")
-        ecs.create_cluster(clusterName="bookshop")
-        ecs.register_task_definition(
-            family="orders",
-            requiresCompatibilities=["FARGATE"],
-            networkMode="awsvpc",
-            cpu="256",
-            memory="512",
-            executionRoleArn=EXECUTION_ROLE,
-            containerDefinitions=[
-                {"name": "orders", "image": image.uri, "essential": True, "portMappings": [{"containerPort": 8080}]}
-            ],
-        )
-        balancer = elbv2.create_load_balancer(Name="bookshop", Subnets=subnets, SecurityGroups=[balancer_group])[
-            "LoadBalancers"
-        ][0]
-        group = elbv2.create_target_group(
-            Name="orders", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip", HealthCheckPath="/health"
-        )["TargetGroups"][0]["TargetGroupArn"]
-        elbv2.create_listener(
-            LoadBalancerArn=balancer["LoadBalancerArn"],
-            Protocol="HTTP",
-            Port=80,
-            DefaultActions=[{"Type": "forward", "TargetGroupArn": group}],
-        )
-        ecs.create_service(
-            cluster="bookshop",
-            serviceName="orders",
-            taskDefinition="orders",
-            desiredCount=2,
-            launchType="FARGATE",
-            networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [tasks]}},
-            loadBalancers=[{"targetGroupArn": group, "containerName": "orders", "containerPort": 8080}],
-        )
+        balancer, group = echo_service_behind_a_balancer("bookshop", "orders", balancer_group, tasks, desired=2)
         healthwait.wait_for_healthy_targets(group, minimum=2, timeout_s=60)
         resource = "service/bookshop/orders"
         found = result("autoscaling")
@@ -521,7 +487,7 @@ def test_step_7_names_what_is_missing_until_the_service_has_scaled_out():
             )
 
         def on_requests(target: float) -> dict:
-            label = f"{balancer['LoadBalancerArn'].split(':loadbalancer/')[1]}/{group.split(':')[-1]}"
+            label = f"{balancer.split(':loadbalancer/')[1]}/{group.split(':')[-1]}"
             return {
                 "TargetTrackingScalingPolicyConfiguration": {
                     "TargetValue": target,
@@ -560,7 +526,7 @@ def test_step_7_names_what_is_missing_until_the_service_has_scaled_out():
                 "no scale-out yet: the load balancer has counted no request to the orders tasks since the policy was "
                 "put; run the cell that puts load on the service (your TargetValue: 100000)",
             )
-            orders = urls.url_for(balancer["LoadBalancerArn"]) + "/orders/1"
+            orders = urls.url_for(balancer) + "/orders/1"
             with load.HttpLoad(orders):
                 wait_for(lambda: result("autoscaling").status == "failed", 20, "the check to see the load")
             found = result("autoscaling")
@@ -582,7 +548,7 @@ def test_step_7_names_what_is_missing_until_the_service_has_scaled_out():
                 "bookshop",
                 "orders",
                 then=lambda: (
-                    elbv2.delete_load_balancer(LoadBalancerArn=balancer["LoadBalancerArn"]),
+                    elbv2.delete_load_balancer(LoadBalancerArn=balancer),
                     elbv2.delete_target_group(TargetGroupArn=group),
                 ),
             )
