@@ -1,4 +1,4 @@
-"""SQS dead-letter queue redrive as AWS offers it: StartMessageMoveTask, ListMessageMoveTasks and
+"""Dead-letter queue redrive as AWS offers it: StartMessageMoveTask, ListMessageMoveTasks and
 CancelMessageMoveTask (moto has none of them). A task moves the messages of a dead-letter queue back to
 the queue that sends it its failures (or to DestinationArn), in a thread of its own, at most
 MaxNumberOfMessagesPerSecond, counting what it moved as ListMessageMoveTasks reports it. Served here

@@ -1,0 +1,22 @@
+"""Amazon SQS on the local cloud: moto's queues, with dead-letter queue redrive as AWS offers it
+(move_tasks.py: StartMessageMoveTask, ListMessageMoveTasks, CancelMessageMoveTask) and a receive
+that stays fast on a deep queue (retention.py)."""
+
+from labkit.dataplane.core import seams
+from labkit.dataplane.sqs import move_tasks
+
+
+def install() -> None:
+    seams.declare(
+        "sqs: a receive reads the retention period, not every attribute",
+        "moto.sqs.models",
+        "labkit.dataplane.sqs.retention:SEAMS",
+    )
+
+
+def middleware(app):
+    return move_tasks.middleware(app)
+
+
+def reset() -> None:
+    move_tasks.reset()
