@@ -204,6 +204,30 @@ def test_a_warm_worker_is_reused_and_concurrency_starts_a_second(aws):
     assert len(set(pids)) == 2
 
 
+# What a new execution environment starts with: its process, folder, time zone and random state.
+WHO_AM_I = """
+    import os
+    import random
+    import time
+
+    DRAWN_AT_INIT = random.random()
+
+    def handler(event, context):
+        return {"pid": os.getpid(), "cwd": os.getcwd(), "task_root": os.environ["LAMBDA_TASK_ROOT"],
+                "drawn": DRAWN_AT_INIT, "zone": time.strftime("%Z"), "secret": os.environ.get("AWS_SECRET_ACCESS_KEY")}
+"""
+
+
+def test_each_new_environment_is_a_process_of_its_own_in_its_code_folder_with_its_own_random_state(aws):
+    first, second = deploy(aws, WHO_AM_I), deploy(aws, WHO_AM_I)
+    one, other = call(aws, first)[1], call(aws, second)[1]
+    assert one["pid"] != other["pid"] and one["pid"] != os.getpid()
+    assert (one["cwd"], other["cwd"]) == (one["task_root"], other["task_root"])
+    assert one["drawn"] != other["drawn"]  # a random state of its own, as a new process on AWS has
+    assert one["zone"] == other["zone"] == "UTC"
+    assert one["secret"] and one["secret"] != other["secret"]  # each function's role's own credentials
+
+
 def test_a_worker_that_died_while_idle_is_replaced_on_the_next_invoke(aws):
     name = deploy(aws, "import os\ndef handler(event, context):\n    return os.getpid()\n")
     first = call(aws, name)[1]

@@ -2,9 +2,10 @@
 
 Every way moto invokes a function ends in one seam, LambdaFunction._invoke_lambda (moto_patches.py
 says where and what else it corrects). There an invocation (invoke.py) runs in an execution
-environment (workers.py, kept warm by pool.py): a Python process running AWS's runtime interface
-client, awslambdaric, against a Runtime API endpoint of its own (runtime_api.py), with the
-function's code unpacked once (code_cache.py) and AWS's environment variables (environment.py).
+environment (workers.py, kept warm by pool.py, forked from a warm template: template.py): a Python
+process running AWS's runtime interface client, awslambdaric, against a Runtime API endpoint of its
+own (runtime_api.py), with the function's code unpacked once (code_cache.py) and AWS's environment
+variables (environment.py).
 START/END/REPORT and the handler's output go to CloudWatch Logs (logs.py) once the invocation has
 answered, and before any CloudWatch Logs API call (middleware() below); Event invocations run in
 the background with retries (events.py). SQS event source mappings are polled in the background
@@ -14,7 +15,7 @@ and SNS delivers asynchronously (event_sources.py). Only python3.x runtimes run.
 import atexit
 
 from labkit.dataplane.core import seams
-from labkit.dataplane.lambda_ import event_sources, events, invoke, logs
+from labkit.dataplane.lambda_ import event_sources, events, invoke, logs, template
 
 
 def install() -> None:
@@ -22,6 +23,7 @@ def install() -> None:
     event_sources.install()
     atexit.register(event_sources.stop_pollers)
     atexit.register(invoke.POOL.stop_all)
+    atexit.register(template.stop)
 
 
 def permits(function_arn: str, on_behalf_of) -> bool:

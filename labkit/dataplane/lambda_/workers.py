@@ -2,11 +2,11 @@
 
 A Worker is one execution environment: `python -m awslambdaric module.handler` (the client AWS ships
 in its Python base images; RUNTIME_CLIENT says how it is started) talking to a Runtime API endpoint
-of its own on an ephemeral 127.0.0.1 port. That endpoint is served by the thread that invokes the
-worker, with no server thread in between: it hands the event to the client's waiting
-`GET .../invocation/next` and waits for the `POST .../response` or `.../error`, while watching the
-clock (timeout), the process (crashes) and its resident memory (the memory size). pool.py keeps
-workers warm and reuses them.
+of its own on an ephemeral 127.0.0.1 port, forked from a warm template (template.py) where it can be.
+That endpoint is served by the thread that invokes the worker, with no server thread in between: it
+hands the event to the client's waiting `GET .../invocation/next` and waits for the `POST .../response`
+or `.../error`, while watching the clock (timeout), the process (crashes) and its resident memory (the
+memory size). pool.py keeps workers warm and reuses them.
 """
 
 import os
@@ -19,7 +19,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from labkit.dataplane.lambda_ import logs, runtime_api
+from labkit.dataplane.lambda_ import logs, runtime_api, template
 
 # The Init phase limit of on-demand functions (AWS Lambda Developer Guide, "Understanding the
 # Lambda execution environment lifecycle").
@@ -128,7 +128,7 @@ class Worker:
         }
         self._spawned = time.monotonic()
         # Same process group as the local cloud: `labkit down` stops the workers with it.
-        self._process = subprocess.Popen(
+        self._process = template.start(RUNTIME_CLIENT, spec.handler, spec.code_dir, env) or subprocess.Popen(
             [sys.executable, "-c", RUNTIME_CLIENT, spec.handler],
             cwd=spec.code_dir,
             env=env,
