@@ -304,6 +304,18 @@ def test_a_catalog_that_lets_any_signed_in_user_add_a_book_fails(deployed, redep
     )
 
 
+def test_a_catalog_that_compares_the_groups_whole_refuses_staff_and_the_check_says_to_split_them(deployed, redeployed):
+    split = 'groups = claims.get("cognito:groups", "").strip("[]").replace(",", " ").split()'
+    assert split in CATALOG
+    redeployed("catalog", CATALOG.replace(split, 'groups = [claims.get("cognito:groups", "")]'))
+    assert_fails_saying_exactly(
+        "catalog",
+        "expected POST /books with a staff member's token to get 201, found 403 "
+        '{"message": "only staff may add books"}: staff_only refused a member of the group staff. API Gateway '
+        'passes cognito:groups as one string, such as "[staff]": split it into names before looking for staff',
+    )
+
+
 def test_orders_that_take_the_customer_from_the_body_fail_and_say_so(deployed, redeployed):
     right = 'return event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"]'
     assert right in ORDERS

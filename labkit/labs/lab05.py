@@ -329,7 +329,13 @@ def catalog_is_guarded(ctx):
         ctx.expect(
             answer.status_code == 201,
             f"expected POST /books with a staff member's token to get 201, found {answer.status_code} "
-            f"{answer.text[:200]}",
+            f"{answer.text[:200]}"
+            + (
+                ": staff_only refused a member of the group staff. API Gateway passes cognito:groups as one "
+                'string, such as "[staff]": split it into names before looking for staff'
+                if answer.status_code == 403
+                else ""
+            ),
         )
 
 
