@@ -57,6 +57,23 @@ def assert_fails(check_id, says, **learner):
     assert (found.status, found.message[: len(says)]) == ("failed", says), found.message
 
 
+def assert_fails_saying_exactly(check_id, says, **learner):
+    found = result(check_id, **learner)
+    assert (found.status, found.message) == ("failed", says), found.message
+
+
+def notebook_verify(pool, client, change=("", "")):
+    """The solution's verify cell, run in a namespace of its own as the notebook's (with its global `jwks`),
+    with one change made to it."""
+    path = config.COURSE_ROOT / "solutions" / SOLUTION
+    source = next(c.source for c in nbformat.read(path, as_version=4).cells if c.source.startswith("def verify("))
+    assert change[0] in source
+    namespace = {"jwt": jwt, "urls": urls, "pool_id": pool, "client_id": client}
+    namespace["jwks"] = jwt.PyJWKClient(urls.jwks_url(pool))
+    exec(source.replace(*change), namespace)
+    return namespace["verify"]
+
+
 def verifier(pool, client, *, token_use=True, audience=True, keys_of_the_tokens_own_issuer=False):
     """A learner's verify(), right or with one check left out."""
     pool_keys = jwt.PyJWKClient(urls.jwks_url(pool))
@@ -219,6 +236,27 @@ def test_a_verify_that_fetches_the_keys_of_the_tokens_own_issuer_takes_another_p
     )
 
 
+def test_the_notebooks_verify_passes_and_gets_its_own_key_set_back(deployed):
+    pool, web = deployed
+    verify = notebook_verify(pool, web)
+    keys = verify.__globals__["jwks"]
+    assert result("verify", verify=verify).passed
+    assert verify.__globals__["jwks"] is keys
+
+
+def test_a_verify_that_skips_the_issuer_fails_and_says_to_pass_issuer(deployed):
+    pool, web = deployed
+    verify = notebook_verify(pool, web, ("issuer=urls.issuer(pool_id),", ""))
+    elsewhere = urls.issuer(pool.split("_")[0] + "_labkitCheckOtherPool")
+    assert_fails_saying_exactly(
+        "verify",
+        f"expected verify to refuse a token whose iss is not this pool's ({urls.issuer(pool)}), found it accepted "
+        f"with iss {elsewhere}: pass issuer=urls.issuer(pool_id) to jwt.decode",
+        verify=verify,
+    )
+    assert isinstance(verify.__globals__["jwks"], jwt.PyJWKClient)
+
+
 def test_a_verify_that_raises_something_else_than_a_jwt_error_fails_in_one_line(deployed):
     def verify(token, token_use="access"):
         return json.loads(base64.b64decode(token))  # not a JWT library's decoding
@@ -248,10 +286,11 @@ def test_post_books_left_open_fails_and_says_anyone_can_add_a_book(deployed):
 
     post_books(authorizationType="NONE")
     try:
-        assert_fails(
+        assert_fails_saying_exactly(
             "catalog",
             "expected POST /books to need a Cognito token (authorizationType COGNITO_USER_POOLS), found NONE: "
-            "anyone can add a book",
+            'anyone can add a book. Set post_books = {"authorizationType": "COGNITO_USER_POOLS"} and run step 5\'s '
+            "cells again",
         )
     finally:
         post_books(authorizationType="COGNITO_USER_POOLS", authorizerId=method["authorizerId"])
@@ -262,6 +301,18 @@ def test_a_catalog_that_lets_any_signed_in_user_add_a_book_fails(deployed, redep
     assert_fails(
         "catalog",
         "expected POST /books with a customer's token (not in the group staff) to get 403, found 201",
+    )
+
+
+def test_a_catalog_that_compares_the_groups_whole_refuses_staff_and_the_check_says_to_split_them(deployed, redeployed):
+    split = 'groups = claims.get("cognito:groups", "").strip("[]").replace(",", " ").split()'
+    assert split in CATALOG
+    redeployed("catalog", CATALOG.replace(split, 'groups = [claims.get("cognito:groups", "")]'))
+    assert_fails_saying_exactly(
+        "catalog",
+        "expected POST /books with a staff member's token to get 201, found 403 "
+        '{"message": "only staff may add books"}: staff_only refused a member of the group staff. API Gateway '
+        'passes cognito:groups as one string, such as "[staff]": split it into names before looking for staff',
     )
 
 
@@ -293,6 +344,33 @@ def test_an_orders_route_left_open_fails_and_says_anyone_can_call_it(deployed):
         )
 
 
+def test_an_orders_route_without_scopes_fails_and_says_an_id_token_gets_in(deployed):
+    v2, api, routes = orders_api()
+    route = routes["POST /orders"]
+
+    def post_orders(scopes):  # made again, as the notebook's orders_routes does (moto ignores an empty update)
+        v2.delete_route(ApiId=api, RouteId=route["RouteId"])
+        route["RouteId"] = v2.create_route(
+            ApiId=api,
+            RouteKey=route["RouteKey"],
+            Target=route["Target"],
+            AuthorizationType="JWT",
+            AuthorizerId=route["AuthorizerId"],
+            AuthorizationScopes=scopes,
+        )["RouteId"]
+
+    post_orders([])
+    try:
+        assert_fails_saying_exactly(
+            "orders",
+            "expected POST /orders to require the scope aws.cognito.signin.user.admin only, found []: without it, "
+            "an ID token (it has no scope) or another service's token gets in. Set route_scopes['POST /orders'] = "
+            "['aws.cognito.signin.user.admin'] and run step 6's cell again",
+        )
+    finally:
+        post_orders([lab05.USER_SCOPE])
+
+
 def test_customers_orders_readable_with_a_users_token_fail_and_the_check_names_the_scope(deployed):
     v2, api, routes = orders_api()
     route = routes["GET /orders/{customer}"]
@@ -316,10 +394,11 @@ def test_a_machine_client_outside_the_authorizers_audience_fails_and_the_check_s
         ApiId=api, AuthorizerId=authorizer, JwtConfiguration={"Issuer": urls.issuer(pool), "Audience": [web]}
     )
     try:
-        assert_fails(
+        assert_fails_saying_exactly(
             "service-token",
             "expected notifications's token to read a customer's orders (200), found 401: is notifications in the "
-            "JWT authorizer's Audience?",
+            "JWT authorizer's Audience? A 401 says the authorizer refused the token: set "
+            'jwt_authorizer["JwtConfiguration"]["Audience"] = [client_id, machine_client_id] and run that cell again',
         )
     finally:
         v2.update_authorizer(ApiId=api, AuthorizerId=authorizer, JwtConfiguration=config_before)

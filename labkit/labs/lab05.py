@@ -260,6 +260,18 @@ def verify_refuses_bad_tokens(ctx):
                 "expected verify to refuse an access token issued to another app client of the pool, found it "
                 "accepted: compare its client_id with client_id",
             )
+    # Only this pool's key signs as this pool, so no real token can test the issuer check: verify's key set
+    # (the given `jwks`) is swapped for the check's own key, which signs one token with this pool's iss and one
+    # with another pool's. When verify refuses the first, it does not take its keys from `jwks`: nothing to tell.
+    with _keys_of_the_checks_own(verify) as sign:
+        claims = {"sub": "labkit-check", "token_use": "access", "client_id": client["ClientId"]}
+        if outcome(sign(iss=urls.issuer(pool), **claims), "access") is not None:
+            elsewhere = urls.issuer(pool.split("_")[0] + "_labkitCheckOtherPool")
+            ctx.expect(
+                outcome(sign(iss=elsewhere, **claims), "access") is None,
+                f"expected verify to refuse a token whose iss is not this pool's ({urls.issuer(pool)}), found it "
+                f"accepted with iss {elsewhere}: pass issuer=urls.issuer(pool_id) to jwt.decode",
+            )
 
 
 @lab.check(
@@ -288,7 +300,8 @@ def catalog_is_guarded(ctx):
     ctx.expect(
         kind == "COGNITO_USER_POOLS",
         f"expected POST /books to need a Cognito token (authorizationType COGNITO_USER_POOLS), found {kind}: "
-        "anyone can add a book",
+        'anyone can add a book. Set post_books = {"authorizationType": "COGNITO_USER_POOLS"} and run step 5\'s '
+        "cells again",
     )
     authorizer = rest.get_authorizer(restApiId=api, authorizerId=method["authorizerId"])
     pool_arn = ctx.client("cognito-idp").describe_user_pool(UserPoolId=pool)["UserPool"]["Arn"]
@@ -316,7 +329,13 @@ def catalog_is_guarded(ctx):
         ctx.expect(
             answer.status_code == 201,
             f"expected POST /books with a staff member's token to get 201, found {answer.status_code} "
-            f"{answer.text[:200]}",
+            f"{answer.text[:200]}"
+            + (
+                ": staff_only refused a member of the group staff. API Gateway passes cognito:groups as one "
+                'string, such as "[staff]": split it into names before looking for staff'
+                if answer.status_code == 403
+                else ""
+            ),
         )
 
 
@@ -382,7 +401,16 @@ def _routes_are_guarded(ctx, pool: str) -> None:
             "anyone can call it",
         )
         scopes = route.get("AuthorizationScopes") or []
-        ctx.expect(scopes == [scope], f"expected {key} to require the scope {scope} only, found {scopes}")
+        ctx.expect(
+            scopes == [scope],
+            f"expected {key} to require the scope {scope} only, found {scopes}"
+            + (
+                f": without it, an ID token (it has no scope) or another service's token gets in. Set "
+                f"route_scopes[{key!r}] = [{scope!r}] and run step 6's cell again"
+                if not scopes
+                else f": set route_scopes[{key!r}] = [{scope!r}] and run step 6's cell again"
+            ),
+        )
         authorizer = v2.get_authorizer(ApiId=api, AuthorizerId=route["AuthorizerId"])
         issuer = (authorizer.get("JwtConfiguration") or {}).get("Issuer")
         ctx.expect(
@@ -436,7 +464,13 @@ def service_token_reads_orders(ctx):
     ctx.expect(
         read.status_code == 200,
         f"expected {MACHINE_CLIENT}'s token to read a customer's orders (200), found {read.status_code}: is "
-        f"{MACHINE_CLIENT} in the JWT authorizer's Audience?",
+        f"{MACHINE_CLIENT} in the JWT authorizer's Audience?"
+        + (
+            " A 401 says the authorizer refused the token: set "
+            'jwt_authorizer["JwtConfiguration"]["Audience"] = [client_id, machine_client_id] and run that cell again'
+            if read.status_code == 401
+            else ""
+        ),
     )
     placed = ctx.post(url + "/orders", json={"items": []}, headers=_bearer(token))
     ctx.expect(
@@ -446,7 +480,53 @@ def service_token_reads_orders(ctx):
     )
 
 
-# --- the checks' own users, clients and pools, made and removed around each use
+# --- the checks' own users, clients, pools and keys, made and removed around each use
+
+
+class _KeySet:
+    """Stands in for verify's PyJWKClient: one key, the check's own."""
+
+    def __init__(self, jwk):
+        self.jwk = jwk
+
+    def get_signing_key_from_jwt(self, token):
+        return self.jwk
+
+    def get_signing_key(self, kid):
+        return self.jwk
+
+    def get_signing_keys(self, refresh=False):
+        return [self.jwk]
+
+
+@contextlib.contextmanager
+def _keys_of_the_checks_own(verify):
+    """sign(**claims): a token signed with a key of the check's own, which verify's `jwks` (the notebook's
+    global) hands out while the block runs. Without a `jwks` global, sign's tokens are simply refused."""
+    import time
+
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    kid = f"labkit-check-{uuid.uuid4().hex[:8]}"
+    public = {**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key())), "kid": kid, "alg": "RS256"}
+
+    def sign(**claims):
+        now = int(time.time())
+        claims = {"iat": now, "auth_time": now, "exp": now + 3600, "jti": uuid.uuid4().hex, **claims}
+        return jwt.encode(claims, private, algorithm="RS256", headers={"kid": kid})
+
+    namespace = getattr(verify, "__globals__", {})
+    if not hasattr(namespace.get("jwks"), "get_signing_key_from_jwt"):
+        yield sign
+        return
+    theirs = namespace["jwks"]
+    namespace["jwks"] = _KeySet(jwt.PyJWK(public, algorithm="RS256"))
+    try:
+        yield sign
+    finally:
+        namespace["jwks"] = theirs
 
 
 @contextlib.contextmanager
