@@ -35,6 +35,7 @@ EXPECTED_SETS = {
     "cognito: resource servers can be updated",
     "cognito: users migrate on sign-in",
     "s3: notifications invoke functions as S3 does",
+    "kms: a disabled or deleting key refuses",
 }
 
 

@@ -25,6 +25,7 @@ SERVICE_MODULES: list[str] = [
     "autoscaling",
     "apigateway",
     "eventbridge",
+    "kms",
     "iam",
 ]
 

@@ -15,6 +15,7 @@ import json
 import threading
 import time
 
+from labkit.dataplane import kms
 from labkit.dataplane.core import policies
 from labkit.dataplane.iam import denials, requests, resources, sessions
 from labkit.dataplane.iam.sessions import credentials
@@ -88,9 +89,15 @@ def _refusal(session: sessions.Session, call: requests.Call, region: str):
     keys = resources.context(call, region, session.role_arn)
     for resource in resources.arns(call, region, session.account):
         decision = policies.evaluate(documents, policies.Request(action, resource, keys))
+        kind = denials.IDENTITY_BASED
+        if call.service == "kms" and ":key/" in resource:  # a key policy decides with IAM's policies
+            refused = kms.authorize(
+                session.role_arn, action, resource, keys, call.params.get("EncryptionContext") or {}, decision
+            )
+            decision, kind = refused or (policies.ALLOWED, kind)
         _record(session, action, resource, decision)
         if decision != policies.ALLOWED:
-            text = denials.message(session.assumed_role_arn, action, resource, decision)
+            text = denials.message(session.assumed_role_arn, action, resource, decision, kind)
             return denials.response(call.service, _protocol(call.service), text)
     return None
 

@@ -105,6 +105,10 @@ def _s3(call, params, region, account):
 
 def _kms(call, params, region, account):
     key = params.get("KeyId")
+    if not key and params.get("CiphertextBlob"):  # Decrypt: the key its ciphertext was made with
+        from labkit.dataplane import kms
+
+        return [kms.key_of_ciphertext(params["CiphertextBlob"], account, region)]
     if not key:
         return []
     if key.startswith("arn:") and ":key/" in key:
