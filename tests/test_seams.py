@@ -36,6 +36,7 @@ EXPECTED_SETS = {
     "cognito: users migrate on sign-in",
     "s3: notifications invoke functions as S3 does",
     "kms: a disabled or deleting key refuses",
+    "secretsmanager: rotation runs the function step by step",
 }
 
 

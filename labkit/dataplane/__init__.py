@@ -26,6 +26,7 @@ SERVICE_MODULES: list[str] = [
     "apigateway",
     "eventbridge",
     "kms",
+    "secretsmanager",
     "iam",
 ]
 

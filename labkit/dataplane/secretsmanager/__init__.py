@@ -1,0 +1,48 @@
+"""AWS Secrets Manager on the local cloud: rotation runs the learner's rotation function as AWS runs it.
+
+moto invokes the function's four steps inside RotateSecret whatever they answer, ignores the
+function's resource policy, moves AWSCURRENT itself at the end even when a step failed, refuses a
+new rotation only when none is pending (the opposite of AWS), forgets the configured function when
+RotateSecret is called without one, and leaves GetSecretValue on the old version when a function's
+finishSecret moves AWSCURRENT with UpdateSecretVersionStage. Here (rotation.py) RotateSecret checks
+that the function's resource policy allows secretsmanager.amazonaws.com (AWS's AccessDeniedException
+otherwise), labels a new version AWSPENDING and answers at once, while the function runs in the
+background, step by step (createSecret, setSecret, testSecret, finishSecret) with AWS's event,
+through the Lambda data plane; a failed step stops the rotation and leaves AWSPENDING where it is,
+so the next RotateSecret is refused as AWS refuses it. Each rotation's outcome is listed at
+GET /_labkit/secretsmanager/rotations, where AWS records RotationSucceeded or RotationFailed in
+CloudTrail.
+"""
+
+import json
+
+from labkit.dataplane.core import seams
+
+ROTATIONS_ROUTE = "/_labkit/secretsmanager/rotations"
+
+
+def install() -> None:
+    seams.declare(
+        "secretsmanager: rotation runs the function step by step",
+        "moto.secretsmanager.models",
+        "labkit.dataplane.secretsmanager.rotation:SEAMS",
+    )
+
+
+def middleware(app):
+    def wsgi(environ, start_response):
+        if environ.get("PATH_INFO") == ROTATIONS_ROUTE:
+            from labkit.dataplane.secretsmanager import outcomes
+
+            body = json.dumps({"Rotations": outcomes.listed()}).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        return app(environ, start_response)
+
+    return wsgi
+
+
+def reset() -> None:
+    from labkit.dataplane.secretsmanager import outcomes
+
+    outcomes.forget()
