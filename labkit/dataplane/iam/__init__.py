@@ -20,7 +20,7 @@ from labkit.dataplane.core import policies
 from labkit.dataplane.iam import denials, requests, resources, sessions
 from labkit.dataplane.iam.sessions import credentials
 
-__all__ = ["credentials", "install", "middleware", "reset", "role_documents"]
+__all__ = ["credentials", "denial", "install", "middleware", "reset", "role_documents"]
 
 DECISIONS_ROUTE = "/_labkit/iam/decisions"
 _decisions: collections.deque = collections.deque(maxlen=1000)
@@ -83,23 +83,39 @@ def role_documents(role_arn: str) -> list[dict] | None:
     return documents
 
 
+def denial(role_arn: str, session_name: str, action: str, resource: str, context: dict | None = None) -> str | None:
+    """IAM's AccessDenied message when a role's session may not do `action` on `resource`, None when
+    it may: for a service that acts in-process with a role's credentials, as the ECS agent reads a
+    container's secrets with the task's execution role. The decision is recorded as any other."""
+    session = sessions.Session(role_arn, session_name)
+    keys = {"aws:PrincipalArn": role_arn, **(context or {})}
+    decision, kind = _decision(session, action, resource, keys, {})
+    if decision == policies.ALLOWED:
+        return None
+    return denials.message(session.assumed_role_arn, action, resource, decision, kind)
+
+
 def _refusal(session: sessions.Session, call: requests.Call, region: str):
     action = resources.action(call)
-    documents = role_documents(session.role_arn) or []
     keys = resources.context(call, region, session.role_arn)
     for resource in resources.arns(call, region, session.account):
-        decision = policies.evaluate(documents, policies.Request(action, resource, keys))
-        kind = denials.IDENTITY_BASED
-        if call.service == "kms" and ":key/" in resource:  # a key policy decides with IAM's policies
-            refused = kms.authorize(
-                session.role_arn, action, resource, keys, call.params.get("EncryptionContext") or {}, decision
-            )
-            decision, kind = refused or (policies.ALLOWED, kind)
-        _record(session, action, resource, decision)
+        decision, kind = _decision(session, action, resource, keys, call.params.get("EncryptionContext") or {})
         if decision != policies.ALLOWED:
             text = denials.message(session.assumed_role_arn, action, resource, decision, kind)
             return denials.response(call.service, _protocol(call.service), text)
     return None
+
+
+def _decision(session: sessions.Session, action: str, resource: str, keys: dict, encryption_context: dict):
+    """(decision, the kind of policy that decided it) for the session's `action` on `resource`."""
+    documents = role_documents(session.role_arn) or []
+    decision = policies.evaluate(documents, policies.Request(action, resource, keys))
+    kind = denials.IDENTITY_BASED
+    if action.startswith("kms:") and ":key/" in resource:  # a key policy decides with IAM's policies
+        refused = kms.authorize(session.role_arn, action, resource, keys, encryption_context, decision)
+        decision, kind = refused or (policies.ALLOWED, kind)
+    _record(session, action, resource, decision)
+    return decision, kind
 
 
 def _record(session, action: str, resource: str, decision: str) -> None:
