@@ -1,6 +1,7 @@
 """Secrets Manager rotation on the local cloud runs the learner's rotation function as AWS runs it: in the
 background, step by step, with AWS's event, on behalf of secretsmanager.amazonaws.com; the function moves
-the labels, and a failed step leaves AWSPENDING where it is, so the next rotation is refused."""
+the labels, and a failed step leaves AWSPENDING where it is, so the next rotation is refused; a schedule
+rotates again on the local clock."""
 
 import json
 import uuid
@@ -9,8 +10,11 @@ import boto3
 import pytest
 import requests
 from botocore.exceptions import ClientError
+from private_cloud import pointed_at_a_private_cloud
 from support import grant, wait_for
 from test_dataplane_lambda import clients_for, deploy, log_messages
+
+from labkit import course
 
 # The shape of AWS's rotation function template (SecretsManagerRotationTemplate), for a provider's API key.
 ROTATION = """
@@ -199,3 +203,27 @@ def test_rotation_configured_to_wait_tests_the_function_with_testsecret_only_and
     assert [e["Step"] for e in events(aws, function)] == ["testSecret"]
     assert stages(aws, secret) == {first: ["AWSCURRENT"]}
     assert aws["secretsmanager"].describe_secret(SecretId=secret)["RotationEnabled"] is True
+
+
+def test_a_rotation_schedule_rotates_again_on_the_local_clock(tmp_path, monkeypatch):
+    # A cloud of its own whose clock passes an AWS hour in a local second: rate(4 hours) is 4 seconds.
+    with pointed_at_a_private_cloud(tmp_path / "state"):
+        monkeypatch.setenv("LABKIT_CLOCK_SPEEDUP", "3600")
+        course.start(quiet=True)
+        aws = clients_for(boto3.Session())
+        function = rotation_function(aws)
+        secret, first = new_secret(aws)
+        aws["secretsmanager"].rotate_secret(
+            SecretId=secret,
+            RotationLambdaARN=function,
+            RotationRules={"ScheduleExpression": "rate(4 hours)"},
+            RotateImmediately=False,
+        )
+
+        def current() -> str:
+            return next(v for v, labels in stages(aws, secret).items() if "AWSCURRENT" in labels)
+
+        scheduled = wait_for(lambda: current() != first and current(), 15, "the first scheduled rotation")
+        wait_for(lambda: current() not in (first, scheduled), 15, "the second scheduled rotation")
+        steps = [e["Step"] for e in events(aws, function)]
+        assert steps[:5] == ["testSecret", "createSecret", "setSecret", "testSecret", "finishSecret"]

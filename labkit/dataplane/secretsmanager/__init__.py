@@ -9,9 +9,11 @@ that the function's resource policy allows secretsmanager.amazonaws.com (AWS's A
 otherwise), labels a new version AWSPENDING and answers at once, while the function runs in the
 background, step by step (createSecret, setSecret, testSecret, finishSecret) with AWS's event,
 through the Lambda data plane; a failed step stops the rotation and leaves AWSPENDING where it is,
-so the next RotateSecret is refused as AWS refuses it. Each rotation's outcome is listed at
-GET /_labkit/secretsmanager/rotations, where AWS records RotationSucceeded or RotationFailed in
-CloudTrail.
+so the next RotateSecret is refused as AWS refuses it. A secret whose rules say when
+(AutomaticallyAfterDays, or a ScheduleExpression rate(N hours|days)) rotates again one interval after
+its last rotation, on the local clock (core.clock: a day is 24 local minutes, 4 hours 4 minutes).
+Each rotation's outcome is listed at GET /_labkit/secretsmanager/rotations, where AWS records
+RotationSucceeded or RotationFailed in CloudTrail.
 """
 
 import json
@@ -26,7 +28,14 @@ def install() -> None:
         "secretsmanager: rotation runs the function step by step",
         "moto.secretsmanager.models",
         "labkit.dataplane.secretsmanager.rotation:SEAMS",
+        then=_start_scheduler,
     )
+
+
+def _start_scheduler() -> None:
+    from labkit.dataplane.secretsmanager import rotation
+
+    rotation.start_scheduler()
 
 
 def middleware(app):

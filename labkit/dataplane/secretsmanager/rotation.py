@@ -12,13 +12,15 @@ AWSPREVIOUS to the version AWSCURRENT left); Secrets Manager moves none itself. 
 false, only testSecret runs, against an AWSPENDING version that is removed afterwards."""
 
 import functools
+import re
 import threading
 import time
+import traceback
 import uuid
 
 from moto.core.exceptions import JsonRESTError
 
-from labkit.dataplane.core import functions
+from labkit.dataplane.core import clock, functions, state
 from labkit.dataplane.core.seams import Seam
 from labkit.dataplane.secretsmanager import outcomes
 
@@ -73,8 +75,7 @@ def _rotating_as_aws(rotate_secret):
             raise InvalidRequestException(NOT_COMPLETE)
         from labkit.dataplane import lambda_
 
-        invoked_by = functions.OnBehalfOf(SECRETS_MANAGER, (secret.arn,))
-        if not lambda_.permits(function, invoked_by):
+        if not lambda_.permits(function, functions.OnBehalfOf(SECRETS_MANAGER, (secret.arn,))):
             try:
                 from moto.awslambda.utils import get_backend
 
@@ -84,35 +85,52 @@ def _rotating_as_aws(rotate_secret):
             raise AccessDeniedException(NOT_PERMITTED)
         if client_request_token:
             self._client_request_token_validator(client_request_token)
-        version_id = client_request_token or str(uuid.uuid4())
 
         secret.rotation_lambda_arn = function
         if rotation_rules:
-            secret.rotation_rules = rotation_rules
             if days is not None:
                 secret.auto_rotate_after_days = days
             secret.rotation_enabled = True
+            state.put(secret, "interval", _interval(rotation_rules))
         secret.rotation_requested = True
-        if secret.versions:
-            secret.remove_version_stages_from_old_versions(["AWSPENDING"])
-            secret.versions[version_id] = {
-                "createdate": int(time.time()),
-                "version_id": version_id,
-                "version_stages": ["AWSPENDING"],
-            }
-        steps = STEPS if rotate_immediately else ("testSecret",)
-        threading.Thread(
-            target=_rotate,
-            args=(secret, function, version_id, steps, invoked_by, rotate_immediately),
-            name=f"rotation {secret.name}",
-            daemon=True,
-        ).start()
+        if not rotate_immediately:  # the first scheduled rotation comes one interval later
+            _schedule_next(secret)
+        version_id = _start(secret, client_request_token, rotate_immediately)
         return secret.to_short_dict(version_id=version_id)
 
     return rotating
 
 
-def _rotate(secret, function: str, version_id: str, steps, invoked_by, rotate_immediately: bool) -> None:
+def _start(secret, version_id: str | None, rotate_immediately: bool = True) -> str:
+    """Label a new version AWSPENDING and run the function's steps on it in the background."""
+    version_id = version_id or str(uuid.uuid4())
+    if secret.versions:
+        secret.remove_version_stages_from_old_versions(["AWSPENDING"])
+        secret.versions[version_id] = {
+            "createdate": int(time.time()),
+            "version_id": version_id,
+            "version_stages": ["AWSPENDING"],
+        }
+    state.put(secret, "rotating", True)
+    steps = STEPS if rotate_immediately else ("testSecret",)
+    threading.Thread(
+        target=_rotate,
+        args=(secret, secret.rotation_lambda_arn, version_id, steps, rotate_immediately),
+        name=f"rotation {secret.name}",
+        daemon=True,
+    ).start()
+    return version_id
+
+
+def _rotate(secret, function: str, version_id: str, steps, rotate_immediately: bool) -> None:
+    try:
+        _run_steps(secret, function, version_id, steps, rotate_immediately)
+    finally:
+        state.put(secret, "rotating", False)
+
+
+def _run_steps(secret, function: str, version_id: str, steps, rotate_immediately: bool) -> None:
+    invoked_by = functions.OnBehalfOf(SECRETS_MANAGER, (secret.arn,))
     # RotationToken: what a function assuming another role passes back to PutSecretValue (moto ignores it).
     event = {"SecretId": secret.arn, "ClientRequestToken": version_id, "RotationToken": str(uuid.uuid4())}
     for step in steps:
@@ -132,10 +150,71 @@ def _rotate(secret, function: str, version_id: str, steps, invoked_by, rotate_im
                 secret.versions.pop(version_id, None)
         return
     secret.last_rotation_date = int(time.time())
-    days = getattr(secret, "auto_rotate_after_days", 0)
-    if days:
-        secret.next_rotation_date = int(time.time()) + days * 86400
+    interval = state.get(secret, "interval")
+    if interval:
+        secret.next_rotation_date = int(time.time()) + int(interval)
+    _schedule_next(secret)
     outcomes.record(secret.arn, version_id, "RotationSucceeded")
+
+
+# --- scheduled rotation, on the local clock -------------------------------------------------------
+
+_RATE = re.compile(r"^rate\((\d+) (hour|hours|day|days)\)$")
+
+
+def _interval(rules: dict) -> float | None:
+    """The rules' interval in AWS seconds: AutomaticallyAfterDays, or a ScheduleExpression rate(N hours)
+    or rate(N days); None for a cron expression (not scheduled locally)."""
+    if rules.get("AutomaticallyAfterDays"):
+        return int(rules["AutomaticallyAfterDays"]) * 86400
+    found = _RATE.match(str(rules.get("ScheduleExpression", "")).strip())
+    if found:
+        return int(found[1]) * (3600 if found[2].startswith("hour") else 86400)
+    return None
+
+
+def _schedule_next(secret) -> None:
+    """The next rotation one interval from now, on the local clock (a day passes in 24 local minutes)."""
+    interval = state.get(secret, "interval")
+    state.put(secret, "rotate_at", time.monotonic() + clock.local_seconds(interval) if interval else None)
+
+
+def start_scheduler() -> None:
+    if not _scheduler_started.is_set():
+        _scheduler_started.set()
+        threading.Thread(target=_schedule_loop, daemon=True, name="secretsmanager rotations").start()
+
+
+_scheduler_started = threading.Event()
+
+
+def _schedule_loop() -> None:
+    while True:
+        time.sleep(0.5)
+        try:
+            for secret in _due():
+                state.put(secret, "rotate_at", None)  # the next is scheduled when this one succeeds
+                _start(secret, None)
+        except Exception:  # one bad pass must not end the schedule
+            traceback.print_exc()
+
+
+def _due():
+    from moto.secretsmanager.models import FakeSecret, secretsmanager_backends
+
+    now = time.monotonic()
+    for regions in list(secretsmanager_backends.values()):
+        for backend in list(regions.values()):
+            for secret in list(backend.secrets.values()):
+                due = isinstance(secret, FakeSecret) and state.get(secret, "rotate_at")
+                if not due or due > now or state.get(secret, "rotating") or secret.is_deleted():
+                    continue
+                if not (secret.rotation_enabled and secret.rotation_lambda_arn):
+                    continue
+                pending = [v for v in secret.versions.values() if "AWSPENDING" in v["version_stages"]]
+                if pending and "AWSCURRENT" not in pending[0]["version_stages"]:
+                    continue  # a rotation that did not finish: not started again
+                yield secret
 
 
 def _error_message(payload: bytes) -> str:
