@@ -93,6 +93,17 @@ def test_decrypt_with_a_wrong_or_missing_encryption_context_is_an_invalid_cipher
     assert kms.decrypt(CiphertextBlob=sealed, EncryptionContext={"order": "o-1"})["Plaintext"] == b"tok_4242"
 
 
+def test_decrypt_naming_another_key_than_the_ciphertexts_is_an_incorrect_key(kms):
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    other = kms.create_key()["KeyMetadata"]["KeyId"]
+    sealed = kms.encrypt(KeyId=key, Plaintext=b"tok_4242")["CiphertextBlob"]
+    assert refusal(lambda: kms.decrypt(CiphertextBlob=sealed, KeyId=other)) == (
+        "IncorrectKeyException",
+        "The key ID in the request does not identify a KMS key that can perform this operation.",
+    )
+    assert kms.decrypt(CiphertextBlob=sealed, KeyId=key)["Plaintext"] == b"tok_4242"
+
+
 # A workload (here a function; an ECS task's role is the same to KMS) calls KMS with its role.
 
 

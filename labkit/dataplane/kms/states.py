@@ -1,6 +1,7 @@
 """A key's state as AWS enforces it (KMS Developer Guide, "Key states of AWS KMS keys"): a disabled
 key refuses cryptographic operations with DisabledException ("<key ARN> is disabled."), a key pending
-deletion with KMSInvalidStateException ("<key ARN> is pending deletion."). Encrypt, GenerateDataKey
+deletion with KMSInvalidStateException ("<key ARN> is pending deletion."). A Decrypt naming another
+key than its ciphertext's is refused with IncorrectKeyException. Encrypt, GenerateDataKey
 (with or without plaintext) and ReEncrypt's new ciphertext all go through KmsBackend.encrypt in moto,
 Decrypt and ReEncrypt's source through KmsBackend.decrypt. Imported once moto.kms.models is."""
 
@@ -23,6 +24,16 @@ class KMSInvalidStateException(JsonRESTError):
 
     def __init__(self, arn: str):
         super().__init__("KMSInvalidStateException", f"{arn} is pending deletion.")
+
+
+class IncorrectKeyException(JsonRESTError):
+    code = 400
+
+    def __init__(self):
+        super().__init__(
+            "IncorrectKeyException",
+            "The key ID in the request does not identify a KMS key that can perform this operation.",
+        )
 
 
 def refuse_unless_usable(key) -> None:
@@ -52,6 +63,8 @@ def _decrypting_with_a_usable_key(decrypt):
             key = self.keys.get(_deserialize_ciphertext_blob(ciphertext_blob).key_id)
         except Exception:  # not a ciphertext: moto's InvalidCiphertextException
             key = None
+        if key is not None and key_id and self.keys.get(self.any_id_to_key_id(key_id)) not in (None, key):
+            raise IncorrectKeyException()  # moto: AccessDeniedException
         if key is not None:
             refuse_unless_usable(key)
         return decrypt(self, ciphertext_blob, encryption_context, key_id)
