@@ -183,6 +183,17 @@ def test_rotate_secret_without_a_function_rotates_with_the_one_configured(aws):
     assert aws["secretsmanager"].get_secret_value(SecretId=secret)["SecretString"] == f"key-{second[:8]}"
 
 
+def test_rotate_secret_without_any_function_is_refused(aws):
+    secret, first = new_secret(aws)
+    with pytest.raises(ClientError) as refused:
+        aws["secretsmanager"].rotate_secret(SecretId=secret)
+    assert refused.value.response["Error"] == {
+        "Code": "InvalidRequestException",
+        "Message": "No Lambda rotation function ARN is associated with this secret.",
+    }
+    assert stages(aws, secret) == {first: ["AWSCURRENT"]}
+
+
 def test_moving_awscurrent_back_by_hand_is_what_get_secret_value_answers(aws):
     secret, first = new_secret(aws)
     second = aws["secretsmanager"].put_secret_value(SecretId=secret, SecretString="key-1")["VersionId"]

@@ -31,6 +31,7 @@ NOT_PERMITTED = (
     "to the principal secretsmanager.amazonaws.com."
 )
 NOT_COMPLETE = "A previous rotation isn't complete. That rotation will be reattempted."
+NO_FUNCTION = "No Lambda rotation function ARN is associated with this secret."
 
 
 class AccessDeniedException(JsonRESTError):
@@ -62,9 +63,10 @@ def _rotating_as_aws(rotate_secret):
             raise SecretNotFoundException()
         secret = self.secrets[secret_id]
         function = rotation_lambda_arn or getattr(secret, "rotation_lambda_arn", "")
-        if isinstance(secret, ReplicaSecret) or secret.is_deleted() or not function:
-            # moto's answers: a replica, a deleted secret; no function at all is moto's own rotation
+        if isinstance(secret, ReplicaSecret) or secret.is_deleted():  # moto's answers
             return rotate_secret(self, secret_id, client_request_token, None, rotation_rules, rotate_immediately)
+        if not function:  # where moto moved AWSCURRENT to a version of no value
+            raise InvalidRequestException(NO_FUNCTION)
         if len(function) > 2048:
             raise InvalidParameterException("RotationLambdaARN must <= 2048 characters long.")
         days = (rotation_rules or {}).get("AutomaticallyAfterDays")
