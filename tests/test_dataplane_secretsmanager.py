@@ -12,7 +12,7 @@ import requests
 from botocore.exceptions import ClientError
 from private_cloud import pointed_at_a_private_cloud
 from support import grant, wait_for
-from test_dataplane_lambda import clients_for, deploy, log_messages
+from test_dataplane_lambda import call, clients_for, deploy, log_messages
 
 from labkit import course
 
@@ -238,3 +238,44 @@ def test_a_rotation_schedule_rotates_again_on_the_local_clock(tmp_path, monkeypa
         wait_for(lambda: current() not in (first, scheduled), 15, "the second scheduled rotation")
         steps = [e["Step"] for e in events(aws, function)]
         assert steps[:5] == ["testSecret", "createSecret", "setSecret", "testSecret", "finishSecret"]
+
+
+READ_SECRET = """
+import boto3
+from botocore.exceptions import ClientError
+
+
+def handler(event, context):
+    try:
+        return {"value": boto3.client("secretsmanager").get_secret_value(SecretId=event["secret"])["SecretString"]}
+    except ClientError as error:
+        return {"code": error.response["Error"]["Code"], "message": error.response["Error"]["Message"]}
+"""
+
+
+def test_a_secret_under_a_customer_managed_key_is_read_only_with_kms_decrypt_on_the_key(aws):
+    key = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]  # its default policy trusts the account
+    secret = aws["secretsmanager"].create_secret(Name=f"card-{uuid.uuid4().hex[:6]}", SecretString="k", KmsKeyId=key)
+    name = deploy(aws, READ_SECRET)
+    read = {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret["ARN"]}
+    aws["iam"].put_role_policy(
+        RoleName=aws["role"].rsplit("/", 1)[-1],
+        PolicyName="reader",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [read]}),
+    )
+    assert call(aws, name, {"secret": secret["ARN"]})[1] == {
+        "code": "AccessDeniedException",
+        "message": "Access to KMS is not allowed",
+    }
+    decrypt = {
+        "Effect": "Allow",
+        "Action": "kms:Decrypt",
+        "Resource": key,
+        "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}},
+    }
+    aws["iam"].put_role_policy(
+        RoleName=aws["role"].rsplit("/", 1)[-1],
+        PolicyName="reader",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [read, decrypt]}),
+    )
+    assert call(aws, name, {"secret": secret["ARN"]})[1] == {"value": "k"}

@@ -8,7 +8,7 @@ stops the task before it runs, with AWS's stoppedReason carrying IAM's AccessDen
 import json
 import uuid
 
-from labkit.dataplane import iam
+from labkit.dataplane import iam, secretsmanager
 from labkit.dataplane.ecs.failures import TaskFailed
 
 PREFIX = "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed"
@@ -66,7 +66,8 @@ class _Reader:
             found = backend.get_secret_value(arn, version_id or None, stage or None)
         except Exception as error:  # moto's own errors, e.g. ResourceNotFoundException
             raise failed(f"{getattr(error, 'error_type', type(error).__name__)}: {getattr(error, 'message', error)}")
-        key = self._customer_managed_key(getattr(secret, "kms_key_id", None))
+        sealed = secretsmanager.encryption_key(arn, parts[4] or self.account_id, parts[3] or self.region)
+        key = sealed[1] if sealed else None
         if key and self._denied(
             "kms:Decrypt",
             key,
@@ -87,18 +88,6 @@ class _Reader:
                 f"{PREFIX}: unable to retrieve secret from asm: retrieved secret from "
                 f"Secrets Manager did not contain json key {json_key}"
             ) from None
-
-    def _customer_managed_key(self, key_id: str | None) -> str | None:
-        """The ARN of the secret's customer managed key; None for Secrets Manager's own (aws/secretsmanager)."""
-        if not key_id or key_id in ("alias/aws/secretsmanager",):
-            return None
-        from moto.kms.models import kms_backends
-
-        try:
-            key = kms_backends[self.account_id][self.region].describe_key(key_id)
-        except Exception:
-            return None
-        return key.arn if getattr(key, "key_manager", "CUSTOMER") == "CUSTOMER" else None
 
     def _parameter(self, value_from: str) -> str:
         from moto.ssm.models import ssm_backends

@@ -15,7 +15,7 @@ import json
 import threading
 import time
 
-from labkit.dataplane import kms
+from labkit.dataplane import kms, secretsmanager
 from labkit.dataplane.core import policies
 from labkit.dataplane.iam import denials, requests, resources, sessions
 from labkit.dataplane.iam.sessions import credentials
@@ -103,7 +103,27 @@ def _refusal(session: sessions.Session, call: requests.Call, region: str):
         if decision != policies.ALLOWED:
             text = denials.message(session.assumed_role_arn, action, resource, decision, kind)
             return denials.response(call.service, _protocol(call.service), text)
-    return None
+    return _key_refusal(session, call, region, keys)
+
+
+def _key_refusal(session: sessions.Session, call: requests.Call, region: str, keys: dict):
+    """A secret encrypted with a customer managed key is read only with kms:Decrypt on that key too,
+    which Secrets Manager asks for on the caller's behalf; refused, it answers without IAM's words."""
+    if (call.service, call.operation) != ("secretsmanager", "GetSecretValue"):
+        return None
+    sealed = secretsmanager.encryption_key(call.params.get("SecretId") or "", session.account, region)
+    if sealed is None:
+        return None
+    secret_arn, key = sealed
+    context = {
+        **keys,
+        "kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
+        "kms:EncryptionContext:SecretARN": secret_arn,
+    }
+    decision, _ = _decision(session, "kms:Decrypt", key, context, {"SecretARN": secret_arn})
+    if decision == policies.ALLOWED:
+        return None
+    return denials.response("secretsmanager", "json", "Access to KMS is not allowed")
 
 
 def _decision(session: sessions.Session, action: str, resource: str, keys: dict, encryption_context: dict):

@@ -51,6 +51,24 @@ def middleware(app):
     return wsgi
 
 
+def encryption_key(secret_id: str, account: str, region: str) -> tuple[str, str] | None:
+    """(the secret's ARN, the ARN of the customer managed key it is encrypted with), or None when it is
+    encrypted with Secrets Manager's own key (aws/secretsmanager) or there is no such secret: who reads
+    it needs kms:Decrypt on that key too."""
+    from moto.kms.models import kms_backends
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    try:
+        secret = secretsmanager_backends[account][region].describe_secret(secret_id)
+        key_id = getattr(secret, "kms_key_id", None)
+        if not key_id or key_id == "alias/aws/secretsmanager":
+            return None
+        key = kms_backends[account][region].describe_key(key_id)
+    except Exception:
+        return None
+    return (secret.arn, key.arn) if getattr(key, "key_manager", "CUSTOMER") == "CUSTOMER" else None
+
+
 def reset() -> None:
     from labkit.dataplane.secretsmanager import outcomes
 
