@@ -73,6 +73,7 @@ def test_a_key_pending_deletion_refuses_with_its_state_and_a_cancelled_deletion_
 
     pending = ("KMSInvalidStateException", f"{key['Arn']} is pending deletion.")
     assert refusal(lambda: kms.decrypt(CiphertextBlob=sealed)) == pending
+    assert refusal(lambda: kms.enable_key(KeyId=key["KeyId"])) == pending
     assert refusal(lambda: kms.encrypt(KeyId=key["KeyId"], Plaintext=b"tok")) == pending
     assert refusal(lambda: kms.generate_data_key(KeyId=key["KeyId"], KeySpec="AES_256")) == pending
 

@@ -1,7 +1,8 @@
 """A key's state as AWS enforces it (KMS Developer Guide, "Key states of AWS KMS keys"): a disabled
 key refuses cryptographic operations with DisabledException ("<key ARN> is disabled."), a key pending
 deletion with KMSInvalidStateException ("<key ARN> is pending deletion."). A Decrypt naming another
-key than its ciphertext's is refused with IncorrectKeyException. Encrypt, GenerateDataKey
+key than its ciphertext's is refused with IncorrectKeyException, and a key pending deletion is neither
+enabled nor disabled before its deletion is cancelled. Encrypt, GenerateDataKey
 (with or without plaintext) and ReEncrypt's new ciphertext all go through KmsBackend.encrypt in moto,
 Decrypt and ReEncrypt's source through KmsBackend.decrypt. Imported once moto.kms.models is."""
 
@@ -72,7 +73,22 @@ def _decrypting_with_a_usable_key(decrypt):
     return decrypting
 
 
+def _refusing_a_key_pending_deletion(change):
+    """EnableKey and DisableKey: a key pending deletion changes only by CancelKeyDeletion first."""
+
+    @functools.wraps(change)
+    def changing(self, key_id):
+        key = self.keys.get(self.any_id_to_key_id(key_id))
+        if key is not None and key.key_state == "PendingDeletion":
+            raise KMSInvalidStateException(key.arn)
+        return change(self, key_id)
+
+    return changing
+
+
 SEAMS = (
+    Seam("moto.kms.models.KmsBackend.enable_key", ("self", "key_id"), replace=_refusing_a_key_pending_deletion),
+    Seam("moto.kms.models.KmsBackend.disable_key", ("self", "key_id"), replace=_refusing_a_key_pending_deletion),
     Seam(
         "moto.kms.models.KmsBackend.encrypt",
         ("self", "key_id", "plaintext", "encryption_context"),
