@@ -23,6 +23,8 @@ EXPECTED_SETS = {
     "sns: deliveries as AWS makes them",
     "sns: a subscription is not changed by subscribing again",
     "eventbridge: Lambda targets",
+    "kms: a disabled or deleting key refuses",
+    "secretsmanager: rotation runs the function step by step",
     "elb: listeners serve, targets are health checked",
     "ecs: task status is the process's",
     "ecs: services and tasks run",
@@ -35,8 +37,6 @@ EXPECTED_SETS = {
     "cognito: resource servers can be updated",
     "cognito: users migrate on sign-in",
     "s3: notifications invoke functions as S3 does",
-    "kms: a disabled or deleting key refuses",
-    "secretsmanager: rotation runs the function step by step",
 }
 
 
