@@ -246,18 +246,22 @@ from botocore.exceptions import ClientError
 
 
 def handler(event, context):
+    secrets = boto3.client("secretsmanager")
     try:
-        return {"value": boto3.client("secretsmanager").get_secret_value(SecretId=event["secret"])["SecretString"]}
+        if "new" in event:
+            secrets.put_secret_value(SecretId=event["secret"], SecretString=event["new"])
+        return {"value": secrets.get_secret_value(SecretId=event["secret"])["SecretString"]}
     except ClientError as error:
         return {"code": error.response["Error"]["Code"], "message": error.response["Error"]["Message"]}
 """
 
 
-def test_a_secret_under_a_customer_managed_key_is_read_only_with_kms_decrypt_on_the_key(aws):
+def test_a_secret_under_a_customer_managed_key_is_read_with_kms_decrypt_and_written_with_generate_data_key(aws):
     key = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]  # its default policy trusts the account
     secret = aws["secretsmanager"].create_secret(Name=f"card-{uuid.uuid4().hex[:6]}", SecretString="k", KmsKeyId=key)
     name = deploy(aws, READ_SECRET)
-    read = {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret["ARN"]}
+    actions = ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"]
+    read = {"Effect": "Allow", "Action": actions, "Resource": secret["ARN"]}
     aws["iam"].put_role_policy(
         RoleName=aws["role"].rsplit("/", 1)[-1],
         PolicyName="reader",
@@ -279,3 +283,7 @@ def test_a_secret_under_a_customer_managed_key_is_read_only_with_kms_decrypt_on_
         PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [read, decrypt]}),
     )
     assert call(aws, name, {"secret": secret["ARN"]})[1] == {"value": "k"}
+    assert call(aws, name, {"secret": secret["ARN"], "new": "k2"})[1] == {
+        "code": "AccessDeniedException",
+        "message": "Access to KMS is not allowed",
+    }  # a new version is sealed with a data key: kms:GenerateDataKey

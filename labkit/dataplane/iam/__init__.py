@@ -106,10 +106,17 @@ def _refusal(session: sessions.Session, call: requests.Call, region: str):
     return _key_refusal(session, call, region, keys)
 
 
+# What Secrets Manager asks KMS on the caller's behalf for a secret under a customer managed key
+# (Secrets Manager User Guide, "Secret encryption and decryption").
+_SECRET_KEY_ACTIONS = {"GetSecretValue": "kms:Decrypt", "PutSecretValue": "kms:GenerateDataKey"}
+
+
 def _key_refusal(session: sessions.Session, call: requests.Call, region: str, keys: dict):
     """A secret encrypted with a customer managed key is read only with kms:Decrypt on that key too,
-    which Secrets Manager asks for on the caller's behalf; refused, it answers without IAM's words."""
-    if (call.service, call.operation) != ("secretsmanager", "GetSecretValue"):
+    and written only with kms:GenerateDataKey, which Secrets Manager asks for on the caller's behalf;
+    refused, it answers "Access to KMS is not allowed", without IAM's words."""
+    action = _SECRET_KEY_ACTIONS.get(call.operation) if call.service == "secretsmanager" else None
+    if action is None:
         return None
     sealed = secretsmanager.encryption_key(call.params.get("SecretId") or "", session.account, region)
     if sealed is None:
@@ -120,7 +127,7 @@ def _key_refusal(session: sessions.Session, call: requests.Call, region: str, ke
         "kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
         "kms:EncryptionContext:SecretARN": secret_arn,
     }
-    decision, _ = _decision(session, "kms:Decrypt", key, context, {"SecretARN": secret_arn})
+    decision, _ = _decision(session, action, key, context, {"SecretARN": secret_arn})
     if decision == policies.ALLOWED:
         return None
     return denials.response("secretsmanager", "json", "Access to KMS is not allowed")
