@@ -221,3 +221,12 @@ def test_a_grant_lets_the_role_decrypt_only_within_its_encryption_context(kms, w
         workload, "decrypt", CiphertextBlob=theirs["CiphertextBlob"], EncryptionContext={"service": "orders"}
     )
     assert refused["code"] == "AccessDeniedException"
+
+
+def test_a_key_policy_condition_on_the_callers_account_is_evaluated(kms, workload):
+    _, _, role = workload
+    statement = {"Effect": "Allow", "Principal": {"AWS": role}, "Action": "kms:Encrypt", "Resource": "*"}
+    ours = key_with_policy(kms, {**statement, "Condition": {"StringEquals": {"kms:CallerAccount": ACCOUNT}}})
+    theirs = key_with_policy(kms, {**statement, "Condition": {"StringEquals": {"kms:CallerAccount": "210987654321"}}})
+    assert as_workload(workload, "encrypt", KeyId=ours["KeyId"], Plaintext="tok")["code"] is None
+    assert as_workload(workload, "encrypt", KeyId=theirs["KeyId"], Plaintext="tok")["code"] == "AccessDeniedException"
