@@ -18,7 +18,8 @@ DEFAULT_REGION = "us-east-1"
 # moto's fixed account id; the local target reports it as STS does.
 LOCAL_ACCOUNT_ID = "123456789012"
 # The local cloud's clock: alarms, metric periods, cooldowns and delays pass this many times faster.
-LOCAL_CLOCK_SPEEDUP = 60.0
+# LABKIT_CLOCK_SPEEDUP changes it for a local cloud started with it set (tests of schedules in hours).
+LOCAL_CLOCK_SPEEDUP = float(os.environ.get("LABKIT_CLOCK_SPEEDUP") or 60.0)
 
 
 def state_dir() -> Path:

@@ -9,6 +9,7 @@ group. Task processes answer /whoami with their task id, so a test sees which ta
 import ipaddress
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -62,7 +63,7 @@ class Stack:
         self.listener_ports = iter(range(8000, 8100))
         self.task_definition("echo")
 
-    def task_definition(self, family: str, **container) -> str:
+    def task_definition(self, family: str, execution_role: str = EXECUTION_ROLE, **container) -> str:
         definition = {
             "name": "echo",
             "image": self.image.uri,
@@ -84,7 +85,7 @@ class Stack:
             networkMode="awsvpc",
             cpu="256",
             memory="512",
-            executionRoleArn=EXECUTION_ROLE,
+            executionRoleArn=execution_role,
             containerDefinitions=[definition],
         )["taskDefinition"]["taskDefinitionArn"]
 
@@ -301,6 +302,25 @@ def test_a_rolling_update_to_a_new_task_definition_loses_no_request(stack):
     stack.remove("rolling")
 
 
+def execution_role(name: str, *statements) -> str:
+    """A task execution role of its own, with these statements as its one inline policy: its ARN."""
+    iam = boto3.client("iam")
+    trust = {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({"Statement": [trust]}))["Role"]["Arn"]
+    policy = {"Version": "2012-10-17", "Statement": list(statements)}
+    iam.put_role_policy(RoleName=name, PolicyName="execution", PolicyDocument=json.dumps(policy))
+    return arn
+
+
+def run_task(stack, family: str) -> str:
+    return stack.ecs.run_task(
+        cluster=CLUSTER,
+        taskDefinition=family,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": stack.subnets}},
+    )["tasks"][0]["taskArn"]
+
+
 def test_secrets_reach_the_environment_and_output_reaches_cloudwatch_logs(stack):
     secret = boto3.client("secretsmanager").create_secret(
         Name="shop/db", SecretString=json.dumps({"password": "s3cret"})
@@ -309,6 +329,11 @@ def test_secrets_reach_the_environment_and_output_reaches_cloudwatch_logs(stack)
     parameter = f"arn:aws:ssm:{stack.env.region}:{stack.env.account_id}:parameter/shop/greeting"
     stack.task_definition(
         "echo-secrets",
+        execution_role=execution_role(
+            "echo-secrets-execution",
+            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret},
+            {"Effect": "Allow", "Action": "ssm:GetParameters", "Resource": parameter},
+        ),
         secrets=[
             {"name": "DB_PASSWORD", "valueFrom": f"{secret}:password::"},
             {"name": "GREETING", "valueFrom": parameter},
@@ -341,6 +366,95 @@ def test_secrets_reach_the_environment_and_output_reaches_cloudwatch_logs(stack)
     final = stack.task_in(arn, "STOPPED")
     assert (final["stoppedReason"], final["stopCode"]) == ("done with it", "UserInitiated")
     assert final["containers"][0]["exitCode"] == 0  # it shut down cleanly on SIGTERM
+
+
+SECRET_FAILURE = (
+    "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: "
+)
+REQUEST_ID = r" status code: 400, request id: [0-9a-f-]{36}"
+
+
+def test_a_task_whose_execution_role_may_not_read_its_secret_stops_before_it_runs_with_awss_reason(stack):
+    secret = boto3.client("secretsmanager").create_secret(Name="shop/api-key", SecretString="key-0")["ARN"]
+    role = execution_role("no-secrets-execution", {"Effect": "Allow", "Action": "logs:*", "Resource": "*"})
+    stack.task_definition("echo-unread-secret", execution_role=role, secrets=[{"name": "API_KEY", "valueFrom": secret}])
+    task = stack.task_in(run_task(stack, "echo-unread-secret"), "STOPPED", timeout=5)
+    assert task["stopCode"] == "TaskFailedToStart"
+    assert re.fullmatch(
+        re.escape(
+            f"{SECRET_FAILURE}unable to retrieve secret from asm: service call has been retried 1 time(s): "
+            f"failed to fetch secret {secret} from secrets manager: AccessDeniedException: User: "
+            f"arn:aws:sts::123456789012:assumed-role/no-secrets-execution/{task_id(task)} is not authorized to "
+            f"perform: secretsmanager:GetSecretValue on resource: {secret} because no identity-based policy "
+            "allows the secretsmanager:GetSecretValue action"
+        )
+        + REQUEST_ID,
+        task["stoppedReason"],
+    ), task["stoppedReason"]
+
+
+def test_a_task_whose_execution_role_may_not_read_its_parameter_stops_with_ssms_words(stack):
+    boto3.client("ssm").put_parameter(Name="/shop/provider-url", Value="http://provider", Type="String")
+    parameter = f"arn:aws:ssm:{stack.env.region}:{stack.env.account_id}:parameter/shop/provider-url"
+    role = execution_role("no-parameters-execution", {"Effect": "Allow", "Action": "logs:*", "Resource": "*"})
+    stack.task_definition(
+        "echo-unread-parameter", execution_role=role, secrets=[{"name": "PROVIDER", "valueFrom": "/shop/provider-url"}]
+    )
+    task = stack.task_in(run_task(stack, "echo-unread-parameter"), "STOPPED", timeout=5)
+    assert re.fullmatch(
+        re.escape(
+            f"{SECRET_FAILURE}unable to retrieve secrets from ssm: service call has been retried 1 time(s): "
+            "AccessDeniedException: User: "
+            f"arn:aws:sts::123456789012:assumed-role/no-parameters-execution/{task_id(task)} is not authorized to "
+            f"perform: ssm:GetParameters on resource: {parameter} because no identity-based policy allows the "
+            "ssm:GetParameters action"
+        )
+        + REQUEST_ID,
+        task["stoppedReason"],
+    ), task["stoppedReason"]
+
+
+def test_a_secret_under_a_customer_managed_key_needs_kms_decrypt_for_the_execution_role(stack):
+    key = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]  # its default policy trusts the account
+    secret = boto3.client("secretsmanager").create_secret(Name="shop/card-key", SecretString="k", KmsKeyId=key)["ARN"]
+    read = {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret}
+    stack.task_definition(
+        "echo-sealed-secret",
+        execution_role=execution_role("sealed-execution", read),
+        secrets=[{"name": "CARD_KEY", "valueFrom": secret}],
+    )
+    task = stack.task_in(run_task(stack, "echo-sealed-secret"), "STOPPED", timeout=5)
+    assert re.fullmatch(
+        re.escape(
+            f"{SECRET_FAILURE}unable to retrieve secret from asm: service call has been retried 1 time(s): "
+            f"failed to fetch secret {secret} from secrets manager: AccessDeniedException: Access to KMS is not allowed"
+        )
+        + REQUEST_ID,
+        task["stoppedReason"],
+    ), task["stoppedReason"]
+
+    decrypt = {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key}
+    stack.task_definition(
+        "echo-sealed-secret",
+        execution_role=execution_role("unsealing-execution", read, decrypt),
+        secrets=[{"name": "CARD_KEY", "valueFrom": secret}],
+    )
+    running = stack.task_in(run_task(stack, "echo-sealed-secret"), "RUNNING")
+    stack.ecs.stop_task(cluster=CLUSTER, task=running["taskArn"])
+
+
+def test_a_task_definition_with_secrets_needs_an_execution_role(stack):
+    with pytest.raises(ClientError) as refused:
+        stack.ecs.register_task_definition(
+            family="echo-no-role",
+            containerDefinitions=[
+                {"name": "echo", "image": stack.image.uri, "secrets": [{"name": "A", "valueFrom": "/shop/a"}]}
+            ],
+        )
+    assert refused.value.response["Error"] == {
+        "Code": "ClientException",
+        "Message": "When you are specifying container secrets, you must also specify a value for 'executionRoleArn'.",
+    }
 
 
 def test_a_task_whose_image_is_missing_stops_with_the_pull_error(stack):

@@ -498,12 +498,19 @@ def test_secrets_manager_rotation_runs_the_four_steps(aws):
     """,
     )
     arn = aws["lambda"].get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+    aws["lambda"].add_permission(
+        FunctionName=name, StatementId="sm", Action="lambda:InvokeFunction", Principal="secretsmanager.amazonaws.com"
+    )
     secret = aws["secretsmanager"].create_secret(Name=f"db-{uuid.uuid4().hex[:8]}", SecretString="s3cret")["ARN"]
     aws["secretsmanager"].rotate_secret(
         SecretId=secret, RotationLambdaARN=arn, RotationRules={"AutomaticallyAfterDays": 30}
     )
-    steps = [m.split()[1] for m in log_messages(aws, name) if m.startswith("step ")]
-    assert steps == ["createSecret", "setSecret", "testSecret", "finishSecret"]
+
+    def steps():  # Secrets Manager runs them after RotateSecret has answered (tests/test_dataplane_secretsmanager.py)
+        return [m.split()[1] for m in log_messages(aws, name) if m.startswith("step ")]
+
+    wait_for(lambda: len(steps()) == 4, 20, "the four steps")
+    assert steps() == ["createSecret", "setSecret", "testSecret", "finishSecret"]
 
 
 def process_alive(pid: int) -> bool:

@@ -23,6 +23,8 @@ EXPECTED_SETS = {
     "sns: deliveries as AWS makes them",
     "sns: a subscription is not changed by subscribing again",
     "eventbridge: Lambda targets",
+    "kms: a disabled or deleting key refuses",
+    "secretsmanager: rotation runs the function step by step",
     "elb: listeners serve, targets are health checked",
     "ecs: task status is the process's",
     "ecs: services and tasks run",

@@ -25,6 +25,8 @@ SERVICE_MODULES: list[str] = [
     "autoscaling",
     "apigateway",
     "eventbridge",
+    "kms",
+    "secretsmanager",
     "iam",
 ]
 

@@ -59,10 +59,16 @@ class ContainerSpec:
 
 
 def prepare(
-    definition: dict, override: dict, task, metadata_uri: str, network_env: dict | None = None
+    definition: dict,
+    override: dict,
+    task,
+    metadata_uri: str,
+    network_env: dict | None = None,
+    execution_role: str | None = None,
 ) -> ContainerSpec:
     """The container `definition` of moto's `task`, ready to start; `network_env` is what the
-    task's network and role add (Service Connect's proxy, the role's credentials). Raises TaskFailed."""
+    task's network and role add (Service Connect's proxy, the role's credentials); the execution role
+    reads the container's secrets. Raises TaskFailed."""
     account_id, region = task._account_id, task.region_name
     image = definition.get("image", "")
     artifact, digest, image_config = _find_image(image, definition, account_id, region)
@@ -89,7 +95,10 @@ def prepare(
         for m in definition.get("portMappings") or []
         if m.get("containerPort")
     ]
-    env = {**_environment(definition, override, image_config, rootfs, task, ports, metadata_uri), **(network_env or {})}
+    env = {
+        **_environment(definition, override, image_config, rootfs, task, ports, metadata_uri, execution_role),
+        **(network_env or {}),
+    }
     logs = None
     log_configuration = definition.get("logConfiguration") or {}
     if log_configuration.get("logDriver") == "awslogs":
@@ -139,7 +148,9 @@ def _ecr_digest(repository: str, tag: str | None, digest: str | None, account_id
     return None
 
 
-def _environment(definition, override, image_config, rootfs, task, ports, metadata_uri) -> dict[str, str]:
+def _environment(
+    definition, override, image_config, rootfs, task, ports, metadata_uri, execution_role=None
+) -> dict[str, str]:
     account_id, region = task._account_id, task.region_name
     plumbing = {
         "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
@@ -176,7 +187,7 @@ def _environment(definition, override, image_config, rootfs, task, ports, metada
         # A container listens on 0.0.0.0 of its own network; a local task shares the machine's,
         # where the course serves on loopback only. A service that reads $HOST stays there.
         ports_env["HOST"] = LOCALHOST
-    resolved_secrets = secrets.resolve(definition.get("secrets"), account_id, region)
+    resolved_secrets = secrets.resolve(definition.get("secrets"), account_id, region, execution_role, task.id)
     return {**plumbing, **from_image, **own, **resolved_secrets, **agent, **ports_env}
 
 

@@ -63,6 +63,10 @@ def _register_task_definition(response, call):
         (c.get("logConfiguration") or {}).get("logDriver") == "awslogs"
         for c in params.get("containerDefinitions") or []
     )
+    if any(c.get("secrets") for c in params.get("containerDefinitions") or []) and not params.get("executionRoleArn"):
+        raise EcsClientException(
+            "When you are specifying container secrets, you must also specify a value for 'executionRoleArn'."
+        )
     if fargate and uses_awslogs and not params.get("executionRoleArn"):
         raise EcsClientException(
             "Fargate requires task definition to have execution role ARN to support log driver awslogs."

@@ -215,6 +215,7 @@ class TaskRuntime:
                 self.task,
                 metadata_uri + f"/{definition['name']}",
                 {**network_env, **credentials},
+                getattr(self.task_definition, "execution_role_arn", None),
             )
             if spec.logs is not None:
                 spec.logs.open()

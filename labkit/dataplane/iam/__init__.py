@@ -15,11 +15,12 @@ import json
 import threading
 import time
 
+from labkit.dataplane import kms, secretsmanager
 from labkit.dataplane.core import policies
 from labkit.dataplane.iam import denials, requests, resources, sessions
 from labkit.dataplane.iam.sessions import credentials
 
-__all__ = ["credentials", "install", "middleware", "reset", "role_documents"]
+__all__ = ["credentials", "denial", "install", "middleware", "reset", "role_documents"]
 
 DECISIONS_ROUTE = "/_labkit/iam/decisions"
 _decisions: collections.deque = collections.deque(maxlen=1000)
@@ -82,17 +83,66 @@ def role_documents(role_arn: str) -> list[dict] | None:
     return documents
 
 
+def denial(role_arn: str, session_name: str, action: str, resource: str, context: dict | None = None) -> str | None:
+    """IAM's AccessDenied message when a role's session may not do `action` on `resource`, None when
+    it may: for a service that acts in-process with a role's credentials, as the ECS agent reads a
+    container's secrets with the task's execution role. The decision is recorded as any other."""
+    session = sessions.Session(role_arn, session_name)
+    keys = {"aws:PrincipalArn": role_arn, **(context or {})}
+    decision, kind = _decision(session, action, resource, keys, {})
+    if decision == policies.ALLOWED:
+        return None
+    return denials.message(session.assumed_role_arn, action, resource, decision, kind)
+
+
 def _refusal(session: sessions.Session, call: requests.Call, region: str):
     action = resources.action(call)
-    documents = role_documents(session.role_arn) or []
     keys = resources.context(call, region, session.role_arn)
     for resource in resources.arns(call, region, session.account):
-        decision = policies.evaluate(documents, policies.Request(action, resource, keys))
-        _record(session, action, resource, decision)
+        decision, kind = _decision(session, action, resource, keys, call.params.get("EncryptionContext") or {})
         if decision != policies.ALLOWED:
-            text = denials.message(session.assumed_role_arn, action, resource, decision)
+            text = denials.message(session.assumed_role_arn, action, resource, decision, kind)
             return denials.response(call.service, _protocol(call.service), text)
-    return None
+    return _key_refusal(session, call, region, keys)
+
+
+# What Secrets Manager asks KMS on the caller's behalf for a secret under a customer managed key
+# (Secrets Manager User Guide, "Secret encryption and decryption").
+_SECRET_KEY_ACTIONS = {"GetSecretValue": "kms:Decrypt", "PutSecretValue": "kms:GenerateDataKey"}
+
+
+def _key_refusal(session: sessions.Session, call: requests.Call, region: str, keys: dict):
+    """A secret encrypted with a customer managed key is read only with kms:Decrypt on that key too,
+    and written only with kms:GenerateDataKey, which Secrets Manager asks for on the caller's behalf;
+    refused, it answers "Access to KMS is not allowed", without IAM's words."""
+    action = _SECRET_KEY_ACTIONS.get(call.operation) if call.service == "secretsmanager" else None
+    if action is None:
+        return None
+    sealed = secretsmanager.encryption_key(call.params.get("SecretId") or "", session.account, region)
+    if sealed is None:
+        return None
+    secret_arn, key = sealed
+    context = {
+        **keys,
+        "kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
+        "kms:EncryptionContext:SecretARN": secret_arn,
+    }
+    decision, _ = _decision(session, action, key, context, {"SecretARN": secret_arn})
+    if decision == policies.ALLOWED:
+        return None
+    return denials.response("secretsmanager", "json", "Access to KMS is not allowed")
+
+
+def _decision(session: sessions.Session, action: str, resource: str, keys: dict, encryption_context: dict):
+    """(decision, the kind of policy that decided it) for the session's `action` on `resource`."""
+    documents = role_documents(session.role_arn) or []
+    decision = policies.evaluate(documents, policies.Request(action, resource, keys))
+    kind = denials.IDENTITY_BASED
+    if action.startswith("kms:") and ":key/" in resource:  # a key policy decides with IAM's policies
+        refused = kms.authorize(session.role_arn, action, resource, keys, encryption_context, decision)
+        decision, kind = refused or (policies.ALLOWED, kind)
+    _record(session, action, resource, decision)
+    return decision, kind
 
 
 def _record(session, action: str, resource: str, decision: str) -> None:

@@ -1,7 +1,7 @@
 """AccessDenied as each service answers it, in the service's protocol, with IAM's message:
 "User: <assumed-role ARN> is not authorized to perform: <action> on resource: <ARN> because no
 identity-based policy allows the <action> action" (or "with an explicit deny in an identity-based
-policy")."""
+policy"), or, for a KMS key, "... because no resource-based policy allows the <action> action"."""
 
 import json
 
@@ -12,11 +12,17 @@ _QUERY_ERRORS = {"sns": (403, "AuthorizationError"), "sts": (403, "AccessDenied"
 _REST_ERRORS = {"lambda": (403, "AccessDeniedException"), "s3": (403, "AccessDenied")}
 
 
-def message(principal_arn: str, action: str, resource: str, decision: str) -> str:
+IDENTITY_BASED, RESOURCE_BASED = "identity-based", "resource-based"
+
+
+def message(principal_arn: str, action: str, resource: str, decision: str, kind: str = IDENTITY_BASED) -> str:
+    """`kind` is the policy that denied: an identity-based one (the role's), or a resource-based one
+    (a KMS key policy, which must allow the caller or its account)."""
+    article = "an" if kind == IDENTITY_BASED else "a"
     why = (
-        "with an explicit deny in an identity-based policy"
+        f"with an explicit deny in {article} {kind} policy"
         if decision == EXPLICIT_DENY
-        else f"because no identity-based policy allows the {action} action"
+        else f"because no {kind} policy allows the {action} action"
     )
     return f"User: {principal_arn} is not authorized to perform: {action} on resource: {resource} {why}"
 

@@ -31,6 +31,8 @@ def context(call: Call, region: str, principal_arn: str) -> dict:
     condition context keys"; KMS's kms:EncryptionContext:KEY)."""
     keys = {"aws:PrincipalArn": principal_arn, "aws:RequestedRegion": region}
     encryption_context = call.params.get("EncryptionContext")
+    if call.service == "kms":  # key policies' kms:CallerAccount (AWS's default policy for services uses it)
+        keys["kms:CallerAccount"] = principal_arn.split(":")[4]
     if call.service == "kms" and isinstance(encryption_context, dict):
         keys.update({f"kms:EncryptionContext:{name}": value for name, value in encryption_context.items()})
         keys["kms:EncryptionContextKeys"] = list(encryption_context)
@@ -105,6 +107,10 @@ def _s3(call, params, region, account):
 
 def _kms(call, params, region, account):
     key = params.get("KeyId")
+    if not key and params.get("CiphertextBlob"):  # Decrypt: the key its ciphertext was made with
+        from labkit.dataplane import kms
+
+        return [kms.key_of_ciphertext(params["CiphertextBlob"], account, region)]
     if not key:
         return []
     if key.startswith("arn:") and ":key/" in key:

@@ -245,7 +245,6 @@ SEAMS = (
     ),
     # The paths by which other triggers reach the seam, and the Logs calls that write invocations' logs.
     Seam("moto.awslambda.models.LambdaBackend.send_dynamodb_items", contains="func.invoke("),
-    Seam("moto.secretsmanager.models.SecretsManagerBackend.rotate_secret", contains="lambda_backend.invoke("),
     Seam("moto.logs.models.LogsBackend.ensure_log_group", ("self", "log_group_name")),
     Seam("moto.logs.models.LogsBackend.ensure_log_stream", ("self", "log_group_name", "log_stream_name")),
     Seam(
