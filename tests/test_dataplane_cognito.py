@@ -248,13 +248,18 @@ def trigger(functions, source: str, pool_arn: str | None) -> str:
     return functions["lambda"].get_function(FunctionName=name)["Configuration"]["FunctionArn"]
 
 
+def set_triggers(cognito, pool: str, **lambda_config) -> None:
+    """The pool's Lambda triggers (UpdateUserPool resets what it is not given: email stays auto-verified)."""
+    cognito.update_user_pool(UserPoolId=pool, AutoVerifiedAttributes=["email"], LambdaConfig=lambda_config)
+
+
 def pool_with(cognito, **lambda_config) -> tuple[str, str, str]:
     """(pool id, pool ARN, client id) of a pool with email usernames and these triggers."""
     pool = cognito.create_user_pool(
         PoolName=f"triggers-{uuid.uuid4().hex[:6]}", UsernameAttributes=["email"], AutoVerifiedAttributes=["email"]
     )["UserPool"]
     if lambda_config:
-        cognito.update_user_pool(UserPoolId=pool["Id"], AutoVerifiedAttributes=["email"], LambdaConfig=lambda_config)
+        set_triggers(cognito, pool["Id"], **lambda_config)
     client = cognito.create_user_pool_client(
         UserPoolId=pool["Id"],
         ClientName="web",
@@ -265,11 +270,7 @@ def pool_with(cognito, **lambda_config) -> tuple[str, str, str]:
 
 def test_a_pre_sign_up_trigger_refuses_with_its_message_and_confirms_whom_it_accepts(cognito, functions, cloud):
     pool, pool_arn, client = pool_with(cognito)
-    cognito.update_user_pool(
-        UserPoolId=pool,
-        AutoVerifiedAttributes=["email"],
-        LambdaConfig={"PreSignUp": trigger(functions, PRE_SIGN_UP, pool_arn)},
-    )
+    set_triggers(cognito, pool, PreSignUp=trigger(functions, PRE_SIGN_UP, pool_arn))
     # UpdateUserPool resets what it is not given, but never what cannot change after creation.
     assert cognito.describe_user_pool(UserPoolId=pool)["UserPool"]["UsernameAttributes"] == ["email"]
     with pytest.raises(cognito.exceptions.UserLambdaValidationException) as refused:
@@ -284,11 +285,7 @@ def test_a_pre_sign_up_trigger_refuses_with_its_message_and_confirms_whom_it_acc
 
 def test_a_trigger_the_function_does_not_allow_fails_the_sign_up_as_on_aws(cognito, functions):
     pool, _, client = pool_with(cognito)
-    cognito.update_user_pool(
-        UserPoolId=pool,
-        AutoVerifiedAttributes=["email"],
-        LambdaConfig={"PreSignUp": trigger(functions, PRE_SIGN_UP, None)},
-    )
+    set_triggers(cognito, pool, PreSignUp=trigger(functions, PRE_SIGN_UP, None))
     with pytest.raises(
         cognito.exceptions.UnexpectedLambdaException,
         match="PreSignUp invocation failed due to error AccessDeniedException.",
@@ -298,11 +295,7 @@ def test_a_trigger_the_function_does_not_allow_fails_the_sign_up_as_on_aws(cogni
 
 def test_a_pre_token_generation_trigger_changes_the_id_tokens_claims(cognito, functions):
     pool, pool_arn, client = pool_with(cognito)
-    cognito.update_user_pool(
-        UserPoolId=pool,
-        AutoVerifiedAttributes=["email"],
-        LambdaConfig={"PreTokenGeneration": trigger(functions, PRE_TOKEN, pool_arn)},
-    )
+    set_triggers(cognito, pool, PreTokenGeneration=trigger(functions, PRE_TOKEN, pool_arn))
     cognito.admin_create_user(
         UserPoolId=pool,
         Username="ada@bookshop.example",
@@ -334,9 +327,7 @@ def test_a_post_confirmation_trigger_runs_once_the_code_confirms_the_user(cognit
 
     pool, pool_arn, client = pool_with(cognito)
     welcome = trigger(functions, POST_CONFIRMATION, pool_arn)
-    cognito.update_user_pool(
-        UserPoolId=pool, AutoVerifiedAttributes=["email"], LambdaConfig={"PostConfirmation": welcome}
-    )
+    set_triggers(cognito, pool, PostConfirmation=welcome)
     email = f"reader-{uuid.uuid4().hex[:6]}@bookshop.example"
     cognito.sign_up(ClientId=client, Username=email, Password=PASSWORD)
     code = mail_to(cloud, email)[0]["body"].rsplit(" ", 2)[-2].rstrip(".")
@@ -432,11 +423,7 @@ USER_MIGRATION = """
 
 def test_a_user_migration_trigger_brings_a_user_across_on_her_first_sign_in_with_her_old_password(cognito, functions):
     pool, pool_arn, client = pool_with(cognito)
-    cognito.update_user_pool(
-        UserPoolId=pool,
-        AutoVerifiedAttributes=["email"],
-        LambdaConfig={"UserMigration": trigger(functions, USER_MIGRATION, pool_arn)},
-    )
+    set_triggers(cognito, pool, UserMigration=trigger(functions, USER_MIGRATION, pool_arn))
 
     def sign_in(email, password):
         return cognito.initiate_auth(
@@ -463,11 +450,7 @@ def test_a_user_migration_trigger_brings_a_user_across_on_her_first_sign_in_with
 def test_a_migrated_user_without_a_final_status_must_reset_her_password_first(cognito, functions):
     pool, pool_arn, client = pool_with(cognito)
     unconfirmed = USER_MIGRATION.replace('event["response"]["finalUserStatus"] = "CONFIRMED"', "")
-    cognito.update_user_pool(
-        UserPoolId=pool,
-        AutoVerifiedAttributes=["email"],
-        LambdaConfig={"UserMigration": trigger(functions, unconfirmed, pool_arn)},
-    )
+    set_triggers(cognito, pool, UserMigration=trigger(functions, unconfirmed, pool_arn))
     with pytest.raises(cognito.exceptions.PasswordResetRequiredException, match="Password reset required for the user"):
         cognito.initiate_auth(
             ClientId=client,
@@ -490,11 +473,7 @@ CUSTOM_MESSAGE = """
 
 def test_a_custom_message_trigger_writes_the_mail_that_carries_the_code(cognito, functions, cloud):
     pool, pool_arn, client = pool_with(cognito)
-    cognito.update_user_pool(
-        UserPoolId=pool,
-        AutoVerifiedAttributes=["email"],
-        LambdaConfig={"CustomMessage": trigger(functions, CUSTOM_MESSAGE, pool_arn)},
-    )
+    set_triggers(cognito, pool, CustomMessage=trigger(functions, CUSTOM_MESSAGE, pool_arn))
     email = f"reader-{uuid.uuid4().hex[:6]}@bookshop.example"
     cognito.sign_up(ClientId=client, Username=email, Password=PASSWORD)
     [mail] = mail_to(cloud, email)
