@@ -16,6 +16,7 @@ STREAM_READER = [
     "dynamodb:DescribeStream",
     "dynamodb:ListStreams",
     "sqs:SendMessage",
+    "s3:PutObject",
 ]
 # Prints each batch it gets; fails a batch holding an item titled "fail-always".
 RECORD_BATCHES = """
@@ -164,6 +165,27 @@ def test_a_failing_batch_is_bisected_retried_and_then_described_to_the_on_failur
     info = description["DDBStreamBatchInfo"]
     assert (info["batchSize"], info["streamArn"]) == (1, stream)
     assert info["startSequenceNumber"] == info["endSequenceNumber"] == poison["dynamodb"]["SequenceNumber"]
+
+
+def test_a_poison_record_with_an_s3_destination_is_kept_there_with_the_batch(aws):
+    name = deploy(aws, RECORD_BATCHES)
+    table, stream = streamed_table(aws)
+    s3 = boto3.client("s3")
+    bucket = f"failures-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    put(aws, table, "b1", "fail-always")
+    mapping = aws["lambda"].create_event_source_mapping(
+        EventSourceArn=stream,
+        FunctionName=name,
+        StartingPosition="TRIM_HORIZON",
+        MaximumRetryAttempts=0,
+        DestinationConfig={"OnFailure": {"Destination": f"arn:aws:s3:::{bucket}"}},
+    )["UUID"]
+    kept = wait_for(lambda: s3.list_objects_v2(Bucket=bucket).get("Contents"), 15, "the record in the bucket")
+    assert kept[0]["Key"].startswith(f"aws/lambda/{mapping}/")
+    record = json.loads(s3.get_object(Bucket=bucket, Key=kept[0]["Key"])["Body"].read())
+    assert record["DDBStreamBatchInfo"]["batchSize"] == 1
+    assert summary(record["payload"]["Records"]) == ["INSERT:b1:fail-always"]
 
 
 def test_a_mapping_without_a_starting_position_is_refused_as_on_aws(aws):

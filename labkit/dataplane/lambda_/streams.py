@@ -12,7 +12,7 @@ What moto 5.2.5 does, and what this corrects:
   batch that fails is retried, split in two first when BisectBatchOnFunctionError is set (a split does
   not count as a retry); with ReportBatchItemFailures, from the first failed record. Once
   MaximumRetryAttempts are spent (-1, the default: never, as AWS retries until the record expires),
-  the batch is described to the OnFailure destination (an SQS queue or SNS topic) and skipped.
+  the batch is described to the OnFailure destination (an SQS queue, SNS topic or S3 bucket) and skipped.
 STREAM_SEAMS (at the end) says where this meets moto; event_sources.py starts the pollers.
 """
 
@@ -33,7 +33,7 @@ RETRY_PAUSE_S = 0.2
 DEFAULT_BATCH_SIZE = 100
 # What Lambda's pollers call with the function's role (AWS checks them when the mapping is created).
 POLLER_ACTIONS = ("dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:DescribeStream", "dynamodb:ListStreams")
-DESTINATION_ACTIONS = {"sqs": "sqs:SendMessage", "sns": "sns:Publish"}
+DESTINATION_ACTIONS = {"sqs": "sqs:SendMessage", "sns": "sns:Publish", "s3": "s3:PutObject"}
 _written = threading.Condition()  # notified on every record, so an idle poller wakes at once
 _pollers: dict[str, threading.Event] = {}
 _pollers_lock = threading.Lock()
@@ -73,9 +73,11 @@ def refuse_what_aws_refuses(lambda_backend, spec: dict) -> None:
         service = Arn.parse(destination).service
         if service not in DESTINATION_ACTIONS:
             raise InvalidParameterValueException(
-                f"Unsupported destination {destination}: an OnFailure destination is an SQS queue or an SNS topic"
+                f"Unsupported destination {destination}: an OnFailure destination is an SQS queue, an SNS topic or "
+                "an S3 bucket"
             )
-        if not allowed(DESTINATION_ACTIONS[service], destination):
+        resource = f"{destination}/*" if service == "s3" else destination
+        if not allowed(DESTINATION_ACTIONS[service], resource):
             action = DESTINATION_ACTIONS[service].split(":")[1]
             raise InvalidParameterValueException(
                 f"The provided execution role does not have permissions to call {action} on {service.upper()}"
@@ -208,7 +210,7 @@ def _passes_the_filters(mapping, record: dict) -> bool:
 
 
 def _describe_to_destination(mapping, records: list[dict], attempts: int) -> None:
-    """What AWS sends the OnFailure destination for a stream: the batch's metadata, not its records."""
+    """What AWS sends the OnFailure destination for a stream: the batch's metadata (to S3, its records too)."""
     destination = _on_failure(mapping.destination_config)
     if not destination:
         return
@@ -234,12 +236,20 @@ def _describe_to_destination(mapping, records: list[dict], attempts: int) -> Non
             "streamArn": mapping.event_source_arn,
         },
     }
-    _send(destination, json.dumps(description))
+    _send(mapping, destination, description, records)
 
 
-def _send(destination: str, body: str) -> None:
-    arn = Arn.parse(destination)
-    if arn.service == "sqs":
+def _send(mapping, destination: str, description: dict, records: list[dict]) -> None:
+    arn, body = Arn.parse(destination), json.dumps(description)
+    if arn.service == "s3":  # with the batch's records too, under AWS's key layout
+        from moto.s3.models import s3_backends
+
+        now = datetime.datetime.now(datetime.UTC)
+        shard = description["DDBStreamBatchInfo"]["shardId"]
+        key = f"aws/lambda/{mapping.uuid}/{shard}/{now:%Y/%m/%d}/{now:%Y-%m-%dT%H.%M.%S}-{uuid.uuid4()}"
+        record = json.dumps({**description, "payload": {"Records": records}})
+        s3_backends[mapping.account_id]["global"].put_object(arn.resource, key, record.encode())
+    elif arn.service == "sqs":
         from moto.sqs.models import sqs_backends
 
         sqs_backends[arn.account][arn.region].send_message(arn.resource, body)
