@@ -15,13 +15,13 @@ and SNS delivers asynchronously (event_sources.py). Only python3.x runtimes run.
 import atexit
 
 from labkit.dataplane.core import seams
-from labkit.dataplane.lambda_ import event_sources, events, invoke, logs, template
+from labkit.dataplane.lambda_ import event_sources, events, invoke, logs, pollers, template
 
 
 def install() -> None:
     seams.declare("lambda: handlers run", "moto.awslambda.models", "labkit.dataplane.lambda_.moto_patches:SEAMS")
     event_sources.install()
-    atexit.register(event_sources.stop_pollers)
+    atexit.register(pollers.stop_all)
     atexit.register(invoke.POOL.stop_all)
     atexit.register(template.stop)
 
@@ -46,7 +46,7 @@ def middleware(app):
 
 
 def reset() -> None:
-    event_sources.stop_pollers()
+    pollers.stop_all()
     events.forget_queued()
     logs.forget_queued()
     invoke.POOL.stop_all()

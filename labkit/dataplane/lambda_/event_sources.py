@@ -38,14 +38,12 @@ from labkit.dataplane import iam, sns
 from labkit.dataplane.core import functions, patterns, policies, seams
 from labkit.dataplane.core.arns import Arn
 from labkit.dataplane.core.seams import Seam
-from labkit.dataplane.lambda_ import streams
+from labkit.dataplane.lambda_ import pollers, streams
 
 # How long a poller waits on an empty queue before looking again; SendMessage wakes it sooner.
 IDLE_WAIT_S = 0.05
 # What Lambda's pollers call with the function's role (AWS checks them when the mapping is created).
 POLLER_ACTIONS = ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes")
-_pollers: dict[str, threading.Event] = {}  # mapping UUID -> its poller's stop flag
-_pollers_lock = threading.Lock()
 
 
 def install() -> None:
@@ -55,15 +53,6 @@ def install() -> None:
     seams.declare(
         "lambda: DynamoDB stream pollers", "moto.dynamodb.models.table", "labkit.dataplane.lambda_.streams:STREAM_SEAMS"
     )
-
-
-def stop_pollers() -> None:
-    """On reset and at exit: the mappings the pollers serve are gone."""
-    with _pollers_lock:
-        for stop in _pollers.values():
-            stop.set()
-        _pollers.clear()
-    streams.stop_pollers()
 
 
 # --- SQS ------------------------------------------------------------------------------------------
@@ -78,7 +67,7 @@ def _then_poll(create):
             _refuse_what_aws_refuses(self, spec)
         mapping = create(self, spec)
         if Arn.parse(mapping.event_source_arn).service == "sqs":
-            _start_poller(self, mapping)
+            pollers.start(mapping, _poll, self, mapping, name="sqs-poller")
         elif streams.is_stream(mapping.event_source_arn):
             streams.start_poller(self, mapping)
         return mapping
@@ -113,15 +102,6 @@ def _refuse_what_aws_refuses(lambda_backend, spec: dict) -> None:
         )
 
 
-def _start_poller(lambda_backend, mapping) -> None:
-    stop = threading.Event()
-    with _pollers_lock:
-        _pollers[mapping.uuid] = stop
-    threading.Thread(
-        target=_poll, args=(lambda_backend, mapping, stop), daemon=True, name=f"sqs-poller-{mapping.uuid[:8]}"
-    ).start()
-
-
 def _poll(lambda_backend, mapping, stop: threading.Event) -> None:
     def exists() -> bool:
         # A deleted mapping, or one emptied by moto's reset, is no longer in its backend.
@@ -144,9 +124,6 @@ def _poll(lambda_backend, mapping, stop: threading.Event) -> None:
         except Exception:  # one bad batch must not end the polling; the cloud's log says why
             traceback.print_exc()
             stop.wait(1.0)
-    with _pollers_lock:
-        if _pollers.get(mapping.uuid) is stop:
-            del _pollers[mapping.uuid]
 
 
 def _queue(queue_arn: str):

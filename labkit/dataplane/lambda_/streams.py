@@ -26,6 +26,7 @@ from labkit.dataplane import iam
 from labkit.dataplane.core import functions, patterns, policies
 from labkit.dataplane.core.arns import Arn
 from labkit.dataplane.core.seams import Seam
+from labkit.dataplane.lambda_ import pollers
 
 IDLE_WAIT_S = 0.05
 # AWS backs off between retries of a failed batch; locally a short pause keeps a retried shard from spinning.
@@ -35,8 +36,6 @@ DEFAULT_BATCH_SIZE = 100
 POLLER_ACTIONS = ("dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:DescribeStream", "dynamodb:ListStreams")
 DESTINATION_ACTIONS = {"sqs": "sqs:SendMessage", "sns": "sns:Publish", "s3": "s3:PutObject"}
 _written = threading.Condition()  # notified on every record, so an idle poller wakes at once
-_pollers: dict[str, threading.Event] = {}
-_pollers_lock = threading.Lock()
 
 
 def is_stream(arn: str) -> bool:
@@ -90,25 +89,7 @@ def start_poller(lambda_backend, mapping) -> None:
         return
     # TRIM_HORIZON: the oldest record the shard keeps; LATEST: the next one written.
     position = len(shard.items) if mapping.starting_position == "LATEST" else 0
-    stop = threading.Event()
-    with _pollers_lock:
-        _pollers[mapping.uuid] = stop
-    threading.Thread(
-        target=_poll,
-        args=(lambda_backend, mapping, shard, position, stop),
-        daemon=True,
-        name=f"stream-poller-{mapping.uuid[:8]}",
-    ).start()
-
-
-def stop_pollers() -> None:
-    """On reset and at exit: the mappings the pollers serve are gone."""
-    with _pollers_lock:
-        for stop in _pollers.values():
-            stop.set()
-        _pollers.clear()
-    with _written:
-        _written.notify_all()
+    pollers.start(mapping, _poll, lambda_backend, mapping, shard, position, name="stream-poller")
 
 
 def _poll(lambda_backend, mapping, shard, position: int, stop: threading.Event) -> None:
