@@ -732,7 +732,7 @@ def test_every_task_is_a_child_of_the_local_cloud_and_stops_with_it(stack, cloud
         assert parent == info["pid"] and group == os.getpgid(info["pid"])
 
     control.reset()
-    wait_for(lambda: not any(_alive(pid) for pid in pids), 5, "reset to stop the tasks")
+    wait_for(lambda: all(exited(pid) for pid in pids), 5, "reset to stop the tasks")
     assert stack.ecs.list_clusters()["clusterArns"] == []
 
     # The reset emptied everything: the cluster, the image in ECR, the log group, the subnets.
@@ -749,7 +749,7 @@ def test_every_task_is_a_child_of_the_local_cloud_and_stops_with_it(stack, cloud
     stack.settled("after-reset")
     pid = whoami(stack.tasks("after-reset")[0])["pid"]
     control.down()
-    wait_for(lambda: not _alive(pid), 5, "`labkit down` to stop the task")
+    wait_for(lambda: exited(pid), 5, "`labkit down` to stop the task")
 
 
 def _get_json(url: str):
@@ -762,11 +762,3 @@ def _get_json(url: str):
 def _parent_and_group(pid: int) -> tuple[int, int]:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[1]), int(fields[2])
-
-
-def _alive(pid: int) -> bool:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return False
-    return fields[0] != "Z"

@@ -513,14 +513,6 @@ def test_secrets_manager_rotation_runs_the_four_steps(aws):
     assert steps() == ["createSecret", "setSecret", "testSecret", "finishSecret"]
 
 
-def process_alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(") ", 1)[-1][:1] != "Z"
-    except OSError:
-        return False
-
-
 def test_workers_stop_on_reset_and_with_the_local_cloud(isolated_cloud_env):
     # A private cloud: resetting the session's cloud would empty it under the other tests.
     info, _ = control.up()
@@ -528,13 +520,13 @@ def test_workers_stop_on_reset_and_with_the_local_cloud(isolated_cloud_env):
     private = clients_for(session, endpoint_url=info["endpoint"])
     source = "import os\ndef handler(event, context):\n    return os.getpid()\n"
     worker = call(private, deploy(private, source))[1]
-    assert process_alive(worker)
+    assert not exited(worker)
     control.reset()
-    wait_for(lambda: not process_alive(worker), 5, "reset to stop the worker")
+    wait_for(lambda: exited(worker), 5, "reset to stop the worker")
     private = clients_for(session, endpoint_url=info["endpoint"])  # the role went with the reset
     worker = call(private, deploy(private, source))[1]
     control.down()
-    wait_for(lambda: not process_alive(worker), 5, "`down` to stop the worker")
+    wait_for(lambda: exited(worker), 5, "`down` to stop the worker")
 
 
 @pytest.mark.no_cloud
@@ -561,10 +553,10 @@ def test_idle_and_outdated_workers_are_stopped(tmp_path):
     assert pool.acquire(spec("code-1")) is first  # warm: the same environment again
     pool.release(first, reusable=True)
     second = pool.acquire(spec("code-2"))  # new code: the old environment goes
-    assert second is not first and not process_alive(first.pid)
+    assert second is not first and exited(first.pid)
     pool.release(second, reusable=True)
     pool.reap_idle(idle_for_s=0)
-    assert not process_alive(second.pid)
+    assert exited(second.pid)
 
 
 def test_other_runtimes_get_a_clear_error(aws):
@@ -578,6 +570,6 @@ def test_other_runtimes_get_a_clear_error(aws):
 def test_a_deleted_functions_execution_environment_stops(aws):
     name = deploy(aws, "import os\n\ndef handler(event, context):\n    return os.getpid()\n")
     _, pid = call(aws, name)
-    assert process_alive(pid)  # warm, waiting for its next invocation
+    assert not exited(pid)  # warm, waiting for its next invocation
     aws["lambda"].delete_function(FunctionName=name)
-    wait_for(lambda: not process_alive(pid), 10, "the deleted function's environment to stop")
+    wait_for(lambda: exited(pid), 10, "the deleted function's environment to stop")

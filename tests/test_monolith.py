@@ -7,10 +7,10 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
+from support import exited
 
 from labkit import config, localproc
 from labkit.errors import LabkitError
@@ -48,14 +48,6 @@ def checkout(shop, user_id, *items):
 
 def orders_of(shop, user_id):
     return requests.get(f"{shop.url}/users/{user_id}/orders").json()
-
-
-def gone(pid):
-    """Exited (a zombie counts: it has exited, only its parent has not collected it)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True
 
 
 # The Bookshop
@@ -214,7 +206,7 @@ def test_start_waits_for_health_and_stop_ends_the_process():
     assert server.rss_mb() > 1
     assert localproc.find("test-static") == server
     server.stop()
-    assert gone(server.pid)
+    assert exited(server.pid)
     assert not record.exists()
     assert localproc.find("test-static") is None
     with pytest.raises(requests.ConnectionError):
@@ -266,10 +258,10 @@ def test_a_leftover_from_an_earlier_run_is_stopped_by_the_next_start():
         timeout=30,
     )
     leftover_pid = int(earlier_run.stdout)
-    assert not gone(leftover_pid)
+    assert not exited(leftover_pid)
     again = localproc.start("test-leftover", STATIC_SERVER, health_path="/")
     try:
-        assert gone(leftover_pid)
+        assert exited(leftover_pid)
         assert again.pid != leftover_pid and again.running()
     finally:
         again.stop()

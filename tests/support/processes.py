@@ -8,5 +8,5 @@ def exited(pid: int) -> bool:
     after os.kill returns; what a test asserts about a killed process holds from then on."""
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
+    except OSError:  # gone before or while /proc was read (ENOENT, ESRCH)
         return True
