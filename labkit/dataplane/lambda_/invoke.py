@@ -15,7 +15,7 @@ Runtime.MarshalError come from awslambdaric itself, unchanged.
 
 import concurrent.futures
 import contextvars
-import hashlib
+import itertools
 import json
 import re
 import time
@@ -124,9 +124,10 @@ def _why_it_cannot_run(fn) -> str | None:
 
 def _worker_spec(fn, code_dir: str) -> WorkerSpec:
     env = environment.variables(fn, code_dir)
-    key = hashlib.sha256(json.dumps([fn.handler, code_dir, env], sort_keys=True).encode())
+    # Exact and cheap (a string caches its hash): computed on every invocation, warm ones included.
+    key = "\0".join([fn.handler, code_dir, *itertools.chain.from_iterable(sorted(env.items()))])
     return WorkerSpec(
-        key=key.hexdigest(),
+        key=key,
         family=(fn.account_id, fn.region, fn.function_name, str(fn.version)),
         version=str(fn.version),
         handler=fn.handler,

@@ -48,7 +48,8 @@ def _function_invoke(self, body, request_headers, response_headers):
     result, errored, log_text = self._invoke_lambda(_payload(body))
     if errored:
         response_headers["x-amz-function-error"] = "Unhandled"
-    response_headers["x-amz-log-result"] = logs.tail_base64(log_text)
+    if _header(request_headers, "x-amz-log-type") == "Tail":  # only Invoke with LogType=Tail returns it
+        response_headers["x-amz-log-result"] = logs.tail_base64(log_text)
     response_headers["x-amz-executed-version"] = str(self.version)
     return result.encode()
 
@@ -87,8 +88,6 @@ def _response_invoke(self):
     payload = self.backend.invoke(function_name, qualifier, self.raw_body, self.headers, response_headers)
     status = {"Event": 202, "DryRun": 204}.get(self.headers.get("X-Amz-Invocation-Type"), 200)
     if status == 200:
-        if self.headers.get("X-Amz-Log-Type") != "Tail":
-            response_headers.pop("x-amz-log-result", None)
         if len(payload) > MAX_SYNC_RESPONSE_BYTES:
             response_headers["x-amz-function-error"] = "Unhandled"
             payload = json.dumps(
