@@ -9,6 +9,7 @@ cells, and test_labs.py's run of a solution before nbval's run of it, which is t
 the same local cloud: the solution's idempotence test.
 """
 
+import collections
 import os
 import shutil
 import tempfile
@@ -53,25 +54,43 @@ def pytest_collection_modifyitems(config, items):
     # Notebook cells last (a stable sort: each notebook's cells keep their order), so that in a
     # notebook's unit of work the tests that run it come first, whatever order the paths were given in.
     items.sort(key=lambda item: item.path.suffix == ".ipynb")
+    # Then the units of work longest first, so that no long one starts last while the other workers idle:
+    # those that run a lab (minutes each), then the others by their number of tests.
+    sizes = collections.Counter(unit_of_work(item.nodeid) for item in items)
+    items.sort(key=lambda item: (not runs_a_lab(unit_of_work(item.nodeid)), -sizes[unit_of_work(item.nodeid)]))
 
 
 def pytest_xdist_make_scheduler(config, log):
+    config.option.loadscopereorder = False  # the order above, not xdist's by size alone
     return FileScheduling(config, log)
 
 
+def unit_of_work(nodeid: str) -> str:
+    """What runs in one process, in order: a test module, or a notebook's cells with the tests of
+    test_labs.py that run that notebook first (their parameter is its path). test_labs_rerun.py runs a
+    solution on the aws target's code path, under other names: each such run is a unit of its own."""
+    path, _, rest = nodeid.partition("::")
+    parameter = rest.partition("[")[2].removesuffix("]")
+    if not parameter.endswith(".ipynb"):
+        return path
+    return f"{path}[{parameter}]" if path.endswith("test_labs_rerun.py") else parameter
+
+
+def runs_a_lab(unit: str) -> bool:
+    return unit.endswith(".ipynb") or unit.endswith(".ipynb]")
+
+
 class FileScheduling(LoadScopeScheduling):
-    """xdist hands out work by file: all of a test module (its module fixtures are set up once) or of a
-    notebook (nbval runs its cells in order, in one kernel) goes to one worker, in collection order.
-    A test whose parameter is a notebook's path ("tests/test_labs.py::test_x[solutions/02_y.ipynb]")
-    goes with that notebook's cells, before them.
+    """xdist hands out work by unit (unit_of_work): all of a test module (its module fixtures are set up
+    once) or of a notebook (nbval runs its cells in order, in one kernel) goes to one worker, in
+    collection order. A test of test_labs.py whose parameter is a notebook's path
+    ("tests/test_labs.py::test_x[solutions/02_y.ipynb]") goes with that notebook's cells, before them.
 
     xdist's own --dist loadgroup would do this with xdist_group marks, but with pytest 9.2 it
     silently groups nothing (pytest-xdist issue #1386)."""
 
     def _split_scope(self, nodeid: str) -> str:
-        path, _, rest = nodeid.partition("::")
-        parameter = rest.partition("[")[2].removesuffix("]")
-        return parameter if parameter.endswith(".ipynb") else path
+        return unit_of_work(nodeid)
 
 
 @pytest.hookimpl(tryfirst=True)
