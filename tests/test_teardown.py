@@ -22,6 +22,7 @@ from support import wait_for
 
 from labkit import cli
 from labkit.teardown import order, run_cli, teardown
+from labkit.teardown.base import AWS_PACING
 
 LABEL_OF_EVERY_KIND = {deletion.kind.label for deletion in order.DELETIONS}
 # What is left of a deleted resource: nothing (None); but AWS keeps a KMS key for 7 days, pending
@@ -576,7 +577,7 @@ def test_teardown_of_everything_leaves_every_decoy_untouched(world, aws, capsys)
     )
 
 
-def test_on_aws_a_dependency_still_going_away_is_waited_for_but_locally_it_is_final(monkeypatch):
+def test_a_dependency_still_going_away_is_waited_for_until_patience_runs_out(monkeypatch):
     from labkit.inventory import Kind, Resource
     from labkit.teardown import run
     from labkit.teardown.base import Deletion
@@ -597,16 +598,16 @@ def test_on_aws_a_dependency_still_going_away_is_waited_for_but_locally_it_is_fi
     monkeypatch.setattr(run.time, "sleep", lambda seconds: None)
 
     answers[:] = [aws_error("ResourceInUse"), aws_error("TooManyRequestsException"), None]
-    assert run._delete(deletion, None, thing, patience=60) == ""
+    assert run._delete(deletion, None, thing, pacing=AWS_PACING) == ""
     assert answers == []
     answers[:] = [aws_error("ResourceInUse"), None]
     with pytest.raises(ClientError):
-        run._delete(deletion, None, thing, patience=0)
+        run._delete(deletion, None, thing, pacing=dataclasses.replace(AWS_PACING, patience_s=0))
     answers[:] = [aws_error("AccessDenied"), None]
     with pytest.raises(ClientError):
-        run._delete(deletion, None, thing, patience=60)
+        run._delete(deletion, None, thing, pacing=AWS_PACING)
     answers[:] = [aws_error("ResourceNotFoundException")]
-    assert run._delete(deletion, None, thing, patience=60) == "already gone"
+    assert run._delete(deletion, None, thing, pacing=AWS_PACING) == "already gone"
 
 
 def test_another_learners_resources_survive_unless_all_owners(aws, cloud):
@@ -703,11 +704,11 @@ def test_on_aws_a_security_group_a_network_interface_still_has_is_retried_until_
     monkeypatch.setattr(run.time, "sleep", lambda seconds: None)
     group = Resource(id="sg-0a1b2c3d", name="alb", arn="", tags={})
 
-    assert run._delete(deletion, Ec2(), group, patience=60) == ""
+    assert run._delete(deletion, Ec2(), group, pacing=AWS_PACING) == ""
     assert calls == ["sg-0a1b2c3d"] * 3
     calls.clear()
     with pytest.raises(ClientError, match="DependencyViolation"):
-        run._delete(deletion, Ec2(), group, patience=0)
+        run._delete(deletion, Ec2(), group, pacing=dataclasses.replace(AWS_PACING, patience_s=0))
     assert calls == ["sg-0a1b2c3d"]
 
 

@@ -15,12 +15,23 @@ from botocore.exceptions import ClientError
 from labkit.inventory import Kind, Resource
 from labkit.inventory.errors import is_gone
 
-# How long a deletion on the aws target waits for a dependency AWS is still removing (a load
-# balancer that holds a target group, a draining ECS service that holds its cluster).
-BUSY_WAIT_S = 180.0
-# The same on the local cloud, where an ECS service drains and stops its task processes before its
-# cluster may go: seconds.
-LOCAL_BUSY_WAIT_S = 60.0
+
+@dataclass(frozen=True)
+class Pacing:
+    """How a deletion waits for a dependency still going away (a load balancer that holds a target
+    group, a draining ECS service that holds its cluster): retried after a pause that doubles."""
+
+    patience_s: float
+    first_pause_s: float
+    longest_pause_s: float
+
+
+# On AWS's clock, dependencies go in minutes. On the local cloud's, sixty times faster: an ECS
+# service drains and stops its task processes in seconds, and a pause of a whole second would
+# double a lab's teardown.
+AWS_PACING = Pacing(patience_s=180.0, first_pause_s=1.0, longest_pause_s=15.0)
+LOCAL_PACING = Pacing(patience_s=60.0, first_pause_s=0.1, longest_pause_s=1.0)
+BUSY_WAIT_S = AWS_PACING.patience_s
 # Errors that only mean "too many calls, try again later"; API Gateway allows one DeleteRestApi
 # every 30 s per account, longer than botocore's own retries wait.
 THROTTLING_CODES = ("TooManyRequestsException", "ThrottlingException", "Throttling", "RequestLimitExceeded")

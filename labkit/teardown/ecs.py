@@ -1,11 +1,22 @@
 """ECS: services (scaled to 0, deleted with force), clusters, task definitions (deregistered, then
 deleted: a deregistered revision stays, INACTIVE, until DeleteTaskDefinitions)."""
 
+import boto3
+
 from labkit.inventory import ecs
-from labkit.teardown.base import Deletion
+from labkit.teardown.base import Deletion, ignoring_gone
 
 
 def delete_service(client, service):
+    # No request in flight needs to finish when everything goes: without the target groups' drain
+    # (AWS's default deregistration delay is 300 s) the tasks stop, and the cluster may go, at once.
+    elbv2 = boto3.client("elbv2", region_name=client.meta.region_name)
+    for load_balancer in service.details.get("loadBalancers") or []:
+        ignoring_gone(
+            elbv2.modify_target_group_attributes,
+            TargetGroupArn=load_balancer["targetGroupArn"],
+            Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "0"}],
+        )
     # Scaling to 0 first lets the tasks stop as they would in a normal scale-in.
     cluster = service.details["clusterArn"]
     client.update_service(cluster=cluster, service=service.id, desiredCount=0)
