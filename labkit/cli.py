@@ -205,7 +205,7 @@ def _check(args) -> int:
 
     lab = labs.require(args.lab)
     course.start(quiet=True, lab=lab.id)
-    results = lab.run(step=args.step)
+    results = lab.run(step=args.step, in_terminal=True)
     if args.json:
         print(checks.as_json(results))
     else:

@@ -87,6 +87,24 @@ def test_missing_learner_function_says_how_to_pass_it(lab):
     assert result.status == "not done yet" and "lab.panel(step, total=total)" in result.message
 
 
+def test_in_a_terminal_a_check_calling_the_notebooks_function_says_to_run_it_there(lab):
+    progress.path().unlink(missing_ok=True)  # no pass recorded by another test
+    result = by_id(lab.run(step=2, in_terminal=True))["total"]
+    assert (result.status, result.message) == (
+        "not done yet",
+        "the rest passes; this check also calls your total, in the notebook: run lab.panel(2) there",
+    )
+
+
+def test_in_a_terminal_a_check_calling_the_notebooks_function_passes_once_it_passed_in_the_notebook(lab):
+    lab.run(step=2, total=lambda items: sum(item["price"] * item["qty"] for item in items))
+    result = by_id(lab.run(step=2, in_terminal=True))["total"]
+    assert (result.status, result.message) == (
+        "passed",
+        "done (the part that calls your total passed in the notebook; a terminal cannot call it)",
+    )
+
+
 def test_a_bug_in_a_check_is_a_message_with_no_traceback(lab):
     result = by_id(lab.run(step=3))["broken"]
     assert result.status == "error"

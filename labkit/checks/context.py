@@ -10,7 +10,7 @@ import boto3
 import requests
 
 from labkit.awsapi import Clients
-from labkit.checks import NOT_FOUND_CODES, NotDoneYet, Wrong, aws_error_code
+from labkit.checks import NOT_FOUND_CODES, InTheNotebookOnly, NotDoneYet, Wrong, aws_error_code
 from labkit.checks import learner as learner_code
 from labkit.errors import LabkitError
 
@@ -18,11 +18,12 @@ HTTP_TIMEOUT_S = 10
 
 
 class Context:
-    def __init__(self, env, learner: dict):
+    def __init__(self, env, learner: dict, in_terminal: bool = False):
         from labkit import course
 
         self.env = env or course.current() or course.start(quiet=True)
         self.learner = learner
+        self.in_terminal = in_terminal
         self.client = Clients()  # ctx.client("sqs"): one client per service, as the inventory makes them
         self._dynamodb = None
 
@@ -107,10 +108,19 @@ class Context:
             self.not_done(str(error))
 
     def learner_function(self, name: str):
-        function = self.learner.get(name)
-        if function is None:
-            self.not_done(f"pass your function to the check: lab.panel(step, {name}={name})")
+        """The learner's function (or class) `name`, which the notebook passes to its panel; what it raises
+        is summarised in one line. In a terminal the check stops here, judged as it ended in the notebook:
+        call it after everything a terminal can check."""
+        function = self.learner_value(name)
         return lambda *args, **kwargs: learner_code.call(function, *args, **kwargs)
+
+    def learner_value(self, name: str):
+        """A value of the learner's notebook (a variable the panel is given), as it is."""
+        if name in self.learner:
+            return self.learner[name]
+        if self.in_terminal:
+            raise InTheNotebookOnly(name)
+        self.not_done(f"pass {name} to the check: lab.panel(step, {name}={name})")
 
     def missing(self, what: str, fix: str = "") -> NoReturn:
         """Not done yet, in the course's one wording: "there is no SNS topic 'orders' yet: create it in step 1"."""
