@@ -26,6 +26,7 @@ EXPECTED_SETS = {
     "kms: a disabled or deleting key refuses",
     "secretsmanager: rotation runs the function step by step",
     "elb: listeners serve, targets are health checked",
+    "elb: HTTPS listeners serve TLS, trust stores and mutual TLS",
     "ecs: task status is the process's",
     "ecs: services and tasks run",
     "autoscaling: target tracking scales ECS services",

@@ -1,0 +1,72 @@
+"""A listener's MutualAuthentication (mTLS), which moto 5.2.5 neither reads nor returns: set by
+CreateListener and ModifyListener, returned by DescribeListeners (moto's serializer reads the listener's
+`mutual_authentication` attribute), applied by the listener's TLS (tls.py)."""
+
+from labkit.dataplane.elb import trust_stores
+
+MODES = ("off", "verify", "passthrough")
+OFF = {"Mode": "off"}
+
+
+def of(listener) -> dict:
+    return getattr(listener, "mutual_authentication", None) or OFF
+
+
+def checked(backend, protocol: str | None, asked: dict | None) -> dict | None:
+    """The MutualAuthentication to keep for the request's `asked`, refused as AWS refuses it; None when
+    the request does not set it."""
+    from moto.elbv2.exceptions import ELBClientError
+
+    if not asked:
+        return None
+    mode = asked.get("Mode") or "off"
+    if mode not in MODES:
+        raise ELBClientError("ValidationError", f"Mutual authentication mode '{mode}' is not valid")
+    if mode != "off" and protocol != "HTTPS":
+        raise ELBClientError(
+            "InvalidConfigurationRequest", "Mutual authentication is supported only by HTTPS listeners"
+        )
+    kept = {"Mode": mode}
+    if mode == "verify":
+        arn = asked.get("TrustStoreArn")
+        if not arn:
+            raise ELBClientError(
+                "ValidationError", "A trust store must be specified when the mutual authentication mode is verify"
+            )
+        trust_stores.get(backend, arn)  # TrustStoreNotFound
+        kept["TrustStoreArn"] = arn
+        kept["IgnoreClientCertificateExpiry"] = bool(asked.get("IgnoreClientCertificateExpiry", False))
+        kept["TrustStoreAssociationStatus"] = "active"
+        if asked.get("AdvertiseTrustStoreCaNames"):
+            kept["AdvertiseTrustStoreCaNames"] = asked["AdvertiseTrustStoreCaNames"]
+    return kept
+
+
+def create_listener_reads_it(original):
+    def create_listener(self):
+        asked = checked(self.elbv2_backend, self._get_param("Protocol"), self._get_param("MutualAuthentication"))
+        result = original(self)
+        balancer = self.elbv2_backend.load_balancers[self._get_param("LoadBalancerArn")]
+        port = str(self._get_param("Port"))
+        listener = next(found for found in balancer.listeners.values() if str(found.port) == port)
+        if listener.protocol == "HTTPS":
+            listener.mutual_authentication = asked or dict(OFF)
+        return result
+
+    return create_listener
+
+
+def modify_listener_reads_it(original):
+    def modify_listener(self):
+        arn = self._get_param("ListenerArn")
+        listener = self.elbv2_backend.describe_listeners(None, [arn])[0]
+        protocol = self._get_param("Protocol") or listener.protocol
+        asked = checked(self.elbv2_backend, protocol, self._get_param("MutualAuthentication"))
+        result = original(self)
+        if asked is not None:
+            listener.mutual_authentication = asked
+        elif listener.protocol == "HTTPS" and getattr(listener, "mutual_authentication", None) is None:
+            listener.mutual_authentication = dict(OFF)
+        return result
+
+    return modify_listener

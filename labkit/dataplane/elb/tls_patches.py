@@ -1,0 +1,25 @@
+"""Where trust stores and mutual TLS meet moto's ELBv2 (moto 5.2.5, which has neither): the trust store
+actions added to its ELBV2Response (trust_store_api.py), CreateListener and ModifyListener reading
+MutualAuthentication (mutual_auth.py), and what tls.py and trust_stores.py read from moto's security
+policies, ACM and S3."""
+
+from labkit.dataplane.core.seams import Seam
+from labkit.dataplane.elb import mutual_auth, trust_store_api
+
+
+def _added(action):
+    return Seam(f"{_RESPONSE}.{action.__name__}", replace=lambda _absent: action)
+
+
+_RESPONSE = "moto.elbv2.responses.ELBV2Response"
+SEAMS = (
+    *(_added(action) for action in trust_store_api.ACTIONS),
+    Seam(f"{_RESPONSE}.create_listener", ("self",), replace=mutual_auth.create_listener_reads_it),
+    Seam(f"{_RESPONSE}.modify_listener", ("self",), replace=mutual_auth.modify_listener_reads_it),
+    Seam("moto.elbv2.ssl_policies.SSL_POLICIES"),
+    Seam("moto.acm.models.AWSCertificateManagerBackend.get_certificate", ("self", "arn")),
+    Seam(
+        "moto.s3.models.S3Backend.get_object",
+        ("self", "bucket_name", "key_name", "version_id", "part_number", "return_delete_marker"),
+    ),
+)
