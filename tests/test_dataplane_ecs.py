@@ -599,6 +599,106 @@ def test_a_task_reaches_another_service_by_its_service_connect_alias(stack):
     stack.remove("backend")
 
 
+class Mesh:
+    """Lab 07's service to service calls: a namespace, tasks in a security group that admits its own
+    members on 8080, and a frontend whose /fetch calls a backend by its Service Connect alias."""
+
+    def __init__(self, stack):
+        self.stack = stack
+        discovery = boto3.client("servicediscovery")
+        discovery.get_operation(OperationId=discovery.create_http_namespace(Name="mesh")["OperationId"])
+        stack.task_definition("echo-named", portMappings=[{"name": "web", "containerPort": 8080, "protocol": "tcp"}])
+        self.group = stack.ec2.create_security_group(GroupName="mesh-tasks", Description="mesh", VpcId=stack.vpc)[
+            "GroupId"
+        ]
+        stack.admit(self.group, self.group)
+        self.frontend = None
+
+    def backend(self, name: str, count: int, **entry) -> list[dict]:
+        """A backend service reached at http://NAME:8080; its running tasks."""
+        self.stack.service(
+            name,
+            count,
+            taskDefinition="echo-named",
+            security_group=self.group,
+            serviceConnectConfiguration={
+                "enabled": True,
+                "namespace": "mesh",
+                "services": [
+                    {"portName": "web", "discoveryName": name, "clientAliases": [{"port": 8080, "dnsName": name}]}
+                    | entry
+                ],
+            },
+        )
+        self.stack.settled(name)
+        tasks = self.stack.tasks(name)
+        for task in tasks:
+            whoami(task)
+        return tasks
+
+    def fetch(self, url: str) -> tuple[int, str]:
+        """GET url from inside the frontend's task: (status, body)."""
+        if self.frontend is None:  # started after the backends, as Service Connect clients are
+            self.stack.service(
+                "mesh-frontend",
+                1,
+                security_group=self.group,
+                serviceConnectConfiguration={"enabled": True, "namespace": "mesh"},
+            )
+            self.stack.settled("mesh-frontend")
+            self.frontend = self.stack.tasks("mesh-frontend")[0]
+            whoami(self.frontend)
+        answer = requests.get(
+            f"http://127.0.0.1:{task_port(self.frontend)}/fetch", params={"url": url}, timeout=20
+        ).json()
+        return answer["status"], answer["body"]
+
+
+@pytest.fixture(scope="module")
+def mesh(stack):
+    # Each test removes its backend; the frontend stays until this file's last test stops the cloud.
+    return Mesh(stack)
+
+
+def test_a_service_connect_per_request_timeout_answers_envoys_504_in_time(mesh):
+    mesh.backend("slowpoke", 1, timeout={"perRequestTimeoutSeconds": 1})
+    started = time.monotonic()
+    assert mesh.fetch("http://slowpoke:8080/slow?seconds=5") == (504, "upstream request timeout")
+    assert time.monotonic() - started < 3  # the timeout's second, not the answer's five
+    assert mesh.fetch("http://slowpoke:8080/slow?seconds=0.2")[0] == 200
+    mesh.stack.remove("slowpoke")
+
+
+def test_an_idle_timeout_shorter_than_the_answer_closes_the_connection_unanswered(mesh):
+    mesh.backend("dawdler", 1, timeout={"idleTimeoutSeconds": 1, "perRequestTimeoutSeconds": 10})
+    started = time.monotonic()
+    status, error = mesh.fetch("http://dawdler:8080/slow?seconds=4")
+    assert (status, error) == (0, "RemoteDisconnected: Remote end closed connection without response")
+    assert time.monotonic() - started < 3
+    mesh.stack.remove("dawdler")
+
+
+def test_a_task_that_keeps_failing_is_taken_out_of_rotation_for_a_while(mesh):
+    sick, _ = mesh.backend("flaky", 2)
+    requests.get(f"http://127.0.0.1:{task_port(sick)}/sicken", timeout=5)  # its /health answers 500 from now on
+    statuses = [mesh.fetch("http://flaky:8080/health")[0] for _ in range(10)]
+    assert statuses.count(500) == 5  # round robin: every other request, five in a row for the sick task
+    assert [mesh.fetch("http://flaky:8080/health")[0] for _ in range(6)] == [200] * 6  # ejected
+    # Back in rotation after the ejection time (30 s on AWS, half a second on the local clock).
+    wait_for(lambda: mesh.fetch("http://flaky:8080/health")[0] == 500, 5, "the sick task to be tried again")
+    mesh.stack.remove("flaky")
+
+
+def test_a_killed_backend_task_costs_its_callers_no_failed_request(mesh):
+    doomed, _ = mesh.backend("sturdy-backend", 2)
+    pid = whoami(doomed)["pid"]
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: exited(pid), 5, "the killed task's process to exit", interval=0.01)
+    # Its port refuses connections until ECS notices: the proxy passes it over for the other task.
+    assert [mesh.fetch("http://sturdy-backend:8080/whoami")[0] for _ in range(6)] == [200] * 6
+    mesh.stack.remove("sturdy-backend")
+
+
 def test_target_tracking_scales_out_under_load_and_back_in_after(stack):
     group, url = stack.load_balanced("scaled")
     stack.service("scaled", 1, group)

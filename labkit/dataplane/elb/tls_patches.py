@@ -4,7 +4,7 @@ MutualAuthentication (mutual_auth.py), and what tls.py and trust_stores.py read 
 policies, ACM and S3."""
 
 from labkit.dataplane.core.seams import Seam
-from labkit.dataplane.elb import mutual_auth, trust_store_api
+from labkit.dataplane.elb import mutual_auth, trust_store_api, trust_stores
 
 
 def _added(action):
@@ -16,6 +16,8 @@ SEAMS = (
     *(_added(action) for action in trust_store_api.ACTIONS),
     Seam(f"{_RESPONSE}.create_listener", ("self",), replace=mutual_auth.create_listener_reads_it),
     Seam(f"{_RESPONSE}.modify_listener", ("self",), replace=mutual_auth.modify_listener_reads_it),
+    Seam("moto.elbv2.models.ELBv2Backend._get_resource_by_arn", ("self", "arn"), replace=trust_stores.resource_by_arn),
+    Seam("moto.elbv2.models.ELBv2Backend.describe_tags", ("self", "resource_arns"), contains="tagging_service"),
     Seam("moto.elbv2.ssl_policies.SSL_POLICIES"),
     Seam("moto.acm.models.AWSCertificateManagerBackend.get_certificate", ("self", "arn")),
     Seam(

@@ -8,7 +8,7 @@ uses, as AWS does. Errors carry AWS's codes with the descriptions the ELBv2 API 
 
 import secrets
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from cryptography import x509
 
@@ -23,7 +23,6 @@ class TrustStore:
     arn: str
     bundle: bytes
     certificates: list[x509.Certificate]
-    tags: list[dict] = field(default_factory=list)
     status: str = "ACTIVE"  # ready at once: there is nothing to wait for locally
 
     def describe(self) -> dict:
@@ -58,8 +57,9 @@ def create(backend, name: str, bucket: str, key: str, version: str | None, tags:
             raise _error("DuplicateTrustStoreName", "A trust store with the specified name already exists.")
         where = f"{backend.region_name}:{backend.account_id}"
         arn = f"arn:aws:elasticloadbalancing:{where}:truststore/{name}/{secrets.token_hex(8)}"
-        store = TrustStore(name, arn, bundle, certificates, tags or [])
+        store = TrustStore(name, arn, bundle, certificates)
         stores[arn] = store
+    backend.tagging_service.tag_resource(arn, tags)  # DescribeTags, AddTags, RemoveTags as for the rest
     return store
 
 
@@ -93,6 +93,17 @@ def delete(backend, arn: str) -> None:
     if associations(backend, arn):
         raise _error("TrustStoreInUse", "The specified trust store is currently in use.")
     _stores(backend).pop(arn, None)
+    backend.tagging_service.delete_all_tags_for_resource(arn)
+
+
+def resource_by_arn(find):
+    """moto's ELBv2Backend._get_resource_by_arn, which AddTags and RemoveTags check ARNs with, knowing
+    trust stores too."""
+
+    def found(self, arn: str):
+        return get(self, arn) if ":truststore/" in arn else find(self, arn)
+
+    return found
 
 
 def associations(backend, arn: str) -> list[str]:
