@@ -18,7 +18,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from cryptography import x509
-from support import CertificateAuthority, on_premises, open_to_the_internet, wait_for
+from support import CertificateAuthority, certificate_request, on_premises, open_to_the_internet, wait_for
 
 from labkit import urls
 
@@ -328,3 +328,42 @@ def test_openssl_s_client_verifies_the_listener_and_completes_mutual_tls(secure)
 
 def port_of(secure, listener_arn: str) -> int:
     return secure.elb.describe_listeners(ListenerArns=[listener_arn])["Listeners"][0]["Port"]
+
+
+def test_a_certificate_issued_by_acm_private_ca_serves_an_https_listener(secure):
+    pca = boto3.client("acm-pca")
+    authority = pca.create_certificate_authority(
+        CertificateAuthorityConfiguration={
+            "KeyAlgorithm": "RSA_2048",
+            "SigningAlgorithm": "SHA256WITHRSA",
+            "Subject": {"CommonName": "Lab 07 Private CA"},
+        },
+        CertificateAuthorityType="ROOT",
+    )["CertificateAuthorityArn"]
+    csr = pca.get_certificate_authority_csr(CertificateAuthorityArn=authority)["Csr"]
+    root_arn = pca.issue_certificate(
+        CertificateAuthorityArn=authority,
+        Csr=csr,
+        SigningAlgorithm="SHA256WITHRSA",
+        TemplateArn="arn:aws:acm-pca:::template/RootCACertificate/V1",
+        Validity={"Value": 365, "Type": "DAYS"},
+    )["CertificateArn"]
+    root = pca.get_certificate(CertificateAuthorityArn=authority, CertificateArn=root_arn)["Certificate"]
+    pca.import_certificate_authority_certificate(CertificateAuthorityArn=authority, Certificate=root)
+
+    key_pem, request = certificate_request("orders.lab07.test")
+    issued_arn = pca.issue_certificate(
+        CertificateAuthorityArn=authority,
+        Csr=request,
+        SigningAlgorithm="SHA256WITHRSA",
+        TemplateArn="arn:aws:acm-pca:::template/EndEntityCertificate/V1",
+        Validity={"Value": 30, "Type": "DAYS"},
+    )["CertificateArn"]
+    issued = pca.get_certificate(CertificateAuthorityArn=authority, CertificateArn=issued_arn)
+    certificate_arn = secure.acm.import_certificate(
+        Certificate=issued["Certificate"], PrivateKey=key_pem, CertificateChain=issued["CertificateChain"]
+    )["CertificateArn"]
+    listener, port = secure.listener()
+    secure.elb.modify_listener(ListenerArn=listener, Certificates=[{"CertificateArn": certificate_arn}])
+    trusting_the_private_ca = ssl.create_default_context(cadata=root)
+    assert secure.get(port, context=trusting_the_private_ca)["path"] == "/orders"
