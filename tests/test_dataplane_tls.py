@@ -330,13 +330,14 @@ def port_of(secure, listener_arn: str) -> int:
     return secure.elb.describe_listeners(ListenerArns=[listener_arn])["Listeners"][0]["Port"]
 
 
-def test_a_certificate_issued_by_acm_private_ca_serves_an_https_listener(secure):
+def active_private_ca(name: str) -> tuple[str, str]:
+    """(ARN, root certificate PEM) of a new root CA in ACM Private CA, installed and active."""
     pca = boto3.client("acm-pca")
     authority = pca.create_certificate_authority(
         CertificateAuthorityConfiguration={
             "KeyAlgorithm": "RSA_2048",
             "SigningAlgorithm": "SHA256WITHRSA",
-            "Subject": {"CommonName": "Lab 07 Private CA"},
+            "Subject": {"CommonName": name},
         },
         CertificateAuthorityType="ROOT",
     )["CertificateAuthorityArn"]
@@ -350,7 +351,12 @@ def test_a_certificate_issued_by_acm_private_ca_serves_an_https_listener(secure)
     )["CertificateArn"]
     root = pca.get_certificate(CertificateAuthorityArn=authority, CertificateArn=root_arn)["Certificate"]
     pca.import_certificate_authority_certificate(CertificateAuthorityArn=authority, Certificate=root)
+    return authority, root
 
+
+def test_a_certificate_issued_by_acm_private_ca_serves_an_https_listener(secure):
+    pca = boto3.client("acm-pca")
+    authority, root = active_private_ca("Lab 07 Private CA")
     key_pem, request = certificate_request("orders.lab07.test")
     issued_arn = pca.issue_certificate(
         CertificateAuthorityArn=authority,
@@ -367,3 +373,17 @@ def test_a_certificate_issued_by_acm_private_ca_serves_an_https_listener(secure)
     secure.elb.modify_listener(ListenerArn=listener, Certificates=[{"CertificateArn": certificate_arn}])
     trusting_the_private_ca = ssl.create_default_context(cadata=root)
     assert secure.get(port, context=trusting_the_private_ca)["path"] == "/orders"
+
+
+def test_a_private_certificate_requested_from_acm_is_signed_by_its_private_ca(secure):
+    authority, root = active_private_ca("Lab 07 Issuing CA")
+    certificate_arn = secure.acm.request_certificate(
+        DomainName="orders.lab07.test", SubjectAlternativeNames=["127.0.0.1"], CertificateAuthorityArn=authority
+    )["CertificateArn"]
+    described = secure.acm.describe_certificate(CertificateArn=certificate_arn)["Certificate"]
+    assert (described["Type"], described["Status"]) == ("PRIVATE", "ISSUED")
+    listener, port = secure.listener()
+    secure.elb.modify_listener(ListenerArn=listener, Certificates=[{"CertificateArn": certificate_arn}])
+    assert secure.get(port, context=ssl.create_default_context(cadata=root))["path"] == "/orders"
+    with pytest.raises(ssl.SSLCertVerificationError):
+        secure.get(port)  # the learner's own CA did not sign it
