@@ -11,6 +11,7 @@ import json
 import os
 import re
 import signal
+import socket
 import threading
 import time
 import urllib.request
@@ -689,14 +690,29 @@ def test_a_task_that_keeps_failing_is_taken_out_of_rotation_for_a_while(mesh):
     mesh.stack.remove("flaky")
 
 
-def test_a_killed_backend_task_costs_its_callers_no_failed_request(mesh):
-    doomed, _ = mesh.backend("sturdy-backend", 2)
-    pid = whoami(doomed)["pid"]
-    os.kill(pid, signal.SIGKILL)
-    wait_for(lambda: exited(pid), 5, "the killed task's process to exit", interval=0.01)
-    # Its port refuses connections until ECS notices: the proxy passes it over for the other task.
+def test_a_task_that_refuses_connections_is_passed_over_for_the_next(mesh):
+    closing, _ = mesh.backend("sturdy-backend", 2)
+    port = task_port(closing)
+    # A request in flight keeps the task's process alive after SIGTERM closes its listening socket.
+    in_flight = socket.create_connection(("127.0.0.1", port))
+    in_flight.sendall(b"GET /slow?seconds=4 HTTP/1.1\r\nHost: task\r\n\r\n")
+    whoami(closing)  # answered on a later connection: the one in flight was accepted before it
+    os.kill(whoami(closing)["pid"], signal.SIGTERM)
+    wait_for(lambda: refuses(port), 5, "the stopping task to refuse connections")
+    # Still RUNNING, and refusing: Service Connect's proxy retries each such request on the other task.
     assert [mesh.fetch("http://sturdy-backend:8080/whoami")[0] for _ in range(6)] == [200] * 6
+    in_flight.close()
     mesh.stack.remove("sturdy-backend")
+
+
+def refuses(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except ConnectionRefusedError:
+        return True
+    except ConnectionResetError:  # accepted into the backlog as the socket closed: not yet
+        return False
+    return False
 
 
 def test_target_tracking_scales_out_under_load_and_back_in_after(stack):

@@ -172,7 +172,7 @@ def _send(ports: list[int], method: str, path: str, body, headers, entry: dict) 
         upstream = http.client.HTTPConnection(LOCALHOST, local_port, timeout=min(waits) if waits else None)
         try:
             upstream.connect()
-        except ConnectionRefusedError:
+        except OSError:  # refused, or reset as its listening socket closed
             upstream.close()
             outliers.report(local_port, True, ports)
             if attempt == len(rotation) - 1:
