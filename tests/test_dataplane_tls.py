@@ -231,6 +231,41 @@ def test_an_expired_client_certificate_is_refused_unless_the_listener_ignores_ex
     assert secure.get(lenient, client=expired)["headers"]["x-amzn-mtls-clientcert-subject"] == "CN=expired"
 
 
+def test_a_client_certificate_a_revocation_list_names_is_refused_until_the_list_is_removed(secure):
+    _, port = secure.listener(MutualAuthentication={"Mode": "verify", "TrustStoreArn": secure.trust_store_arn})
+    revoked, still_good = secure.client("revoked", secure.clients_ca), secure.client("still-good", secure.clients_ca)
+    crl = secure.clients_ca.revocation_list(open(revoked[0], "rb").read())
+    boto3.client("s3").put_object(Bucket="lab07-trust", Key="clients.crl", Body=crl)
+    added = secure.elb.add_trust_store_revocations(
+        TrustStoreArn=secure.trust_store_arn,
+        RevocationContents=[{"S3Bucket": "lab07-trust", "S3Key": "clients.crl", "RevocationType": "CRL"}],
+    )["TrustStoreRevocations"][0]
+    assert (added["RevocationType"], added["NumberOfRevokedEntries"]) == ("CRL", 1)
+    store = secure.elb.describe_trust_stores(TrustStoreArns=[secure.trust_store_arn])["TrustStores"][0]
+    assert store["TotalRevokedEntries"] == 1
+    with pytest.raises(ssl.SSLError):
+        secure.get(port, client=revoked)
+    assert secure.get(port, client=still_good)["headers"]["x-amzn-mtls-clientcert-subject"] == "CN=still-good"
+
+    revocation = {"TrustStoreArn": secure.trust_store_arn, "RevocationIds": [added["RevocationId"]]}
+    secure.elb.remove_trust_store_revocations(**revocation)
+    assert secure.get(port, client=revoked)["headers"]["x-amzn-mtls-clientcert-subject"] == "CN=revoked"
+    with pytest.raises(ClientError) as gone:
+        secure.elb.describe_trust_store_revocations(**revocation)
+    assert gone.value.response["Error"]["Code"] == "RevocationIdNotFound"
+
+
+def test_a_revocation_list_no_ca_of_the_trust_store_signed_is_refused(secure):
+    stranger = CertificateAuthority("Someone Else's CA")
+    boto3.client("s3").put_object(Bucket="lab07-trust", Key="stranger.crl", Body=stranger.revocation_list())
+    with pytest.raises(ClientError) as refused:
+        secure.elb.add_trust_store_revocations(
+            TrustStoreArn=secure.trust_store_arn,
+            RevocationContents=[{"S3Bucket": "lab07-trust", "S3Key": "stranger.crl", "RevocationType": "CRL"}],
+        )
+    assert refused.value.response["Error"]["Code"] == "InvalidRevocationContent"
+
+
 def test_mutual_tls_passthrough_accepts_any_client_certificate_and_passes_the_chain_on(secure):
     listener, port = secure.listener(MutualAuthentication={"Mode": "passthrough"})
     certificate_file, key_file = secure.client("anyone", CertificateAuthority("Any CA"))

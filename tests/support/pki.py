@@ -43,6 +43,22 @@ class CertificateAuthority:
         certificate = builder.sign(self.key, hashes.SHA256())
         return certificate.public_bytes(serialization.Encoding.PEM), _pem_key(key)
 
+    def revocation_list(self, *revoked_pems: bytes) -> bytes:
+        """A CRL (PEM) of this CA that revokes the certificates given."""
+        now = datetime.datetime.now(datetime.UTC)
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(self.certificate.subject)
+            .last_update(now)
+            .next_update(now + datetime.timedelta(days=7))
+        )
+        for pem in revoked_pems:
+            serial = x509.load_pem_x509_certificate(pem).serial_number
+            builder = builder.add_revoked_certificate(
+                x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(now).build()
+            )
+        return builder.sign(self.key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+
 
 def certificate_request(name: str) -> tuple[bytes, bytes]:
     """(private key PEM, CSR PEM) for a server named `name` and 127.0.0.1, for a CA such as ACM

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from OpenSSL import SSL, crypto
 
 from labkit.dataplane.core import state
-from labkit.dataplane.elb import mutual_auth, trust_stores
+from labkit.dataplane.elb import mutual_auth, revocations, trust_stores
 
 X509_V_ERR_CERT_HAS_EXPIRED = 10
 _VERSIONS = {"TLSv1": SSL.TLS1_VERSION, "TLSv1.1": SSL.TLS1_1_VERSION, "TLSv1.2": SSL.TLS1_2_VERSION}
@@ -59,6 +59,7 @@ def context_for(backend, listener) -> SSL.Context:
     (or its trust store's bundle) changed."""
     mutual = mutual_auth.of(listener)
     store = trust_stores.get(backend, mutual["TrustStoreArn"]) if mutual["Mode"] == "verify" else None
+    # Revocations are read at each handshake: a change to them needs no new context.
     shape = (listener.certificate, listener.ssl_policy, tuple(sorted(mutual.items())), store and store.bundle)
     cached = state.get(listener, "tls")
     if cached is not None and cached[0] == shape:
@@ -116,10 +117,13 @@ def _make_context(backend, listener, mutual: dict, store) -> SSL.Context:
         for ca in store.certificates:
             context.get_cert_store().add_cert(crypto.X509.from_cryptography(ca))
         ignore_expiry = mutual.get("IgnoreClientCertificateExpiry", False)
-        context.set_verify(
-            SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT,
-            lambda _c, _cert, error, _depth, ok: ok or (ignore_expiry and error == X509_V_ERR_CERT_HAS_EXPIRED),
-        )
+
+        def verified(_connection, certificate, error, depth, ok) -> bool:
+            if depth == 0 and revocations.revoked(store, certificate.to_cryptography()):
+                return False
+            return bool(ok) or (ignore_expiry and error == X509_V_ERR_CERT_HAS_EXPIRED)
+
+        context.set_verify(SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT, verified)
     elif mode == "passthrough":
         context.set_verify(SSL.VERIFY_PEER, lambda *_: True)  # any chain: the target decides
     return context

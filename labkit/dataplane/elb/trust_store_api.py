@@ -1,8 +1,9 @@
 """The ELBv2 trust store actions moto 5.2.5 lacks, as methods of its ELBv2Response (trust_stores.py
 keeps the trust stores): CreateTrustStore, DescribeTrustStores, ModifyTrustStore, DeleteTrustStore,
-and DescribeTrustStoreAssociations."""
+DescribeTrustStoreAssociations, and the revocation lists (revocations.py): AddTrustStoreRevocations,
+DescribeTrustStoreRevocations, RemoveTrustStoreRevocations."""
 
-from labkit.dataplane.elb import trust_stores
+from labkit.dataplane.elb import revocations, trust_stores
 
 
 def _result(payload: dict):
@@ -53,10 +54,30 @@ def describe_trust_store_associations(self):
     return _result({"TrustStoreAssociations": [{"ResourceArn": listener} for listener in listeners]})
 
 
+def add_trust_store_revocations(self):
+    arn = self._get_param("TrustStoreArn")
+    added = revocations.add(self.elbv2_backend, arn, self._get_param("RevocationContents") or [])
+    return _result({"TrustStoreRevocations": [revocation.describe(arn) for revocation in added]})
+
+
+def describe_trust_store_revocations(self):
+    arn = self._get_param("TrustStoreArn")
+    found = revocations.describe(self.elbv2_backend, arn, self._get_param("RevocationIds") or [])
+    return _result({"TrustStoreRevocations": [revocation.describe(arn) for revocation in found]})
+
+
+def remove_trust_store_revocations(self):
+    revocations.remove(self.elbv2_backend, self._get_param("TrustStoreArn"), self._get_param("RevocationIds") or [])
+    return _result({})
+
+
 ACTIONS = (
     create_trust_store,
     describe_trust_stores,
     modify_trust_store,
     delete_trust_store,
     describe_trust_store_associations,
+    add_trust_store_revocations,
+    describe_trust_store_revocations,
+    remove_trust_store_revocations,
 )

@@ -6,9 +6,11 @@ A listener's MutualAuthentication names a trust store by ARN; DeleteTrustStore r
 uses, as AWS does. Errors carry AWS's codes with the descriptions the ELBv2 API reference gives them.
 """
 
+import itertools
 import secrets
 import threading
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from cryptography import x509
 
@@ -24,6 +26,8 @@ class TrustStore:
     bundle: bytes
     certificates: list[x509.Certificate]
     status: str = "ACTIVE"  # ready at once: there is nothing to wait for locally
+    revocations: dict = field(default_factory=dict)  # revocation id -> revocations.Revocation
+    revocation_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def describe(self) -> dict:
         return {
@@ -31,7 +35,7 @@ class TrustStore:
             "TrustStoreArn": self.arn,
             "Status": self.status,
             "NumberOfCaCertificates": len(self.certificates),
-            "TotalRevokedEntries": 0,
+            "TotalRevokedEntries": sum(len(revocation.crl) for revocation in self.revocations.values()),
         }
 
 
@@ -118,24 +122,30 @@ def associations(backend, arn: str) -> list[str]:
     ]
 
 
-def _read_bundle(account_id: str, bucket: str, key: str, version: str | None) -> tuple[bytes, list]:
+def s3_object(account_id: str, bucket: str | None, key: str | None, version: str | None) -> bytes | None:
+    """The object's content, or None where there is no such bucket, key or version."""
     from moto.s3.models import s3_backends
 
     try:
         found = s3_backends[account_id]["global"].get_object(bucket, key, version_id=version)
-    except Exception:  # no such bucket, key or version: moto raises each its own way
-        found = None
-    if found is None:
+    except Exception:  # moto raises each of them its own way
+        return None
+    return None if found is None else found.value
+
+
+def _read_bundle(account_id: str, bucket: str, key: str, version: str | None) -> tuple[bytes, list]:
+    bundle = s3_object(account_id, bucket, key, version)
+    if bundle is None:
         raise _error("CaCertificatesBundleNotFound", "The specified ca certificate bundle does not exist.")
     try:
-        certificates = x509.load_pem_x509_certificates(found.value)
+        certificates = x509.load_pem_x509_certificates(bundle)
     except ValueError:
         certificates = []
     if not certificates or not all(_is_ca(certificate) for certificate in certificates):
         raise _error(
             "InvalidCaCertificatesBundle", "The specified ca certificate bundle is in an invalid format, or corrupt."
         )
-    return found.value, certificates
+    return bundle, certificates
 
 
 def _is_ca(certificate: x509.Certificate) -> bool:
