@@ -361,6 +361,25 @@ def test_openssl_s_client_verifies_the_listener_and_completes_mutual_tls(secure)
     assert "CN=orders.lab07.test" in shown.stderr or "CN = orders.lab07.test" in shown.stderr
 
 
+@pytest.mark.skipif(not shutil.which("openssl"), reason="openssl is not installed")
+def test_a_listener_advertises_its_trust_stores_ca_names_only_when_asked(secure):
+    certificate_file, key_file = secure.client("named", secure.clients_ca)
+
+    def acceptable_ca_names(port: int) -> str:
+        command = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-CAfile", secure.server_ca_file]
+        command += ["-cert", certificate_file, "-key", key_file]
+        shown = subprocess.run(command, input="", capture_output=True, text=True, timeout=10).stdout
+        return shown.split("---\nSSL handshake", 1)[0].rsplit("---", 1)[-1]
+
+    mutual = {"Mode": "verify", "TrustStoreArn": secure.trust_store_arn}
+    _, advertising = secure.listener(MutualAuthentication={**mutual, "AdvertiseTrustStoreCaNames": "on"})
+    assert "Acceptable client certificate CA names\nO = Lab 07, CN = Lab 07 Clients CA" in acceptable_ca_names(
+        advertising
+    )
+    _, silent = secure.listener(MutualAuthentication=mutual)
+    assert "No client certificate CA names sent" in acceptable_ca_names(silent)
+
+
 def port_of(secure, listener_arn: str) -> int:
     return secure.elb.describe_listeners(ListenerArns=[listener_arn])["Listeners"][0]["Port"]
 

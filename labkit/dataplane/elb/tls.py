@@ -114,8 +114,11 @@ def _make_context(backend, listener, mutual: dict, store) -> SSL.Context:
             context.add_extra_chain_cert(certificate)
     mode = mutual["Mode"]
     if mode == "verify":
-        for ca in store.certificates:
-            context.get_cert_store().add_cert(crypto.X509.from_cryptography(ca))
+        cas = [crypto.X509.from_cryptography(ca) for ca in store.certificates]
+        for ca in cas:
+            context.get_cert_store().add_cert(ca)
+        if mutual.get("AdvertiseTrustStoreCaNames") == "on":  # named in the certificate request
+            context.set_client_ca_list([ca.get_subject() for ca in cas])
         ignore_expiry = mutual.get("IgnoreClientCertificateExpiry", False)
 
         def verified(_connection, certificate, error, depth, ok) -> bool:
