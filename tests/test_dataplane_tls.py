@@ -182,6 +182,12 @@ def test_a_tls13_only_security_policy_refuses_a_tls12_client_and_the_default_pol
         secure.get(default, context=tls13)
 
 
+def test_an_unknown_security_policy_is_refused_when_the_listener_is_created(secure):
+    with pytest.raises(ClientError) as refused:
+        secure.listener(SslPolicy="ELBSecurityPolicy-Made-Up")
+    assert refused.value.response["Error"]["Code"] == "SSLPolicyNotFound"
+
+
 def test_mutual_tls_verify_refuses_a_client_without_a_certificate_in_the_handshake(secure):
     _, port = secure.listener(MutualAuthentication={"Mode": "verify", "TrustStoreArn": secure.trust_store_arn})
     before = len(secure.echo.requests)

@@ -1,6 +1,6 @@
-"""A listener's MutualAuthentication (mTLS), which moto 5.2.5 neither reads nor returns: set by
-CreateListener and ModifyListener, returned by DescribeListeners (moto's serializer reads the listener's
-`mutual_authentication` attribute), applied by the listener's TLS (tls.py)."""
+"""A listener's MutualAuthentication (mTLS), which moto 5.2.5 neither reads nor returns: checked here,
+set by CreateListener and ModifyListener (listener_api.py), returned by DescribeListeners (moto's
+serializer reads the listener's `mutual_authentication` attribute), applied by its TLS (tls.py)."""
 
 from labkit.dataplane.elb import trust_stores
 
@@ -40,33 +40,3 @@ def checked(backend, protocol: str | None, asked: dict | None) -> dict | None:
         if asked.get("AdvertiseTrustStoreCaNames"):
             kept["AdvertiseTrustStoreCaNames"] = asked["AdvertiseTrustStoreCaNames"]
     return kept
-
-
-def create_listener_reads_it(original):
-    def create_listener(self):
-        asked = checked(self.elbv2_backend, self._get_param("Protocol"), self._get_param("MutualAuthentication"))
-        result = original(self)
-        balancer = self.elbv2_backend.load_balancers[self._get_param("LoadBalancerArn")]
-        port = str(self._get_param("Port"))
-        listener = next(found for found in balancer.listeners.values() if str(found.port) == port)
-        if listener.protocol == "HTTPS":
-            listener.mutual_authentication = asked or dict(OFF)
-        return result
-
-    return create_listener
-
-
-def modify_listener_reads_it(original):
-    def modify_listener(self):
-        arn = self._get_param("ListenerArn")
-        listener = self.elbv2_backend.describe_listeners(None, [arn])[0]
-        protocol = self._get_param("Protocol") or listener.protocol
-        asked = checked(self.elbv2_backend, protocol, self._get_param("MutualAuthentication"))
-        result = original(self)
-        if asked is not None:
-            listener.mutual_authentication = asked
-        elif listener.protocol == "HTTPS" and getattr(listener, "mutual_authentication", None) is None:
-            listener.mutual_authentication = dict(OFF)
-        return result
-
-    return modify_listener

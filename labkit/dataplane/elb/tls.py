@@ -3,7 +3,8 @@ chain), the protocols its SSL policy allows, and its mutual authentication (mutu
 
 - off: no client certificate asked for;
 - verify: the client must present a certificate that chains to the trust store's CA certificates,
-  or the handshake fails (no certificate: "certificate required"; another CA's: "unknown ca");
+  unexpired (unless the listener ignores expiry) and on none of its revocation lists (revocations.py),
+  or the handshake fails with OpenSSL's alert;
 - passthrough: any client certificate, or none, is accepted and passed on to the target.
 
 pyOpenSSL, not the ssl module: passthrough needs a verify callback that accepts any chain, and the
@@ -23,8 +24,12 @@ from labkit.dataplane.core import state
 from labkit.dataplane.elb import mutual_auth, revocations, trust_stores
 
 X509_V_ERR_CERT_HAS_EXPIRED = 10
-_VERSIONS = {"TLSv1": SSL.TLS1_VERSION, "TLSv1.1": SSL.TLS1_1_VERSION, "TLSv1.2": SSL.TLS1_2_VERSION}
-_VERSIONS["TLSv1.3"] = SSL.TLS1_3_VERSION
+_VERSIONS = {
+    "TLSv1": SSL.TLS1_VERSION,
+    "TLSv1.1": SSL.TLS1_1_VERSION,
+    "TLSv1.2": SSL.TLS1_2_VERSION,
+    "TLSv1.3": SSL.TLS1_3_VERSION,
+}
 
 
 @dataclass

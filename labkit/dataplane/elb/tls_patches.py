@@ -1,10 +1,10 @@
 """Where trust stores and mutual TLS meet moto's ELBv2 (moto 5.2.5, which has neither): the trust store
 actions added to its ELBV2Response (trust_store_api.py), CreateListener and ModifyListener reading
-MutualAuthentication (mutual_auth.py), and what tls.py and trust_stores.py read from moto's security
+MutualAuthentication (listener_api.py), and what tls.py and trust_stores.py read from moto's security
 policies, ACM and S3."""
 
 from labkit.dataplane.core.seams import Seam
-from labkit.dataplane.elb import mutual_auth, trust_store_api, trust_stores
+from labkit.dataplane.elb import listener_api, trust_store_api, trust_stores
 
 
 def _added(action):
@@ -14,8 +14,8 @@ def _added(action):
 _RESPONSE = "moto.elbv2.responses.ELBV2Response"
 SEAMS = (
     *(_added(action) for action in trust_store_api.ACTIONS),
-    Seam(f"{_RESPONSE}.create_listener", ("self",), replace=mutual_auth.create_listener_reads_it),
-    Seam(f"{_RESPONSE}.modify_listener", ("self",), replace=mutual_auth.modify_listener_reads_it),
+    Seam(f"{_RESPONSE}.create_listener", ("self",), replace=listener_api.create_listener),
+    Seam(f"{_RESPONSE}.modify_listener", ("self",), replace=listener_api.modify_listener),
     Seam("moto.elbv2.models.ELBv2Backend._get_resource_by_arn", ("self", "arn"), replace=trust_stores.resource_by_arn),
     Seam("moto.elbv2.models.ELBv2Backend.describe_tags", ("self", "resource_arns"), contains="tagging_service"),
     Seam("moto.elbv2.ssl_policies.SSL_POLICIES"),
