@@ -14,7 +14,8 @@ def of(listener) -> dict:
 
 def checked(backend, protocol: str | None, asked: dict | None) -> dict | None:
     """The MutualAuthentication to keep for the request's `asked`, refused as AWS refuses it; None when
-    the request does not set it."""
+    the request does not set it. A missing trust store is AWS's TrustStoreNotFound; for the other
+    refusals AWS's own messages were not found, so these say what is wrong in words of their own."""
     from moto.elbv2.exceptions import ELBClientError
 
     if not asked:
