@@ -160,9 +160,9 @@ class _UpstreamTimeout(Exception):
 
 
 def _send(ports: list[int], method: str, path: str, body, headers, entry: dict) -> tuple:
-    """Send to the next task in turn among those in rotation; one that refuses the connection (still
-    starting, or stopping) is passed over for the next, as Service Connect's proxy retries connect
-    failures. Each outcome counts for outlier detection."""
+    """Send to the next task in turn among those in rotation (never none: outliers.in_rotation); one
+    that refuses the connection (still starting, or stopping) is passed over for the next, as Service
+    Connect's proxy retries connect failures. Each outcome counts for outlier detection."""
     per_request, idle = timeouts(entry)
     waits = [t for t in (per_request, idle) if t is not None]
     rotation = outliers.in_rotation(ports)
@@ -189,7 +189,6 @@ def _send(ports: list[int], method: str, path: str, body, headers, entry: dict) 
             upstream.close()
         outliers.report(local_port, answer.status >= 500, ports)
         return answer, payload
-    raise ConnectionRefusedError("no task in rotation")
 
 
 def _handler_for(namespace_id: str):
