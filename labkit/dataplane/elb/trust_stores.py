@@ -45,7 +45,7 @@ def _error(code: str, message: str):
     return ELBClientError(code, message)
 
 
-def not_found():
+def _not_found():
     return _error("TrustStoreNotFound", "The specified trust store does not exist.")
 
 
@@ -76,7 +76,7 @@ def modify(backend, arn: str, bucket: str, key: str, version: str | None) -> Tru
 def get(backend, arn: str) -> TrustStore:
     store = _stores(backend).get(arn)
     if store is None:
-        raise not_found()
+        raise _not_found()
     return store
 
 
@@ -87,7 +87,7 @@ def describe(backend, arns: list[str], names: list[str]) -> list[TrustStore]:
     if names:
         found = [store for store in stores if store.name in names]
         if len(found) < len(set(names)):
-            raise not_found()
+            raise _not_found()
         return found
     return stores
 
