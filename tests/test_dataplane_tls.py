@@ -182,10 +182,22 @@ def test_a_tls13_only_security_policy_refuses_a_tls12_client_and_the_default_pol
         secure.get(default, context=tls13)
 
 
-def test_an_unknown_security_policy_is_refused_when_the_listener_is_created(secure):
-    with pytest.raises(ClientError) as refused:
+def test_an_https_listener_needs_a_certificate_and_a_known_security_policy(secure):
+    with pytest.raises(ClientError) as unknown:
         secure.listener(SslPolicy="ELBSecurityPolicy-Made-Up")
-    assert refused.value.response["Error"]["Code"] == "SSLPolicyNotFound"
+    assert unknown.value.response["Error"]["Code"] == "SSLPolicyNotFound"
+    with pytest.raises(ClientError) as uncertified:
+        secure.elb.create_listener(
+            LoadBalancerArn=secure.arn,
+            Protocol="HTTPS",
+            Port=443,
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": secure.group}],
+        )
+    assert uncertified.value.response["Error"] == {
+        "Type": "Sender",
+        "Code": "ValidationError",
+        "Message": "A certificate must be specified for HTTPS listeners",
+    }
 
 
 def test_mutual_tls_verify_refuses_a_client_without_a_certificate_in_the_handshake(secure):

@@ -1,6 +1,7 @@
-"""CreateListener and ModifyListener as AWS answers them for TLS, around moto's ELBV2Response: an
-unknown SslPolicy is refused at creation too (moto checks it only on ModifyListener), and
-MutualAuthentication is checked, kept and returned (mutual_auth.py)."""
+"""CreateListener and ModifyListener as AWS answers them for TLS, around moto's ELBV2Response: an HTTPS
+listener without a certificate is refused (moto creates it), an unknown SslPolicy is refused at creation
+too (moto checks it only on ModifyListener), and MutualAuthentication is checked, kept and returned
+(mutual_auth.py)."""
 
 from labkit.dataplane.elb import mutual_auth
 
@@ -15,6 +16,10 @@ def _check_policy(name: str | None) -> None:
 
 def create_listener(original):
     def create_listener(self):
+        from moto.elbv2.exceptions import ELBClientError
+
+        if self._get_param("Protocol") == "HTTPS" and not self._get_param("Certificates"):
+            raise ELBClientError("ValidationError", "A certificate must be specified for HTTPS listeners")
         _check_policy(self._get_param("SslPolicy"))
         asked = mutual_auth.checked(
             self.elbv2_backend, self._get_param("Protocol"), self._get_param("MutualAuthentication")
