@@ -11,6 +11,7 @@ import json
 import os
 import re
 import signal
+import socket
 import threading
 import time
 import urllib.request
@@ -597,6 +598,126 @@ def test_a_task_reaches_another_service_by_its_service_connect_alias(stack):
     assert {i["InstanceId"] for i in found["Instances"]} == backend_tasks
     stack.remove("frontend")
     stack.remove("backend")
+
+
+class Mesh:
+    """Lab 07's service to service calls: a namespace, tasks in a security group that admits its own
+    members on 8080, and a frontend whose /fetch calls a backend by its Service Connect alias."""
+
+    def __init__(self, stack):
+        self.stack = stack
+        discovery = boto3.client("servicediscovery")
+        discovery.get_operation(OperationId=discovery.create_http_namespace(Name="mesh")["OperationId"])
+        stack.task_definition("echo-named", portMappings=[{"name": "web", "containerPort": 8080, "protocol": "tcp"}])
+        self.group = stack.ec2.create_security_group(GroupName="mesh-tasks", Description="mesh", VpcId=stack.vpc)[
+            "GroupId"
+        ]
+        stack.admit(self.group, self.group)
+        self.frontend = None
+
+    def backend(self, name: str, count: int, **entry) -> list[dict]:
+        """A backend service reached at http://NAME:8080; its running tasks."""
+        self.stack.service(
+            name,
+            count,
+            taskDefinition="echo-named",
+            security_group=self.group,
+            serviceConnectConfiguration={
+                "enabled": True,
+                "namespace": "mesh",
+                "services": [
+                    {"portName": "web", "discoveryName": name, "clientAliases": [{"port": 8080, "dnsName": name}]}
+                    | entry
+                ],
+            },
+        )
+        self.stack.settled(name)
+        tasks = self.stack.tasks(name)
+        for task in tasks:
+            whoami(task)
+        return tasks
+
+    def fetch(self, url: str) -> tuple[int, str]:
+        """GET url from inside the frontend's task: (status, body)."""
+        if self.frontend is None:  # started after the backends, as Service Connect clients are
+            self.stack.service(
+                "mesh-frontend",
+                1,
+                security_group=self.group,
+                serviceConnectConfiguration={"enabled": True, "namespace": "mesh"},
+            )
+            self.stack.settled("mesh-frontend")
+            self.frontend = self.stack.tasks("mesh-frontend")[0]
+            whoami(self.frontend)
+        answer = requests.get(
+            f"http://127.0.0.1:{task_port(self.frontend)}/fetch", params={"url": url}, timeout=20
+        ).json()
+        return answer["status"], answer["body"]
+
+
+@pytest.fixture(scope="module")
+def mesh(stack):
+    # Each test removes its backend; the frontend stays until this file's last test stops the cloud.
+    return Mesh(stack)
+
+
+def test_a_service_connect_per_request_timeout_answers_envoys_504_in_time(mesh):
+    mesh.backend("slowpoke", 1, timeout={"perRequestTimeoutSeconds": 1})
+    started = time.monotonic()
+    assert mesh.fetch("http://slowpoke:8080/slow?seconds=5") == (504, "upstream request timeout")
+    assert time.monotonic() - started < 3  # the timeout's second, not the answer's five
+    assert mesh.fetch("http://slowpoke:8080/slow?seconds=0.2")[0] == 200
+    mesh.stack.remove("slowpoke")
+
+
+def test_an_idle_timeout_shorter_than_the_answer_closes_the_connection_unanswered(mesh):
+    mesh.backend("dawdler", 1, timeout={"idleTimeoutSeconds": 1, "perRequestTimeoutSeconds": 10})
+    started = time.monotonic()
+    status, error = mesh.fetch("http://dawdler:8080/slow?seconds=4")
+    assert (status, error) == (0, "RemoteDisconnected: Remote end closed connection without response")
+    assert time.monotonic() - started < 3
+    mesh.stack.remove("dawdler")
+
+
+def test_a_task_that_keeps_failing_is_taken_out_of_rotation_for_a_while(mesh):
+    sick, _ = mesh.backend("flaky", 2)
+    requests.get(f"http://127.0.0.1:{task_port(sick)}/sicken", timeout=5)  # its /health answers 500 from now on
+    statuses = [mesh.fetch("http://flaky:8080/health")[0] for _ in range(10)]
+    assert statuses.count(500) == 5  # round robin: every other request, five in a row for the sick task
+    ejected_by = time.monotonic()
+    # Ejected for 30 s on AWS, half a second here: the requests of the next quarter second all succeed.
+    after = []
+    while time.monotonic() - ejected_by < 0.25:
+        after.append(mesh.fetch("http://flaky:8080/health")[0])
+    assert len(after) >= 2 and set(after) == {200}
+    # Back in rotation once the ejection time has passed.
+    wait_for(lambda: mesh.fetch("http://flaky:8080/health")[0] == 500, 5, "the sick task to be tried again")
+    mesh.stack.remove("flaky")
+
+
+def test_a_task_that_refuses_connections_is_passed_over_for_the_next(mesh):
+    closing, _ = mesh.backend("sturdy-backend", 2)
+    port = task_port(closing)
+    # A request in flight keeps the task's process alive after SIGTERM closes its listening socket.
+    in_flight = socket.create_connection(("127.0.0.1", port))
+    in_flight.sendall(b"GET /slow?seconds=4 HTTP/1.1\r\nHost: task\r\n\r\n")
+    whoami(closing)  # answered on a later connection: the one in flight was accepted before it
+    os.kill(whoami(closing)["pid"], signal.SIGTERM)
+    wait_for(lambda: refuses(port), 5, "the stopping task to refuse connections")
+    # Still RUNNING, and refusing: Service Connect's proxy retries each such request on the other task.
+    assert [mesh.fetch("http://sturdy-backend:8080/whoami")[0] for _ in range(6)] == [200] * 6
+    in_flight.close()
+    mesh.stack.remove("sturdy-backend")
+
+
+def refuses(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except ConnectionRefusedError:
+        return True
+    except ConnectionResetError:  # accepted into the backlog as the socket closed: not yet
+        return False
+    return False
 
 
 def test_target_tracking_scales_out_under_load_and_back_in_after(stack):

@@ -26,6 +26,8 @@ EXPECTED_SETS = {
     "kms: a disabled or deleting key refuses",
     "secretsmanager: rotation runs the function step by step",
     "elb: listeners serve, targets are health checked",
+    "elb: HTTPS listeners serve TLS, trust stores and mutual TLS",
+    "acm: private certificates are issued by their private CA",
     "ecs: task status is the process's",
     "ecs: services and tasks run",
     "autoscaling: target tracking scales ECS services",

@@ -18,7 +18,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from private_cloud import private_cloud
-from support import wait_for
+from support import CertificateAuthority, wait_for
 
 from labkit import cli
 from labkit.teardown import order, run_cli, teardown
@@ -26,8 +26,9 @@ from labkit.teardown.base import AWS_PACING
 
 LABEL_OF_EVERY_KIND = {deletion.kind.label for deletion in order.DELETIONS}
 # What is left of a deleted resource: nothing (None); but AWS keeps a KMS key for 7 days, pending
-# deletion (its aliases go at once), and a scalable target's lookup finds an empty list.
-STATE_WHEN_GONE = {"kms key": ("PendingDeletion", []), "scalable target": []}
+# deletion (its aliases go at once), a private CA for 7 days, DELETED, and a scalable target's lookup
+# finds an empty list.
+STATE_WHEN_GONE = {"kms key": ("PendingDeletion", []), "scalable target": [], "private ca": "DELETED"}
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +64,8 @@ class Aws:
             ("sfn", "stepfunctions"),
             ("scaling", "application-autoscaling"),
             ("cw", "cloudwatch"),
+            ("acm", "acm"),
+            ("pca", "acm-pca"),
         ):
             setattr(self, attribute, boto3.client(service))
 
@@ -253,6 +256,28 @@ def deploy(aws, prefix, tags):
         aws.s3.put_bucket_tagging(Bucket=ids["bucket"], Tagging={"TagSet": pairs})
     aws.s3.put_object(Bucket=ids["bucket"], Key="catalog.json", Body=f"{prefix} books".encode())
 
+    ca = CertificateAuthority(f"{prefix} CA")
+    aws.s3.put_object(Bucket=ids["bucket"], Key="clients-ca.pem", Body=ca.pem)
+    ids["trust store"] = aws.elb.create_trust_store(
+        Name=f"{prefix}-trust",
+        CaCertificatesBundleS3Bucket=ids["bucket"],
+        CaCertificatesBundleS3Key="clients-ca.pem",
+        **tagged("Tags", pairs),
+    )["TrustStores"][0]["TrustStoreArn"]
+    certificate, key = ca.issue(f"{prefix}.example.test")
+    ids["certificate"] = aws.acm.import_certificate(
+        Certificate=certificate, PrivateKey=key, CertificateChain=ca.pem, **tagged("Tags", pairs)
+    )["CertificateArn"]
+    ids["private ca"] = aws.pca.create_certificate_authority(
+        CertificateAuthorityConfiguration={
+            "KeyAlgorithm": "RSA_2048",
+            "SigningAlgorithm": "SHA256WITHRSA",
+            "Subject": {"CommonName": f"{prefix} private CA"},
+        },
+        CertificateAuthorityType="ROOT",
+        **tagged("Tags", pairs),
+    )["CertificateAuthorityArn"]
+
     operation = aws.sd.create_http_namespace(Name=f"{prefix}-ns", **tagged("Tags", pairs))
     ids["namespace"] = aws.sd.get_operation(OperationId=operation["OperationId"])["Operation"]["Targets"]["NAMESPACE"]
     ids["discovery service"] = aws.sd.create_service(
@@ -409,6 +434,17 @@ def state(aws, ids):
         ),
         "rule targets": _probe(lambda: [t["Id"] for t in aws.events.list_targets_by_rule(Rule=ids["rule"])["Targets"]]),
         "state machine": _probe(lambda: aws.sfn.describe_state_machine(stateMachineArn=ids["state machine"])["status"]),
+        "trust store": _probe(
+            lambda: aws.elb.describe_trust_stores(TrustStoreArns=[ids["trust store"]])["TrustStores"][0]["Name"]
+        ),
+        "certificate": _probe(
+            lambda: aws.acm.describe_certificate(CertificateArn=ids["certificate"])["Certificate"]["DomainName"]
+        ),
+        "private ca": _probe(
+            lambda: aws.pca.describe_certificate_authority(CertificateAuthorityArn=ids["private ca"])[
+                "CertificateAuthority"
+            ]["Status"]
+        ),
     }
 
 

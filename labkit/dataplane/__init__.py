@@ -20,6 +20,7 @@ SERVICE_MODULES: list[str] = [
     "cognito",
     "mail",
     "sqs",
+    "acm",
     "elb",
     "ecs",
     "autoscaling",

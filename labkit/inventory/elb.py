@@ -1,4 +1,5 @@
-"""Elastic Load Balancing v2: load balancers, their listeners, and target groups."""
+"""Elastic Load Balancing v2: load balancers, their listeners, target groups, and the trust stores
+of mutual TLS."""
 
 from labkit.awsapi import chunks, pages, tag_dict
 from labkit.inventory.base import Kind, Resource
@@ -45,8 +46,18 @@ def _target_groups(clients, wanted):
             yield Resource(id=arn, name=group["TargetGroupName"], arn=arn, tags=tags, details=group)
 
 
+def _trust_stores(clients, wanted):
+    client = clients("elbv2")
+    stores = pages(client, "describe_trust_stores", "TrustStores")
+    for store, tags in _with_tags(client, stores, "TrustStoreArn"):
+        if wanted(tags):
+            arn = store["TrustStoreArn"]
+            yield Resource(id=arn, name=store["Name"], arn=arn, tags=tags, details=store)
+
+
 LISTENER = Kind("ELB listener", "elbv2", _listeners)
 # Application, network and gateway load balancers: details["Type"] tells them apart.
 LOAD_BALANCER = Kind("ELB load balancer", "elbv2", _load_balancers)
 TARGET_GROUP = Kind("ELB target group", "elbv2", _target_groups)
-KINDS = (LISTENER, LOAD_BALANCER, TARGET_GROUP)
+TRUST_STORE = Kind("ELB trust store", "elbv2", _trust_stores)
+KINDS = (LISTENER, LOAD_BALANCER, TARGET_GROUP, TRUST_STORE)

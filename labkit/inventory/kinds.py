@@ -2,6 +2,7 @@
 (tests/test_inventory.py checks it), in an order of its own (labkit.teardown.order)."""
 
 from labkit.inventory import (
+    acm,
     apigateway,
     autoscaling,
     cloudmap,
@@ -23,6 +24,7 @@ from labkit.inventory import (
 )
 
 KINDS = (
+    *acm.KINDS,
     *apigateway.KINDS,
     *autoscaling.KINDS,
     *cloudmap.KINDS,

@@ -4,6 +4,7 @@ group, a load balancer or ECS service before its security groups). A kind the in
 its Deletion in its service's module, placed here."""
 
 from labkit.teardown import (
+    acm,
     apigateway,
     autoscaling,
     cloudmap,
@@ -31,6 +32,7 @@ DELETIONS = (
     *autoscaling.DELETIONS,
     *ecs.DELETIONS,
     *elb.DELETIONS,
+    *acm.DELETIONS,
     *ec2.DELETIONS,
     *cloudmap.DELETIONS,
     *cognito.DELETIONS,

@@ -17,6 +17,14 @@ Security groups apply as between tasks on AWS: a task reaches another only if th
 admit the caller's on the container port. The proxy knows the caller by the task id in its HTTP_PROXY
 URL (sent as Proxy-Authorization by HTTP clients); a task that admits no caller is never answered, and
 the caller's Envoy gives up with 503 "upstream connect error ... connection timeout", as on AWS.
+
+The proxy behaves as Service Connect's Envoy does: the alias's service's `timeout` applies
+(perRequestTimeoutSeconds: no complete answer in time gets Envoy's 504 "upstream request timeout",
+15 s when not set, as Envoy's route timeout; idleTimeoutSeconds, 5 minutes when not set: a caller's
+connection idle that long is closed, and an answer slower than it closes the connection unanswered,
+as AWS documents for an idle timeout shorter than the per-request one), a task that refuses the
+connection is passed over for the next, and a task that keeps failing is taken out of rotation for a
+while (outliers.py).
 """
 
 import base64
@@ -29,10 +37,12 @@ from urllib.parse import urlsplit
 
 from labkit.dataplane.core import network
 from labkit.dataplane.core.http import end_to_end, no_delay
-from labkit.dataplane.ecs import registry
+from labkit.dataplane.ecs import outliers, registry
 
 LOCALHOST = "127.0.0.1"
-UPSTREAM_TIMEOUT_S = 60
+# Service Connect's defaults when the service's `timeout` does not say (0 there disables one).
+PER_REQUEST_TIMEOUT_S = 15
+IDLE_TIMEOUT_S = 300
 
 _proxies: dict[str, ThreadingHTTPServer] = {}  # namespace id -> its proxy
 _lock = threading.Lock()
@@ -59,6 +69,7 @@ def stop_all() -> None:
     for server in servers:
         server.shutdown()
         server.server_close()
+    outliers.forget_all()
 
 
 def _namespace(service, task):
@@ -89,13 +100,22 @@ def endpoints(namespace_id: str, host: str, port: int, caller: network.Source = 
     """The local ports of the running tasks behind alias host:port in the namespace that admit the caller."""
     return [
         local_port
-        for runtime, container_port, local_port in behind(namespace_id, host, port)
+        for runtime, container_port, local_port, _ in behind(namespace_id, host, port)
         if network.admits(runtime.security_groups, container_port, caller)
     ]
 
 
+def timeouts(entry: dict) -> tuple[float | None, float | None]:
+    """(per-request, idle) timeout in seconds of a Service Connect service entry; None: disabled."""
+    configured = entry.get("timeout") or {}
+    per_request = configured.get("perRequestTimeoutSeconds", PER_REQUEST_TIMEOUT_S)
+    idle = configured.get("idleTimeoutSeconds", IDLE_TIMEOUT_S)
+    return (float(per_request) or None), (float(idle) or None)
+
+
 def behind(namespace_id: str, host: str, port: int) -> list[tuple]:
-    """(task runtime, container port, local port) of each running task behind alias host:port."""
+    """(task runtime, container port, local port, the service's Service Connect entry) of each
+    running task behind alias host:port."""
     found = []
     for runtime in registry.running():
         if not runtime.running or runtime.service is None:
@@ -116,7 +136,7 @@ def behind(namespace_id: str, host: str, port: int) -> list[tuple]:
             aliases = entry.get("clientAliases") or [{"dnsName": default_name, "port": container_port}]
             if any(a.get("dnsName", default_name) == host and int(a.get("port") or 0) == port for a in aliases):
                 found += [
-                    (runtime, container_port, m.host_port)
+                    (runtime, container_port, m.host_port, entry)
                     for spec in runtime.specs
                     for m in spec.ports
                     if m.container_port == container_port
@@ -134,27 +154,41 @@ def _caller(proxy_authorization: str | None) -> network.Source:
     return network.INTERNET if runtime is None else network.Source(runtime.address, runtime.security_groups)
 
 
-def _send(ports: list[int], method: str, path: str, body, headers) -> tuple:
-    """Send to the next task in turn; one that refuses the connection (still starting, or
-    stopping) is passed over for the next, as Service Connect's proxy retries connect failures."""
+class _UpstreamTimeout(Exception):
+    def __init__(self, per_request: bool):
+        self.per_request = per_request
+
+
+def _send(ports: list[int], method: str, path: str, body, headers, entry: dict) -> tuple:
+    """Send to the next task in turn among those in rotation (never none: outliers.in_rotation); one
+    that refuses the connection (still starting, or stopping) is passed over for the next, as Service
+    Connect's proxy retries connect failures. Each outcome counts for outlier detection."""
+    per_request, idle = timeouts(entry)
+    waits = [t for t in (per_request, idle) if t is not None]
+    rotation = outliers.in_rotation(ports)
     first = next(_turn)
-    for attempt in range(len(ports)):
-        upstream = http.client.HTTPConnection(
-            LOCALHOST, ports[(first + attempt) % len(ports)], timeout=UPSTREAM_TIMEOUT_S
-        )
+    for attempt in range(len(rotation)):
+        local_port = rotation[(first + attempt) % len(rotation)]
+        upstream = http.client.HTTPConnection(LOCALHOST, local_port, timeout=min(waits) if waits else None)
         try:
             upstream.connect()
-        except ConnectionRefusedError:
+        except OSError:  # refused, or reset as its listening socket closed
             upstream.close()
-            if attempt == len(ports) - 1:
+            outliers.report(local_port, True, ports)
+            if attempt == len(rotation) - 1:
                 raise
             continue
         try:
             upstream.request(method, path, body=body, headers=headers)
             answer = upstream.getresponse()
-            return answer, answer.read()
+            payload = answer.read()
+        except TimeoutError:
+            outliers.report(local_port, True, ports)
+            raise _UpstreamTimeout(per_request is not None and min(waits) == per_request) from None
         finally:
             upstream.close()
+        outliers.report(local_port, answer.status >= 500, ports)
+        return answer, payload
 
 
 def _handler_for(namespace_id: str):
@@ -172,7 +206,8 @@ def _handler_for(namespace_id: str):
             target = urlsplit(self.path)
             host = target.hostname or (self.headers.get("Host") or "").split(":")[0]
             port = target.port or 80
-            if not behind(namespace_id, host, port):
+            found = behind(namespace_id, host, port)
+            if not found:
                 return self._refuse(
                     f"{host}:{port} is not a Service Connect client alias of a running service in this namespace"
                 )
@@ -187,10 +222,20 @@ def _handler_for(namespace_id: str):
             body = self.rfile.read(length) if length else None
             headers = dict(end_to_end(self.headers.items()))
             path = (target.path or "/") + (f"?{target.query}" if target.query else "")
+            entry = found[0][3]
+            _, idle = timeouts(entry)
+            self.connection.settimeout(idle)  # the caller's connection, idle between requests
             try:
-                answer, payload = _send(ports, self.command, path, body, headers)
-            except OSError as error:
-                return self._refuse(f"upstream connect error or disconnect/reset before headers: {error}")
+                answer, payload = _send(ports, self.command, path, body, headers, entry)
+            except _UpstreamTimeout as timeout:
+                if timeout.per_request:
+                    return self._refuse("upstream request timeout", 504)
+                self.close_connection = True  # the idle timeout passed first: the connection closes
+                return None
+            except OSError:  # every task in rotation refused the connection
+                return self._refuse(
+                    "upstream connect error or disconnect/reset before headers. reset reason: connection failure", 503
+                )
             self.send_response(answer.status, answer.reason)
             for name, value in end_to_end(answer.getheaders()):
                 self.send_header(name, value)

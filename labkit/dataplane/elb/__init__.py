@@ -4,7 +4,9 @@ Each listener of each application load balancer serves on a 127.0.0.1 port of it
 routing by its rules (rules.py) to the healthy targets of its target groups (targets.py), which are
 health checked as the target group says, on a faster clock (labkit.dataplane.core.clock). GET
 /_labkit/loadbalancers on the local cloud lists each listener's local URL, so helpers can reach a
-load balancer without boto3. Other services use the functions below, not the modules.
+load balancer without boto3. An HTTPS listener serves TLS with its ACM certificate, and verifies or
+passes on client certificates as its mutual authentication says (tls.py, trust_stores.py). Other
+services use the functions below, not the modules.
 """
 
 import json
@@ -20,6 +22,11 @@ Target = targets.Target
 def install() -> None:
     seams.declare(
         "elb: listeners serve, targets are health checked", "moto.elbv2.models", "labkit.dataplane.elb.patches:SEAMS"
+    )
+    seams.declare(
+        "elb: HTTPS listeners serve TLS, trust stores and mutual TLS",
+        "moto.elbv2.responses",
+        "labkit.dataplane.elb.tls_patches:SEAMS",
     )
 
 

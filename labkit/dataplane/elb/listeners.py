@@ -65,8 +65,7 @@ def describe() -> list[dict]:
                 "Port": int(server.listener.port),
                 "Protocol": server.listener.protocol,
                 "LocalPort": server.local_port,
-                # Local listeners speak plain HTTP, HTTPS ones included (no certificates locally).
-                "Url": f"http://127.0.0.1:{server.local_port}",
+                "Url": f"{server.scheme}://127.0.0.1:{server.local_port}",
             }
         )
     for entry in balancers.values():

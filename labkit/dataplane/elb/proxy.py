@@ -4,7 +4,9 @@ Each request goes through the listener's rules (read live from moto, so a change
 the next request) to a fixed response, a redirect or a target group, where it is forwarded to a
 target round robin over keep-alive connections. Failures answer as an ALB does: 502 when the
 target closes or resets the connection, 503 when the group has no target to send to, 504 when the
-target does not answer within the load balancer's idle timeout.
+target does not answer within the load balancer's idle timeout. An HTTPS listener terminates TLS
+first (tls.py), and tells the target about the client's certificate as the ALB does
+(client_cert_headers.py).
 """
 
 import http.client
@@ -16,7 +18,7 @@ from http.server import BaseHTTPRequestHandler
 
 from labkit.dataplane.core import network, state
 from labkit.dataplane.core.http import end_to_end, no_delay
-from labkit.dataplane.elb import responses, rules, targets, vpc
+from labkit.dataplane.elb import client_cert_headers, mutual_auth, responses, rules, targets, tls, vpc
 
 # Safe to send twice (RFC 9110): after a reused keep-alive connection turns out closed, the
 # request is sent again on a fresh one, as proxies do.
@@ -49,10 +51,15 @@ class ListenerServer(socketserver.ThreadingTCPServer):
     def idle_timeout(self) -> float:
         return float(self.balancer.attrs.get("idle_timeout.timeout_seconds", DEFAULT_IDLE_TIMEOUT_S))
 
+    @property
+    def scheme(self) -> str:
+        return "https" if self.listener.protocol == "HTTPS" else "http"
+
 
 class _ListenerHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: ListenerServer
+    tls_session: tls.Session | None = None
 
     def setup(self):
         super().setup()
@@ -66,7 +73,27 @@ class _ListenerHandler(BaseHTTPRequestHandler):
         if balancer.scheme != "internal" and not vpc.admits_client(balancer, int(self.server.listener.port)):
             time.sleep(network.DROPPED_CONNECTION_S)  # dropped: no answer, then the client gives up
             return
+        if self.server.scheme == "https" and not self._handshake():
+            return
         super().handle()
+
+    def _handshake(self) -> bool:
+        """TLS before any request; a client refused here never reaches the rules or a target."""
+        listener = self.server.listener
+        try:
+            context = tls.context_for(self.server.backend, listener)
+        except Exception:  # its certificate or trust store is gone: nothing to serve TLS with
+            return False
+        self.tls_session = tls.accept(self.connection, context, mutual_auth.of(listener)["Mode"])
+        if self.tls_session is None:
+            return False
+        self.rfile, self.wfile = tls.reader(self.tls_session), self.tls_session.stream
+        return True
+
+    def finish(self):
+        super().finish()
+        if self.tls_session is not None:
+            self.tls_session.close()
 
     def log_message(self, format, *args):
         pass
@@ -191,11 +218,18 @@ class _ListenerHandler(BaseHTTPRequestHandler):
         return connection, False
 
     def _upstream_headers(self, body: bytes) -> dict[str, str]:
-        headers = dict(end_to_end(self.headers.items()))
+        # A client's own X-Amzn-Mtls-* headers never pass: only the load balancer says what it verified.
+        headers = {
+            name: value
+            for name, value in end_to_end(self.headers.items())
+            if not name.lower().startswith(client_cert_headers.PREFIX)
+        }
+        if self.tls_session is not None:
+            headers.update(client_cert_headers.headers(self.tls_session.mode, self.tls_session.client_chain))
         client = self.client_address[0]
         forwarded_for = self.headers.get("X-Forwarded-For")
         headers["X-Forwarded-For"] = f"{forwarded_for}, {client}" if forwarded_for else client
-        headers["X-Forwarded-Proto"] = "http"
+        headers["X-Forwarded-Proto"] = self.server.scheme
         headers["X-Forwarded-Port"] = str(self.server.listener.port)
         headers.setdefault("X-Amzn-Trace-Id", f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)}")
         if body or self.command in ("POST", "PUT", "PATCH"):
@@ -216,7 +250,7 @@ class _ListenerHandler(BaseHTTPRequestHandler):
         listener = self.server.listener
         aws_port = str(listener.port)
         values = {
-            "#{protocol}": "http",
+            "#{protocol}": self.server.scheme,
             "#{host}": request.host,
             "#{port}": aws_port,
             "#{path}": request.path.lstrip("/"),

@@ -4,12 +4,14 @@ GET /health          200 "ok" (500 after GET /sicken)
 GET /whoami          {"task": <task id>, "pid", "port", "version", "greeting", "secret"}
 GET /slow?seconds=S  answers after S seconds
 GET /log?line=TEXT   prints TEXT to stdout
-GET /fetch?url=URL   {"status", "body"} of GET URL, made from inside the task (Service Connect)
+GET /fetch?url=URL   {"status", "body"} of GET URL, made from inside the task (Service Connect); status 0
+                     and the error when no answer came
 anything else        {"path": <path>, "task": <task id>}
 It listens on $PORT, finds its task from the ECS task metadata endpoint, and on SIGTERM finishes
 the requests it has before exiting.
 """
 
+import http.client
 import json
 import os
 import signal
@@ -99,6 +101,8 @@ def fetch(url: str) -> dict:
             return {"status": response.status, "body": response.read().decode()}
     except urllib.error.HTTPError as error:
         return {"status": error.code, "body": error.read().decode()}
+    except (OSError, http.client.HTTPException) as error:  # closed unanswered, refused, timed out
+        return {"status": 0, "body": f"{type(error).__name__}: {error}"}
 
 
 def main():
