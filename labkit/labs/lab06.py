@@ -27,6 +27,7 @@ CLUSTER, BALANCER, V1, V2, CONTAINER = "payments", "payments", "payments-v1", "p
 V2_HEADER = {"X-Payments-Version": "2"}
 REFUSED_KEY = "sk_test_" + "0" * 32  # a key the provider never issued
 TEST_CARD = "4111 1111 1111 1111"
+YESTERDAY = "o-1001"  # the order whose card step 4 stores
 
 
 def _alias(ctx) -> str:
@@ -147,27 +148,39 @@ def _allows(statements, action: str, resource: str) -> bool:
     )
 
 
+# What a wildcard on a service's actions, or its actions on every resource, gives away.
+_GIVES_AWAY = {
+    "secretsmanager": "read, change and delete every secret in the account",
+    "kms": "use every key in the account whose key policy trusts the account",
+}
+
+
+def _broad(statement: dict) -> str | None:
+    """The service whose actions the statement allows too broadly (a wildcard, or every resource), or None."""
+    actions = [a.lower() for a in as_set(statement.get("Action"))]
+    every_resource = "*" in as_set(statement.get("Resource"))
+    for service in _GIVES_AWAY:
+        ours = [a for a in actions if a == "*" or a.split(":")[0] == service]
+        if any("*" in a for a in ours) or (ours and every_resource):
+            return service
+    return None
+
+
 def _expect_least_privilege(ctx, label: str, role: str, statements, wanted: dict[str, str]) -> None:
-    """No statement grants a secretsmanager or kms wildcard, or one of their actions on every resource; then
-    each action of `wanted` ({action: resource ARN}) is allowed on that resource."""
+    """No statement allows Secrets Manager's or KMS's actions by wildcard or on every resource; then each
+    action of `wanted` ({action: resource ARN}) is allowed on that resource."""
     for index, (where, statement) in enumerate(statements):
-        if statement.get("Effect") != "Allow":
+        service = _broad(statement) if statement.get("Effect") == "Allow" else None
+        if service is None:
             continue
-        actions = sorted(as_set(statement.get("Action")))
-        resources = sorted(as_set(statement.get("Resource")))
-        broad = [a for a in actions if a == "*" or a.lower().split(":")[0] in ("secretsmanager", "kms") and "*" in a]
-        on_everything = "*" in resources and any(a.lower().split(":")[0] in ("secretsmanager", "kms") for a in actions)
-        if broad or on_everything:
-            grant = "; ".join(
-                f"{action} on {resource}"
-                for action, resource in wanted.items()
-                if action.startswith(("secrets", "kms"))
-            )
-            ctx.fail(
-                f"expected the {label} {role} to be allowed only what it needs, found {_named(statement, index)} "
-                f"{where} allowing {actions} on {resources}: that lets whoever runs as the role read (and change) "
-                f"every secret or key it names; grant {grant} instead"
-            )
+        grant = "; ".join(
+            f"{action} on {resource}" for action, resource in wanted.items() if action.startswith(service)
+        )
+        ctx.fail(
+            f"expected the {label} {role} to be allowed only what it needs, found {_named(statement, index)} {where} "
+            f"allowing {sorted(as_set(statement.get('Action')))} on {sorted(as_set(statement.get('Resource')))}: "
+            f"whoever runs as the role could {_GIVES_AWAY[service]}; grant {grant} instead"
+        )
     for action, resource in wanted.items():
         ctx.expect(
             _allows(statements, action, resource),
@@ -226,9 +239,11 @@ def _b64(item: dict, field: str) -> bytes:
 def cards_use_envelope_encryption(ctx):
     key = _key(ctx)
     table = ctx.table(ctx.env.name(TABLE), fix="run step 3's cell, which makes it")
-    items = table.scan(Limit=5).get("Items", [])
-    if not items:
-        ctx.not_done("no card is stored yet: run step 4's cell, which stores yesterday's payment")
+    yesterday = table.get_item(Key={"order_id": YESTERDAY}).get("Item")
+    if yesterday is None:
+        ctx.not_done(f"no card is stored for order {YESTERDAY} yet: run step 4's cell, which stores it")
+    others = [item for item in table.scan(Limit=5).get("Items", []) if item.get("order_id") != YESTERDAY]
+    items = [yesterday, *others[:3]]  # the notebook's, and a few the service stored
     kms = ctx.client("kms")
     for item in items:
         order = item.get("order_id")
