@@ -28,7 +28,6 @@ LAMBDA_TRUST = {
 @dataclass(frozen=True)
 class Provider:
     url: str  # the API's base URL: POST {url}/charges
-    keys_table: str  # where the provider keeps its valid keys (its own business: the lab never reads it)
 
     def accepts(self, key: str) -> bool:
         """Whether the provider takes this key now (GET /whoami answers 200)."""
@@ -45,16 +44,11 @@ def deploy(env) -> tuple[Provider, str]:
     """The provider, deployed or found, and a key it has just issued to the Bookshop."""
     table = _keys_table(env)
     function_arn = _function(env, table)
-    provider = Provider(url=_http_api(env, function_arn), keys_table=table)
+    provider = Provider(url=_http_api(env, function_arn))
     key = new_key()
+    # Issued as the provider does for a new customer: straight into its table of valid keys.
     boto3.resource("dynamodb").Table(table).put_item(Item={"api_key": key, "status": "active", "created_at": 0})
     return provider, key
-
-
-def find(env) -> Provider | None:
-    """The provider an earlier deploy made, or None."""
-    api = _api_id(env)
-    return Provider(url=urls.url_for(api), keys_table=env.name(f"{NAME}-keys")) if api else None
 
 
 def _keys_table(env) -> str:

@@ -13,11 +13,12 @@ import json
 import boto3
 import nbformat
 import pytest
+import requests
 from nbclient import NotebookClient
 from solution_files import written_file
 from test_labs import CELL_TIMEOUT_S, is_cleanup
 
-from labkit import config, labs, packaging, teardown
+from labkit import config, course, fargate, labs, packaging, teardown, urls, waits
 from labkit.labs import lab06
 
 SOLUTION = "06_secrets_and_least_privilege.ipynb"
@@ -214,3 +215,34 @@ def test_a_provider_key_that_reads_the_secret_for_every_payment_fails(deployed):
         "every payment would call Secrets Manager (and pay for it)",
         ProviderKey=uncached,
     )
+
+
+def test_a_v1_task_started_before_a_rotation_fails_the_service_check_which_says_to_redeploy(deployed):
+    _, secret = deployed
+    manager, old_key = boto3.client("secretsmanager"), current_api_key(secret)
+    rotating = manager.rotate_secret(SecretId=secret)["VersionId"]
+    waits.wait_until(
+        "the rotation to revoke the old key",
+        lambda: (
+            "AWSCURRENT" in manager.describe_secret(SecretId=secret)["VersionIdsToStages"][rotating]
+            and not provider_accepts(old_key)
+        ),
+        timeout_s=30,
+    )
+    try:
+        assert_fails_saying_exactly(
+            "service",
+            'expected POST /payments through the load balancer to answer 201, found 502: {"message":"the payment '
+            'provider refused our API key"}; a task reads its secrets when it starts: after a rotation, redeploy it',
+        )
+    finally:
+        group = boto3.client("elbv2").describe_target_groups(Names=[lab06.V1])["TargetGroups"][0]["TargetGroupArn"]
+        fargate.redeploy(fargate.front_door(course.current(), lab06.BALANCER), lab06.V1, group)
+    assert result("service").passed
+
+
+def provider_accepts(key: str) -> bool:
+    v2 = boto3.client("apigatewayv2")
+    api = next(a["ApiId"] for a in v2.get_apis()["Items"] if a["Name"] == lab06.PROVIDER)
+    answer = requests.get(urls.url_for(api) + "/whoami", headers={"Authorization": f"Bearer {key}"}, timeout=10)
+    return answer.status_code == 200

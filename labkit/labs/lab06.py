@@ -313,7 +313,7 @@ def _keys_ever_stored(ctx, secret_arn: str) -> set[str]:
 
 
 def _expect_no_key_in_environment(ctx, container: dict, secret_arn: str) -> None:
-    keys = _keys_ever_stored(ctx, secret_arn)
+    keys = {key for key in _keys_ever_stored(ctx, secret_arn) if key}
     for variable in container.get("environment", []):
         value = variable.get("value", "")
         if value in keys or any(key in value for key in keys):
@@ -376,9 +376,13 @@ def v1_reads_the_key_from_secrets(ctx):
     )
     _service(ctx, V1, 5)
     paid = _payment(ctx)
+    stale = (
+        "; a task reads its secrets when it starts: after a rotation, redeploy it" if paid.status_code == 502 else ""
+    )
     ctx.expect(
         paid.status_code == 201,
-        f"expected POST /payments through the load balancer to answer 201, found {paid.status_code}: {paid.text[:200]}",
+        f"expected POST /payments through the load balancer to answer 201, found {paid.status_code}: "
+        f"{paid.text[:200].strip()}{stale}",
     )
 
 
