@@ -44,6 +44,8 @@ def _key(ctx) -> dict:
     "A customer managed KMS key, enabled, with its alias",
     step=1,
     hints=[
+        "Two calls: kms.create_key makes the key (its id is in the answer's KeyMetadata), kms.create_alias names "
+        "it; the given code calls your function only while the alias does not exist.",
         'kms.create_key(Description=..., KeyUsage="ENCRYPT_DECRYPT", KeySpec="SYMMETRIC_DEFAULT", '
         'Tags=env.tag_list("TagKey", "TagValue")), then kms.create_alias(AliasName=key_alias, TargetKeyId=key_id)',
     ],
