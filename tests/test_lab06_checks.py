@@ -97,6 +97,26 @@ def test_an_execution_role_allowed_secretsmanager_everything_on_every_resource_f
         iam.put_role_policy(RoleName=role, PolicyName="provider-key", PolicyDocument=json.dumps(right))
 
 
+def test_a_task_role_allowed_every_kms_action_on_its_key_fails_saying_it_could_administer_the_key(deployed):
+    key, _ = deployed
+    iam, role = boto3.client("iam"), lab06.TASK_ROLE
+    right = iam.get_role_policy(RoleName=role, PolicyName="payments")["PolicyDocument"]
+    everything = [{**s, "Action": "kms:*"} if s.get("Sid") == "CardDataKeys" else s for s in right["Statement"]]
+    iam.put_role_policy(
+        RoleName=role, PolicyName="payments", PolicyDocument=json.dumps({**right, "Statement": everything})
+    )
+    try:
+        assert_fails_saying_exactly(
+            "roles",
+            "expected the task role payments-task-role to be allowed only what it needs, found statement "
+            f"'CardDataKeys' of its policy 'payments' allowing ['kms:*'] on ['{key}']: whoever runs as the role could "
+            "administer the key too (kms:* includes PutKeyPolicy and ScheduleKeyDeletion); grant kms:Decrypt on "
+            f"{key}; kms:GenerateDataKey on {key} instead",
+        )
+    finally:
+        iam.put_role_policy(RoleName=role, PolicyName="payments", PolicyDocument=json.dumps(right))
+
+
 def test_a_task_role_without_generate_data_key_fails_saying_which_action_on_which_key(deployed):
     key, _ = deployed
     iam, role = boto3.client("iam"), lab06.TASK_ROLE

@@ -123,22 +123,26 @@ def secret_is_stored(ctx):
 
 
 def _role_statements(ctx, role: str) -> list[tuple[str, dict]]:
-    """(where, statement) of each statement of the role's inline and attached policies."""
+    """(how to name it, statement) of each statement of the role's inline and attached policies."""
     iam = ctx.client("iam")
     found = []
     for name in pages(iam, "list_role_policies", "PolicyNames", RoleName=role):
         document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
-        found += [(f"of its policy {name!r}", s) for s in policy_statements(document)]
+        found += _named(policy_statements(document), f"of its policy {name!r}")
     for attached in pages(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=role):
         policy = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
         version = iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=policy["DefaultVersionId"])
         document = version["PolicyVersion"]["Document"]
-        found += [(f"of the attached policy {attached['PolicyName']!r}", s) for s in policy_statements(document)]
+        found += _named(policy_statements(document), f"of the attached policy {attached['PolicyName']!r}")
     return found
 
 
-def _named(statement: dict, index: int) -> str:
-    return f"statement {statement['Sid']!r}" if statement.get("Sid") else f"statement {index + 1}"
+def _named(statements: list[dict], where: str) -> list[tuple[str, dict]]:
+    """Each statement with its name: its Sid, or its place in its policy."""
+    return [
+        (f"statement {s['Sid']!r} {where}" if s.get("Sid") else f"statement {number} {where}", s)
+        for number, s in enumerate(statements, start=1)
+    ]
 
 
 def _allows(statements, action: str, resource: str) -> bool:
@@ -150,38 +154,49 @@ def _allows(statements, action: str, resource: str) -> bool:
     )
 
 
-# What a wildcard on a service's actions, or its actions on every resource, gives away.
+# What a service's actions on every resource, a wildcard in its actions, or both, give away.
 _GIVES_AWAY = {
-    "secretsmanager": "read, change and delete every secret in the account",
-    "kms": "use every key in the account whose key policy trusts the account",
+    "secretsmanager": (
+        "read every secret in the account",
+        "change and delete the secret too (secretsmanager:* includes PutSecretValue and DeleteSecret)",
+        "read, change and delete every secret in the account",
+    ),
+    "kms": (
+        "use every key in the account whose key policy trusts the account",
+        "administer the key too (kms:* includes PutKeyPolicy and ScheduleKeyDeletion)",
+        "use and administer every key in the account whose key policy trusts the account",
+    ),
 }
 
 
-def _broad(statement: dict) -> str | None:
-    """The service whose actions the statement allows too broadly (a wildcard, or every resource), or None."""
+def _too_broad(statement: dict) -> tuple[str, str] | None:
+    """(the service, what the statement gives away) when it allows Secrets Manager's or KMS's actions on every
+    resource or by wildcard, else None."""
     actions = [a.lower() for a in as_set(statement.get("Action"))]
     every_resource = "*" in as_set(statement.get("Resource"))
-    for service in _GIVES_AWAY:
+    for service, gives in _GIVES_AWAY.items():
         ours = [a for a in actions if a == "*" or a.split(":")[0] == service]
-        if any("*" in a for a in ours) or (ours and every_resource):
-            return service
+        wildcard = any("*" in a for a in ours)
+        if ours and (every_resource or wildcard):
+            return service, gives[2 if every_resource and wildcard else 1 if wildcard else 0]
     return None
 
 
 def _expect_least_privilege(ctx, label: str, role: str, statements, wanted: dict[str, str]) -> None:
     """No statement allows Secrets Manager's or KMS's actions by wildcard or on every resource; then each
     action of `wanted` ({action: resource ARN}) is allowed on that resource."""
-    for index, (where, statement) in enumerate(statements):
-        service = _broad(statement) if statement.get("Effect") == "Allow" else None
-        if service is None:
+    for name, statement in statements:
+        broad = _too_broad(statement) if statement.get("Effect") == "Allow" else None
+        if broad is None:
             continue
+        service, gives_away = broad
         grant = "; ".join(
             f"{action} on {resource}" for action, resource in wanted.items() if action.startswith(service)
         )
         ctx.fail(
-            f"expected the {label} {role} to be allowed only what it needs, found {_named(statement, index)} {where} "
-            f"allowing {sorted(as_set(statement.get('Action')))} on {sorted(as_set(statement.get('Resource')))}: "
-            f"whoever runs as the role could {_GIVES_AWAY[service]}; grant {grant} instead"
+            f"expected the {label} {role} to be allowed only what it needs, found {name} allowing "
+            f"{sorted(as_set(statement.get('Action')))} on {sorted(as_set(statement.get('Resource')))}: whoever runs "
+            f"as the role could {gives_away}; grant {grant} instead"
         )
     for action, resource in wanted.items():
         ctx.expect(
