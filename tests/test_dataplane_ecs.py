@@ -795,6 +795,14 @@ def test_target_tracking_scales_out_under_load_and_back_in_after(stack):
     stack.remove("scaled")
 
 
+def test_a_family_named_without_a_revision_is_its_latest_active_revision(stack):
+    first = stack.task_definition("echo-revisions")
+    second = stack.task_definition("echo-revisions")
+    stack.ecs.deregister_task_definition(taskDefinition=second)
+    found = stack.ecs.describe_task_definition(taskDefinition="echo-revisions")["taskDefinition"]
+    assert (found["taskDefinitionArn"], found["status"]) == (first, "ACTIVE")
+
+
 def test_what_a_learner_naturally_sends_for_fargate_is_accepted_or_refused_as_on_aws(stack):
     with pytest.raises(ClientError, match="execution role ARN to support log driver awslogs"):
         stack.ecs.register_task_definition(

@@ -83,6 +83,18 @@ def test_a_key_pending_deletion_refuses_with_its_state_and_a_cancelled_deletion_
     assert kms.decrypt(CiphertextBlob=sealed)["Plaintext"] == b"tok_4242"
 
 
+def test_a_key_is_disabled_enabled_and_scheduled_for_deletion_by_its_arn_as_by_its_id(kms):
+    key = kms.create_key()["KeyMetadata"]
+    kms.disable_key(KeyId=key["Arn"])
+    assert kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"] == "Disabled"
+    kms.enable_key(KeyId=key["Arn"])
+    assert kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"] == "Enabled"
+    kms.schedule_key_deletion(KeyId=key["Arn"], PendingWindowInDays=7)
+    assert kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"] == "PendingDeletion"
+    kms.cancel_key_deletion(KeyId=key["Arn"])
+    assert kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"] == "Disabled"
+
+
 def test_decrypt_with_a_wrong_or_missing_encryption_context_is_an_invalid_ciphertext(kms):
     key = kms.create_key()["KeyMetadata"]["KeyId"]
     sealed = kms.encrypt(KeyId=key, Plaintext=b"tok_4242", EncryptionContext={"order": "o-1"})["CiphertextBlob"]

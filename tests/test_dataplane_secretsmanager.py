@@ -156,6 +156,20 @@ def test_a_failed_step_leaves_awspending_on_the_new_version_and_the_next_rotatio
     }
 
 
+def test_once_awspending_is_removed_from_a_failed_rotations_version_a_new_rotation_starts(aws, cloud):
+    function = rotation_function(aws, PROVIDER_REFUSES="yes")
+    secret, first = new_secret(aws)
+    failed = aws["secretsmanager"].rotate_secret(SecretId=secret, RotationLambdaARN=function, RotationRules=EVERY_DAY)
+    wait_for(lambda: rotations(cloud, secret), 20, "the rotation's outcome")
+
+    aws["secretsmanager"].update_secret_version_stage(
+        SecretId=secret, VersionStage="AWSPENDING", RemoveFromVersionId=failed["VersionId"]
+    )
+    again = aws["secretsmanager"].rotate_secret(SecretId=secret)["VersionId"]
+    assert again != failed["VersionId"]
+    assert stages(aws, secret)[first] == ["AWSCURRENT"]
+
+
 def test_a_function_whose_policy_does_not_allow_secrets_manager_is_refused_and_nothing_changes(aws):
     grant(aws["role"], ["secretsmanager:*"])
     name = deploy(aws, ROTATION)

@@ -86,6 +86,16 @@ WRONG_ANSWERS = {
         says="expected POST /books to need a Cognito token (authorizationType COGNITO_USER_POOLS), found NONE: "
         "anyone can add a book",
     ),
+    "solutions/06_secrets_and_least_privilege.ipynb": WrongAnswer(
+        right='"Action": "secretsmanager:GetSecretValue", "Resource": secret_arn},',
+        wrong='"Action": "secretsmanager:*", "Resource": "*"},',
+        check="roles",
+        says="expected the execution role lk-learner-payments-execution-role to be allowed only what it needs, found "
+        "statement 'ReadTheProviderKeyAtTaskStart' of its policy 'provider-key' allowing ['secretsmanager:*'] on "
+        "['*']: whoever runs as the role could read, change and delete every secret in the account; grant "
+        "secretsmanager:GetSecretValue on arn:aws:secretsmanager:us-east-1:123456789012:secret:"
+        "lk-learner-payments-provider-key-",
+    ),
 }
 
 

@@ -25,6 +25,8 @@ MEETS_THE_STANDARD = [
     "labs/04_order_events.ipynb",
     "solutions/05_identity.ipynb",
     "labs/05_identity.ipynb",
+    "solutions/06_secrets_and_least_privilege.ipynb",
+    "labs/06_secrets_and_least_privilege.ipynb",
 ]
 
 

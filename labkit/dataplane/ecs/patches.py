@@ -9,7 +9,7 @@ delete_cluster refuses while services or tasks are active. What a learner natura
 Fargate is accepted: without securityGroups the VPC's default security group is used (as on AWS),
 and an awsvpc service without networkConfiguration gets AWS's error instead of a 500, as do a
 Fargate task definition in another network mode and a service whose target group no load balancer
-uses yet.
+uses yet. A family named without a revision is its latest ACTIVE revision.
 """
 
 import functools
@@ -257,6 +257,23 @@ def _resource_requirements(task_definition) -> dict:
     return requirements
 
 
+def _latest_active_revision(describe):
+    """A family named without a revision is its latest ACTIVE revision, as on AWS; moto took the latest, even a
+    deregistered one, so a deregistered revision was still what DescribeTaskDefinition, RunTask and
+    CreateService found by the family's name."""
+
+    @functools.wraps(describe)
+    def describing(self, task_definition_str):
+        family = task_definition_str.split("/")[-1]
+        if ":" not in family:
+            active = [revision for revision, d in self.task_definitions.get(family, {}).items() if d.status == "ACTIVE"]
+            if active:
+                task_definition_str = f"{family}:{max(active)}"
+        return describe(self, task_definition_str)
+
+    return describing
+
+
 _MODELS = "moto.ecs.models"
 _RESPONSE = "moto.ecs.responses.EC2ContainerServiceResponse"
 MODEL_SEAMS = (
@@ -273,7 +290,12 @@ MODEL_SEAMS = (
     # moto's own calls the response wrappers rely on.
     Seam(f"{_MODELS}.EC2ContainerServiceBackend._get_cluster", ("self", "name")),
     Seam(f"{_MODELS}.EC2ContainerServiceBackend._get_service", ("self", "cluster_str", "service_str")),
-    Seam(f"{_MODELS}.EC2ContainerServiceBackend.describe_task_definition", ("self", "task_definition_str")),
+    Seam(
+        f"{_MODELS}.EC2ContainerServiceBackend.describe_task_definition",
+        ("self", "task_definition_str"),
+        contains="self.task_definitions[family][revision]",
+        replace=_latest_active_revision,
+    ),
     Seam(
         f"{_MODELS}.EC2ContainerServiceBackend.list_tasks",
         ("self", "cluster_str", "container_instance", "family", "started_by", "service_name", "desiredStatus"),

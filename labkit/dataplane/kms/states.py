@@ -74,21 +74,38 @@ def _decrypting_with_a_usable_key(decrypt):
 
 
 def _refusing_a_key_pending_deletion(change):
-    """EnableKey and DisableKey: a key pending deletion changes only by CancelKeyDeletion first."""
+    """EnableKey and DisableKey: a key pending deletion changes only by CancelKeyDeletion first. The key is
+    named by its id or its ARN, as AWS accepts (moto looked the ARN up as an id: KeyError)."""
 
     @functools.wraps(change)
     def changing(self, key_id):
         key = self.keys.get(self.any_id_to_key_id(key_id))
         if key is not None and key.key_state == "PendingDeletion":
             raise KMSInvalidStateException(key.arn)
-        return change(self, key_id)
+        return change(self, self.get_key_id(key_id))
 
     return changing
+
+
+def _accepting_a_key_arn(method):
+    """CancelKeyDeletion and ScheduleKeyDeletion name the key by its id or its ARN, as AWS accepts."""
+
+    @functools.wraps(method)
+    def by_id_or_arn(self, key_id, *rest):
+        return method(self, self.get_key_id(key_id), *rest)
+
+    return by_id_or_arn
 
 
 SEAMS = (
     Seam("moto.kms.models.KmsBackend.enable_key", ("self", "key_id"), replace=_refusing_a_key_pending_deletion),
     Seam("moto.kms.models.KmsBackend.disable_key", ("self", "key_id"), replace=_refusing_a_key_pending_deletion),
+    Seam("moto.kms.models.KmsBackend.cancel_key_deletion", ("self", "key_id"), replace=_accepting_a_key_arn),
+    Seam(
+        "moto.kms.models.KmsBackend.schedule_key_deletion",
+        ("self", "key_id", "pending_window_in_days"),
+        replace=_accepting_a_key_arn,
+    ),
     Seam(
         "moto.kms.models.KmsBackend.encrypt",
         ("self", "key_id", "plaintext", "encryption_context"),

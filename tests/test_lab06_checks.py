@@ -1,0 +1,268 @@
+"""Lab 06's checks against wrong answers: each failure says what was expected and what was found.
+
+The solution notebook runs once for the module (its cells but the cleanup), which deploys the key, the secret,
+the roles, both payments services and the rotation function; each test then makes one mistake with boto3 (a
+role allowed secretsmanager:* on *, a card's data key made without an encryption context, the provider's key
+in a task definition's environment, a rotation function that skips testSecret...), runs the check, and puts
+the right answer back. The rotation function and ProviderKey are the solution notebook's own (its %%writefile
+cells), with one part changed."""
+
+import base64
+import json
+
+import boto3
+import nbformat
+import pytest
+import requests
+from nbclient import NotebookClient
+from solution_files import written_file
+from test_labs import CELL_TIMEOUT_S, is_cleanup
+
+from labkit import config, course, fargate, labs, packaging, teardown, urls, waits
+from labkit.labs import lab06
+
+SOLUTION = "06_secrets_and_least_privilege.ipynb"
+ROTATION = written_file(SOLUTION, "rotation_file")
+PROVIDER_KEY = written_file(SOLUTION, "provider_key_file")
+
+
+@pytest.fixture(scope="module")
+def deployed(cloud):
+    """The lab as its solution leaves it before the cleanup: (the key's ARN, the secret's ARN)."""
+    path = config.COURSE_ROOT / "solutions" / SOLUTION
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(notebook, timeout=CELL_TIMEOUT_S, resources={"metadata": {"path": str(path.parent)}})
+    with client.setup_kernel():
+        for index, cell in enumerate(notebook.cells):
+            if cell.cell_type == "code" and not is_cleanup(cell):
+                client.execute_cell(cell, index)
+        key = boto3.client("kms").describe_key(KeyId="alias/" + lab06.KEY_ALIAS)["KeyMetadata"]["Arn"]
+        secret = boto3.client("secretsmanager").describe_secret(SecretId=lab06.SECRET)["ARN"]
+        yield key, secret
+        for index, cell in enumerate(notebook.cells):
+            if is_cleanup(cell):
+                client.execute_cell(cell, index)
+    assert teardown.tagged("06") == []
+
+
+def provider_key_class(change=("", "")):
+    """The solution's ProviderKey, with one change made to its source."""
+    assert change[0] in PROVIDER_KEY
+    namespace = {}
+    exec(PROVIDER_KEY.replace(*change), namespace)
+    return namespace["ProviderKey"]
+
+
+def result(check_id, **learner):
+    return next(r for r in labs.require("06").run(**learner) if r.id == check_id)
+
+
+def assert_fails_saying_exactly(check_id, says, **learner):
+    found = result(check_id, **learner)
+    assert (found.status, found.message) == ("failed", says), found.message
+
+
+def current_api_key(secret_arn: str) -> str:
+    value = boto3.client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"]
+    return json.loads(value)["api_key"]
+
+
+def test_the_solution_passes_every_check(deployed):
+    failing = [(r.id, r.message) for r in labs.require("06").run(ProviderKey=provider_key_class()) if not r.passed]
+    assert failing == []
+
+
+def test_an_execution_role_allowed_secretsmanager_everything_on_every_resource_fails_naming_the_statement(deployed):
+    key, secret = deployed
+    iam, role = boto3.client("iam"), lab06.EXECUTION_ROLE
+    right = iam.get_role_policy(RoleName=role, PolicyName="provider-key")["PolicyDocument"]
+    broad = [
+        {"Sid": "ReadSecrets", "Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"},
+        {"Sid": "DecryptTheProviderKey", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key},
+    ]
+    iam.put_role_policy(
+        RoleName=role,
+        PolicyName="provider-key",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": broad}),
+    )
+    try:
+        assert_fails_saying_exactly(
+            "roles",
+            "expected the execution role payments-execution-role to be allowed only what it needs, found statement "
+            "'ReadSecrets' of its policy 'provider-key' allowing ['secretsmanager:*'] on ['*']: whoever runs as the "
+            "role could read, change and delete every secret in the account; grant secretsmanager:GetSecretValue on "
+            f"{secret} instead",
+        )
+    finally:
+        iam.put_role_policy(RoleName=role, PolicyName="provider-key", PolicyDocument=json.dumps(right))
+
+
+def test_a_task_role_allowed_every_kms_action_on_its_key_fails_saying_it_could_administer_the_key(deployed):
+    key, _ = deployed
+    iam, role = boto3.client("iam"), lab06.TASK_ROLE
+    right = iam.get_role_policy(RoleName=role, PolicyName="payments")["PolicyDocument"]
+    everything = [{**s, "Action": "kms:*"} if s.get("Sid") == "CardDataKeys" else s for s in right["Statement"]]
+    iam.put_role_policy(
+        RoleName=role, PolicyName="payments", PolicyDocument=json.dumps({**right, "Statement": everything})
+    )
+    try:
+        assert_fails_saying_exactly(
+            "roles",
+            "expected the task role payments-task-role to be allowed only what it needs, found statement "
+            f"'CardDataKeys' of its policy 'payments' allowing ['kms:*'] on ['{key}']: whoever runs as the role could "
+            "administer the key too (kms:* includes PutKeyPolicy and ScheduleKeyDeletion); grant kms:Decrypt on "
+            f"{key}; kms:GenerateDataKey on {key} instead",
+        )
+    finally:
+        iam.put_role_policy(RoleName=role, PolicyName="payments", PolicyDocument=json.dumps(right))
+
+
+def test_a_task_role_without_generate_data_key_fails_saying_which_action_on_which_key(deployed):
+    key, _ = deployed
+    iam, role = boto3.client("iam"), lab06.TASK_ROLE
+    right = iam.get_role_policy(RoleName=role, PolicyName="payments")["PolicyDocument"]
+    without = [{**s, "Action": ["kms:Decrypt"]} if s.get("Sid") == "CardDataKeys" else s for s in right["Statement"]]
+    iam.put_role_policy(
+        RoleName=role, PolicyName="payments", PolicyDocument=json.dumps({**right, "Statement": without})
+    )
+    try:
+        assert_fails_saying_exactly(
+            "roles",
+            f"expected the task role payments-task-role to allow kms:GenerateDataKey on {key}, found no statement "
+            "that does",
+        )
+    finally:
+        iam.put_role_policy(RoleName=role, PolicyName="payments", PolicyDocument=json.dumps(right))
+
+
+def test_a_card_whose_data_key_was_made_without_an_encryption_context_fails(deployed):
+    key, _ = deployed
+    payments = boto3.resource("dynamodb").Table(lab06.TABLE)
+    right = payments.get_item(Key={"order_id": lab06.YESTERDAY})["Item"]
+    data_key = boto3.client("kms").generate_data_key(KeyId=key, KeySpec="AES_256")  # no EncryptionContext
+    payments.put_item(Item={**right, "encrypted_key": base64.b64encode(data_key["CiphertextBlob"]).decode()})
+    try:
+        assert_fails_saying_exactly(
+            "envelope",
+            "expected the data key of order o-1001 to decrypt only with the encryption context "
+            "{'order_id': 'o-1001'}, found it decrypts without one: pass EncryptionContext={'order_id': order_id} "
+            "to generate_data_key",
+        )
+    finally:
+        payments.put_item(Item=right)
+
+
+def test_the_provider_key_hard_coded_in_the_task_definitions_environment_fails_and_asks_for_secrets(deployed):
+    _, secret = deployed
+    ecs = boto3.client("ecs")
+    definition = ecs.describe_task_definition(taskDefinition=lab06.V1)["taskDefinition"]
+    container = definition["containerDefinitions"][0]
+    hard_coded = {
+        **container,
+        "secrets": [],
+        "environment": [*container["environment"], {"name": "PROVIDER_API_KEY", "value": current_api_key(secret)}],
+    }
+    wrong = ecs.register_task_definition(
+        family=lab06.V1,
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        cpu="256",
+        memory="512",
+        executionRoleArn=definition["executionRoleArn"],
+        taskRoleArn=definition["taskRoleArn"],
+        containerDefinitions=[hard_coded],
+    )["taskDefinition"]["taskDefinitionArn"]
+    try:
+        assert_fails_saying_exactly(
+            "service",
+            "expected the provider's API key to reach the container through secrets, found it written in the task "
+            "definition's environment (PROVIDER_API_KEY): anyone allowed ecs:DescribeTaskDefinition reads it, in "
+            "every revision; use secrets with valueFrom the secret's ARN + ':api_key::'",
+        )
+    finally:
+        ecs.deregister_task_definition(taskDefinition=wrong)
+
+
+@pytest.fixture
+def rotation_deployed_as(tmp_path):
+    """Deploys a variant of the rotation function; the solution's is deployed again afterwards."""
+    lambda_ = boto3.client("lambda")
+
+    def deploy(source):
+        (tmp_path / "handler.py").write_text(source)
+        lambda_.update_function_code(
+            FunctionName=lab06.ROTATION_FUNCTION, ZipFile=packaging.zip_bytes(tmp_path / "handler.py")
+        )
+        lambda_.get_waiter("function_updated_v2").wait(FunctionName=lab06.ROTATION_FUNCTION)
+
+    yield deploy
+    deploy(ROTATION)
+
+
+def test_a_rotation_function_that_skips_test_secret_fails_when_the_provider_refuses_the_pending_key(
+    deployed, rotation_deployed_as
+):
+    tested = 'status = call_provider("GET", "/whoami", api_key(arn, "AWSPENDING", token))'
+    assert tested in ROTATION
+    rotation_deployed_as(ROTATION.replace(tested, "return  # the key was registered: surely it works"))
+    assert_fails_saying_exactly(
+        "rotation",
+        "expected your rotation function to raise at testSecret when the provider refuses the pending key, found it "
+        "returned without an error: the rotation would go on to make a key that does not work AWSCURRENT, revoke the "
+        "one that does, and every payment would fail; call GET /whoami with the AWSPENDING key and raise unless it "
+        "answers 200",
+        ProviderKey=provider_key_class(),
+    )
+    labels = boto3.client("secretsmanager").describe_secret(SecretId=lab06.SECRET)["VersionIdsToStages"]
+    assert sorted(label for stages in labels.values() for label in stages) == ["AWSCURRENT", "AWSPREVIOUS"]
+
+
+def test_a_provider_key_that_does_not_read_the_secret_again_on_a_401_fails(deployed):
+    no_retry = provider_key_class(("if status == 401:", "if False:"))
+    assert_fails_saying_exactly(
+        "runtime-key",
+        "expected call() to read the secret again and retry once when the provider answers 401, found the keys sent "
+        "['key-1'] and the answer (401, {'message': 'invalid API key'})",
+        ProviderKey=no_retry,
+    )
+
+
+def test_a_provider_key_that_reads_the_secret_for_every_payment_fails(deployed):
+    uncached = provider_key_class(("if self.key is None or", "if True or"))
+    assert_fails_saying_exactly(
+        "runtime-key",
+        "expected get() to read the secret once and keep the key for ttl_s seconds, found 2 reads for two calls: "
+        "every payment would call Secrets Manager (and pay for it)",
+        ProviderKey=uncached,
+    )
+
+
+def test_a_v1_task_started_before_a_rotation_fails_the_service_check_which_says_to_redeploy(deployed):
+    _, secret = deployed
+    manager, old_key = boto3.client("secretsmanager"), current_api_key(secret)
+    rotating = manager.rotate_secret(SecretId=secret)["VersionId"]
+    waits.wait_until(
+        "the rotation to revoke the old key",
+        lambda: (
+            "AWSCURRENT" in manager.describe_secret(SecretId=secret)["VersionIdsToStages"][rotating]
+            and not provider_accepts(old_key)
+        ),
+        timeout_s=30,
+    )
+    try:
+        assert_fails_saying_exactly(
+            "service",
+            'expected POST /payments through the load balancer to answer 201, found 502: {"message":"the payment '
+            'provider refused our API key"}; a task reads its secrets when it starts: after a rotation, redeploy it',
+        )
+    finally:
+        group = boto3.client("elbv2").describe_target_groups(Names=[lab06.V1])["TargetGroups"][0]["TargetGroupArn"]
+        fargate.redeploy(fargate.front_door(course.current(), lab06.BALANCER), lab06.V1, group)
+    assert result("service").passed
+
+
+def provider_accepts(key: str) -> bool:
+    v2 = boto3.client("apigatewayv2")
+    api = next(a["ApiId"] for a in v2.get_apis()["Items"] if a["Name"] == lab06.PROVIDER)
+    answer = requests.get(urls.url_for(api) + "/whoami", headers={"Authorization": f"Bearer {key}"}, timeout=10)
+    return answer.status_code == 200
