@@ -92,7 +92,7 @@ def test_in_a_terminal_a_check_calling_the_notebooks_function_says_to_run_it_the
     result = by_id(lab.run(step=2, in_terminal=True))["total"]
     assert (result.status, result.message) == (
         "not done yet",
-        "the rest passes; this check also calls your total, in the notebook: run lab.panel(2) there",
+        "this check calls your total, which only the notebook has: run lab.panel(2) there",
     )
 
 
@@ -101,7 +101,7 @@ def test_in_a_terminal_a_check_calling_the_notebooks_function_passes_once_it_pas
     result = by_id(lab.run(step=2, in_terminal=True))["total"]
     assert (result.status, result.message) == (
         "passed",
-        "done (the part that calls your total passed in the notebook; a terminal cannot call it)",
+        "done (it passed in the notebook, where it calls your total; a terminal cannot)",
     )
 
 

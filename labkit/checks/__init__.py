@@ -158,14 +158,14 @@ def _run_one(lab_id: str, check: Check, context) -> Result:
 
 
 def _as_it_ended_in_the_notebook(lab_id: str, check: Check, name: str) -> tuple[str, str]:
-    """Everything a terminal can check passed; the rest calls the notebook's `name`: passed if this check
-    has passed in the notebook (progress keeps passes), else what to run there."""
+    """The check calls the notebook's `name`: passed if it has passed in the notebook (progress keeps
+    passes), else what to run there."""
     from labkit import course, progress
 
     panel = f"lab.panel({check.step})" if check.step else "its check panel"
     if progress.load().get(course.owner(), {}).get(lab_id, {}).get(check.id, {}).get("passed"):
-        return PASSED, f"done (the part that calls your {name} passed in the notebook; a terminal cannot call it)"
-    return NOT_DONE, f"the rest passes; this check also calls your {name}, in the notebook: run {panel} there"
+        return PASSED, f"done (it passed in the notebook, where it calls your {name}; a terminal cannot)"
+    return NOT_DONE, f"this check calls your {name}, which only the notebook has: run {panel} there"
 
 
 def _classify(error: Exception, check: Check) -> tuple[str, str]:
