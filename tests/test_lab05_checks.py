@@ -12,11 +12,10 @@ import boto3
 import jwt
 import nbformat
 import pytest
-from nbclient import NotebookClient
 from solution_files import written_file
-from test_labs import CELL_TIMEOUT_S, is_cleanup
+from solution_runs import deployed_by_solution
 
-from labkit import config, labs, packaging, teardown, urls
+from labkit import config, labs, packaging, urls
 from labkit.labs import lab05
 
 SOLUTION = "05_identity.ipynb"
@@ -27,13 +26,7 @@ ORDERS = written_file(SOLUTION, "orders_file")
 @pytest.fixture(scope="module")
 def deployed(cloud):
     """The lab as its solution leaves it before the cleanup: (pool id, web client id)."""
-    path = config.COURSE_ROOT / "solutions" / SOLUTION
-    notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(notebook, timeout=CELL_TIMEOUT_S, resources={"metadata": {"path": str(path.parent)}})
-    with client.setup_kernel():
-        for index, cell in enumerate(notebook.cells):
-            if cell.cell_type == "code" and not is_cleanup(cell):
-                client.execute_cell(cell, index)
+    with deployed_by_solution(SOLUTION, "05"):
         cognito = boto3.client("cognito-idp")
         pool = next(p["Id"] for p in cognito.list_user_pools(MaxResults=60)["UserPools"] if p["Name"] == lab05.POOL)
         web = next(
@@ -42,10 +35,6 @@ def deployed(cloud):
             if c["ClientName"] == lab05.WEB_CLIENT
         )
         yield pool, web
-        for index, cell in enumerate(notebook.cells):
-            if is_cleanup(cell):
-                client.execute_cell(cell, index)
-    assert teardown.tagged("05") == []
 
 
 def result(check_id, **learner):

@@ -11,14 +11,12 @@ import base64
 import json
 
 import boto3
-import nbformat
 import pytest
 import requests
-from nbclient import NotebookClient
 from solution_files import written_file
-from test_labs import CELL_TIMEOUT_S, is_cleanup
+from solution_runs import deployed_by_solution
 
-from labkit import config, course, fargate, labs, packaging, teardown, urls, waits
+from labkit import course, fargate, labs, packaging, urls, waits
 from labkit.labs import lab06
 
 SOLUTION = "06_secrets_and_least_privilege.ipynb"
@@ -29,20 +27,10 @@ PROVIDER_KEY = written_file(SOLUTION, "provider_key_file")
 @pytest.fixture(scope="module")
 def deployed(cloud):
     """The lab as its solution leaves it before the cleanup: (the key's ARN, the secret's ARN)."""
-    path = config.COURSE_ROOT / "solutions" / SOLUTION
-    notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(notebook, timeout=CELL_TIMEOUT_S, resources={"metadata": {"path": str(path.parent)}})
-    with client.setup_kernel():
-        for index, cell in enumerate(notebook.cells):
-            if cell.cell_type == "code" and not is_cleanup(cell):
-                client.execute_cell(cell, index)
+    with deployed_by_solution(SOLUTION, "06"):
         key = boto3.client("kms").describe_key(KeyId="alias/" + lab06.KEY_ALIAS)["KeyMetadata"]["Arn"]
         secret = boto3.client("secretsmanager").describe_secret(SecretId=lab06.SECRET)["ARN"]
         yield key, secret
-        for index, cell in enumerate(notebook.cells):
-            if is_cleanup(cell):
-                client.execute_cell(cell, index)
-    assert teardown.tagged("06") == []
 
 
 def provider_key_class(change=("", "")):

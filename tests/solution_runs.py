@@ -1,0 +1,27 @@
+"""A lab deployed by its own solution notebook, for the tests that make one mistake at a time in it."""
+
+import contextlib
+
+import nbformat
+from nbclient import NotebookClient
+from test_labs import CELL_TIMEOUT_S, is_cleanup
+
+from labkit import config, teardown
+
+
+@contextlib.contextmanager
+def deployed_by_solution(notebook_name: str, lab: str):
+    """Runs solutions/notebook_name's code cells but the cleanup in a kernel of its own, yields while that
+    kernel lives, then runs the cleanup, which must leave nothing of the lab tagged."""
+    path = config.COURSE_ROOT / "solutions" / notebook_name
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(notebook, timeout=CELL_TIMEOUT_S, resources={"metadata": {"path": str(path.parent)}})
+    with client.setup_kernel():
+        for index, cell in enumerate(notebook.cells):
+            if cell.cell_type == "code" and not is_cleanup(cell):
+                client.execute_cell(cell, index)
+        yield
+        for index, cell in enumerate(notebook.cells):
+            if is_cleanup(cell):
+                client.execute_cell(cell, index)
+    assert teardown.tagged(lab) == []
