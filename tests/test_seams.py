@@ -38,6 +38,9 @@ EXPECTED_SETS = {
     "cognito: users migrate on sign-in",
     "s3: notifications invoke functions as S3 does",
     "sqs: a receive reads the retention period, not every attribute",
+    "cloudwatch: alarms change state and act",
+    "cloudwatch: SQS publishes its metrics",
+    "cloudwatch: statistics of exactly the dimensions asked",
 }
 
 

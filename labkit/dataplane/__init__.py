@@ -27,6 +27,7 @@ SERVICE_MODULES: list[str] = [
     "eventbridge",
     "kms",
     "secretsmanager",
+    "cloudwatch",
     "iam",
 ]
 

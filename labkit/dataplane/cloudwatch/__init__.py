@@ -1,0 +1,58 @@
+"""CloudWatch on the local cloud: alarms that change state, and the metrics AWS services publish.
+
+- alarms.py: metric alarms as CloudWatch keeps them (initial state, history, actions), over moto's;
+- engine.py: every alarm evaluated each period on the local clock (evaluation.py: the missing-data
+  rules, statistics.py, reasons.py: AWS's wording), its actions published to SNS (notifications.py);
+- metrics.py: the data plane's metrics aggregated in memory and put into moto's backend each second;
+  service_metrics.py names them as AWS/Lambda, AWS/ApplicationELB and AWS/SQS do (sqs_counts.py counts
+  SQS's messages); emf.py extracts metrics from a Lambda function's embedded metric format lines.
+Other services report through the functions below.
+"""
+
+from labkit.dataplane.cloudwatch import engine, metrics, service_metrics
+from labkit.dataplane.core import seams
+
+
+def install() -> None:
+    seams.declare(
+        "cloudwatch: alarms change state and act",
+        "moto.cloudwatch.responses",
+        "labkit.dataplane.cloudwatch.alarms:SEAMS",
+        then=engine.start,
+    )
+    seams.declare(
+        "cloudwatch: statistics of exactly the dimensions asked",
+        "moto.cloudwatch.models",
+        "labkit.dataplane.cloudwatch.exact_dimensions:SEAMS",
+    )
+    seams.declare(
+        "cloudwatch: SQS publishes its metrics", "moto.sqs.models", "labkit.dataplane.cloudwatch.sqs_counts:SEAMS"
+    )
+    metrics.sample_every_second(service_metrics.sample_queues)
+
+
+def lambda_invoked(fn, invoked_arn: str, errored: bool, duration_ms: float, log_lines) -> None:
+    """An invocation of moto's LambdaFunction fn has ended: its metrics, and those of its EMF lines."""
+    from labkit.dataplane.cloudwatch import emf
+
+    service_metrics.lambda_invoked(fn, invoked_arn, errored, duration_ms)
+    emf.extract(fn.account_id, fn.region, log_lines)
+
+
+def alb_request(balancer, group, status: int, from_target: bool, target_seconds: float | None) -> None:
+    service_metrics.alb_request(balancer, group, status, from_target, target_seconds)
+
+
+def middleware(app):
+    def wsgi(environ, start_response):
+        # CloudWatch API calls (signed for the "monitoring" service, whatever their protocol) see
+        # every metric recorded before them.
+        if "/monitoring/aws4_request" in environ.get("HTTP_AUTHORIZATION", ""):
+            metrics.flush()
+        return app(environ, start_response)
+
+    return wsgi
+
+
+def reset() -> None:
+    metrics.forget_pending()

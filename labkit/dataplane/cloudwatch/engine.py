@@ -1,0 +1,119 @@
+"""The alarm engine: every period of each metric alarm (one AWS minute in one local second:
+core.clock), the statistic of each period of its evaluation range, from moto's metric data, and the
+state that follows (evaluation.py), worded as AWS words it (reasons.py).
+
+A datapoint belongs to an alarm's metric when namespace, name and every dimension match exactly (and
+the unit, when the alarm names one). Alarms on metric math (Metrics=[...]) are not evaluated and stay
+INSUFFICIENT_DATA; nor are composite alarms."""
+
+import math
+import threading
+import time
+import traceback
+from datetime import UTC, datetime
+
+from labkit.dataplane.cloudwatch import evaluation, metrics, reasons, statistics
+from labkit.dataplane.core import clock
+from labkit.dataplane.core import state as kept
+
+TICK_S = 0.05
+_started = threading.Event()
+_EPOCH = datetime(1970, 1, 1)
+
+
+def start() -> None:
+    if not _started.is_set():
+        _started.set()
+        threading.Thread(target=_loop, daemon=True, name="cloudwatch-alarms").start()
+
+
+def _loop() -> None:
+    while True:
+        time.sleep(TICK_S)
+        try:
+            metrics.flush()
+            for backend in _backends():
+                for alarm in list(backend.alarms.values()):
+                    if alarm.rule is None and not alarm.metric_data_queries:
+                        _evaluate_when_due(backend, alarm)
+        except Exception:  # one bad evaluation must not end the others
+            traceback.print_exc()
+
+
+def _evaluate_when_due(backend, alarm) -> None:
+    length = clock.local_seconds(int(alarm.period or 60))
+    latest = math.floor(time.time() / length) - 1  # the most recent complete period
+    if kept.get(alarm, "evaluated") == latest:
+        return
+    kept.put(alarm, "evaluated", latest)
+    n = int(alarm.evaluation_periods)
+    m = int(alarm.datapoints_to_alarm or n)
+    periods = range(latest - n - evaluation.EXTRA_DATAPOINTS + 1, latest + 1)
+    by_period = _datums_by_period(backend, alarm, length, periods.start)
+    statistic = alarm.extended_statistic or alarm.statistic
+    datapoints, counts = [], {}
+    for period in periods:
+        start = _moment(period * length)
+        datums = by_period.get(period, [])
+        datapoints.append((start, statistics.of(datums, statistic)))
+        counts[start] = statistics.of(datums, "SampleCount") or 0.0
+    if _too_few_samples(alarm, list(counts.values())[-n:]):
+        return
+    operator = reasons.COMPARISONS.get(alarm.comparison_operator)
+    if operator is None:  # anomaly detection bands are not evaluated locally
+        return
+    threshold = float(alarm.threshold)
+    verdict = evaluation.evaluate(
+        datapoints, lambda value: operator[1](float(value), threshold), n, m, alarm.treat_missing_data or "missing"
+    )
+    if verdict is None or verdict.state == alarm.state_value:
+        return
+    alarm.update_state(
+        reasons.reason(verdict, n, m, alarm.comparison_operator, threshold),
+        reasons.reason_data(verdict, statistic, int(alarm.period or 60), threshold, datapoints[-n][0], counts),
+        verdict.state,
+    )
+
+
+def _datums_by_period(backend, alarm, length: float, first_period: int) -> dict[int, list]:
+    wanted = sorted((d.name, d.value) for d in alarm.dimensions)
+    found: dict[int, list] = {}
+    for datum in list(backend.metric_data):
+        if datum.name != alarm.metric_name or datum.namespace != alarm.namespace:
+            continue
+        if alarm.unit and datum.unit != alarm.unit:
+            continue
+        period = math.floor(_seconds(datum.timestamp) / length)
+        if period < first_period or sorted((d.name, d.value) for d in datum.dimensions) != wanted:
+            continue
+        found.setdefault(period, []).append(datum)
+    return found
+
+
+def _too_few_samples(alarm, counts: list[float]) -> bool:
+    """EvaluateLowSampleCountPercentile=ignore: a percentile alarm keeps its state while a period has
+    fewer than 10/(1-p) samples (10/p below p50): "Percentile-based alarms and low data samples"."""
+    if alarm.evaluate_low_sample_count_percentile != "ignore" or not alarm.extended_statistic:
+        return False
+    if not statistics.PERCENTILE.fullmatch(alarm.extended_statistic):
+        return False
+    fraction = float(alarm.extended_statistic[1:]) / 100
+    needed = 10 / (1 - fraction) if fraction >= 0.5 and fraction < 1 else 10 / max(fraction, 1e-9)
+    return any(0 < count < needed for count in counts)
+
+
+def _seconds(moment: datetime) -> float:
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return (moment - _EPOCH).total_seconds()
+
+
+def _moment(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
+
+
+def _backends():
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    for regions in list(cloudwatch_backends.values()):
+        yield from list(regions.values())

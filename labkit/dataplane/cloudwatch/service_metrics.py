@@ -1,0 +1,80 @@
+"""The metrics AWS services publish, named, dimensioned and in the units AWS documents:
+
+- AWS/Lambda ("Types of metrics for Lambda functions", Lambda Developer Guide): Invocations, Errors
+  (function errors and timeouts; 0 for an invocation without one), Duration (Milliseconds), under no
+  dimension, FunctionName, and for an invocation of a version or alias FunctionName+Resource
+  (name:qualifier) and FunctionName+Resource+ExecutedVersion;
+- AWS/ApplicationELB ("CloudWatch metrics for your Application Load Balancer"): RequestCount,
+  HTTPCode_Target_nXX_Count, HTTPCode_ELB_nXX_Count, TargetResponseTime (Seconds) under LoadBalancer
+  (app/name/id) and TargetGroup+LoadBalancer (targetgroup/name/id); published only when not zero;
+- AWS/SQS ("Available CloudWatch metrics for Amazon SQS"): NumberOfMessagesSent, NumberOfMessagesReceived,
+  NumberOfMessagesDeleted, ApproximateNumberOfMessagesVisible, ApproximateAgeOfOldestMessage (Seconds)
+  under QueueName, the last two sampled each minute (each local second).
+"""
+
+import sys
+import time
+
+from labkit.dataplane.cloudwatch import metrics
+
+COUNT, MILLISECONDS, SECONDS = "Count", "Milliseconds", "Seconds"
+metrics.keep_samples("Duration", "TargetResponseTime")
+
+
+def lambda_invoked(fn, invoked_arn: str, errored: bool, duration_ms: float) -> None:
+    name = fn.function_name
+    sets = [(), (("FunctionName", name),)]
+    qualifier = invoked_arn.split(":")[7] if invoked_arn.count(":") >= 7 else None
+    if qualifier and qualifier != "$LATEST":
+        resource = (("FunctionName", name), ("Resource", f"{name}:{qualifier}"))
+        sets += [resource, (*resource, ("ExecutedVersion", str(fn.version)))]
+    where = (fn.account_id, fn.region, "AWS/Lambda")
+    metrics.record(*where, "Invocations", 1.0, COUNT, *sets)
+    metrics.record(*where, "Errors", 1.0 if errored else 0.0, COUNT, *sets)
+    metrics.record(*where, "Duration", duration_ms, MILLISECONDS, *sets)
+
+
+def alb_request(balancer, group, status: int, from_target: bool, target_seconds: float | None) -> None:
+    """One request a load balancer answered: from a target of group, or itself (group None when no
+    rule forwarded it)."""
+    account, region = balancer.arn.split(":")[4], balancer.arn.split(":")[3]
+    balancer_only = (("LoadBalancer", balancer.arn.split(":loadbalancer/", 1)[-1]),)
+    sets = [balancer_only]
+    if group is not None:
+        sets.append((("TargetGroup", group.arn.split(":")[-1]), *balancer_only))
+    where = (account, region, "AWS/ApplicationELB")
+    metrics.record(*where, "RequestCount", 1.0, COUNT, *sets)
+    if from_target:
+        metrics.record(*where, f"HTTPCode_Target_{status // 100}XX_Count", 1.0, COUNT, *sets)
+        if target_seconds is not None:
+            metrics.record(*where, "TargetResponseTime", target_seconds, SECONDS, *sets)
+    elif status >= 400:
+        metrics.record(*where, f"HTTPCode_ELB_{status // 100}XX_Count", 1.0, COUNT, balancer_only)
+
+
+def sqs_counted(queue, name: str, count: int) -> None:
+    if count:
+        metrics.record(queue.account_id, queue.region, "AWS/SQS", name, float(count), COUNT, _queue(queue))
+
+
+def sample_queues() -> None:
+    """The depth and the oldest message's age of every queue, once a local second."""
+    if "moto.sqs.models" not in sys.modules:  # no queue yet: do not load SQS for nothing
+        return
+    from moto.sqs.models import sqs_backends
+
+    now_ms = time.time() * 1000
+    for regions in list(sqs_backends.values()):
+        for backend in list(regions.values()):
+            for queue in list(backend.queues.values()):
+                messages = list(queue._messages)
+                visible = sum(1 for m in messages if m.visible and not m.delayed)
+                where = (queue.account_id, queue.region, "AWS/SQS")
+                metrics.record(*where, "ApproximateNumberOfMessagesVisible", float(visible), COUNT, _queue(queue))
+                oldest = min((m.sent_timestamp for m in messages if m.sent_timestamp), default=None)
+                age = (now_ms - oldest) / 1000 if oldest else 0.0
+                metrics.record(*where, "ApproximateAgeOfOldestMessage", max(0.0, age), SECONDS, _queue(queue))
+
+
+def _queue(queue) -> tuple:
+    return (("QueueName", queue.name),)
