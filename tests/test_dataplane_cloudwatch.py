@@ -92,13 +92,13 @@ def put_datapoints(aws, namespace: str, values: list[float | None], **dimensions
     aws["cloudwatch"].put_metric_data(Namespace=namespace, MetricData=data)
 
 
-def statistics(aws, namespace: str, name: str, dimensions: dict, stats=("Sum",)) -> dict:
+def statistics(aws, namespace: str, name: str, dimensions: dict, stats=("Sum",), since=None) -> dict:
     now = datetime.now(UTC)
     found = aws["cloudwatch"].get_metric_statistics(
         Namespace=namespace,
         MetricName=name,
         Dimensions=[{"Name": k, "Value": v} for k, v in dimensions.items()],
-        StartTime=now - timedelta(minutes=10),
+        StartTime=since or now - timedelta(minutes=10),
         EndTime=now + timedelta(minutes=1),
         Period=3600,
         Statistics=list(stats),
@@ -337,12 +337,13 @@ def test_sqs_publishes_messages_sent_received_deleted_and_the_queues_depth(aws):
         aws["sqs"].send_message(QueueUrl=url, MessageBody=body)
     received = aws["sqs"].receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"]
     aws["sqs"].delete_message(QueueUrl=url, ReceiptHandle=received[0]["ReceiptHandle"])
+    deleted = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)  # the seconds sampled since
     assert statistics(aws, "AWS/SQS", "NumberOfMessagesSent", queue)["Sum"] == 3.0
     assert statistics(aws, "AWS/SQS", "NumberOfMessagesReceived", queue)["Sum"] == 1.0
     assert statistics(aws, "AWS/SQS", "NumberOfMessagesDeleted", queue)["Sum"] == 1.0
 
     def visible_two():
-        found = statistics(aws, "AWS/SQS", "ApproximateNumberOfMessagesVisible", queue, ("Maximum",))
+        found = statistics(aws, "AWS/SQS", "ApproximateNumberOfMessagesVisible", queue, ("Maximum",), deleted)
         return found.get("Maximum") == 2.0
 
     wait_for(visible_two, 5, "the queue's depth to be published")

@@ -31,11 +31,11 @@ def install() -> None:
     metrics.sample_every_second(service_metrics.sample_queues)
 
 
-def lambda_invoked(fn, invoked_arn: str, errored: bool, duration_ms: float, log_lines) -> None:
+def lambda_invoked(fn, invoked_arn: str, errored: bool, started_s: float, duration_ms: float, log_lines) -> None:
     """An invocation of moto's LambdaFunction fn has ended: its metrics, and those of its EMF lines."""
     from labkit.dataplane.cloudwatch import emf
 
-    service_metrics.lambda_invoked(fn, invoked_arn, errored, duration_ms)
+    service_metrics.lambda_invoked(fn, invoked_arn, errored, duration_ms, started_s)
     emf.extract(fn.account_id, fn.region, log_lines)
 
 

@@ -75,12 +75,26 @@ def _evaluate_when_due(backend, alarm) -> None:
     )
 
 
+class _Index:
+    """moto's datums by namespace and metric name, indexed as they are appended (moto only appends to
+    a backend's metric_data), so that an evaluation reads its metric's datums only."""
+
+    def __init__(self):
+        self.seen = 0
+        self.by_metric: dict[tuple[str, str], list] = {}
+
+    def datums(self, backend, namespace: str, name: str) -> list:
+        added = backend.metric_data[self.seen :]
+        self.seen += len(added)
+        for datum in added:
+            self.by_metric.setdefault((datum.namespace, datum.name), []).append(datum)
+        return self.by_metric.get((namespace, name), [])
+
+
 def _datums_by_period(backend, alarm, length: float, first_period: int) -> dict[int, list]:
     wanted = sorted((d.name, d.value) for d in alarm.dimensions)
     found: dict[int, list] = {}
-    for datum in list(backend.metric_data):
-        if datum.name != alarm.metric_name or datum.namespace != alarm.namespace:
-            continue
+    for datum in kept.setdefault(backend, "metric index", _Index).datums(backend, alarm.namespace, alarm.metric_name):
         if alarm.unit and datum.unit != alarm.unit:
             continue
         period = math.floor(_seconds(datum.timestamp) / length)

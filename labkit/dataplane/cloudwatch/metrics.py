@@ -33,9 +33,12 @@ def sample_every_second(sampler) -> None:
     _start_flusher()
 
 
-def record(account: str, region: str, namespace: str, name: str, value: float, unit: str, *dimension_sets) -> None:
-    """One sample of a metric, under each of the dimension sets given (tuples of (name, value))."""
-    now = int(time.time())
+def record(
+    account: str, region: str, namespace: str, name: str, value: float, unit: str, *dimension_sets, at=None
+) -> None:
+    """One sample of a metric, under each of the dimension sets given (tuples of (name, value)), at
+    the epoch second `at` (now by default)."""
+    now = int(at if at is not None else time.time())
     if not _flusher_started.is_set():
         _start_flusher()
     with _lock:

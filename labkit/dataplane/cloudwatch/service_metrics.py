@@ -1,9 +1,10 @@
 """The metrics AWS services publish, named, dimensioned and in the units AWS documents:
 
 - AWS/Lambda ("Types of metrics for Lambda functions", Lambda Developer Guide): Invocations, Errors
-  (function errors and timeouts; 0 for an invocation without one), Duration (Milliseconds), under no
-  dimension, FunctionName, and for an invocation of a version or alias FunctionName+Resource
-  (name:qualifier) and FunctionName+Resource+ExecutedVersion;
+  (function errors and timeouts: "binary indicators of the outcome of an invocation", so 0 for an
+  invocation without one), Duration (Milliseconds), under no dimension ("Across All Functions"),
+  FunctionName, and for an invocation of a version or alias FunctionName+Resource (name:qualifier),
+  and of an alias FunctionName+Resource+ExecutedVersion;
 - AWS/ApplicationELB ("CloudWatch metrics for your Application Load Balancer"): RequestCount,
   HTTPCode_Target_nXX_Count, HTTPCode_ELB_nXX_Count, TargetResponseTime (Seconds) under LoadBalancer
   (app/name/id) and TargetGroup+LoadBalancer (targetgroup/name/id); published only when not zero;
@@ -21,17 +22,21 @@ COUNT, MILLISECONDS, SECONDS = "Count", "Milliseconds", "Seconds"
 metrics.keep_samples("Duration", "TargetResponseTime")
 
 
-def lambda_invoked(fn, invoked_arn: str, errored: bool, duration_ms: float) -> None:
+def lambda_invoked(fn, invoked_arn: str, errored: bool, duration_ms: float, started_s: float) -> None:
+    """Stamped when the function was invoked ("The timestamp on a metric reflects when the function
+    was invoked", Lambda Developer Guide, "Working with Lambda function metrics")."""
     name = fn.function_name
     sets = [(), (("FunctionName", name),)]
     qualifier = invoked_arn.split(":")[7] if invoked_arn.count(":") >= 7 else None
     if qualifier and qualifier != "$LATEST":
         resource = (("FunctionName", name), ("Resource", f"{name}:{qualifier}"))
-        sets += [resource, (*resource, ("ExecutedVersion", str(fn.version)))]
+        sets.append(resource)
+        if not qualifier.isdigit():  # an alias: which of its versions ran
+            sets.append((*resource, ("ExecutedVersion", str(fn.version))))
     where = (fn.account_id, fn.region, "AWS/Lambda")
-    metrics.record(*where, "Invocations", 1.0, COUNT, *sets)
-    metrics.record(*where, "Errors", 1.0 if errored else 0.0, COUNT, *sets)
-    metrics.record(*where, "Duration", duration_ms, MILLISECONDS, *sets)
+    metrics.record(*where, "Invocations", 1.0, COUNT, *sets, at=started_s)
+    metrics.record(*where, "Errors", 1.0 if errored else 0.0, COUNT, *sets, at=started_s)
+    metrics.record(*where, "Duration", duration_ms, MILLISECONDS, *sets, at=started_s)
 
 
 def alb_request(balancer, group, status: int, from_target: bool, target_seconds: float | None) -> None:

@@ -104,7 +104,12 @@ def _run_in(worker: Worker, fn, payload: bytes, caller: Caller, request_id: str)
     invocation = _as_aws_reports_it(fn, request_id, outcome)
     logs.write(fn.logs_backend, fn.logs_group_name, worker.log_stream, invocation.log_events)
     cloudwatch.lambda_invoked(
-        fn, caller.invoked_arn, invocation.errored, outcome.elapsed_s * 1000, (line for _, line in outcome.lines)
+        fn,
+        caller.invoked_arn,
+        invocation.errored,
+        outcome.started_ms / 1000,
+        outcome.elapsed_s * 1000,
+        (line for _, line in outcome.lines),
     )
     return invocation
 
