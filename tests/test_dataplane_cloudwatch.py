@@ -377,3 +377,31 @@ def test_an_application_load_balancer_publishes_requests_target_errors_and_respo
         for backend in balancer.backends:
             backend.server.shutdown()
             backend.server.server_close()
+
+
+def test_a_rest_api_publishes_its_requests_errors_and_latency(cloud):
+    apigateway = boto3.client("apigateway")
+    name = f"metrics-{uuid.uuid4().hex[:8]}"
+    api = apigateway.create_rest_api(name=name)["id"]
+    root = apigateway.get_resources(restApiId=api)["items"][0]["id"]
+    apigateway.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    apigateway.put_integration(
+        restApiId=api,
+        resourceId=root,
+        httpMethod="GET",
+        type="MOCK",
+        requestTemplates={"application/json": '{"statusCode": 200}'},
+    )
+    apigateway.put_method_response(restApiId=api, resourceId=root, httpMethod="GET", statusCode="200")
+    apigateway.put_integration_response(restApiId=api, resourceId=root, httpMethod="GET", statusCode="200")
+    apigateway.create_deployment(restApiId=api, stageName="prod")
+    url = f"{cloud.endpoint}/restapis/{api}/prod/_user_request_"
+    assert [requests.get(url + path).status_code for path in ("/", "/", "/nowhere")] == [200, 200, 403]
+
+    aws = {"cloudwatch": boto3.client("cloudwatch")}
+    stage = {"ApiName": name, "Stage": "prod"}
+    assert statistics(aws, "AWS/ApiGateway", "Count", stage)["Sum"] == 3.0
+    assert statistics(aws, "AWS/ApiGateway", "4XXError", stage, ("Sum", "Average"))["Sum"] == 1.0
+    assert statistics(aws, "AWS/ApiGateway", "5XXError", {"ApiName": name})["Sum"] == 0.0
+    latency = statistics(aws, "AWS/ApiGateway", "Latency", stage, ("SampleCount",))
+    assert latency["SampleCount"] == 3.0 and latency["Unit"] == "Milliseconds"

@@ -43,6 +43,11 @@ def alb_request(balancer, group, status: int, from_target: bool, target_seconds:
     service_metrics.alb_request(balancer, group, status, from_target, target_seconds)
 
 
+def api_request(kind: str, account: str, region: str, api, stage: str, status: int, seconds: float) -> None:
+    """A request an API Gateway API ("rest" or "http") answered."""
+    service_metrics.api_request(kind, account, region, api, stage, status, seconds)
+
+
 def middleware(app):
     def wsgi(environ, start_response):
         # CloudWatch API calls (signed for the "monitoring" service, whatever their protocol) see

@@ -8,6 +8,10 @@
 - AWS/ApplicationELB ("CloudWatch metrics for your Application Load Balancer"): RequestCount,
   HTTPCode_Target_nXX_Count, HTTPCode_ELB_nXX_Count, TargetResponseTime (Seconds) under LoadBalancer
   (app/name/id) and TargetGroup+LoadBalancer (targetgroup/name/id); published only when not zero;
+- AWS/ApiGateway: a REST API's Count, 4XXError and 5XXError (0 or 1 for each request: their Average is
+  the error rate), Latency (Milliseconds), under ApiName and ApiName+Stage ("Amazon API Gateway
+  dimensions and metrics"); an HTTP API's Count, 4xx, 5xx and Latency under ApiId and ApiId+Stage
+  ("Monitor CloudWatch metrics for HTTP APIs");
 - AWS/SQS ("Available CloudWatch metrics for Amazon SQS"): NumberOfMessagesSent, NumberOfMessagesReceived,
   NumberOfMessagesDeleted, ApproximateNumberOfMessagesVisible, ApproximateAgeOfOldestMessage (Seconds)
   under QueueName, the last two sampled each minute (each local second).
@@ -19,7 +23,7 @@ import time
 from labkit.dataplane.cloudwatch import metrics
 
 COUNT, MILLISECONDS, SECONDS = "Count", "Milliseconds", "Seconds"
-metrics.keep_samples("Duration", "TargetResponseTime")
+metrics.keep_samples("Duration", "TargetResponseTime", "Latency")
 
 
 def lambda_invoked(fn, invoked_arn: str, errored: bool, duration_ms: float, started_s: float) -> None:
@@ -55,6 +59,19 @@ def alb_request(balancer, group, status: int, from_target: bool, target_seconds:
             metrics.record(*where, "TargetResponseTime", target_seconds, SECONDS, *sets)
     elif status >= 400:
         metrics.record(*where, f"HTTPCode_ELB_{status // 100}XX_Count", 1.0, COUNT, balancer_only)
+
+
+def api_request(kind: str, account: str, region: str, api, stage: str, status: int, seconds: float) -> None:
+    if kind == "rest":
+        api_only, errors = (("ApiName", api.name),), ("4XXError", "5XXError")
+    else:
+        api_only, errors = (("ApiId", api.api_id),), ("4xx", "5xx")
+    sets = (api_only, (*api_only, ("Stage", stage)))
+    where = (account, region, "AWS/ApiGateway")
+    metrics.record(*where, "Count", 1.0, COUNT, *sets)
+    metrics.record(*where, errors[0], 1.0 if 400 <= status < 500 else 0.0, COUNT, *sets)
+    metrics.record(*where, errors[1], 1.0 if status >= 500 else 0.0, COUNT, *sets)
+    metrics.record(*where, "Latency", seconds * 1000, MILLISECONDS, *sets)
 
 
 def sqs_counted(queue, name: str, count: int) -> None:
