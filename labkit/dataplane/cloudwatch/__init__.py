@@ -16,7 +16,8 @@ from labkit.dataplane.core import seams
 def install() -> None:
     seams.declare(
         "cloudwatch: alarms change state and act",
-        "moto.cloudwatch.responses",
+        # models, not responses: other services make alarms in-process (target tracking's).
+        "moto.cloudwatch.models",
         "labkit.dataplane.cloudwatch.alarms:SEAMS",
         then=engine.start,
     )

@@ -70,7 +70,7 @@ def _update_state(self, reason: str, reason_data: str | None, state_value: str) 
     )
     if not self.actions_enabled:
         return
-    for action in notifications.actions_for(self, state_value):
+    for action in filter(notifications.is_topic, notifications.actions_for(self, state_value)):
         succeeded = notifications.publish(self, action, old[0])
         _record(
             backend,

@@ -6,7 +6,7 @@ single-metric.json): AlarmName, AlarmDescription, AWSAccountId, NewStateValue, N
 StateChangeTime, Region (its long name), AlarmArn, OldStateValue, Trigger {MetricName, Namespace,
 StatisticType, Statistic (upper case) or ExtendedStatistic, Unit, Dimensions [{value, name}], Period,
 EvaluationPeriods, ComparisonOperator, Threshold, TreatMissingData, EvaluateLowSampleCountPercentile};
-the subject is 'ALARM: "name" in <region>'. Other actions (Auto Scaling, EC2, Lambda) are not run."""
+the subject is 'ALARM: "name" in <region>'. Other actions (Auto Scaling, EC2, Lambda) are not run here."""
 
 import json
 import traceback
@@ -38,16 +38,16 @@ def actions_for(alarm, state: str) -> list[str]:
     }[state] or []
 
 
+def is_topic(action: str) -> bool:
+    """Only SNS topics are run locally (not Auto Scaling, EC2 or Lambda actions)."""
+    return action.startswith("arn:") and action.split(":")[2] == "sns"
+
+
 def publish(alarm, topic_arn: str, old_state: str) -> bool:
     """Publish the alarm's notification to the topic; False when it could not be (no such topic)."""
     from moto.sns.models import sns_backends
 
-    try:
-        arn = Arn.parse(topic_arn)
-    except ValueError:
-        return False
-    if arn.service != "sns":
-        return False
+    arn = Arn.parse(topic_arn)
     region = REGION_NAMES.get(alarm.region_name, alarm.region_name)
     try:
         sns_backends[arn.account][arn.region].publish(
