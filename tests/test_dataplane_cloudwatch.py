@@ -294,6 +294,16 @@ def test_a_percentile_alarm_evaluates_pnn_of_the_periods_samples(aws):
         r"\(85\.0\) \(minimum 1 datapoint for OK -> ALARM transition\)\.",
         alarmed["StateReason"],
     )
+    now = datetime.now(UTC)
+    found = aws["cloudwatch"].get_metric_statistics(
+        Namespace=namespace,
+        MetricName="Latency",
+        StartTime=now - timedelta(minutes=10),
+        EndTime=now + timedelta(minutes=1),
+        Period=3600,
+        ExtendedStatistics=["p50", "p99"],
+    )["Datapoints"]
+    assert [d["ExtendedStatistics"] for d in found] == [{"p50": 50.0, "p99": 99.0}]
 
 
 def test_lambda_publishes_invocations_errors_and_duration(aws):
@@ -305,6 +315,24 @@ def test_lambda_publishes_invocations_errors_and_duration(aws):
     assert statistics(aws, "AWS/Lambda", "Errors", function)["Sum"] == 1.0
     duration = statistics(aws, "AWS/Lambda", "Duration", function, ("SampleCount", "Maximum"))
     assert duration["SampleCount"] == 2.0 and duration["Maximum"] > 0 and duration["Unit"] == "Milliseconds"
+    # GetMetricData reads exactly the dimensions asked too, and percentiles.
+    of_function = {"Namespace": "AWS/Lambda", "Dimensions": [{"Name": "FunctionName", "Value": name}]}
+    queries = [
+        {
+            "Id": "calls",
+            "MetricStat": {"Metric": {**of_function, "MetricName": "Invocations"}, "Period": 60, "Stat": "Sum"},
+        },
+        {
+            "Id": "p99",
+            "MetricStat": {"Metric": {**of_function, "MetricName": "Duration"}, "Period": 3600, "Stat": "p99"},
+        },
+    ]
+    now = datetime.now(UTC)
+    results = aws["cloudwatch"].get_metric_data(
+        MetricDataQueries=queries, StartTime=now - timedelta(minutes=10), EndTime=now + timedelta(minutes=1)
+    )["MetricDataResults"]
+    by_id = {result["Id"]: result["Values"] for result in results}
+    assert sum(by_id["calls"]) == 2.0 and by_id["p99"] == [duration["Maximum"]]
     listed = aws["cloudwatch"].list_metrics(
         Namespace="AWS/Lambda", Dimensions=[{"Name": "FunctionName", "Value": name}]
     )

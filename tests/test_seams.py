@@ -40,7 +40,7 @@ EXPECTED_SETS = {
     "sqs: a receive reads the retention period, not every attribute",
     "cloudwatch: alarms change state and act",
     "cloudwatch: SQS publishes its metrics",
-    "cloudwatch: statistics of exactly the dimensions asked",
+    "cloudwatch: metrics read as AWS reads them",
 }
 
 

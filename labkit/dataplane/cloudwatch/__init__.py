@@ -22,9 +22,9 @@ def install() -> None:
         then=engine.start,
     )
     seams.declare(
-        "cloudwatch: statistics of exactly the dimensions asked",
+        "cloudwatch: metrics read as AWS reads them",
         "moto.cloudwatch.models",
-        "labkit.dataplane.cloudwatch.exact_dimensions:SEAMS",
+        "labkit.dataplane.cloudwatch.reading:SEAMS",
     )
     seams.declare(
         "cloudwatch: SQS publishes its metrics", "moto.sqs.models", "labkit.dataplane.cloudwatch.sqs_counts:SEAMS"
