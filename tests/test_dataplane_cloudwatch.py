@@ -433,3 +433,14 @@ def test_a_rest_api_publishes_its_requests_errors_and_latency(cloud):
     assert statistics(aws, "AWS/ApiGateway", "5XXError", {"ApiName": name})["Sum"] == 0.0
     latency = statistics(aws, "AWS/ApiGateway", "Latency", stage, ("SampleCount",))
     assert latency["SampleCount"] == 3.0 and latency["Unit"] == "Milliseconds"
+
+
+def test_an_alias_invocation_is_counted_under_its_resource_and_executed_version(aws):
+    name = deploy(aws, FAILING_ON_REQUEST)
+    version = aws["lambda"].publish_version(FunctionName=name)["Version"]
+    aws["lambda"].create_alias(FunctionName=name, Name="live", FunctionVersion=version)
+    aws["lambda"].invoke(FunctionName=name, Qualifier="live", Payload=json.dumps({"fail": True}).encode())
+    alias = {"FunctionName": name, "Resource": f"{name}:live"}
+    assert statistics(aws, "AWS/Lambda", "Errors", {**alias, "ExecutedVersion": version})["Sum"] == 1.0
+    assert statistics(aws, "AWS/Lambda", "Invocations", alias)["Sum"] == 1.0
+    assert statistics(aws, "AWS/Lambda", "Invocations", {"FunctionName": name})["Sum"] == 1.0

@@ -36,9 +36,8 @@ def _extract_one(account: str, region: str, line: str) -> None:
     except (ValueError, KeyError, TypeError):
         return
     for namespace, dimension_sets, named in found:
-        for name, unit, values in named:
-            for value in values:
-                metrics.record(account, region, namespace, name, value, unit, *dimension_sets)
+        samples = [(name, value, unit) for name, unit, values in named for value in values]
+        metrics.record(account, region, namespace, samples, dimension_sets)
 
 
 def _metrics_of(document: dict, directive: dict) -> tuple:

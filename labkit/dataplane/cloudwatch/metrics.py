@@ -33,17 +33,16 @@ def sample_every_second(sampler) -> None:
     _start_flusher()
 
 
-def record(
-    account: str, region: str, namespace: str, name: str, value: float, unit: str, *dimension_sets, at=None
-) -> None:
-    """One sample of a metric, under each of the dimension sets given (tuples of (name, value)), at
-    the epoch second `at` (now by default)."""
-    now = int(at if at is not None else time.time())
+def record(account: str, region: str, namespace: str, samples, dimension_sets, at: float | None = None) -> None:
+    """Samples, (metric name, value, unit), each under every dimension set given (tuples of (name,
+    value)), at the epoch second `at` (now by default). One call per event: it takes the lock once."""
+    second = int(at if at is not None else time.time())
     if not _flusher_started.is_set():
         _start_flusher()
     with _lock:
-        for dimensions in dimension_sets:
-            _pending[(account, region, namespace, name, unit, dimensions, now)].append(value)
+        for name, value, unit in samples:
+            for dimensions in dimension_sets:
+                _pending[(account, region, namespace, name, unit, dimensions, second)].append(value)
 
 
 def flush() -> None:

@@ -37,10 +37,12 @@ def lambda_invoked(fn, invoked_arn: str, errored: bool, duration_ms: float, star
         sets.append(resource)
         if not qualifier.isdigit():  # an alias: which of its versions ran
             sets.append((*resource, ("ExecutedVersion", str(fn.version))))
-    where = (fn.account_id, fn.region, "AWS/Lambda")
-    metrics.record(*where, "Invocations", 1.0, COUNT, *sets, at=started_s)
-    metrics.record(*where, "Errors", 1.0 if errored else 0.0, COUNT, *sets, at=started_s)
-    metrics.record(*where, "Duration", duration_ms, MILLISECONDS, *sets, at=started_s)
+    samples = (
+        ("Invocations", 1.0, COUNT),
+        ("Errors", 1.0 if errored else 0.0, COUNT),
+        ("Duration", duration_ms, MILLISECONDS),
+    )
+    metrics.record(fn.account_id, fn.region, "AWS/Lambda", samples, sets, at=started_s)
 
 
 def alb_request(balancer, group, status: int, from_target: bool, target_seconds: float | None) -> None:
@@ -52,13 +54,14 @@ def alb_request(balancer, group, status: int, from_target: bool, target_seconds:
     if group is not None:
         sets.append((("TargetGroup", group.arn.split(":")[-1]), *balancer_only))
     where = (account, region, "AWS/ApplicationELB")
-    metrics.record(*where, "RequestCount", 1.0, COUNT, *sets)
+    samples = [("RequestCount", 1.0, COUNT)]
     if from_target:
-        metrics.record(*where, f"HTTPCode_Target_{status // 100}XX_Count", 1.0, COUNT, *sets)
+        samples.append((f"HTTPCode_Target_{status // 100}XX_Count", 1.0, COUNT))
         if target_seconds is not None:
-            metrics.record(*where, "TargetResponseTime", target_seconds, SECONDS, *sets)
+            samples.append(("TargetResponseTime", target_seconds, SECONDS))
     elif status >= 400:
-        metrics.record(*where, f"HTTPCode_ELB_{status // 100}XX_Count", 1.0, COUNT, balancer_only)
+        metrics.record(*where, [(f"HTTPCode_ELB_{status // 100}XX_Count", 1.0, COUNT)], [balancer_only])
+    metrics.record(*where, samples, sets)
 
 
 def api_request(kind: str, account: str, region: str, api, stage: str, status: int, seconds: float) -> None:
@@ -66,17 +69,18 @@ def api_request(kind: str, account: str, region: str, api, stage: str, status: i
         api_only, errors = (("ApiName", api.name),), ("4XXError", "5XXError")
     else:
         api_only, errors = (("ApiId", api.api_id),), ("4xx", "5xx")
-    sets = (api_only, (*api_only, ("Stage", stage)))
-    where = (account, region, "AWS/ApiGateway")
-    metrics.record(*where, "Count", 1.0, COUNT, *sets)
-    metrics.record(*where, errors[0], 1.0 if 400 <= status < 500 else 0.0, COUNT, *sets)
-    metrics.record(*where, errors[1], 1.0 if status >= 500 else 0.0, COUNT, *sets)
-    metrics.record(*where, "Latency", seconds * 1000, MILLISECONDS, *sets)
+    samples = (
+        ("Count", 1.0, COUNT),
+        (errors[0], 1.0 if 400 <= status < 500 else 0.0, COUNT),
+        (errors[1], 1.0 if status >= 500 else 0.0, COUNT),
+        ("Latency", seconds * 1000, MILLISECONDS),
+    )
+    metrics.record(account, region, "AWS/ApiGateway", samples, (api_only, (*api_only, ("Stage", stage))))
 
 
 def sqs_counted(queue, name: str, count: int) -> None:
     if count:
-        metrics.record(queue.account_id, queue.region, "AWS/SQS", name, float(count), COUNT, _queue(queue))
+        metrics.record(queue.account_id, queue.region, "AWS/SQS", [(name, float(count), COUNT)], [_queue(queue)])
 
 
 def sample_queues() -> None:
@@ -91,11 +95,13 @@ def sample_queues() -> None:
             for queue in list(backend.queues.values()):
                 messages = list(queue._messages)
                 visible = sum(1 for m in messages if m.visible and not m.delayed)
-                where = (queue.account_id, queue.region, "AWS/SQS")
-                metrics.record(*where, "ApproximateNumberOfMessagesVisible", float(visible), COUNT, _queue(queue))
                 oldest = min((m.sent_timestamp for m in messages if m.sent_timestamp), default=None)
-                age = (now_ms - oldest) / 1000 if oldest else 0.0
-                metrics.record(*where, "ApproximateAgeOfOldestMessage", max(0.0, age), SECONDS, _queue(queue))
+                age = max(0.0, (now_ms - oldest) / 1000) if oldest else 0.0
+                samples = (
+                    ("ApproximateNumberOfMessagesVisible", float(visible), COUNT),
+                    ("ApproximateAgeOfOldestMessage", age, SECONDS),
+                )
+                metrics.record(queue.account_id, queue.region, "AWS/SQS", samples, [_queue(queue)])
 
 
 def _queue(queue) -> tuple:

@@ -36,10 +36,6 @@ def of(datums: list, statistic: str) -> float | None:
     }.get(statistic)
 
 
-def sample_count(datums: list) -> float:
-    return float(of(datums, "SampleCount") or 0)
-
-
 def _percentile(datums: list, percent: float) -> float | None:
     samples = []
     for datum in datums:
