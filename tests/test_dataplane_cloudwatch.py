@@ -16,7 +16,7 @@ from support import stays, wait_for
 from test_dataplane_elb import LoadBalancer
 from test_dataplane_lambda import clients_for, deploy
 
-from labkit.dataplane.cloudwatch import evaluation
+from labkit.dataplane.cloudwatch import evaluation, metric_filters
 
 STAMP = r"\(\d\d/\d\d/\d\d \d\d:\d\d:\d\d\)"
 FAILING_ON_REQUEST = """
@@ -444,3 +444,78 @@ def test_an_alias_invocation_is_counted_under_its_resource_and_executed_version(
     assert statistics(aws, "AWS/Lambda", "Errors", {**alias, "ExecutedVersion": version})["Sum"] == 1.0
     assert statistics(aws, "AWS/Lambda", "Invocations", alias)["Sum"] == 1.0
     assert statistics(aws, "AWS/Lambda", "Invocations", {"FunctionName": name})["Sum"] == 1.0
+
+
+def test_a_log_groups_metric_filters_turn_its_events_into_metrics(aws):
+    logs, group = aws["logs"], f"/shop/{uuid.uuid4().hex[:8]}"
+    namespace = f"Shop/{uuid.uuid4().hex[:8]}"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="web")
+    logs.put_metric_filter(
+        logGroupName=group,
+        filterName="errors",
+        filterPattern='ERROR -"health check"',
+        metricTransformations=[
+            {"metricName": "Errors", "metricNamespace": namespace, "metricValue": "1", "defaultValue": 0.0}
+        ],
+    )
+    logs.put_metric_filter(
+        logGroupName=group,
+        filterName="slow-orders",
+        filterPattern='{ $.path = "/orders*" && $.latency > 100 }',
+        metricTransformations=[
+            {
+                "metricName": "SlowLatency",
+                "metricNamespace": namespace,
+                "metricValue": "$.latency",
+                "unit": "Milliseconds",
+                "dimensions": {"Path": "$.path"},
+            }
+        ],
+    )
+    now = int(time.time() * 1000)
+    messages = [
+        "ERROR payment declined",
+        "ERROR health check failed",
+        "INFO all good",
+        json.dumps({"path": "/orders/42", "latency": 250}),
+        json.dumps({"path": "/orders/42", "latency": 20}),
+        json.dumps({"path": "/books", "latency": 900}),
+    ]
+    logs.put_log_events(
+        logGroupName=group,
+        logStreamName="web",
+        logEvents=[{"timestamp": now + i, "message": message} for i, message in enumerate(messages)],
+    )
+    errors = statistics(aws, namespace, "Errors", {}, ("Sum", "SampleCount"))
+    assert (errors["Sum"], errors["SampleCount"]) == (1.0, 6.0)  # 1 for the match, the default for the rest
+    slow = statistics(aws, namespace, "SlowLatency", {"Path": "/orders/42"}, ("Sum", "SampleCount"))
+    assert (slow["Sum"], slow["SampleCount"], slow["Unit"]) == (250.0, 1.0, "Milliseconds")
+
+
+@pytest.mark.no_cloud
+@pytest.mark.parametrize(
+    "pattern, message, expected",
+    [  # examples of the CloudWatch Logs User Guide's "Filter pattern syntax for metric filters"
+        ("", "anything at all", True),
+        ("ERROR", "[ERROR] payment declined", True),
+        ("ERROR Exception", "ERROR only", False),
+        ("?ERROR ?WARN", "WARN disk almost full", True),
+        ('"Task timed out"', "2026-12-05T07:00:00.000Z id Task timed out after 3.00 seconds", True),
+        ('ERROR -"health check"', "ERROR health check failed", False),
+        ('{ $.eventType = "UpdateTrail" }', '{"eventType": "UpdateTrail"}', True),
+        (
+            '{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") }',
+            '{"errorCode": "AccessDeniedException"}',
+            True,
+        ),
+        ("{ $.sourceIPAddress != 123.123.* }", '{"sourceIPAddress": "123.123.1.1"}', False),
+        ("{ $.bandwidth > 75 && $.success = true }", '{"bandwidth": 80, "success": true}', True),
+        ("{ $.user.id IS NULL }", '{"user": {"id": null}}', True),
+        ("{ $.user.email NOT EXISTS }", '{"user": {}}', True),
+        ("{ $.latency > 100 }", "not JSON", False),
+        ("[ip, user, status]", "1.2.3.4 bob 200", None),
+    ],
+)
+def test_filter_patterns_match_events_as_the_user_guide_says(pattern, message, expected):
+    assert metric_filters.matches(pattern, message) is expected

@@ -41,6 +41,7 @@ EXPECTED_SETS = {
     "cloudwatch: alarms change state and act",
     "cloudwatch: SQS publishes its metrics",
     "cloudwatch: metrics read as AWS reads them",
+    "cloudwatch: metric filters make metrics",
 }
 
 

@@ -5,7 +5,8 @@
   rules, statistics.py, reasons.py: AWS's wording), its actions published to SNS (notifications.py);
 - metrics.py: the data plane's metrics aggregated in memory and put into moto's backend each second;
   service_metrics.py names them as AWS/Lambda, AWS/ApplicationELB and AWS/SQS do (sqs_counts.py counts
-  SQS's messages); emf.py extracts metrics from a Lambda function's embedded metric format lines.
+  SQS's messages); emf.py extracts metrics from a Lambda function's embedded metric format lines, and
+  metric_filters.py from the events put into a log group with metric filters.
 Other services report through the functions below.
 """
 
@@ -28,6 +29,11 @@ def install() -> None:
     )
     seams.declare(
         "cloudwatch: SQS publishes its metrics", "moto.sqs.models", "labkit.dataplane.cloudwatch.sqs_counts:SEAMS"
+    )
+    seams.declare(
+        "cloudwatch: metric filters make metrics",
+        "moto.logs.models",
+        "labkit.dataplane.cloudwatch.metric_filters:SEAMS",
     )
     metrics.sample_every_second(service_metrics.sample_queues)
 
