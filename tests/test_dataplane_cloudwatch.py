@@ -226,8 +226,21 @@ def test_each_way_of_treating_missing_data_without_any_datapoint(aws):
             ComparisonOperator="GreaterThanThreshold",
             TreatMissingData=treat,
         )
-    assert wait_for(lambda: in_state(aws, f"{prefix}-breaching", "ALARM"), 10, "breaching to alarm")
-    assert wait_for(lambda: in_state(aws, f"{prefix}-notBreaching", "OK"), 10, "notBreaching to be OK")
+    breaching = wait_for(lambda: in_state(aws, f"{prefix}-breaching", "ALARM"), 10, "breaching to alarm")
+    assert breaching["StateReason"] == (
+        "Threshold Crossed: no datapoints were received for 2 periods and 2 missing datapoints were treated as "
+        "[Breaching]."
+    )
+    not_breaching = wait_for(lambda: in_state(aws, f"{prefix}-notBreaching", "OK"), 10, "notBreaching to be OK")
+    assert not_breaching["StateReason"].endswith("2 missing datapoints were treated as [NonBreaching].")
+    assert set(json.loads(not_breaching["StateReasonData"])) == {
+        "version",
+        "queryDate",
+        "statistic",
+        "period",
+        "recentDatapoints",
+        "threshold",
+    }
     # SetAlarmState lasts until the next evaluation: ignore keeps it, missing goes back to no data.
     for treat in ("missing", "ignore"):
         aws["cloudwatch"].set_alarm_state(AlarmName=f"{prefix}-{treat}", StateValue="ALARM", StateReason="testing")

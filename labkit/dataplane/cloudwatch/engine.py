@@ -70,7 +70,9 @@ def _evaluate_when_due(backend, alarm) -> None:
         return
     alarm.update_state(
         reasons.reason(verdict, n, m, alarm.comparison_operator, threshold),
-        reasons.reason_data(verdict, statistic, int(alarm.period or 60), threshold, datapoints[-n][0], counts),
+        reasons.reason_data(
+            verdict, statistic, alarm.unit, int(alarm.period or 60), threshold, datapoints[-n][0], counts
+        ),
         verdict.state,
     )
 

@@ -7,9 +7,13 @@ CloudWatch User Guide, "How partial data is handled"):
   11:24:00), 20000.0 (08/11/22 11:23:00)] were greater than the threshold (0.0) (minimum 1 datapoint
   for OK -> ALARM transition).
   Insufficient Data: 5 datapoints were unknown.
+  Threshold Crossed: no datapoints were received for 1 period and 1 missing datapoint was treated as
+  [NonBreaching].
 
-and StateReasonData {"version": "1.0", "queryDate", "startDate", "statistic", "period",
-"recentDatapoints", "threshold", "evaluatedDatapoints": [{"timestamp", "sampleCount", "value"}]}.
+(the last as alarms answer DescribeAlarms on AWS: quoted in public issue threads and runbooks) and
+StateReasonData {"version": "1.0", "queryDate", "startDate", "unit", "statistic", "period",
+"recentDatapoints", "threshold", "evaluatedDatapoints": [{"timestamp", "sampleCount", "value"}]}, without
+startDate and evaluatedDatapoints when no datapoint was received.
 Datapoints are listed most recent first, as day/month/year; numbers as Java prints a double (5.0).
 """
 
@@ -29,6 +33,13 @@ COMPARISONS = {
 def reason(verdict: Verdict, n: int, m: int, comparison: str, threshold: float) -> str:
     if verdict.state not in (ALARM, OK):
         return f"Insufficient Data: {_datapoints(verdict.counted)} {'was' if verdict.counted == 1 else 'were'} unknown."
+    if not verdict.evaluated:  # every datapoint was missing, and treated as breaching or not
+        kind = "Breaching" if verdict.state == ALARM else "NonBreaching"
+        verb = "was" if n == 1 else "were"
+        return (
+            f"Threshold Crossed: no datapoints were received for {n} period{'' if n == 1 else 's'} and "
+            f"{_datapoints(n).replace('datapoint', 'missing datapoint')} {verb} treated as [{kind}]."
+        )
     listed = ", ".join(f"{_number(value)} ({start:%d/%m/%y %H:%M:%S})" for start, value in verdict.shown)
     verb = "was" if verdict.counted == 1 else "were"
     phrase = COMPARISONS[comparison][0]
@@ -44,21 +55,24 @@ def reason(verdict: Verdict, n: int, m: int, comparison: str, threshold: float) 
 
 
 def reason_data(
-    verdict: Verdict, statistic: str, period: int, threshold: float, range_start: datetime, sample_counts: dict
+    verdict: Verdict, statistic: str, unit: str | None, period: int, threshold: float, range_start: datetime, counts
 ) -> str:
-    data = {
-        "version": "1.0",
-        "queryDate": timestamp(now()),
-        "startDate": timestamp(range_start),
-        "statistic": statistic,
-        "period": period,
-        "recentDatapoints": [value for _, value in verdict.evaluated],
-        "threshold": threshold,
-        "evaluatedDatapoints": [
-            {"timestamp": timestamp(start), "sampleCount": sample_counts.get(start, 0.0), "value": value}
+    data = {"version": "1.0", "queryDate": timestamp(now())}
+    if verdict.evaluated:
+        data["startDate"] = timestamp(range_start)
+    if unit:
+        data["unit"] = unit
+    data.update(
+        statistic=statistic,
+        period=period,
+        recentDatapoints=[value for _, value in verdict.evaluated],
+        threshold=threshold,
+    )
+    if verdict.evaluated:
+        data["evaluatedDatapoints"] = [
+            {"timestamp": timestamp(start), "sampleCount": counts.get(start, 0.0), "value": value}
             for start, value in verdict.evaluated[::-1]
-        ],
-    }
+        ]
     return json.dumps(data, separators=(",", ":"))
 
 
