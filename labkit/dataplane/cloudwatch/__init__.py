@@ -4,13 +4,14 @@
 - engine.py: every alarm evaluated each period on the local clock (evaluation.py: the missing-data
   rules, statistics.py, reasons.py: AWS's wording), its actions published to SNS (notifications.py);
 - metrics.py: the data plane's metrics aggregated in memory and put into moto's backend each second;
-  service_metrics.py names them as AWS/Lambda, AWS/ApplicationELB and AWS/SQS do (sqs_counts.py counts
-  SQS's messages); emf.py extracts metrics from a Lambda function's embedded metric format lines, and
-  metric_filters.py from the events put into a log group with metric filters.
+  service_metrics.py names them as AWS/Lambda, AWS/ApplicationELB, AWS/ApiGateway and AWS/SQS do
+  (sqs_counts.py counts SQS's messages), and reading.py reads them back as AWS does; emf.py extracts
+  metrics from a Lambda function's embedded metric format lines, and metric_filters.py from the events
+  put into a log group with metric filters.
 Other services report through the functions below.
 """
 
-from labkit.dataplane.cloudwatch import engine, metrics, service_metrics
+from labkit.dataplane.cloudwatch import emf, engine, metrics, service_metrics
 from labkit.dataplane.core import seams
 
 
@@ -40,8 +41,6 @@ def install() -> None:
 
 def lambda_invoked(fn, invoked_arn: str, errored: bool, started_s: float, duration_ms: float, log_lines) -> None:
     """An invocation of moto's LambdaFunction fn has ended: its metrics, and those of its EMF lines."""
-    from labkit.dataplane.cloudwatch import emf
-
     service_metrics.lambda_invoked(fn, invoked_arn, errored, duration_ms, started_s)
     emf.extract(fn.account_id, fn.region, log_lines)
 

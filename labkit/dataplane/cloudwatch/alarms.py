@@ -12,7 +12,6 @@
 
 import functools
 import json
-from datetime import UTC
 
 from labkit.dataplane.cloudwatch import notifications, reasons
 from labkit.dataplane.core import state as kept
@@ -117,8 +116,8 @@ def _describe_alarm_history(self):
         if (name is None or item["AlarmName"] == name)
         and (kind is None or item["HistoryItemType"] == kind)
         and item["AlarmType"] in types
-        and (start is None or item["Timestamp"] >= _naive(start))
-        and (end is None or item["Timestamp"] <= _naive(end))
+        and (start is None or item["Timestamp"] >= reasons.naive_utc(start))
+        and (end is None or item["Timestamp"] <= reasons.naive_utc(end))
     ]
     if self._get_param("ScanBy") == "TimestampAscending":
         items.reverse()
@@ -129,10 +128,6 @@ def _describe_alarm_history(self):
     if offset + size < len(items):
         result["NextToken"] = str(offset + size)
     return ActionResult(result)
-
-
-def _naive(moment):
-    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def _backend_of(alarm):

@@ -119,9 +119,7 @@ def _too_few_samples(alarm, counts: list[float]) -> bool:
 
 
 def _seconds(moment: datetime) -> float:
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return (moment - _EPOCH).total_seconds()
+    return (reasons.naive_utc(moment) - _EPOCH).total_seconds()
 
 
 def _moment(seconds: float) -> datetime:

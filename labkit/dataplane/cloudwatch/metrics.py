@@ -3,8 +3,10 @@ CloudWatch backend (in this process) once per local second, AWS's one-minute res
 clock: a request costs a dict lookup and an append, not a PutMetricData.
 
 Each flush puts one statistic set (SampleCount, Sum, Minimum, Maximum) per metric and second, the way
-an AWS service publishes; for a metric whose percentiles alarms may ask (Duration, Latency, ...) the
-samples go with it, so that the alarm engine can compute pNN (moto keeps statistic sets only)."""
+an AWS service publishes; for a metric whose percentiles are asked for (Duration, Latency, and every
+custom metric: EMF's, metric filters') the samples go with it, so that pNN can be computed (moto keeps
+statistic sets only). Counts (Invocations, RequestCount) keep none: under load that would be a float
+for every request."""
 
 import threading
 import time
@@ -68,7 +70,7 @@ def flush() -> None:
             timestamp=datetime.fromtimestamp(second, UTC).replace(tzinfo=None),
             unit=unit,
         )
-        if name in _with_samples:
+        if name in _with_samples or not namespace.startswith("AWS/"):
             state.put(datum, SAMPLES, values)
         cloudwatch_backends[account][region].metric_data.append(datum)
 

@@ -12,9 +12,9 @@ A metric math expression of GetMetricData is still moto's, over moto's reading o
 
 import functools
 import math
-from datetime import UTC, timedelta
+from datetime import timedelta
 
-from labkit.dataplane.cloudwatch import statistics
+from labkit.dataplane.cloudwatch import reasons, statistics
 from labkit.dataplane.core.seams import Seam
 
 
@@ -71,7 +71,10 @@ def _metric_stats_exactly(get_metric_data):
 def _series(backend, metric_stat: dict, start_time, end_time, scan_by: str) -> tuple[list, list]:
     metric = metric_stat["Metric"]
     wanted, unit = _dimensions(metric.get("Dimensions")), metric_stat.get("Unit")
-    start, end = _naive(start_time).replace(microsecond=0), _naive(end_time).replace(microsecond=0)
+    start, end = (
+        reasons.naive_utc(start_time).replace(microsecond=0),
+        reasons.naive_utc(end_time).replace(microsecond=0),
+    )
     length = int(metric_stat["Period"])
     buckets: dict[int, list] = {}
     for datum in backend.get_all_metrics():
@@ -86,10 +89,6 @@ def _series(backend, metric_stat: dict, start_time, end_time, scan_by: str) -> t
         if value is not None:
             points.append((start + timedelta(seconds=bucket * length), value))
     return [value for _, value in points], [moment for moment, _ in points]
-
-
-def _naive(moment):
-    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
 
 
 SEAMS = (

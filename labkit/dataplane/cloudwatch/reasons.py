@@ -81,6 +81,11 @@ def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def naive_utc(moment: datetime) -> datetime:
+    """A timestamp as moto keeps them: UTC, without a time zone."""
+    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
+
+
 def timestamp(moment: datetime) -> str:
     """2022-11-08T11:26:05.399+0000, CloudWatch's timestamps in reasons and notifications."""
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
