@@ -16,7 +16,7 @@ from support import stays, wait_for
 from test_dataplane_elb import LoadBalancer
 from test_dataplane_lambda import clients_for, deploy
 
-from labkit.dataplane.cloudwatch import evaluation, metric_filters
+from labkit.dataplane.cloudwatch import evaluation, metric_filters, metric_math
 
 STAMP = r"\(\d\d/\d\d/\d\d \d\d:\d\d:\d\d\)"
 FAILING_ON_REQUEST = """
@@ -532,3 +532,70 @@ def test_a_log_groups_metric_filters_turn_its_events_into_metrics(aws):
 )
 def test_filter_patterns_match_events_as_the_user_guide_says(pattern, message, expected):
     assert metric_filters.matches(pattern, message) is expected
+
+
+def test_an_error_rate_alarm_on_metric_math_alarms_and_notifies_with_its_metrics(aws):
+    name = deploy(aws, FAILING_ON_REQUEST)
+    topic = aws["sns"].create_topic(Name=f"alarms-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    queue = queue_subscribed_to(aws, topic)
+    function = [{"Name": "FunctionName", "Value": name}]
+
+    def stat(metric_name):
+        return {
+            "Metric": {"Namespace": "AWS/Lambda", "MetricName": metric_name, "Dimensions": function},
+            "Period": 60,
+            "Stat": "Sum",
+        }
+
+    aws["cloudwatch"].put_metric_alarm(
+        AlarmName=f"{name}-error-rate",
+        Metrics=[
+            {
+                "Id": "rate",
+                "Expression": "100 * FILL(errors, 0) / invocations",
+                "Label": "Error rate",
+                "ReturnData": True,
+            },
+            {"Id": "errors", "MetricStat": stat("Errors"), "ReturnData": False},
+            {"Id": "invocations", "MetricStat": stat("Invocations"), "ReturnData": False},
+        ],
+        EvaluationPeriods=1,
+        Threshold=25.0,
+        ComparisonOperator="GreaterThanThreshold",
+        AlarmActions=[topic],
+    )
+    for event in ({}, {"fail": True}):  # half of them fail
+        invoke(aws, name, event)
+    alarmed = wait_for(lambda: in_state(aws, f"{name}-error-rate", "ALARM"), 10, "the error rate to alarm")
+    assert re.fullmatch(
+        rf"Threshold Crossed: 1 out of the last 1 datapoints \[50\.0 {STAMP}\] was greater than the threshold "
+        r"\(25\.0\) \(minimum 1 datapoint for OK -> ALARM transition\)\.",
+        alarmed["StateReason"],
+    )
+    trigger = wait_for(lambda: notifications(aws, queue), 10, "the notification")[0]["Trigger"]
+    assert trigger["Metrics"][0] == {
+        "Id": "rate",
+        "ReturnData": True,
+        "Expression": "100 * FILL(errors, 0) / invocations",
+        "Label": "Error rate",
+    }
+    assert trigger["Metrics"][1]["MetricStat"] == {
+        "Metric": {
+            "Dimensions": [{"value": name, "name": "FunctionName"}],
+            "MetricName": "Errors",
+            "Namespace": "AWS/Lambda",
+        },
+        "Period": 60,
+        "Stat": "Sum",
+    }
+    assert "MetricName" not in trigger and trigger["Period"] == 60
+
+
+@pytest.mark.no_cloud
+def test_metric_math_arithmetic_fills_and_leaves_out_missing_datapoints():
+    assert metric_math.value("100 * errors / invocations", {"errors": 1.0, "invocations": 4.0}) == 25.0
+    assert metric_math.value("errors / invocations", {"errors": None, "invocations": 4.0}) is None
+    assert metric_math.value("FILL(errors, 0) / invocations", {"errors": None, "invocations": 4.0}) == 0.0
+    assert metric_math.value("errors / invocations", {"errors": 1.0, "invocations": 0.0}) is None
+    with pytest.raises(metric_math.Unsupported):
+        metric_math.value("ANOMALY_DETECTION_BAND(m1)", {"m1": 1.0})

@@ -11,7 +11,7 @@ the subject is 'ALARM: "name" in <region>'. Other actions (Auto Scaling, EC2, La
 import json
 import traceback
 
-from labkit.dataplane.cloudwatch import reasons
+from labkit.dataplane.cloudwatch import metric_math, reasons
 from labkit.dataplane.core.arns import Arn
 
 REGION_NAMES = {
@@ -63,25 +63,7 @@ def publish(alarm, topic_arn: str, old_state: str) -> bool:
 
 def message(alarm, old_state: str, region: str) -> dict:
     account = Arn.parse(alarm.alarm_arn).account
-    trigger = {
-        "MetricName": alarm.metric_name,
-        "Namespace": alarm.namespace,
-        "StatisticType": "ExtendedStatistic" if alarm.extended_statistic else "Statistic",
-        **(
-            {"ExtendedStatistic": alarm.extended_statistic}
-            if alarm.extended_statistic
-            else {"Statistic": (alarm.statistic or "").upper()}
-        ),
-        "Unit": alarm.unit,
-        "Dimensions": [{"value": d.value, "name": d.name} for d in alarm.dimensions],
-        "Period": int(alarm.period or 0),
-        "EvaluationPeriods": int(alarm.evaluation_periods),
-        **({"DatapointsToAlarm": int(alarm.datapoints_to_alarm)} if alarm.datapoints_to_alarm else {}),
-        "ComparisonOperator": alarm.comparison_operator,
-        "Threshold": float(alarm.threshold),
-        "TreatMissingData": alarm.treat_missing_data or "missing",
-        "EvaluateLowSampleCountPercentile": alarm.evaluate_low_sample_count_percentile or "",
-    }
+    trigger = _metric_math_trigger(alarm) if alarm.metric_data_queries else _metric_trigger(alarm)
     return {
         "AlarmName": alarm.name,
         "AlarmDescription": alarm.description,
@@ -98,3 +80,54 @@ def message(alarm, old_state: str, region: str) -> dict:
         "InsufficientDataActions": alarm.insufficient_data_actions,
         "Trigger": trigger,
     }
+
+
+def _metric_trigger(alarm) -> dict:
+    return {
+        "MetricName": alarm.metric_name,
+        "Namespace": alarm.namespace,
+        "StatisticType": "ExtendedStatistic" if alarm.extended_statistic else "Statistic",
+        **(
+            {"ExtendedStatistic": alarm.extended_statistic}
+            if alarm.extended_statistic
+            else {"Statistic": (alarm.statistic or "").upper()}
+        ),
+        "Unit": alarm.unit,
+        "Dimensions": _dimensions(alarm.dimensions),
+        **_evaluation(alarm),
+    }
+
+
+def _metric_math_trigger(alarm) -> dict:
+    """As aws/aws-lambda-go's events/testdata/cloudwatch-alarm-sns-payload-multiple-metrics.json."""
+    metrics = []
+    for query in alarm.metric_data_queries:
+        found = {"Id": query.id, "ReturnData": query.return_data in (None, True, "true", "True")}
+        if query.expression:
+            found.update(Expression=query.expression, Label=query.label or query.id)
+        else:
+            stat = query.metric_stat
+            metric = {"Dimensions": _dimensions(stat.metric.dimensions), "MetricName": stat.metric.metric_name}
+            found["MetricStat"] = {
+                "Metric": {**metric, "Namespace": stat.metric.namespace},
+                "Period": int(stat.period),
+                "Stat": stat.stat,
+            }
+        metrics.append(found)
+    return {**_evaluation(alarm), "Metrics": metrics}
+
+
+def _evaluation(alarm) -> dict:
+    return {
+        "Period": metric_math.period_of(alarm),
+        "EvaluationPeriods": int(alarm.evaluation_periods),
+        **({"DatapointsToAlarm": int(alarm.datapoints_to_alarm)} if alarm.datapoints_to_alarm else {}),
+        "ComparisonOperator": alarm.comparison_operator,
+        "Threshold": float(alarm.threshold),
+        "TreatMissingData": alarm.treat_missing_data or "missing",
+        "EvaluateLowSampleCountPercentile": alarm.evaluate_low_sample_count_percentile or "",
+    }
+
+
+def _dimensions(dimensions) -> list[dict]:
+    return [{"value": d.value, "name": d.name} for d in dimensions]

@@ -55,22 +55,34 @@ def reason(verdict: Verdict, n: int, m: int, comparison: str, threshold: float) 
 
 
 def reason_data(
-    verdict: Verdict, statistic: str, unit: str | None, period: int, threshold: float, range_start: datetime, counts
+    verdict: Verdict,
+    statistic: str | None,
+    unit: str | None,
+    period: int,
+    threshold: float,
+    range_start: datetime,
+    counts: dict,
 ) -> str:
+    """statistic: None for an alarm on metric math, whose datapoints have no sample count either."""
     data = {"version": "1.0", "queryDate": timestamp(now())}
     if verdict.evaluated:
         data["startDate"] = timestamp(range_start)
     if unit:
         data["unit"] = unit
+    if statistic:
+        data["statistic"] = statistic
     data.update(
-        statistic=statistic,
         period=period,
         recentDatapoints=[value for _, value in verdict.evaluated],
         threshold=threshold,
     )
     if verdict.evaluated:
         data["evaluatedDatapoints"] = [
-            {"timestamp": timestamp(start), "sampleCount": counts.get(start, 0.0), "value": value}
+            {
+                "timestamp": timestamp(start),
+                **({"sampleCount": counts[start]} if start in counts else {}),
+                "value": value,
+            }
             for start, value in verdict.evaluated[::-1]
         ]
     return json.dumps(data, separators=(",", ":"))
