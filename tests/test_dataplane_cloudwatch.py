@@ -599,3 +599,25 @@ def test_metric_math_arithmetic_fills_and_leaves_out_missing_datapoints():
     assert metric_math.value("errors / invocations", {"errors": 1.0, "invocations": 0.0}) is None
     with pytest.raises(metric_math.Unsupported):
         metric_math.value("ANOMALY_DETECTION_BAND(m1)", {"m1": 1.0})
+
+
+def test_an_alarm_whose_actions_are_disabled_changes_state_and_notifies_nobody(aws):
+    topic = aws["sns"].create_topic(Name=f"alarms-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    queue = queue_subscribed_to(aws, topic)
+    name = f"quiet-{uuid.uuid4().hex[:8]}"
+    aws["cloudwatch"].put_metric_alarm(
+        AlarmName=name,
+        Namespace="Quiet",
+        MetricName=name,
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1.0,
+        ComparisonOperator="GreaterThanThreshold",
+        TreatMissingData="breaching",
+        AlarmActions=[topic],
+        ActionsEnabled=False,
+    )
+    wait_for(lambda: in_state(aws, name, "ALARM"), 10, "the alarm to go to ALARM")
+    stays(lambda: not notifications(aws, queue), 2, "no notification")
+    assert aws["cloudwatch"].describe_alarm_history(AlarmName=name, HistoryItemType="Action")["AlarmHistoryItems"] == []
