@@ -11,8 +11,24 @@
 Other services report through the functions below.
 """
 
+import functools
+import traceback
+
 from labkit.dataplane.cloudwatch import emf, engine, metrics, service_metrics
 from labkit.dataplane.core import seams
+
+
+def _never_failing(report):
+    """A metric that cannot be recorded must not fail the invocation or request it is about."""
+
+    @functools.wraps(report)
+    def reporting(*args, **kwargs) -> None:
+        try:
+            report(*args, **kwargs)
+        except Exception:
+            traceback.print_exc()
+
+    return reporting
 
 
 def install() -> None:
@@ -39,16 +55,19 @@ def install() -> None:
     metrics.sample_every_second(service_metrics.sample_queues)
 
 
+@_never_failing
 def lambda_invoked(fn, invoked_arn: str, errored: bool, started_s: float, duration_ms: float, log_lines) -> None:
     """An invocation of moto's LambdaFunction fn has ended: its metrics, and those of its EMF lines."""
     service_metrics.lambda_invoked(fn, invoked_arn, errored, duration_ms, started_s)
     emf.extract(fn.account_id, fn.region, log_lines)
 
 
+@_never_failing
 def alb_request(balancer, group, status: int, from_target: bool, target_seconds: float | None) -> None:
     service_metrics.alb_request(balancer, group, status, from_target, target_seconds)
 
 
+@_never_failing
 def api_request(kind: str, account: str, region: str, api, stage: str, status: int, seconds: float) -> None:
     """A request an API Gateway API ("rest" or "http") answered."""
     service_metrics.api_request(kind, account, region, api, stage, status, seconds)

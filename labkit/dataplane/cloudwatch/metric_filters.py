@@ -16,6 +16,7 @@ import fnmatch
 import functools
 import json
 import re
+import traceback
 
 from labkit.dataplane.cloudwatch import metrics
 from labkit.dataplane.core.seams import Seam
@@ -217,7 +218,10 @@ def _measuring(put_log_events):
     @functools.wraps(put_log_events)
     def put(self, log_group_name, log_stream_name, log_events):
         answer = put_log_events(self, log_group_name, log_stream_name, log_events)
-        _measured(self, log_group_name, log_events)
+        try:
+            _measured(self, log_group_name, log_events)
+        except Exception:  # a filter that cannot be applied must not fail the put: the events are in
+            traceback.print_exc()
         return answer
 
     return put
