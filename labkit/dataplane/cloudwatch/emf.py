@@ -5,10 +5,11 @@ metrics ("Specification: Embedded metric format", CloudWatch User Guide):
    "Dimensions": [["functionVersion"]], "Metrics": [{"Name": "time", "Unit": "Milliseconds"}]}]},
    "functionVersion": "$LATEST", "time": 100}
 
-Each directive's metrics take their values (a number, or an array of up to 100 numbers) from the
-members the metric names, under each dimension set, whose values are the (string) members the
-dimensions name. A line that does not follow the specification is only a log line, as on AWS (where
-the log group keeps it and no metric is made); a Lambda function's output is extracted, as on AWS."""
+Each directive's metrics, counted at the document's Timestamp, take their values (a number, or an array
+of up to 100 numbers) from the members the metric names, under each dimension set, whose values are the
+(string) members the dimensions name. A line that does not follow the specification is only a log line,
+as on AWS (where the log group keeps it and no metric is made); a Lambda function's output is
+extracted, as on AWS."""
 
 import json
 import math
@@ -30,14 +31,15 @@ def _extract_one(account: str, region: str, line: str) -> None:
     try:
         document = json.loads(line)
         directives = document["_aws"]["CloudWatchMetrics"]
-        if not isinstance(document["_aws"]["Timestamp"], int):
+        stamp = document["_aws"]["Timestamp"]  # epoch milliseconds: when the metrics are counted
+        if not isinstance(stamp, int) or isinstance(stamp, bool):
             return
         found = [_metrics_of(document, directive) for directive in directives]
     except (ValueError, KeyError, TypeError):
         return
     for namespace, dimension_sets, named in found:
         samples = [(name, value, unit) for name, unit, values in named for value in values]
-        metrics.record(account, region, namespace, samples, dimension_sets)
+        metrics.record(account, region, namespace, samples, dimension_sets, at=stamp / 1000)
 
 
 def _metrics_of(document: dict, directive: dict) -> tuple:
