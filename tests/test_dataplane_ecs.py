@@ -790,6 +790,15 @@ def test_target_tracking_scales_out_under_load_and_back_in_after(stack):
     ]
     assert all(a["StatusCode"] == "Successful" for a in activities)
     assert "AlarmHigh" in activities[1]["Cause"] and "AlarmLow" in activities[0]["Cause"]
+    # The alarms the causes name are the policy's, made as AWS makes them.
+    alarms = boto3.client("cloudwatch").describe_alarms(AlarmNamePrefix=f"TargetTracking-{resource}-")["MetricAlarms"]
+    assert {
+        (a["AlarmName"].split("-")[-6], a["MetricName"], a["Threshold"], a["EvaluationPeriods"]) for a in alarms
+    } == {
+        ("AlarmHigh", "RequestCountPerTarget", 50.0, 3),
+        ("AlarmLow", "RequestCountPerTarget", 45.0, 15),
+    }
+    assert {a["AlarmName"] for a in alarms} == {a["Cause"].split()[2] for a in activities[:2]}
     metrics = boto3.client("cloudwatch").list_metrics(Namespace="AWS/ApplicationELB")["Metrics"]
     assert any(m["MetricName"] == "RequestCountPerTarget" for m in metrics)
     stack.remove("scaled")

@@ -200,3 +200,51 @@ def test_teardown_and_the_diagram_see_the_same_resources_for_a_lab(cloud, capsys
         teardown(lab="92")
         remove_lab_92_decoys()
         capsys.readouterr()
+
+
+def test_teardown_deletes_a_labs_tagged_alarms_and_its_log_groups_metric_filters(cloud, capsys):
+    cloudwatch, logs = boto3.client("cloudwatch"), boto3.client("logs")
+    tags = [{"Key": k, "Value": v} for k, v in lab_tags("93").items()]
+    cloudwatch.put_metric_alarm(
+        AlarmName="inv93-errors",
+        Namespace="AWS/Lambda",
+        MetricName="Errors",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1.0,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        Tags=tags,
+    )
+    cloudwatch.put_metric_alarm(
+        AlarmName="inv93-untagged",
+        Namespace="AWS/Lambda",
+        MetricName="Errors",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1.0,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    logs.create_log_group(logGroupName="/inv93/orders", tags=lab_tags("93"))
+    logs.put_metric_filter(
+        logGroupName="/inv93/orders",
+        filterName="inv93-failures",
+        filterPattern="ERROR",
+        metricTransformations=[{"metricName": "Failures", "metricNamespace": "Orders", "metricValue": "1"}],
+    )
+    try:
+        assert [(entry.kind, entry.name) for entry in tagged("93")] == [
+            ("CloudWatch alarm", "inv93-errors"),
+            ("CloudWatch Logs metric filter", "/inv93/orders: inv93-failures"),
+            ("CloudWatch log group", "/inv93/orders"),
+        ]
+        assert teardown(lab="93").ok
+        assert tagged("93") == []
+        assert logs.describe_metric_filters(logGroupName="/inv93/orders")["metricFilters"] == []
+        left = cloudwatch.describe_alarms(AlarmNamePrefix="inv93-")
+        assert [a["AlarmName"] for a in left["MetricAlarms"] + left["CompositeAlarms"]] == ["inv93-untagged"]
+    finally:
+        teardown(lab="93")
+        cloudwatch.delete_alarms(AlarmNames=["inv93-untagged"])
+        capsys.readouterr()

@@ -40,6 +40,10 @@ EXPECTED_SETS = {
     "cognito: users migrate on sign-in",
     "s3: notifications invoke functions as S3 does",
     "sqs: a receive reads the retention period, not every attribute",
+    "cloudwatch: alarms change state and act",
+    "cloudwatch: SQS publishes its metrics",
+    "cloudwatch: metrics read as AWS reads them",
+    "cloudwatch: metric filters make metrics",
 }
 
 

@@ -12,7 +12,9 @@ RequestCountPerTarget for a period without requests) leaves the alarm without da
 without traffic is never scaled in, to ceil(desired x metric / target) within the scalable target's
 min and max capacity, honouring ScaleOutCooldown and ScaleInCooldown (300 s by default: 5 s
 locally) and DisableScaleIn. Each change is a scaling activity (describe_scaling_activities, which
-moto lacks) and the metrics are put in CloudWatch (moto's backend, in this process).
+moto lacks), caused by the policy's alarm by name, and the metrics are put in CloudWatch (moto's
+backend, in this process), where the policy's two alarms, made as AWS makes them, watch them (the
+cloudwatch package evaluates them; the decisions above are still this module's own).
 """
 
 import math
@@ -94,10 +96,8 @@ def _evaluate(backend, policy) -> None:
     else:
         wanted = _wanted_capacity(config, state, current, low, high, scalable.suspended_state or {})
         direction = "High" if (wanted or 0) > current else "Low"
-        cause = (
-            f"monitor alarm TargetTracking-{policy.resource_id}-Alarm{direction}-"
-            f"{uuid.uuid4()} in state ALARM triggered policy {policy.policy_name}"
-        )
+        alarm = next(a.name for a in policy.alarms if f"-Alarm{direction}-" in a.name)
+        cause = f"monitor alarm {alarm} in state ALARM triggered policy {policy.policy_name}"
     if wanted is None or wanted == current:
         return
     ecs.set_desired_count(service, wanted)
@@ -280,7 +280,62 @@ def _backends():
         yield from list(regions.values())
 
 
+def _alarms_as_aws_makes_them(self) -> list:
+    """The two alarms target tracking makes (Application Auto Scaling User Guide, "Target tracking
+    scaling policies"): AlarmHigh, 3 periods above the target, and AlarmLow, 15 below 90% of it, on the
+    policy's metric; moto's watch CPUUtilization against 6 whatever the policy says."""
+    from moto.cloudwatch.models import cloudwatch_backends
+    from moto.moto_api._internal import mock_random
+
+    cloudwatch = cloudwatch_backends[self.account_id][self.region_name]
+    config = self.target_tracking_scaling_policy_configuration or {}
+    specification = config.get("PredefinedMetricSpecification") or {}
+    kind = specification.get("PredefinedMetricType", "")
+    target = float(config.get("TargetValue") or 0)
+    if kind == "ALBRequestCountPerTarget":
+        label = specification.get("ResourceLabel", "")
+        namespace, metric, statistic = "AWS/ApplicationELB", "RequestCountPerTarget", "Sum"
+        dimensions = [{"Name": "TargetGroup", "Value": label[label.find("targetgroup/") :]}]
+    else:
+        _, cluster, service = self.resource_id.split("/")
+        namespace, statistic = "AWS/ECS", "Average"
+        metric = "MemoryUtilization" if "Memory" in kind else "CPUUtilization"
+        dimensions = [{"Name": "ClusterName", "Value": cluster}, {"Name": "ServiceName", "Value": service}]
+    action = f"{self.policy_arn}:createdBy/{mock_random.uuid4()}"
+    return [
+        cloudwatch.put_metric_alarm(
+            name=f"TargetTracking-{self.resource_id}-Alarm{direction}-{mock_random.uuid4()}",
+            namespace=namespace,
+            metric_name=metric,
+            metric_data_queries=[],
+            comparison_operator=operator,
+            evaluation_periods=periods,
+            datapoints_to_alarm=periods,
+            period=60,
+            threshold=threshold,
+            statistic=statistic,
+            description=f"DO NOT EDIT OR DELETE. For TargetTrackingScaling policy {action}",
+            dimensions=dimensions,
+            alarm_actions=[action],
+        )
+        for direction, operator, periods, threshold in (
+            ("High", "GreaterThanThreshold", HIGH_PERIODS, target),
+            ("Low", "LessThanThreshold", LOW_PERIODS, target * SCALE_IN_MARGIN),
+        )
+    ]
+
+
 SEAMS = (
+    Seam(
+        "moto.applicationautoscaling.models.FakeApplicationAutoscalingPolicy._generate_ecs_alarms",
+        ("self",),
+        replace=lambda _: _alarms_as_aws_makes_them,
+    ),
+    # Its alarms are kept as the policy's, which DeleteScalingPolicy deletes.
+    Seam(
+        "moto.applicationautoscaling.models.FakeApplicationAutoscalingPolicy.create_alarms",
+        contains="self.alarms.extend(self._generate_ecs_alarms())",
+    ),
     # moto has no DescribeScalingActivities.
     Seam(
         "moto.applicationautoscaling.responses.ApplicationAutoScalingResponse.describe_scaling_activities",

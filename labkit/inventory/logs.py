@@ -1,4 +1,4 @@
-"""CloudWatch Logs log groups."""
+"""CloudWatch Logs log groups, and the metric filters on them (which carry no tags: their log group's)."""
 
 from labkit.awsapi import pages
 from labkit.inventory.base import Kind, Resource
@@ -17,5 +17,14 @@ def _log_groups(clients, wanted):
             yield Resource(id=name, name=name, arn=arn, tags=tags, details=group)
 
 
+def _metric_filters(clients, wanted):
+    client = clients("logs")
+    for group in _log_groups(clients, wanted):
+        for found in pages(client, "describe_metric_filters", "metricFilters", logGroupName=group.id):
+            name = found["filterName"]
+            yield Resource(id=name, name=name, arn="", tags=group.tags, full_name=f"{group.id}: {name}", details=found)
+
+
 LOG_GROUP = Kind("CloudWatch log group", "logs", _log_groups)
-KINDS = (LOG_GROUP,)
+METRIC_FILTER = Kind("CloudWatch Logs metric filter", "logs", _metric_filters)
+KINDS = (METRIC_FILTER, LOG_GROUP)

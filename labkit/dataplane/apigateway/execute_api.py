@@ -13,6 +13,7 @@ import time
 import traceback
 from urllib.parse import quote, unquote
 
+from labkit.dataplane import cloudwatch
 from labkit.dataplane.apigateway import errors, http_v2, rest_v1
 from labkit.dataplane.apigateway.messages import ApiRequest, ApiResponse
 
@@ -103,9 +104,13 @@ def _answer(api_id: str, stage: str | None, raw_path: str, query: str, environ) 
         protocol=environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
         host=environ.get("HTTP_HOST", ""),
     )
+    started = time.monotonic()
     if kind == "rest":
-        return rest_v1.handle(api, account_id, region, stage, request)
-    return http_v2.handle(api, account_id, stage, request)
+        response = rest_v1.handle(api, account_id, region, stage, request)
+    else:
+        response = http_v2.handle(api, account_id, stage, request)
+    cloudwatch.api_request(kind, account_id, region, api, stage, response.status, time.monotonic() - started)
+    return response
 
 
 def _find_api(api_id: str):

@@ -16,6 +16,7 @@ import socketserver
 import time
 from http.server import BaseHTTPRequestHandler
 
+from labkit.dataplane import cloudwatch
 from labkit.dataplane.core import network, state
 from labkit.dataplane.core.http import end_to_end, no_delay
 from labkit.dataplane.elb import client_cert_headers, mutual_auth, responses, rules, targets, tls, vpc
@@ -105,6 +106,7 @@ class _ListenerHandler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _serve(self):
+        self.routed_to = self.target_answered_in = None  # what the request's metrics say (_send)
         body = self._read_body()
         if body is None:
             return self._send(responses.error_page(400, keep_alive=False))
@@ -128,6 +130,9 @@ class _ListenerHandler(BaseHTTPRequestHandler):
 
     def _send(self, message: bytes) -> None:
         self.wfile.write(message)
+        answered_in = self.target_answered_in
+        status = int(message[9:12])  # every answer starts "HTTP/1.1 NNN"
+        cloudwatch.alb_request(self.server.balancer, self.routed_to, status, answered_in is not None, answered_in)
 
     def _read_body(self) -> bytes | None:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
@@ -145,6 +150,7 @@ class _ListenerHandler(BaseHTTPRequestHandler):
             return responses.error_page(503, keep_alive, head_only)
         runtime = targets.runtime_of(group)
         runtime.count_request()
+        self.routed_to = group
         tried: set = set()
         while True:
             target = runtime.pick(exclude=tried)
@@ -176,9 +182,11 @@ class _ListenerHandler(BaseHTTPRequestHandler):
         for fresh in (False, True):
             connection, reused = self._connection_to(target, fresh)
             try:
+                sent = time.monotonic()
                 connection.request(self.command, self.path, send_body, headers)
                 response = connection.getresponse()
                 data = response.read()
+                self.target_answered_in = time.monotonic() - sent
             except TimeoutError:
                 connection.close()
                 return responses.error_page(504, keep_alive, head_only)

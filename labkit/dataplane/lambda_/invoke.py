@@ -23,6 +23,7 @@ import uuid
 import zipfile
 from dataclasses import dataclass
 
+from labkit.dataplane import cloudwatch
 from labkit.dataplane.core.functions import ANSWER_BY, CallerStoppedWaiting
 from labkit.dataplane.lambda_ import code_cache, environment, logs
 from labkit.dataplane.lambda_.pool import WorkerPool
@@ -102,6 +103,14 @@ def _run_in(worker: Worker, fn, payload: bytes, caller: Caller, request_id: str)
         POOL.release(worker, reusable=outcome is not None and outcome.worker_reusable)
     invocation = _as_aws_reports_it(fn, request_id, outcome)
     logs.write(fn.logs_backend, fn.logs_group_name, worker.log_stream, invocation.log_events)
+    cloudwatch.lambda_invoked(
+        fn,
+        caller.invoked_arn,
+        invocation.errored,
+        outcome.started_ms / 1000,
+        outcome.elapsed_s * 1000,
+        (line for _, line in outcome.lines),
+    )
     return invocation
 
 
