@@ -24,7 +24,8 @@ from labkit import cli
 from labkit.teardown import order, run_cli, teardown
 from labkit.teardown.base import AWS_PACING
 
-LABEL_OF_EVERY_KIND = {deletion.kind.label for deletion in order.DELETIONS}
+# Every kind the local cloud can make: moto has no PutCompositeAlarm (README's CloudWatch note).
+LABEL_OF_EVERY_KIND = {deletion.kind.label for deletion in order.DELETIONS} - {"CloudWatch composite alarm"}
 # What is left of a deleted resource: nothing (None); but AWS keeps a KMS key for 7 days, pending
 # deletion (its aliases go at once), a private CA for 7 days, DELETED, and a scalable target's lookup
 # finds an empty list.
@@ -205,6 +206,24 @@ def deploy(aws, prefix, tags):
     aws.kms.create_alias(AliasName=f"alias/{prefix}-key", TargetKeyId=ids["key"])
     ids["log group"] = f"/labkit/{prefix}"
     aws.logs.create_log_group(logGroupName=ids["log group"], **tagged("tags", tags))
+    aws.logs.put_metric_filter(
+        logGroupName=ids["log group"],
+        filterName=f"{prefix}-errors",
+        filterPattern="ERROR",
+        metricTransformations=[{"metricName": f"{prefix}-errors", "metricNamespace": "Bookshop", "metricValue": "1"}],
+    )
+    ids["alarm"] = f"{prefix}-errors"
+    aws.cw.put_metric_alarm(
+        AlarmName=ids["alarm"],
+        Namespace="Bookshop",
+        MetricName=f"{prefix}-errors",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        **tagged("Tags", pairs),
+    )
 
     ids["rest api"] = aws.ag.create_rest_api(name=f"{prefix}-rest", **tagged("tags", tags))["id"]
     ids["http api"] = aws.ag2.create_api(Name=f"{prefix}-http", ProtocolType="HTTP", **tagged("Tags", tags))["ApiId"]
@@ -395,6 +414,13 @@ def state(aws, ids):
         "secret": _probe(lambda: aws.sm.get_secret_value(SecretId=ids["secret"])["SecretString"]),
         "kms key": _probe(key_state),
         "log group": _probe(log_group),
+        "metric filters": [
+            f["filterName"]
+            for f in aws.logs.describe_metric_filters(filterNamePrefix=ids["alarm"])["metricFilters"]
+            if f["logGroupName"] == ids["log group"]
+        ]
+        or None,
+        "alarm": [a["AlarmName"] for a in aws.cw.describe_alarms(AlarmNames=[ids["alarm"]])["MetricAlarms"]] or None,
         "rest api": _probe(lambda: aws.ag.get_rest_api(restApiId=ids["rest api"])["name"]),
         "http api": _probe(lambda: aws.ag2.get_api(ApiId=ids["http api"])["Name"]),
         "ecs cluster": _probe(lambda: ecs_status(aws.ecs.describe_clusters(clusters=[ids["cluster"]]), "clusters")),
