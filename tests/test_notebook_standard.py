@@ -25,6 +25,8 @@ MEETS_THE_STANDARD = [
     "labs/04_order_events.ipynb",
     "solutions/05_identity.ipynb",
     "labs/05_identity.ipynb",
+    "solutions/07_service_to_service.ipynb",
+    "labs/07_service_to_service.ipynb",
 ]
 
 
