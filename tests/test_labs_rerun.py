@@ -86,6 +86,12 @@ WRONG_ANSWERS = {
         says="expected POST /books to need a Cognito token (authorizationType COGNITO_USER_POOLS), found NONE: "
         "anyone can add a book",
     ),
+    "solutions/07_service_to_service.ipynb": WrongAnswer(
+        right='catalog_timeout = {"perRequestTimeoutSeconds": 1}',
+        wrong="catalog_timeout = {}",
+        check="timeout",
+        says="expected the catalog's Service Connect perRequestTimeoutSeconds between 1 and 3 s, found none",
+    ),
 }
 
 

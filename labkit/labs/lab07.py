@@ -165,6 +165,8 @@ def weights(ctx):
         for g in (action.get("ForwardConfig") or {}).get("TargetGroups") or []
     } or {groups.get(action.get("TargetGroupArn"), action.get("TargetGroupArn")): 1}
     v1, v2 = ctx.env.name(CHECKOUT_V1), ctx.env.name(CHECKOUT_V2)
+    if set(weighted) == {v1}:
+        ctx.not_done(f"the port 80 listener still forwards everything to {v1}: give it a weighted forward in step 3")
     total = sum(weighted.values()) or 1
     share = 100 * weighted.get(v2, 0) / total
     low, high = V2_WEIGHT_PERCENT
