@@ -28,7 +28,6 @@ TIMEOUT_RANGE_S = (1, 3)  # longer than the catalog's normal answer, well under 
 V2_WEIGHT_PERCENT = (1, 25)
 WEIGHT_SAMPLE = 100  # at 10 %, all 100 miss v2 once in 37,000 runs
 BUDGET_REQUESTS, BUDGET_RATIO, BUDGET_MINIMUM = 100, 0.1, 3
-SECURITY_POLICY_TLS13 = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 
 def _service(ctx, name: str, fix: str) -> dict:
