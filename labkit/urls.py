@@ -111,6 +111,15 @@ def listener_urls(arn: str) -> dict[str, str]:
     }
 
 
+def certificate_names(balancer_arn: str) -> list[str]:
+    """The names clients reach the load balancer's listeners by, which its TLS certificate must hold: its DNS
+    name on AWS; locally, where every listener serves on 127.0.0.1, that address and localhost."""
+    elbv2 = boto3.client("elbv2")
+    if _target_of(elbv2.meta.endpoint_url) == "local":
+        return ["127.0.0.1", "localhost"]
+    return [elbv2.describe_load_balancers(LoadBalancerArns=[balancer_arn])["LoadBalancers"][0]["DNSName"]]
+
+
 def _is_load_balancer(identifier: str) -> bool:
     """True for a load balancer's ARN, False for an API's id, one clear line for any other ARN."""
     if ":loadbalancer/app/" in identifier:

@@ -4,6 +4,7 @@ import contextlib
 
 import nbformat
 from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell
 from test_labs import CELL_TIMEOUT_S, is_cleanup
 
 from labkit import config, teardown
@@ -12,7 +13,8 @@ from labkit import config, teardown
 @contextlib.contextmanager
 def deployed_by_solution(notebook_name: str, lab: str):
     """Runs solutions/notebook_name's code cells but the cleanup in a kernel of its own, yields while that
-    kernel lives, then runs the cleanup, which must leave nothing of the lab tagged."""
+    kernel lives, then runs the cleanup, which must leave nothing of the lab tagged. What it yields runs more
+    code in that kernel and returns what the code printed: run("print(table_name)")."""
     path = config.COURSE_ROOT / "solutions" / notebook_name
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(notebook, timeout=CELL_TIMEOUT_S, resources={"metadata": {"path": str(path.parent)}})
@@ -20,7 +22,14 @@ def deployed_by_solution(notebook_name: str, lab: str):
         for index, cell in enumerate(notebook.cells):
             if cell.cell_type == "code" and not is_cleanup(cell):
                 client.execute_cell(cell, index)
-        yield
+
+        def run(source: str) -> str:
+            cell = new_code_cell(source)
+            notebook.cells.append(cell)
+            client.execute_cell(cell, len(notebook.cells) - 1)
+            return "".join(output.get("text", "") for output in cell.outputs)
+
+        yield run
         for index, cell in enumerate(notebook.cells):
             if is_cleanup(cell):
                 client.execute_cell(cell, index)

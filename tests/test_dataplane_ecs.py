@@ -695,6 +695,24 @@ def test_a_task_that_keeps_failing_is_taken_out_of_rotation_for_a_while(mesh):
     mesh.stack.remove("flaky")
 
 
+def test_each_deployment_shows_its_service_connect_configuration_and_a_new_one_is_a_new_deployment(mesh):
+    mesh.backend("described", 1)
+    first = mesh.stack.describe("described")["deployments"]
+    entry = first[0]["serviceConnectConfiguration"]["services"][0]
+    assert "serviceConnectConfiguration" not in mesh.stack.describe("described")  # on the deployments, as on AWS
+    assert (entry["discoveryName"], "timeout" in entry) == ("described", False)
+    timed = {**entry, "timeout": {"perRequestTimeoutSeconds": 2}}
+    mesh.stack.ecs.update_service(
+        cluster=CLUSTER,
+        service="described",
+        serviceConnectConfiguration={"enabled": True, "namespace": "mesh", "services": [timed]},
+    )
+    deployments = mesh.stack.settled("described")["deployments"]
+    assert deployments[0]["id"] != first[0]["id"]
+    assert deployments[0]["serviceConnectConfiguration"]["services"][0]["timeout"] == {"perRequestTimeoutSeconds": 2}
+    mesh.stack.remove("described")
+
+
 def test_a_task_that_refuses_connections_is_passed_over_for_the_next(mesh):
     closing, _ = mesh.backend("sturdy-backend", 2)
     port = task_port(closing)

@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 from cryptography import x509
 from support import CertificateAuthority, certificate_request, on_premises, open_to_the_internet, wait_for
 
-from labkit import urls
+from labkit import handshake, urls
 
 
 class Echo:
@@ -158,6 +158,27 @@ def test_an_https_listener_serves_its_acm_certificate_to_a_client_that_trusts_th
     ) as tls:
         served = x509.load_der_x509_certificate(tls.getpeercert(binary_form=True))
     assert served.subject.rfc4514_string() == "CN=orders.lab07.test"
+
+
+def test_an_https_listener_sends_the_imported_chain_without_its_root_and_nothing_else(secure, tmp_path):
+    _, port = secure.listener()
+    shaken = handshake.shake_hands(f"https://127.0.0.1:{port}", secure.server_ca_file)
+    # The chain imported is the root CA alone: only the leaf goes on the wire, not moto's Amazon intermediate.
+    assert shaken.completed
+    assert shaken.chain == ["CN=orders.lab07.test, issued by CN=Lab 07 Root CA,O=Lab 07"]
+    # Nor the root when the trust store holds it too (OpenSSL would build the chain from it).
+    bundle = tmp_path / "both.pem"
+    bundle.write_bytes(secure.ca.pem + secure.clients_ca.pem)
+    boto3.client("s3").put_object(Bucket="lab07-trust", Key="both.pem", Body=bundle.read_bytes())
+    store = secure.elb.create_trust_store(
+        Name="lab07-both", CaCertificatesBundleS3Bucket="lab07-trust", CaCertificatesBundleS3Key="both.pem"
+    )["TrustStores"][0]["TrustStoreArn"]
+    listener, port = secure.listener(MutualAuthentication={"Mode": "verify", "TrustStoreArn": store})
+    client = secure.client("chain-client", secure.clients_ca)
+    shaken = handshake.shake_hands(f"https://127.0.0.1:{port}", secure.server_ca_file, client=client)
+    assert (shaken.completed, shaken.chain) == (True, ["CN=orders.lab07.test, issued by CN=Lab 07 Root CA,O=Lab 07"])
+    secure.elb.delete_listener(ListenerArn=listener)
+    secure.elb.delete_trust_store(TrustStoreArn=store)
 
 
 def test_a_client_that_does_not_trust_the_ca_fails_certificate_verification(secure):

@@ -96,6 +96,12 @@ WRONG_ANSWERS = {
         "secretsmanager:GetSecretValue on arn:aws:secretsmanager:us-east-1:123456789012:secret:"
         "lk-learner-payments-provider-key-",
     ),
+    "solutions/07_service_to_service.ipynb": WrongAnswer(
+        right='catalog_timeout = {"perRequestTimeoutSeconds": 1}',
+        wrong="catalog_timeout = {}",
+        check="timeout",
+        says="expected the catalog's Service Connect perRequestTimeoutSeconds between 1 and 3 s, found none",
+    ),
 }
 
 

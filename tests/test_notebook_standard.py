@@ -27,6 +27,8 @@ MEETS_THE_STANDARD = [
     "labs/05_identity.ipynb",
     "solutions/06_secrets_and_least_privilege.ipynb",
     "labs/06_secrets_and_least_privilege.ipynb",
+    "solutions/07_service_to_service.ipynb",
+    "labs/07_service_to_service.ipynb",
 ]
 
 

@@ -134,7 +134,9 @@ def _update_service(response, call):
     primary = runtime.deployments[0].task_definition
     wanted = backend.describe_task_definition(params["taskDefinition"]).arn if params.get("taskDefinition") else primary
     service.task_definition = primary
-    if wanted != primary or params.get("forceNewDeployment") or params.get("networkConfiguration"):
+    # As on AWS, a new network or Service Connect configuration is rolled out by a new deployment.
+    changed = params.get("networkConfiguration") or params.get("serviceConnectConfiguration")
+    if wanted != primary or params.get("forceNewDeployment") or changed:
         runtime.deploy(wanted)
     runtime.reconcile()
     return result

@@ -49,9 +49,17 @@ class Deployment:
         self.launch_type = service.launch_type
         self.platform_version = service.platform_version
         self.network_configuration = service.network_configuration or None
+        # AWS shows a service's Service Connect configuration on each of its deployments, not on the service.
+        self.service_connect_configuration = getattr(service, "service_connect_configuration", None)
 
     def as_moto(self, desired: int, running: int, pending: int) -> dict:
+        service_connect = (
+            {"serviceConnectConfiguration": self.service_connect_configuration}
+            if self.service_connect_configuration
+            else {}
+        )
         return {
+            **service_connect,
             "id": self.id,
             "status": self.status,
             "taskDefinition": self.task_definition,

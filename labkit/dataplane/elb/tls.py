@@ -24,6 +24,7 @@ from labkit.dataplane.core import state
 from labkit.dataplane.elb import mutual_auth, revocations, trust_stores
 
 X509_V_ERR_CERT_HAS_EXPIRED = 10
+SSL_MODE_NO_AUTO_CHAIN = 0x00000008  # OpenSSL's ssl.h
 _VERSIONS = {
     "TLSv1": SSL.TLS1_VERSION,
     "TLSv1.1": SSL.TLS1_1_VERSION,
@@ -105,17 +106,23 @@ def reader(session: Session) -> io.BufferedReader:
 
 
 def _make_context(backend, listener, mutual: dict, store) -> SSL.Context:
-    from moto.acm.models import acm_backends
+    from moto.acm.models import AWS_ROOT_CA, acm_backends
 
     bundle = acm_backends[backend.account_id][backend.region_name].get_certificate(listener.certificate)
     context = SSL.Context(SSL.TLS_SERVER_METHOD)
     oldest, newest = protocols(listener.ssl_policy)
     context.set_min_proto_version(oldest)
     context.set_max_proto_version(newest)
+    # The listener sends the chain imported with its certificate, never one OpenSSL would build from the trust
+    # store's CAs (those verify clients). SSL_MODE_NO_AUTO_CHAIN, which pyOpenSSL does not name.
+    context.set_mode(SSL_MODE_NO_AUTO_CHAIN)
     context.use_certificate(x509.load_pem_x509_certificate(bundle.cert))
     context.use_privatekey(load_pem_private_key(bundle.key, password=None))
+    # moto appends Amazon's intermediate to every chain it keeps (GetCertificate shows it); the listener sends
+    # the chain that was imported, without its roots, which stay with the client as servers send them.
+    appended = x509.load_pem_x509_certificate(AWS_ROOT_CA)
     for certificate in x509.load_pem_x509_certificates(bundle.chain):
-        if certificate.issuer != certificate.subject:  # roots stay with the client, as servers send them
+        if certificate.issuer != certificate.subject and certificate != appended:
             context.add_extra_chain_cert(certificate)
     mode = mutual["Mode"]
     if mode == "verify":
