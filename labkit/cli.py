@@ -113,6 +113,15 @@ def _add_lab_commands(commands) -> None:
     check.add_argument("--step", type=int, help="only this step's checks")
     check.add_argument("--json", action="store_true", help=JSON_HELP)
     _command(commands, "progress", "which labs' checks you have passed")
+    forward = _command(
+        commands,
+        "fast-forward",
+        "deploy on the local cloud what a lab needs from the labs before it, from their solutions",
+        "For a learner who joins late or lost their local cloud. It says, one line per earlier lab, what it "
+        "deployed, records the labs it skipped as fast-forwarded (not passed), then lists what is deployed. "
+        "Running it twice is fine.",
+    )
+    forward.add_argument("lab", help="the lab to start, e.g. 04")
     build = _command(commands, "build-labs", "generate labs/ from solutions/")
     build.add_argument("--check", action="store_true", help="only fail when labs/ is stale")
     lint = _command(
@@ -223,6 +232,14 @@ def _progress(args) -> int:
     return 0
 
 
+def _fast_forward(args) -> int:
+    from labkit import fastforward, listing
+
+    fastforward.fast_forward(args.lab)
+    print(listing.ls().as_text())
+    return 0
+
+
 def _build_labs(args) -> int:
     from labkit import labbuild
 
@@ -299,6 +316,7 @@ COMMANDS = {
     "teardown": _teardown,
     "check": _check,
     "progress": _progress,
+    "fast-forward": _fast_forward,
     "build-labs": _build_labs,
     "lint-notebooks": _lint_notebooks,
     "diagrams": _diagrams,
