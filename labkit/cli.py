@@ -122,6 +122,24 @@ def _add_lab_commands(commands) -> None:
         "Running it twice is fine.",
     )
     forward.add_argument("lab", help="the lab to start, e.g. 04")
+    dashboard = _command(
+        commands,
+        "dashboard",
+        "serve an instructor's live page of every learner's progress, per lab and per check",
+        "It reads each learner's progress files (progress.json in their state folder) anew every second: "
+        "no learner's server needs to be reachable.",
+    )
+    dashboard.add_argument(
+        "--learners", nargs="+", default=[], metavar="DIR", help="learners' state folders, or folders holding .labkit/"
+    )
+    dashboard.add_argument(
+        "--homes",
+        nargs="+",
+        default=[],
+        metavar="PARENT",
+        help="folders whose every subfolder is a learner's (a hub's homes)",
+    )
+    dashboard.add_argument("--port", type=int, default=0, help="the port on 127.0.0.1 (default: a free one)")
     build = _command(commands, "build-labs", "generate labs/ from solutions/")
     build.add_argument("--check", action="store_true", help="only fail when labs/ is stale")
     lint = _command(
@@ -240,6 +258,16 @@ def _fast_forward(args) -> int:
     return 0
 
 
+def _dashboard(args) -> int:
+    from pathlib import Path
+
+    from labkit.dashboard import learners, server
+
+    sources = learners.check_given([Path(f) for f in args.learners], [Path(f) for f in args.homes])
+    server.serve(sources, args.port, say=lambda line: print(line, flush=True))
+    return 0
+
+
 def _build_labs(args) -> int:
     from labkit import labbuild
 
@@ -317,6 +345,7 @@ COMMANDS = {
     "check": _check,
     "progress": _progress,
     "fast-forward": _fast_forward,
+    "dashboard": _dashboard,
     "build-labs": _build_labs,
     "lint-notebooks": _lint_notebooks,
     "diagrams": _diagrams,

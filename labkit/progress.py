@@ -12,7 +12,8 @@ def path() -> Path:
 
 
 def load() -> dict:
-    """{owner: {lab_id: {check_id: {"passed": bool, "at": epoch seconds}}}}"""
+    """{owner: {lab_id: {check_id: {"passed": bool, "at": epoch seconds of the last run,
+    "passed_at": of the first pass}}}}"""
     try:
         return json.loads(path().read_text())
     except (OSError, ValueError):
@@ -28,7 +29,12 @@ def record(lab_id: str, results) -> None:
         previous = lab.get(result.id, {})
         # Once passed stays passed: progress is what the learner achieved, not the current state
         # of a target that cleanup has since emptied.
-        lab[result.id] = {"passed": result.passed or previous.get("passed", False), "at": time.time()}
+        now = time.time()
+        entry = {"passed": result.passed or previous.get("passed", False), "at": now}
+        # When it first passed: the instructor's dashboard tells who is stuck by the time since then.
+        if previous.get("passed_at") or result.passed:
+            entry["passed_at"] = previous.get("passed_at") or now
+        lab[result.id] = entry
     _write(path(), everything)
 
 
