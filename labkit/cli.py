@@ -140,6 +140,14 @@ def _add_lab_commands(commands) -> None:
         help="folders whose every subfolder is a learner's (a hub's homes)",
     )
     dashboard.add_argument("--port", type=int, default=0, help="the port on 127.0.0.1 (default: a free one)")
+    _command(
+        commands,
+        "hub",
+        "run JupyterHub for a room on one machine: each learner with their own notebooks and local cloud",
+        "Set LABKIT_HUB_PASSWORD (the room's shared password, 8 characters or more); optionally LABKIT_HUB_PORT "
+        "(default 8000), LABKIT_HUB_USERS (names allowed, comma-separated; default: anyone with the password) "
+        "and LABKIT_HUB_DIR (the hub's files and the learners' homes; default .labkit-hub in the course).",
+    )
     build = _command(commands, "build-labs", "generate labs/ from solutions/")
     build.add_argument("--check", action="store_true", help="only fail when labs/ is stale")
     lint = _command(
@@ -268,6 +276,12 @@ def _dashboard(args) -> int:
     return 0
 
 
+def _hub(args) -> int:
+    from labkit.hub import run
+
+    return run.run(say=lambda line: print(line, flush=True))
+
+
 def _build_labs(args) -> int:
     from labkit import labbuild
 
@@ -346,6 +360,7 @@ COMMANDS = {
     "progress": _progress,
     "fast-forward": _fast_forward,
     "dashboard": _dashboard,
+    "hub": _hub,
     "build-labs": _build_labs,
     "lint-notebooks": _lint_notebooks,
     "diagrams": _diagrams,

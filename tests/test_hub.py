@@ -1,0 +1,151 @@
+"""`labkit hub`: JupyterHub for a room on one machine. Two learners log in through a real browser, each
+runs a lab's first cell in their own JupyterLab, and their local clouds are separate: what one makes the
+other does not see, and one's teardown leaves the other's resources."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import boto3
+import nbformat
+import pytest
+from support import wait_for
+
+from labkit import config
+from labkit.proc import free_port
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+PASSWORD = "room-password-42"
+LEARNERS = ("ann", "bob")
+# A lab's first cell, as a learner runs it: start the course (their own local cloud), then make something.
+FIRST_CELL = """from labkit import course
+import boto3
+env = course.start(lab="02")
+boto3.client("sqs").create_queue(QueueName=f"made-by-{env.owner}", tags=env.tags)
+print("owner", env.owner, "made", f"made-by-{env.owner}")"""
+NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook in view
+# The status bar once the notebook's kernel has started and is idle (before that the toolbar's indicator
+# already says idle, and a cell run then is lost while the kernel starts).
+KERNEL_IDLE = ".jp-StatusBar-Widget >> text='Python 3 (ipykernel) | Idle'"
+
+
+def answers(url: str, hub: subprocess.Popen) -> bool:
+    assert hub.poll() is None, f"the hub exited with status {hub.returncode}"
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def learner_env(home: Path) -> dict:
+    """A terminal of that learner's: their state folder (the hub gave their server the same)."""
+    return {**os.environ, "LABKIT_STATE_DIR": str(home / ".labkit"), "LABKIT_OWNER": home.name}
+
+
+def labkit_as(home: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "labkit.cli", *args], env=learner_env(home), capture_output=True, text=True, timeout=120
+    )
+
+
+def queues_in_the_cloud_of(home: Path) -> list[str]:
+    status = json.loads(labkit_as(home, "status", "--json").stdout)
+    assert status["running"], status
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=status["endpoint"],
+        region_name="us-east-1",
+        aws_access_key_id="t",
+        aws_secret_access_key="t",
+    )
+    return sorted(url.rsplit("/", 1)[1] for url in sqs.list_queues().get("QueueUrls", []))
+
+
+@pytest.fixture
+def hub(tmp_path):
+    """`labkit hub` as an instructor starts it (a free port, a folder of its own); stopped afterwards, with
+    every learner's local cloud."""
+    port, folder = free_port(), tmp_path / "hub"
+    homes = folder / "homes"
+    for name in LEARNERS:  # the notebook each learner will open, as if they had made it
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(FIRST_CELL)])
+        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        (homes / name).mkdir(parents=True)
+        nbformat.write(notebook, homes / name / "first_cell.ipynb")
+    env = {**os.environ, "LABKIT_HUB_DIR": str(folder), "LABKIT_HUB_PORT": str(port), "LABKIT_HUB_PASSWORD": PASSWORD}
+    for name in ("LABKIT_STATE_DIR", "LABKIT_PORT", "LABKIT_OWNER"):  # the test session's, not a learner's
+        env.pop(name)
+    log = tmp_path / "hub.log"
+    hub = subprocess.Popen(
+        [sys.executable, "-m", "labkit.cli", "hub"],
+        env=env,
+        stdout=open(log, "w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: answers(f"{base}/hub/login", hub), 30, "the hub's login page")
+        yield base, homes
+    except BaseException:
+        print(log.read_text()[-4000:])
+        raise
+    finally:
+        os.killpg(hub.pid, signal.SIGTERM)
+        try:
+            hub.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(hub.pid, signal.SIGKILL)
+        for name in LEARNERS:
+            labkit_as(homes / name, "down")
+
+
+def test_two_learners_on_the_hub_each_get_their_own_local_cloud(hub):
+    from playwright.sync_api import sync_playwright
+
+    base, homes = hub
+    outputs = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        pages = {name: browser.new_context(viewport={"width": 1200, "height": 800}).new_page() for name in LEARNERS}
+        for name, page in pages.items():  # both log in before either waits: their servers start together
+            page.goto(f"{base}/hub/spawn?next=/user/{name}/lab/tree/first_cell.ipynb")  # logs in first
+            page.fill("#username_input", name)
+            page.fill("#password_input", PASSWORD)
+            page.click("#login_submit")
+        for page in pages.values():
+            page.wait_for_selector(KERNEL_IDLE, timeout=60_000)
+            page.bring_to_front()  # the keys go to the page in focus, as in a learner's browser
+            page.locator(f"{NOTEBOOK} .jp-Cell .cm-content").first.click()
+            page.keyboard.press("Shift+Enter")
+        try:
+            for name, page in pages.items():
+                page.locator(f"{NOTEBOOK} .jp-OutputArea-output", has_text="made made-by-").wait_for(timeout=60_000)
+                outputs[name] = page.locator(f"{NOTEBOOK} .jp-OutputArea").first.inner_text()
+        finally:  # what each learner saw, whether it passed or not
+            for name, page in pages.items():
+                page.screenshot(path=str(screenshot(f"hub_{name}.png")))
+            browser.close()
+
+    ann, bob = (homes / name for name in LEARNERS)
+    assert "owner ann made made-by-ann" in outputs["ann"], outputs["ann"]
+    assert "owner bob made made-by-bob" in outputs["bob"], outputs["bob"]
+    assert queues_in_the_cloud_of(ann) == ["made-by-ann"]
+    assert queues_in_the_cloud_of(bob) == ["made-by-bob"]
+    teardown = labkit_as(ann, "teardown", "--yes")
+    assert teardown.returncode == 0, teardown.stdout + teardown.stderr
+    assert queues_in_the_cloud_of(ann) == []
+    assert queues_in_the_cloud_of(bob) == ["made-by-bob"]
+    assert (ann / "labs").is_dir() and (ann / "notebooks" / "00_start_here.ipynb").is_file()
+
+
+def screenshot(name: str) -> Path:
+    folder = config.COURSE_ROOT / "test-output" / "browser"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name
