@@ -5,6 +5,7 @@ other does not see, and one's teardown leaves the other's resources."""
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -15,7 +16,7 @@ import nbformat
 import pytest
 from support import wait_for
 
-from labkit import config
+from labkit import cli, config
 from labkit.proc import free_port
 
 CHROMIUM = "/usr/bin/chromium"
@@ -44,8 +45,14 @@ def answers(url: str, hub: subprocess.Popen) -> bool:
 
 
 def learner_env(home: Path) -> dict:
-    """A terminal of that learner's: their state folder (the hub gave their server the same)."""
-    return {**os.environ, "LABKIT_STATE_DIR": str(home / ".labkit"), "LABKIT_OWNER": home.name}
+    """A terminal of that learner's: their state folder (the hub gave their server the same), whose pidfile
+    says where their cloud is; the port, free, only keeps labkit from finding a stranger's cloud on 4747."""
+    return {
+        **os.environ,
+        "LABKIT_STATE_DIR": str(home / ".labkit"),
+        "LABKIT_OWNER": home.name,
+        "LABKIT_PORT": str(free_port()),
+    }
 
 
 def labkit_as(home: Path, *args: str) -> subprocess.CompletedProcess:
@@ -102,8 +109,49 @@ def hub(tmp_path):
             hub.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(hub.pid, signal.SIGKILL)
+        stop_a_leftover_proxy(folder / "proxy.pid")
         for name in LEARNERS:
             labkit_as(homes / name, "down")
+
+
+def stop_a_leftover_proxy(pid_file: Path) -> None:
+    """JupyterHub runs its proxy in a session of its own and stops it on the way out; a hub killed before
+    then leaves it serving the port."""
+    try:
+        os.kill(int(pid_file.read_text()), signal.SIGTERM)
+    except (OSError, ValueError):
+        pass
+
+
+@pytest.mark.no_cloud
+@pytest.mark.parametrize(
+    ("settings", "answer"),
+    [
+        ({}, "set LABKIT_HUB_PASSWORD to the room's shared password, at least 8 characters"),
+        ({"LABKIT_HUB_PASSWORD": "short"}, "set LABKIT_HUB_PASSWORD to the room's shared password, at least 8"),
+        ({"LABKIT_HUB_PASSWORD": PASSWORD, "LABKIT_HUB_PORT": "80"}, "LABKIT_HUB_PORT='80' is not a port number"),
+    ],
+)
+def test_a_hub_without_a_password_or_with_a_bad_port_is_refused_with_what_to_set(monkeypatch, capsys, settings, answer):
+    for name in ("LABKIT_HUB_PASSWORD", "LABKIT_HUB_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(["hub"]) == 1
+    assert capsys.readouterr().err.startswith(f"labkit hub: {answer}")
+
+
+@pytest.mark.no_cloud
+def test_a_hub_on_a_taken_port_says_so(monkeypatch, capsys, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setenv("LABKIT_HUB_PASSWORD", PASSWORD)
+        monkeypatch.setenv("LABKIT_HUB_PORT", str(port))
+        monkeypatch.setenv("LABKIT_HUB_DIR", str(tmp_path))
+        assert cli.main(["hub"]) == 1
+    assert f"port {port} on 127.0.0.1 is taken: set LABKIT_HUB_PORT to another" in capsys.readouterr().err
 
 
 def test_two_learners_on_the_hub_each_get_their_own_local_cloud(hub):

@@ -18,7 +18,9 @@ from labkit.hub import learner
 from labkit.hub.settings import from_environment
 from labkit.proc import free_port
 
-MAX_SERVERS = 30  # 30 learners x about 0.5 GB: a 24 GB machine, with room for the hub and the instructor
+# A learner at rest takes about 0.5 GB (their JupyterLab 0.16, a kernel 0.1 to 0.2, their local cloud 0.25 to
+# 0.3, measured 2026-12-05), more while a lab's functions and tasks run: 20 fit a 24 GB machine with room to spare.
+MAX_SERVERS = 20
 SPAWN_TIMEOUT_S = 60
 
 
