@@ -145,7 +145,8 @@ def _add_lab_commands(commands) -> None:
         "hub",
         "run JupyterHub for a room on one machine: each learner with their own notebooks and local cloud",
         "Set LABKIT_HUB_PASSWORD (the room's shared password, 8 characters or more); optionally LABKIT_HUB_PORT "
-        "(default 8000), LABKIT_HUB_USERS (names allowed, comma-separated; default: anyone with the password) "
+        "(default 8000), LABKIT_HUB_IP (default 127.0.0.1; 0.0.0.0 serves the room), LABKIT_HUB_USERS (names "
+        "allowed, comma-separated; default: anyone with the password) "
         "and LABKIT_HUB_DIR (the hub's files and the learners' homes; default .labkit-hub in the course).",
     )
     build = _command(commands, "build-labs", "generate labs/ from solutions/")

@@ -19,7 +19,7 @@ def run(say=print) -> int:
     if not proc.port_free(settings.port):
         raise LabkitError(f"port {settings.port} on 127.0.0.1 is taken: set LABKIT_HUB_PORT to another")
     settings.folder.mkdir(parents=True, exist_ok=True)
-    say(f"hub: http://127.0.0.1:{settings.port}/ (learners' homes in {settings.homes}; Ctrl-C stops it)")
+    say(f"hub: http://{settings.ip}:{settings.port}/ (learners' homes in {settings.homes}; Ctrl-C stops it)")
     say(f"the room's progress: labkit dashboard --homes {settings.homes}")
     # jupyterhub's own files (its database, cookie secret) go in the hub's folder, its working directory.
     hub = [str(Path(sys.executable).parent / "jupyterhub"), "-f", str(CONFIG)]

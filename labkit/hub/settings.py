@@ -15,6 +15,7 @@ MIN_PASSWORD_LENGTH = 8
 @dataclass(frozen=True)
 class HubSettings:
     folder: Path  # the hub's own files: its database, cookie secret, proxy pid, and the learners' homes
+    ip: str  # 127.0.0.1: this machine only; 0.0.0.0 to serve the room's network
     port: int
     password: str
     users: tuple[str, ...]  # who may log in; empty: anyone who knows the password
@@ -36,4 +37,5 @@ def from_environment() -> HubSettings:
         raise LabkitError(f"LABKIT_HUB_PORT={raw_port!r} is not a port number between 1024 and 65535")
     folder = Path(os.environ.get("LABKIT_HUB_DIR") or config.COURSE_ROOT / ".labkit-hub").resolve()
     users = tuple(name.strip() for name in os.environ.get("LABKIT_HUB_USERS", "").split(",") if name.strip())
-    return HubSettings(folder=folder, port=int(raw_port), password=password, users=users)
+    ip = os.environ.get("LABKIT_HUB_IP", "").strip() or "127.0.0.1"
+    return HubSettings(folder=folder, ip=ip, port=int(raw_port), password=password, users=users)

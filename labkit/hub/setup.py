@@ -29,7 +29,7 @@ def configure(c) -> None:
     settings.homes.mkdir(parents=True, exist_ok=True)
     venv_bin = Path(sys.executable).parent
 
-    c.JupyterHub.bind_url = f"http://127.0.0.1:{settings.port}"
+    c.JupyterHub.bind_url = f"http://{settings.ip}:{settings.port}"
     # The hub's own API and the proxy's: free ports, so that two hubs (or a test's) never collide.
     c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{free_port()}"
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{free_port()}"
