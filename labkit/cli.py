@@ -80,6 +80,11 @@ def _add_deployment_commands(commands) -> None:
     url.add_argument("resource", help="a REST API or HTTP API id, or a load balancer ARN")
     url.add_argument("--stage", help="only this stage of the API, e.g. prod")
     url.add_argument("--json", action="store_true", help="machine-readable output: {stage or listener: URL}")
+    url.add_argument(
+        "--direct",
+        action="store_true",
+        help="on a hub: the URL on the hub machine's 127.0.0.1 (for code and curl), not the one for your browser",
+    )
     teardown = _command(
         commands, "teardown", "delete every resource the course tagged (labkit:course), in dependency order"
     )
@@ -331,6 +336,10 @@ def _url(args) -> int:
 
     course.start(quiet=True)
     found = urls.urls_for(args.resource, args.stage)
+    if not args.direct:
+        from labkit.hub.proxied import through_the_hub
+
+        found = {name: through_the_hub(address) for name, address in found.items()}
     if args.json:
         print(json.dumps(found, indent=2))
     elif len(found) == 1:

@@ -17,6 +17,7 @@ import pytest
 from support import wait_for
 
 from labkit import cli, config
+from labkit.hub.proxied import through_the_hub
 from labkit.proc import free_port
 
 CHROMIUM = "/usr/bin/chromium"
@@ -28,7 +29,9 @@ FIRST_CELL = """from labkit import course
 import boto3
 env = course.start(lab="02")
 boto3.client("sqs").create_queue(QueueName=f"made-by-{env.owner}", tags=env.tags)
-print("owner", env.owner, "made", f"made-by-{env.owner}")"""
+print("owner", env.owner, "made", f"made-by-{env.owner}")
+from labkit.hub.proxied import through_the_hub  # what `labkit url` gives: for the learner's browser
+print("in my browser", through_the_hub(env.endpoint + "/_labkit/health"))"""
 NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook in view
 # The status bar once the notebook's kernel has started and is idle (before that the toolbar's indicator
 # already says idle, and a cell run then is lost while the kernel starts).
@@ -61,9 +64,19 @@ def labkit_as(home: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+def cloud_of(home: Path) -> dict:
+    """The learner's local cloud as `labkit status` sees it; on a busy machine its health check (0.5 s) can
+    miss a beat, so it is asked again until it answers."""
+
+    def answering():
+        status = json.loads(labkit_as(home, "status", "--json").stdout)
+        return status if status["running"] else None
+
+    return wait_for(answering, 20, f"{home.name}'s local cloud to answer", interval=0.5)
+
+
 def queues_in_the_cloud_of(home: Path) -> list[str]:
-    status = json.loads(labkit_as(home, "status", "--json").stdout)
-    assert status["running"], status
+    status = cloud_of(home)
     sqs = boto3.client(
         "sqs",
         endpoint_url=status["endpoint"],
@@ -154,6 +167,19 @@ def test_a_hub_on_a_taken_port_says_so(monkeypatch, capsys, tmp_path):
     assert f"port {port} on 127.0.0.1 is taken: set LABKIT_HUB_PORT to another" in capsys.readouterr().err
 
 
+@pytest.mark.no_cloud
+def test_inside_a_hub_a_data_plane_url_is_given_through_the_learners_jupyterlab(monkeypatch):
+    monkeypatch.setenv("LABKIT_HUB_PUBLIC_URL", "http://room.example:8000")
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/ann/")
+    assert through_the_hub("http://127.0.0.1:4801/prod/books?id=1") == (
+        "http://room.example:8000/user/ann/proxy/4801/prod/books?id=1"
+    )
+    aws = "https://abc123.execute-api.us-east-1.amazonaws.com/prod"
+    assert through_the_hub(aws) == aws, "a URL on AWS is public already"
+    monkeypatch.delenv("JUPYTERHUB_SERVICE_PREFIX")
+    assert through_the_hub("http://127.0.0.1:4801/prod") == "http://127.0.0.1:4801/prod", "outside a hub"
+
+
 def test_two_learners_on_the_hub_each_get_their_own_local_cloud(hub):
     from playwright.sync_api import sync_playwright
 
@@ -176,12 +202,19 @@ def test_two_learners_on_the_hub_each_get_their_own_local_cloud(hub):
             for name, page in pages.items():
                 page.locator(f"{NOTEBOOK} .jp-OutputArea-output", has_text="made made-by-").wait_for(timeout=60_000)
                 outputs[name] = page.locator(f"{NOTEBOOK} .jp-OutputArea").first.inner_text()
+            # Ann's local cloud, as her browser reaches it: through her JupyterLab on the hub.
+            proxied = outputs["ann"].split("in my browser ", 1)[1].split()[0]
+            health = json.loads(pages["ann"].goto(proxied).text())
+            refused = pages["bob"].goto(proxied).status
         finally:  # what each learner saw, whether it passed or not
             for name, page in pages.items():
                 page.screenshot(path=str(screenshot(f"hub_{name}.png")))
             browser.close()
 
     ann, bob = (homes / name for name in LEARNERS)
+    assert proxied.startswith(f"{base}/user/ann/proxy/"), proxied
+    assert health["pid"] == cloud_of(ann)["pid"], "not ann's own cloud"
+    assert refused == 403, "bob's browser may not go through ann's JupyterLab"
     assert "owner ann made made-by-ann" in outputs["ann"], outputs["ann"]
     assert "owner bob made made-by-bob" in outputs["bob"], outputs["bob"]
     assert queues_in_the_cloud_of(ann) == ["made-by-ann"]

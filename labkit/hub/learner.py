@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from labkit import config
+from labkit.hub.proxied import PUBLIC_URL
 from labkit.proc import free_port
 
 # What a learner edits gets copied (each autosaves their own); labkit, services/ and solutions/ stay shared,
@@ -25,14 +26,16 @@ def prepare_home(home: Path) -> None:
     (home / STATE_FOLDER).mkdir(exist_ok=True)
 
 
-def environment(home: Path, name: str) -> dict[str, str]:
+def environment(home: Path, name: str, public_url: str) -> dict[str, str]:
     """What the learner's server (and so every kernel and terminal in it) runs with. The port is free now;
-    a local cloud already running in this state folder is attached to whatever the port says."""
+    a local cloud already running in this state folder is attached to whatever the port says. The hub's
+    public URL is where `labkit url` sends the learner's browser (labkit.hub.proxied)."""
     return {
         "LABKIT_STATE_DIR": str(home / STATE_FOLDER),
         "LABKIT_PORT": str(free_port()),
         "LABKIT_OWNER": name,
         "LABKIT_TARGET": "local",
+        PUBLIC_URL: public_url,
     }
 
 

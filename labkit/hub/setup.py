@@ -9,6 +9,7 @@ not capped in memory or CPU (the local process spawner cannot): memory is what b
 "Workshops" says how much a learner takes).
 """
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -54,7 +55,9 @@ def configure(c) -> None:
     c.Spawner.default_url = "/lab/tree/notebooks/00_start_here.ipynb"
     c.Spawner.start_timeout = SPAWN_TIMEOUT_S
     c.Spawner.http_timeout = SPAWN_TIMEOUT_S
-    c.Spawner.pre_spawn_hook = _give_the_learner_their_place
+    # Where learners' browsers reach the hub (for `labkit url`): LABKIT_HUB_PUBLIC_URL behind a proxy or a name.
+    public_url = os.environ.get("LABKIT_HUB_PUBLIC_URL") or f"http://{settings.ip}:{settings.port}"
+    c.Spawner.pre_spawn_hook = functools.partial(_give_the_learner_their_place, public_url=public_url)
     c.Spawner.post_stop_hook = _stop_the_learners_cloud
 
 
@@ -63,10 +66,11 @@ def proxy_command() -> Path:
     return config.COURSE_ROOT / ".venv" / "hub" / "node_modules" / ".bin" / "configurable-http-proxy"
 
 
-def _give_the_learner_their_place(spawner) -> None:
+def _give_the_learner_their_place(spawner, public_url: str) -> None:
     home = Path(spawner.home_dir)
     learner.prepare_home(home)
-    spawner.environment = {**spawner.environment, **learner.environment(home, spawner.user.name)}
+    env = learner.environment(home, spawner.user.name, public_url)
+    spawner.environment = {**spawner.environment, **env}
 
 
 def _stop_the_learners_cloud(spawner) -> None:
