@@ -268,7 +268,7 @@ def _fast_forward(args) -> int:
     from labkit import fastforward, listing
 
     fastforward.fast_forward(args.lab)
-    print(listing.ls().as_text())
+    print(listing.ls(target="local").as_text())
     return 0
 
 

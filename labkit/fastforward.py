@@ -72,7 +72,7 @@ def fast_forward(lab_id: str, say=print) -> list[Step]:
 
     lab_id = lab_id.zfill(2)
     needed = needs(lab_id)
-    env = course.start(quiet=True)
+    env = course.start(target="local", quiet=True)  # the solutions' parameters cell says local too
     earlier = earlier_labs(lab_id)
     if not earlier:
         say(f"lab {lab_id} is the first lab: nothing comes before it.")
