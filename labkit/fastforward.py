@@ -8,7 +8,6 @@ same local cloud: AUTHORING.md), so fast-forwarding twice is fine.
 """
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from labkit import config, labs, progress
@@ -26,14 +25,6 @@ NEEDS_DEPLOYED: dict[str, tuple[str, ...]] = {
     "05": (),
 }
 CELL_TIMEOUT_S = 300
-
-
-@dataclass(frozen=True)
-class Step:
-    """What fast-forward did for one earlier lab: the line it prints."""
-
-    lab: str
-    line: str
 
 
 def solution(lab_id: str) -> Path | None:
@@ -66,7 +57,7 @@ def needs(lab_id: str) -> tuple[str, ...]:
     return NEEDS_DEPLOYED[lab_id]
 
 
-def fast_forward(lab_id: str, say=print) -> list[Step]:
+def fast_forward(lab_id: str, say=print) -> None:
     """Deploy what lab_id needs on the local cloud, say one line per earlier lab, and record the skipped ones."""
     from labkit import course
 
@@ -81,17 +72,14 @@ def fast_forward(lab_id: str, say=print) -> list[Step]:
             f"lab {lab_id} starts from its own resources (see its Prerequisites): "
             f"nothing of labs {_span(earlier)} needs to be deployed."
         )
-    steps = []
     for earlier_id in earlier:
         if earlier_id in needed:
-            step = Step(earlier_id, _deploy(earlier_id))
+            line = _deploy(earlier_id)
         else:
-            step = Step(earlier_id, f"lab {earlier_id}: nothing to deploy; recorded as fast-forwarded")
+            line = f"lab {earlier_id}: nothing to deploy; recorded as fast-forwarded"
         progress.record_fast_forward(earlier_id)
-        say(step.line)
-        steps.append(step)
+        say(line)
     say(f"ready for lab {lab_id} on {env}.")
-    return steps
 
 
 def _deploy(lab_id: str) -> str:
