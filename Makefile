@@ -4,7 +4,7 @@ VENV := .venv/bin
 JUPYTER_PORT ?= 8888
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: bootstrap lab test bench cloud-down diagrams
+.PHONY: bootstrap lab hub test bench cloud-down diagrams
 
 bootstrap:
 	@bash .ci/bootstrap.sh
@@ -16,13 +16,18 @@ lab: bootstrap
 	$(VENV)/jupyter lab notebooks/00_start_here.ipynb --ServerApp.root_dir=. --ip 127.0.0.1 \
 	  --port $(JUPYTER_PORT) --ServerApp.open_browser=$${LABKIT_OPEN_BROWSER:-True} $(ROOT_FLAG)
 
+# JupyterHub for a room on one machine (README "Workshops"): LABKIT_HUB_PASSWORD=... make hub
+hub:
+	@bash .ci/bootstrap.sh --with-hub
+	$(VENV)/labkit hub
+
 # tests/ (unit, data plane, labs, browser) and the solutions under nbval, in TEST_WORKERS processes (0:
 # one), each with its own local cloud (tests/conftest.py says what shares one); more workers than cores,
 # as the tests mostly wait on the processes they start. Then the lessons, notebooks/ (run twice by
 # test_idempotence.py, then by nbval), on their own: their outputs compare latencies, which a busy machine skews.
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 test:
-	@bash .ci/bootstrap.sh --with-browser
+	@bash .ci/bootstrap.sh --with-browser --with-hub
 	$(VENV)/ruff check .
 	$(VENV)/ruff format --check .
 	$(VENV)/python -m pytest -n $${TEST_WORKERS:-3} tests solutions --ignore tests/test_idempotence.py $(NBVAL)

@@ -5,7 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_browser=0
-[ "${1:-}" = "--with-browser" ] && want_browser=1
+want_hub=0
+for flag in "$@"; do
+  case "$flag" in
+    --with-browser) want_browser=1 ;;  # chromium, for the browser tests
+    --with-hub) want_hub=1 ;;  # JupyterHub's proxy, for `make hub` and its test
+    *) printf 'bootstrap: unknown flag %s (known: --with-browser --with-hub)\n' "$flag" >&2; exit 2 ;;
+  esac
+done
 
 say() { printf 'bootstrap: %s\n' "$*"; }
 fail() { printf 'bootstrap: %s\n' "$*" >&2; exit 1; }
@@ -25,6 +32,23 @@ if [ "${#apt_missing[@]}" -gt 0 ]; then
   else
     fail "missing system packages: ${apt_missing[*]}. Install them (Debian/Ubuntu: sudo apt-get install ${apt_missing[*]}; macOS: brew install graphviz), then run this again."
   fi
+fi
+
+# JupyterHub's proxy (configurable-http-proxy, an npm package) goes in .venv/hub: nothing global.
+proxy=.venv/hub/node_modules/.bin/configurable-http-proxy
+if [ "$want_hub" = 1 ] && ! [ -x "$proxy" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+      say "installing npm with apt-get (for JupyterHub's proxy)"
+      apt-get update -qq >/dev/null
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+    else
+      fail "npm is missing (JupyterHub's proxy is an npm package): install Node.js and npm, then run this again."
+    fi
+  fi
+  say "installing configurable-http-proxy into .venv/hub"
+  mkdir -p .venv/hub
+  npm install --prefix .venv/hub --no-fund --no-audit --silent configurable-http-proxy@5.3.0 >/dev/null
 fi
 
 stamp=.venv/.labkit-bootstrap

@@ -80,6 +80,11 @@ def _add_deployment_commands(commands) -> None:
     url.add_argument("resource", help="a REST API or HTTP API id, or a load balancer ARN")
     url.add_argument("--stage", help="only this stage of the API, e.g. prod")
     url.add_argument("--json", action="store_true", help="machine-readable output: {stage or listener: URL}")
+    url.add_argument(
+        "--direct",
+        action="store_true",
+        help="on a hub: the URL on the hub machine's 127.0.0.1 (for code and curl), not the one for your browser",
+    )
     teardown = _command(
         commands, "teardown", "delete every resource the course tagged (labkit:course), in dependency order"
     )
@@ -113,6 +118,42 @@ def _add_lab_commands(commands) -> None:
     check.add_argument("--step", type=int, help="only this step's checks")
     check.add_argument("--json", action="store_true", help=JSON_HELP)
     _command(commands, "progress", "which labs' checks you have passed")
+    forward = _command(
+        commands,
+        "fast-forward",
+        "deploy on the local cloud what a lab needs from the labs before it, from their solutions",
+        "For a learner who joins late or lost their local cloud. It says, one line per earlier lab, what it "
+        "deployed, records the labs it skipped as fast-forwarded (not passed), then lists what is deployed. "
+        "Running it twice is fine.",
+    )
+    forward.add_argument("lab", help="the lab to start, e.g. 04")
+    dashboard = _command(
+        commands,
+        "dashboard",
+        "serve an instructor's live page of every learner's progress, per lab and per check",
+        "It reads each learner's progress files (progress.json in their state folder) anew every second: "
+        "no learner's server needs to be reachable.",
+    )
+    dashboard.add_argument(
+        "--learners", nargs="+", default=[], metavar="DIR", help="learners' state folders, or folders holding .labkit/"
+    )
+    dashboard.add_argument(
+        "--homes",
+        nargs="+",
+        default=[],
+        metavar="PARENT",
+        help="folders whose every subfolder is a learner's (a hub's homes)",
+    )
+    dashboard.add_argument("--port", type=int, default=0, help="the port on 127.0.0.1 (default: a free one)")
+    _command(
+        commands,
+        "hub",
+        "run JupyterHub for a room on one machine: each learner with their own notebooks and local cloud",
+        "Set LABKIT_HUB_PASSWORD (the room's shared password, 8 characters or more); optionally LABKIT_HUB_PORT "
+        "(default 8000), LABKIT_HUB_IP (default 127.0.0.1; 0.0.0.0 serves the room), LABKIT_HUB_USERS (names "
+        "allowed, comma-separated; default: anyone with the password) "
+        "and LABKIT_HUB_DIR (the hub's files and the learners' homes; default .labkit-hub in the course).",
+    )
     build = _command(commands, "build-labs", "generate labs/ from solutions/")
     build.add_argument("--check", action="store_true", help="only fail when labs/ is stale")
     lint = _command(
@@ -223,6 +264,30 @@ def _progress(args) -> int:
     return 0
 
 
+def _fast_forward(args) -> int:
+    from labkit import fastforward, listing
+
+    fastforward.fast_forward(args.lab)
+    print(listing.ls(target="local").as_text())
+    return 0
+
+
+def _dashboard(args) -> int:
+    from pathlib import Path
+
+    from labkit.dashboard import learners, server
+
+    sources = learners.check_given([Path(f) for f in args.learners], [Path(f) for f in args.homes])
+    server.serve(sources, args.port, say=lambda line: print(line, flush=True))
+    return 0
+
+
+def _hub(args) -> int:
+    from labkit.hub import run
+
+    return run.run(say=lambda line: print(line, flush=True))
+
+
 def _build_labs(args) -> int:
     from labkit import labbuild
 
@@ -271,6 +336,10 @@ def _url(args) -> int:
 
     course.start(quiet=True)
     found = urls.urls_for(args.resource, args.stage)
+    if not args.direct:
+        from labkit.hub.proxied import through_the_hub
+
+        found = {name: through_the_hub(address) for name, address in found.items()}
     if args.json:
         print(json.dumps(found, indent=2))
     elif len(found) == 1:
@@ -299,6 +368,9 @@ COMMANDS = {
     "teardown": _teardown,
     "check": _check,
     "progress": _progress,
+    "fast-forward": _fast_forward,
+    "dashboard": _dashboard,
+    "hub": _hub,
     "build-labs": _build_labs,
     "lint-notebooks": _lint_notebooks,
     "diagrams": _diagrams,

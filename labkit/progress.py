@@ -12,7 +12,8 @@ def path() -> Path:
 
 
 def load() -> dict:
-    """{owner: {lab_id: {check_id: {"passed": bool, "at": epoch seconds}}}}"""
+    """{owner: {lab_id: {check_id: {"passed": bool, "at": epoch seconds of the last run,
+    "passed_at": of the first pass}}}}"""
     try:
         return json.loads(path().read_text())
     except (OSError, ValueError):
@@ -28,11 +29,41 @@ def record(lab_id: str, results) -> None:
         previous = lab.get(result.id, {})
         # Once passed stays passed: progress is what the learner achieved, not the current state
         # of a target that cleanup has since emptied.
-        lab[result.id] = {"passed": result.passed or previous.get("passed", False), "at": time.time()}
-    path().parent.mkdir(parents=True, exist_ok=True)
-    tmp = path().with_suffix(".tmp")
+        now = time.time()
+        entry = {"passed": result.passed or previous.get("passed", False), "at": now}
+        # When it first passed: the instructor's dashboard tells who is stuck by the time since then.
+        if previous.get("passed_at") or result.passed:
+            entry["passed_at"] = previous.get("passed_at") or now
+        lab[result.id] = entry
+    _write(path(), everything)
+
+
+def fast_forwarded_path() -> Path:
+    return config.state_dir() / "fast_forwarded.json"
+
+
+def load_fast_forwarded() -> dict:
+    """{owner: {lab_id: epoch seconds}}: the labs `labkit fast-forward` skipped for the learner, which are
+    not passed (nothing of them was the learner's work) but should not look abandoned either."""
+    try:
+        return json.loads(fast_forwarded_path().read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def record_fast_forward(lab_id: str) -> None:
+    from labkit.course import owner
+
+    everything = load_fast_forwarded()
+    everything.setdefault(owner(), {})[lab_id] = time.time()
+    _write(fast_forwarded_path(), everything)
+
+
+def _write(target: Path, everything: dict) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
     tmp.write_text(json.dumps(everything, indent=1, sort_keys=True))
-    tmp.replace(path())
+    tmp.replace(target)
 
 
 def summary() -> list[dict]:
@@ -41,6 +72,7 @@ def summary() -> list[dict]:
     from labkit.course import owner
 
     mine = load().get(owner(), {})
+    skipped = load_fast_forwarded().get(owner(), {})
     rows = []
     for lab_id, title in labs.COURSE:
         lab = labs.load(lab_id)
@@ -53,6 +85,7 @@ def summary() -> list[dict]:
                 "passed": passed,
                 "total": total,
                 "available": lab is not None or labs.has_notebook(lab_id),
+                "fast_forwarded": lab_id in skipped,
             }
         )
     return rows
@@ -68,6 +101,7 @@ def as_text(rows: list[dict]) -> str:
         else:
             bar = "#" * round(10 * row["passed"] / row["total"])
             state = f"[{bar:<10}] {row['passed']}/{row['total']} checks"
+            state += " (fast-forwarded)" if row.get("fast_forwarded") else ""
         lines.append(f"{row['lab']}  {row['title']:<44} {state}")
     return "\n".join(lines)
 
