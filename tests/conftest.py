@@ -55,9 +55,15 @@ def pytest_collection_modifyitems(config, items):
     # notebook's unit of work the tests that run it come first, whatever order the paths were given in.
     items.sort(key=lambda item: item.path.suffix == ".ipynb")
     # Then the units of work longest first, so that no long one starts last while the other workers idle:
-    # those that run a lab (minutes each), then the others by their number of tests.
+    # those that run a lab (minutes each), then those marked long, then the others by their number of tests.
     sizes = collections.Counter(unit_of_work(item.nodeid) for item in items)
-    items.sort(key=lambda item: (not runs_a_lab(unit_of_work(item.nodeid)), -sizes[unit_of_work(item.nodeid)]))
+    long_units = {unit_of_work(item.nodeid) for item in items if item.get_closest_marker("long")}
+
+    def rank(item):
+        unit = unit_of_work(item.nodeid)
+        return (not runs_a_lab(unit), unit not in long_units, -sizes[unit])
+
+    items.sort(key=rank)
 
 
 def pytest_xdist_make_scheduler(config, log):

@@ -16,6 +16,8 @@ from support import wait_for
 
 from labkit import config, labs
 
+pytestmark = pytest.mark.long  # started early by tests/conftest.py
+
 CHROMIUM = "/usr/bin/chromium"
 SOLUTION = "solutions/01_run_and_export_the_bookshop.ipynb"
 OUTPUT = config.COURSE_ROOT / "test-output" / "browser"

@@ -26,6 +26,8 @@ from support import exited, open_to_the_internet, stays, wait_for
 
 from labkit import images
 
+pytestmark = pytest.mark.long  # started early by tests/conftest.py
+
 ECHO = Path(__file__).parent / "data" / "services" / "echo"
 CLUSTER = "containers"
 LOG_GROUP = "/ecs/echo"

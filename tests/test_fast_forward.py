@@ -13,6 +13,8 @@ from test_labs import CELL_TIMEOUT_S, is_cleanup, labkit_check
 
 from labkit import cli, config, fastforward, labs, localproc, progress, teardown
 
+pytestmark = pytest.mark.long  # started early by tests/conftest.py
+
 LAB_04 = config.COURSE_ROOT / "solutions" / "04_order_events.ipynb"
 
 

@@ -20,6 +20,7 @@ from labkit import cli, config
 from labkit.hub.proxied import through_the_hub
 from labkit.proc import free_port
 
+pytestmark = pytest.mark.long  # started early by tests/conftest.py
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 PASSWORD = "room-password-42"

@@ -19,6 +19,8 @@ from support import on_premises, open_to_the_internet, wait_for
 from labkit import healthwait, images, labs, load, urls
 from labkit.errors import LabkitError
 
+pytestmark = pytest.mark.long  # started early by tests/conftest.py
+
 EXECUTION_ROLE = "arn:aws:iam::123456789012:role/orders-execution-role"
 GOOD_CONTAINER = {
     "name": "orders",

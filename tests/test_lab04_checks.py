@@ -15,6 +15,8 @@ from labkit import config, course, labs, localproc, packaging
 from labkit.labs import lab04
 from labkit.teardown import teardown
 
+pytestmark = pytest.mark.long  # started early by tests/conftest.py
+
 SOLUTION = "04_order_events.ipynb"
 TAGS = {"labkit:course": config.COURSE_TAG, "labkit:owner": "learner", "labkit:lab": "04"}
 TRUST = json.dumps(

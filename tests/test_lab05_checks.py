@@ -18,6 +18,8 @@ from solution_runs import deployed_by_solution
 from labkit import config, labs, packaging, urls
 from labkit.labs import lab05
 
+pytestmark = pytest.mark.long  # started early by tests/conftest.py
+
 SOLUTION = "05_identity.ipynb"
 CATALOG = written_file(SOLUTION, "catalog_file")
 ORDERS = written_file(SOLUTION, "orders_file")

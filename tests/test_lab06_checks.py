@@ -19,6 +19,8 @@ from solution_runs import deployed_by_solution
 from labkit import course, fargate, labs, packaging, urls, waits
 from labkit.labs import lab06
 
+pytestmark = pytest.mark.long  # started early by tests/conftest.py
+
 SOLUTION = "06_secrets_and_least_privilege.ipynb"
 ROTATION = written_file(SOLUTION, "rotation_file")
 PROVIDER_KEY = written_file(SOLUTION, "provider_key_file")

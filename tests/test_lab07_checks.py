@@ -18,6 +18,8 @@ from support import CertificateAuthority
 
 from labkit import config, labs
 
+pytestmark = pytest.mark.long  # started early by tests/conftest.py
+
 SOLUTION = "07_service_to_service.ipynb"
 
 
