@@ -67,6 +67,34 @@ def current_api_key(secret_arn: str) -> str:
     return json.loads(value)["api_key"]
 
 
+def test_a_secret_whose_name_has_a_typo_fails_naming_the_secret_found_and_what_to_fix(cloud):
+    """Before the solution is deployed (this module's tests run in order, in one process): the key exists, and
+    the lab's only secret is misnamed, as `env.name("payment-provider-key")` would make it."""
+    env = course.current()
+    kms, manager = boto3.client("kms"), boto3.client("secretsmanager")
+    key = kms.create_key(KeyUsage="ENCRYPT_DECRYPT", KeySpec="SYMMETRIC_DEFAULT")["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName="alias/" + lab06.KEY_ALIAS, TargetKeyId=key)
+    tags = {**env.tags, config.LAB_TAG_KEY: "06"}
+    manager.create_secret(
+        Name="payment-provider-key",
+        SecretString=json.dumps({"api_key": "sk_test_" + "1" * 32}),
+        KmsKeyId=key,
+        Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+    )
+    try:
+        assert_fails_saying_exactly(
+            "secret",
+            "expected the secret to be named 'payments-provider-key', found this lab's secret named "
+            "'payment-provider-key': check the spelling of secret_name (env.name(\"payments-provider-key\")), then "
+            "run step 2's cell again (the clean-up deletes the misnamed one)",
+        )
+    finally:
+        manager.delete_secret(SecretId="payment-provider-key", ForceDeleteWithoutRecovery=True)
+        kms.delete_alias(AliasName="alias/" + lab06.KEY_ALIAS)
+        kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+    assert result("secret").message == "there is no KMS key with the alias 'alias/payments' yet: create it in step 1"
+
+
 def test_the_solution_passes_every_check(deployed):
     failing = [(r.id, r.message) for r in labs.require("06").run(ProviderKey=provider_key_class()) if not r.passed]
     assert failing == []
