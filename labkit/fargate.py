@@ -180,18 +180,21 @@ GIVE_UP_AFTER_FAILED_STARTS = 3
 def _failed_to_start(ecs, cluster: str, name: str, service: dict) -> list[dict]:
     """The service's tasks of its newest deployment that stopped before they ran (ECS's stopCode
     TaskFailedToStart: a secret it could not read, an image it could not pull...), the latest first."""
-    newest = max(service["deployments"], key=lambda deployment: deployment["createdAt"])
+    newest = next((d for d in service["deployments"] if d.get("status") == "PRIMARY"), None)
+    if newest is None:
+        return []
+    since = newest.get("createdAt")
     arns = ecs.list_tasks(cluster=cluster, serviceName=name, desiredStatus="STOPPED")["taskArns"]
     stopped = ecs.describe_tasks(cluster=cluster, tasks=arns[:100])["tasks"] if arns else []
     failed = [
         task
         for task in stopped
         if task.get("stopCode") == "TaskFailedToStart"
-        and task.get("taskDefinitionArn") == newest["taskDefinition"]
-        and task.get("createdAt", newest["createdAt"]) >= newest["createdAt"]
+        and task.get("taskDefinitionArn") == newest.get("taskDefinition")
+        and (since is None or task.get("createdAt") is None or task["createdAt"] >= since)
         and task.get("stoppedReason")
     ]
-    return sorted(failed, key=lambda task: task.get("stoppedAt") or task["createdAt"], reverse=True)
+    return sorted(failed, key=lambda task: str(task.get("stoppedAt") or task.get("createdAt") or ""), reverse=True)
 
 
 def _security_group(env, vpc_id: str, name: str, description: str) -> str:
