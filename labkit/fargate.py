@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import boto3
 
 from labkit import healthwait, urls, waits
+from labkit.errors import LabkitError
 
 CONTAINER_PORT = 8080
 CONTAINER = "payments"  # the container the load balancer sends requests to, in every task definition
@@ -152,14 +153,48 @@ def wait_until_rolled_out(door: FrontDoor, name: str, group_arn: str, count: int
             and service["deployments"][0].get("rolloutState", "COMPLETED") == "COMPLETED"
         )
         latest = (service.get("events") or [{"message": "no event yet"}])[0]["message"]
-        return (service if rolled_out else None), (
+        state = (
             f"{service['runningCount']} of {service['desiredCount']} running, {len(service['deployments'])} "
             f"deployment(s); latest event: {latest}"
         )
+        if rolled_out:
+            return service, state
+        failed = _failed_to_start(ecs, door.cluster, name, service)
+        if len(failed) >= GIVE_UP_AFTER_FAILED_STARTS:
+            raise LabkitError(
+                f"the {name} service's tasks do not start: {len(failed)} stopped before running, the latest with "
+                f"{failed[0]['stoppedReason']}"
+            )
+        return None, state + (f"; a task stopped before running: {failed[0]['stoppedReason']}" if failed else "")
 
     service = waits.wait_for(f"the {name} service to be stable", stable, timeout_s=waits.minutes(10, at_least_s=60))
     healthwait.wait_for_healthy_targets(group_arn, minimum=count, service=(door.cluster, name))
     return service
+
+
+# A task that fails to start may be bad luck (IAM takes seconds to apply a new role everywhere); this many in one
+# deployment is a mistake in the task definition or its roles, which waiting will not mend.
+GIVE_UP_AFTER_FAILED_STARTS = 3
+
+
+def _failed_to_start(ecs, cluster: str, name: str, service: dict) -> list[dict]:
+    """The service's tasks of its newest deployment that stopped before they ran (ECS's stopCode
+    TaskFailedToStart: a secret it could not read, an image it could not pull...), the latest first."""
+    newest = next((d for d in service["deployments"] if d.get("status") == "PRIMARY"), None)
+    if newest is None:
+        return []
+    since = newest.get("createdAt")
+    arns = ecs.list_tasks(cluster=cluster, serviceName=name, desiredStatus="STOPPED")["taskArns"]
+    stopped = ecs.describe_tasks(cluster=cluster, tasks=arns[:100])["tasks"] if arns else []
+    failed = [
+        task
+        for task in stopped
+        if task.get("stopCode") == "TaskFailedToStart"
+        and task.get("taskDefinitionArn") == newest.get("taskDefinition")
+        and (since is None or task.get("createdAt") is None or task["createdAt"] >= since)
+        and task.get("stoppedReason")
+    ]
+    return sorted(failed, key=lambda task: str(task.get("stoppedAt") or task.get("createdAt") or ""), reverse=True)
 
 
 def _security_group(env, vpc_id: str, name: str, description: str) -> str:

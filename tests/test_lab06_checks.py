@@ -9,6 +9,8 @@ cells), with one part changed."""
 
 import base64
 import json
+import re
+import time
 
 import boto3
 import pytest
@@ -16,7 +18,8 @@ import requests
 from solution_files import written_file
 from solution_runs import deployed_by_solution
 
-from labkit import course, fargate, labs, packaging, urls, waits
+from labkit import config, course, fargate, labs, packaging, urls, waits
+from labkit.errors import LabkitError
 from labkit.labs import lab06
 
 pytestmark = pytest.mark.long  # started early by tests/conftest.py
@@ -55,6 +58,34 @@ def assert_fails_saying_exactly(check_id, says, **learner):
 def current_api_key(secret_arn: str) -> str:
     value = boto3.client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"]
     return json.loads(value)["api_key"]
+
+
+def test_a_secret_whose_name_has_a_typo_fails_naming_the_secret_found_and_what_to_fix(cloud):
+    """Before the solution is deployed (this module's tests run in order, in one process): the key exists, and
+    the lab's only secret is misnamed, as `env.name("payment-provider-key")` would make it."""
+    env = course.current()
+    kms, manager = boto3.client("kms"), boto3.client("secretsmanager")
+    key = kms.create_key(KeyUsage="ENCRYPT_DECRYPT", KeySpec="SYMMETRIC_DEFAULT")["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName="alias/" + lab06.KEY_ALIAS, TargetKeyId=key)
+    tags = {**env.tags, config.LAB_TAG_KEY: "06"}
+    manager.create_secret(
+        Name="payment-provider-key",
+        SecretString=json.dumps({"api_key": "sk_test_" + "1" * 32}),
+        KmsKeyId=key,
+        Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+    )
+    try:
+        assert_fails_saying_exactly(
+            "secret",
+            "expected the secret to be named 'payments-provider-key', found this lab's secret named "
+            "'payment-provider-key': check the spelling of secret_name (env.name(\"payments-provider-key\")), then "
+            "run step 2's cell again (the clean-up deletes the misnamed one)",
+        )
+    finally:
+        manager.delete_secret(SecretId="payment-provider-key", ForceDeleteWithoutRecovery=True)
+        kms.delete_alias(AliasName="alias/" + lab06.KEY_ALIAS)
+        kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+    assert result("secret").message == "there is no KMS key with the alias 'alias/payments' yet: create it in step 1"
 
 
 def test_the_solution_passes_every_check(deployed):
@@ -256,3 +287,55 @@ def provider_accepts(key: str) -> bool:
     api = next(a["ApiId"] for a in v2.get_apis()["Items"] if a["Name"] == lab06.PROVIDER)
     answer = requests.get(urls.url_for(api) + "/whoami", headers={"Authorization": f"Bearer {key}"}, timeout=10)
     return answer.status_code == 200
+
+
+def test_a_task_definition_whose_secret_is_misnamed_stops_step_5s_wait_with_ecss_reason_not_a_minute_later(deployed):
+    _, secret = deployed
+    env, ecs = course.current(), boto3.client("ecs")
+    definition = ecs.describe_task_definition(taskDefinition=lab06.V1)["taskDefinition"]
+    misnamed = secret.replace("payments-provider-key", "payments-provder-key")
+    container = {
+        **definition["containerDefinitions"][0],
+        "secrets": [{"name": "PROVIDER_API_KEY", "valueFrom": misnamed}],
+    }
+    wrong = ecs.register_task_definition(
+        family=lab06.V1,
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        cpu="256",
+        memory="512",
+        executionRoleArn=definition["executionRoleArn"],
+        taskRoleArn=definition["taskRoleArn"],
+        containerDefinitions=[container],
+    )["taskDefinition"]["taskDefinitionArn"]
+    door = fargate.front_door(env, lab06.BALANCER)
+    group = boto3.client("elbv2").describe_target_groups(Names=[lab06.V1])["TargetGroups"][0]["TargetGroupArn"]
+    started = time.monotonic()
+    try:
+        with pytest.raises(LabkitError) as stopped:
+            fargate.run_service(env, door, lab06.V1, wrong, group)
+        waited = time.monotonic() - started
+    finally:
+        fargate.run_service(env, door, lab06.V1, definition["taskDefinitionArn"], group)
+        ecs.deregister_task_definition(taskDefinition=wrong)
+    assert waited < 30
+    # The execution role may read the right secret only: IAM refuses the misnamed one before it looks for it.
+    said = re.fullmatch(
+        re.escape("the payments-v1 service's tasks do not start: ")
+        + r"(\d+)"
+        + re.escape(
+            " stopped before running, the latest with ResourceInitializationError: unable to pull secrets or registry "
+            "auth: execution resource retrieval failed: unable to retrieve secret from asm: service call has been "
+            f"retried 1 time(s): failed to fetch secret {misnamed} from secrets manager: AccessDeniedException: User: "
+            "arn:aws:sts::123456789012:assumed-role/payments-execution-role/"
+        )
+        + r"[0-9a-f-]{36}"
+        + re.escape(
+            f" is not authorized to perform: secretsmanager:GetSecretValue on resource: {misnamed} because no "
+            "identity-based policy allows the secretsmanager:GetSecretValue action"
+        )
+        + r" status code: 400, request id: [0-9a-f-]{36}",
+        str(stopped.value),
+    )
+    assert said and int(said.group(1)) >= fargate.GIVE_UP_AFTER_FAILED_STARTS, str(stopped.value)
+    assert result("service").passed

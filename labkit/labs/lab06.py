@@ -14,8 +14,9 @@ from botocore.exceptions import ClientError
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from labkit import config
 from labkit.awsapi import as_set, pages, policy_statements
-from labkit.checks import Lab
+from labkit.checks import NOT_FOUND_CODES, Lab, aws_error_code
 from labkit.checks import learner as learner_code
 
 lab = Lab("06", "Secrets and least privilege")
@@ -68,8 +69,27 @@ def key_is_ready(ctx):
 
 
 def _secret(ctx) -> dict:
-    with ctx.not_done_if_missing(f"secret {ctx.env.name(SECRET)!r}", "create it in step 2"):
-        return ctx.client("secretsmanager").describe_secret(SecretId=ctx.env.name(SECRET))
+    name, manager = ctx.env.name(SECRET), ctx.client("secretsmanager")
+    try:
+        return manager.describe_secret(SecretId=name)
+    except Exception as error:
+        if aws_error_code(error) not in NOT_FOUND_CODES:
+            raise
+    misnamed = sorted(s["Name"] for s in pages(manager, "list_secrets", "SecretList") if _made_by_this_lab(ctx, s))
+    if misnamed:
+        ctx.fail(
+            f"expected the secret to be named {name!r}, found this lab's secret named "
+            f"{', '.join(repr(found) for found in misnamed)}: check the spelling of secret_name "
+            f'(env.name("{SECRET}")), then run step 2\'s cell again (the clean-up deletes the misnamed one)'
+        )
+    ctx.missing(f"secret {name!r}", "create it in step 2")
+
+
+def _made_by_this_lab(ctx, secret: dict) -> bool:
+    """Is the secret tagged as this learner's, made in this lab?"""
+    tags = {tag["Key"]: tag["Value"] for tag in secret.get("Tags") or []}
+    wanted = {**ctx.env.tags, config.LAB_TAG_KEY: lab.id}
+    return all(tags.get(key) == value for key, value in wanted.items())
 
 
 def _api_key(ctx, secret_arn: str, stage: str = "AWSCURRENT") -> str:
