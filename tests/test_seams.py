@@ -40,6 +40,7 @@ EXPECTED_SETS = {
     "cognito: users migrate on sign-in",
     "s3: notifications invoke functions as S3 does",
     "sqs: a receive reads the retention period, not every attribute",
+    "xray: OTLP traces are read through the X-Ray APIs",
 }
 
 

@@ -28,6 +28,7 @@ SERVICE_MODULES: list[str] = [
     "eventbridge",
     "kms",
     "secretsmanager",
+    "xray",
     "iam",
 ]
 

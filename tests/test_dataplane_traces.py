@@ -1,0 +1,120 @@
+"""Traces on the local cloud: spans exported with the OpenTelemetry SDK over OTLP/HTTP to the local cloud's
+/v1/traces are read back through the X-Ray APIs, as segment documents converted the way AWS converts them
+(moto 5.2.5 has no OTLP endpoint and answers GetServiceGraph with no services)."""
+
+import json
+import time
+
+import boto3
+import pytest
+import requests
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from support import wait_for
+
+
+@pytest.fixture(scope="module")
+def xray(cloud):
+    return boto3.client("xray")
+
+
+def tracer_of(cloud, service: str):
+    """A tracer of its own provider: the SDK's global provider can be set once per process."""
+    exporter = OTLPSpanExporter(endpoint=f"{cloud.endpoint}/v1/traces")
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return provider.get_tracer("lab08")
+
+
+def orders_call_payments(cloud, *, payments_status: int = 200) -> str:
+    """orders serves GET /orders and calls payments over HTTP; payments answers. Returns the X-Ray trace id."""
+    orders, payments = tracer_of(cloud, "orders"), tracer_of(cloud, "payments")
+    server = trace.SpanKind.SERVER
+    with orders.start_as_current_span("GET /orders", kind=server) as root:
+        root.set_attributes({"http.request.method": "GET", "url.full": "http://orders.local/orders"})
+        with orders.start_as_current_span("POST", kind=trace.SpanKind.CLIENT) as call:
+            call.set_attributes({"peer.service": "payments", "http.response.status_code": payments_status})
+            with payments.start_as_current_span("POST /pay", kind=server) as pay:
+                pay.set_attribute("http.response.status_code", payments_status)
+                if payments_status >= 500:
+                    pay.set_status(trace.StatusCode.ERROR)
+        root.set_attribute("http.response.status_code", 200)
+    trace_id = f"{root.get_span_context().trace_id:032x}"
+    return f"1-{trace_id[:8]}-{trace_id[8:]}"
+
+
+def summaries(xray) -> dict:
+    now = time.time()
+    found = xray.get_trace_summaries(StartTime=now - 300, EndTime=now + 60)["TraceSummaries"]
+    return {summary["Id"]: summary for summary in found}
+
+
+def test_spans_exported_over_otlp_come_back_as_a_trace_of_segments_and_subsegments(cloud, xray):
+    trace_id = orders_call_payments(cloud)
+
+    summary = wait_for(lambda: summaries(xray).get(trace_id), 10, "the trace's summary")
+    assert summary["Http"] == {"HttpURL": "http://orders.local/orders", "HttpMethod": "GET", "HttpStatus": 200}
+    assert {s["Name"] for s in summary["ServiceIds"]} == {"orders", "payments"}
+    assert summary["EntryPoint"]["Name"] == "orders"
+    assert not summary["HasFault"] and not summary["HasError"]
+
+    [found] = xray.batch_get_traces(TraceIds=[trace_id])["Traces"]
+    segments = {doc["name"]: doc for doc in (json.loads(s["Document"]) for s in found["Segments"])}
+    assert set(segments) == {"orders", "payments"}
+    [call] = segments["orders"]["subsegments"]
+    assert call["name"] == "payments" and call["namespace"] == "remote"
+    assert segments["orders"]["trace_id"] == segments["payments"]["trace_id"] == trace_id
+    assert "parent_id" not in segments["orders"]
+    assert segments["payments"]["parent_id"] == call["id"]
+    assert segments["orders"]["http"]["request"] == {"method": "GET", "url": "http://orders.local/orders"}
+
+
+def test_the_service_graph_has_an_edge_from_caller_to_callee_with_its_calls_counted(cloud, xray):
+    orders_call_payments(cloud)
+    orders_call_payments(cloud, payments_status=503)
+
+    def graph():
+        now = time.time()
+        services = xray.get_service_graph(StartTime=now - 300, EndTime=now + 60)["Services"]
+        return {service.get("Name"): service for service in services}
+
+    services = wait_for(lambda: (g := graph()).get("payments") and g, 10, "payments in the service graph")
+    [edge] = [e for e in services["orders"]["Edges"] if e["ReferenceId"] == services["payments"]["ReferenceId"]]
+    stats = edge["SummaryStatistics"]
+    assert stats["TotalCount"] >= 2
+    assert stats["FaultStatistics"]["TotalCount"] >= 1 and stats["OkCount"] >= 1
+    assert stats["TotalResponseTime"] > 0
+    client = services[None]
+    assert client["Type"] == "client" and client["Root"] is True
+    assert services["orders"]["ReferenceId"] in {e["ReferenceId"] for e in client["Edges"]}
+
+
+def test_the_otlp_endpoint_takes_json_too_and_refuses_other_content_types(cloud, xray):
+    span = {
+        "traceId": "5759e988bd862e3fe1be46a994272793",
+        "spanId": "53995c3f42cd8ad8",
+        "name": "GET /health",
+        "kind": 2,
+        "startTimeUnixNano": str(int(time.time() * 1e9)),
+        "endTimeUnixNano": str(int(time.time() * 1e9) + 2_000_000),
+        "status": {"code": 2},
+    }
+    resource = {"attributes": [{"key": "service.name", "value": {"stringValue": "health"}}]}
+    request = {"resourceSpans": [{"resource": resource, "scopeSpans": [{"spans": [span]}]}]}
+
+    sent = requests.post(f"{cloud.endpoint}/v1/traces", json=request, timeout=10)
+    assert (sent.status_code, sent.json()) == (200, {})
+    refused = requests.post(f"{cloud.endpoint}/v1/traces", data="x", headers={"Content-Type": "text/plain"}, timeout=10)
+    assert refused.status_code == 415
+
+    [found] = xray.batch_get_traces(TraceIds=["1-5759e988-bd862e3fe1be46a994272793"])["Traces"]
+    [segment] = [json.loads(s["Document"]) for s in found["Segments"]]
+    assert (segment["name"], segment["fault"], segment["id"]) == ("health", True, "53995c3f42cd8ad8")
+
+
+def test_a_trace_id_never_sent_is_unprocessed(cloud, xray):
+    found = xray.batch_get_traces(TraceIds=["1-00000000-000000000000000000000000"])
+    assert (found["Traces"], found["UnprocessedTraceIds"]) == ([], ["1-00000000-000000000000000000000000"])
