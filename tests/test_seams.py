@@ -41,6 +41,7 @@ EXPECTED_SETS = {
     "s3: notifications invoke functions as S3 does",
     "sqs: a receive reads the retention period, not every attribute",
     "xray: OTLP traces are read through the X-Ray APIs",
+    "logs: Logs Insights queries run as Insights does",
 }
 
 

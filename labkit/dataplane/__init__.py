@@ -29,6 +29,7 @@ SERVICE_MODULES: list[str] = [
     "kms",
     "secretsmanager",
     "xray",
+    "logs",
     "iam",
 ]
 
