@@ -42,6 +42,7 @@ EXPECTED_SETS = {
     "sqs: a receive reads the retention period, not every attribute",
     "xray: OTLP traces are read through the X-Ray APIs",
     "logs: Logs Insights queries run as Insights does",
+    "cloudtrail: LookupEvents answers the management events served",
 }
 
 
