@@ -1,6 +1,7 @@
 """Traces on the local cloud: spans exported with the OpenTelemetry SDK over OTLP/HTTP to the local cloud's
 /v1/traces are read back through the X-Ray APIs, as segment documents converted the way AWS converts them
-(moto 5.2.5 has no OTLP endpoint and answers GetServiceGraph with no services)."""
+(moto 5.2.5 has no OTLP endpoint and answers GetServiceGraph with no services); a function with active
+tracing records Lambda's own segments."""
 
 import json
 import time
@@ -14,6 +15,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from support import wait_for
+from test_dataplane_lambda import call, clients_for, deploy
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +120,41 @@ def test_the_otlp_endpoint_takes_json_too_and_refuses_other_content_types(cloud,
 def test_a_trace_id_never_sent_is_unprocessed(cloud, xray):
     found = xray.batch_get_traces(TraceIds=["1-00000000-000000000000000000000000"])
     assert (found["Traces"], found["UnprocessedTraceIds"]) == ([], ["1-00000000-000000000000000000000000"])
+
+
+TRACE_HEADER = """
+import os
+
+def handler(event, context):
+    return os.environ.get("_X_AMZN_TRACE_ID")
+"""
+
+
+def test_an_actively_traced_function_records_lambdas_two_segments_and_hands_the_handler_its_trace(cloud, xray):
+    aws = clients_for(boto3.Session())
+    function = deploy(aws, TRACE_HEADER, TracingConfig={"Mode": "Active"})
+    header = call(aws, function)[1]
+    fields = dict(part.split("=", 1) for part in header.split(";"))
+    assert fields["Sampled"] == "1"
+
+    [found] = xray.batch_get_traces(TraceIds=[fields["Root"]])["Traces"]
+    segments = {doc["origin"]: doc for doc in (json.loads(s["Document"]) for s in found["Segments"])}
+    service, handler = segments["AWS::Lambda"], segments["AWS::Lambda::Function"]
+    assert service["name"] == handler["name"] == function
+    assert handler["parent_id"] == service["id"]
+    assert handler["id"] == fields["Parent"]
+    assert "Invocation" in [sub["name"] for sub in handler["subsegments"]]
+
+    now = time.time()
+    services = xray.get_service_graph(StartTime=now - 300, EndTime=now + 60)["Services"]
+    by_type = {(s.get("Name"), s.get("Type")): s for s in services}
+    lambda_node, function_node = by_type[(function, "AWS::Lambda")], by_type[(function, "AWS::Lambda::Function")]
+    assert function_node["ReferenceId"] in [edge["ReferenceId"] for edge in lambda_node["Edges"]]
+
+
+def test_a_function_without_active_tracing_records_no_segments(cloud, xray):
+    aws = clients_for(boto3.Session())
+    header = call(aws, deploy(aws, TRACE_HEADER))[1]
+    fields = dict(part.split("=", 1) for part in header.split(";"))
+    assert fields["Sampled"] == "0"
+    assert xray.batch_get_traces(TraceIds=[fields["Root"]])["Traces"] == []

@@ -24,7 +24,7 @@ import zipfile
 from dataclasses import dataclass
 
 from labkit.dataplane.core.functions import ANSWER_BY, CallerStoppedWaiting
-from labkit.dataplane.lambda_ import code_cache, environment, logs
+from labkit.dataplane.lambda_ import code_cache, environment, logs, tracing
 from labkit.dataplane.lambda_.pool import WorkerPool
 from labkit.dataplane.lambda_.workers import INIT_TIMEOUT_S, Outcome, Worker, WorkerSpec
 
@@ -96,11 +96,21 @@ def run(fn, payload: bytes, caller: Caller) -> Invocation:
 
 def _run_in(worker: Worker, fn, payload: bytes, caller: Caller, request_id: str) -> Invocation:
     outcome = None
+    trace = tracing.begin() if tracing.is_active(fn) else None
     try:
-        outcome = worker.invoke(request_id, payload, caller.invoked_arn, float(fn.timeout), caller.client_context)
+        outcome = worker.invoke(
+            request_id,
+            payload,
+            caller.invoked_arn,
+            float(fn.timeout),
+            caller.client_context,
+            trace.header if trace else None,
+        )
     finally:
         POOL.release(worker, reusable=outcome is not None and outcome.worker_reusable)
     invocation = _as_aws_reports_it(fn, request_id, outcome)
+    if trace is not None:
+        tracing.record(fn, trace, request_id, outcome, invocation.errored)
     logs.write(fn.logs_backend, fn.logs_group_name, worker.log_stream, invocation.log_events)
     return invocation
 

@@ -4,7 +4,8 @@ AWS recommends OpenTelemetry now that the X-Ray SDKs and daemon are in maintenan
 spans go over OTLP to X-Ray's OTLP endpoint (https://xray.REGION.amazonaws.com/v1/traces) or through the
 ADOT collector, and are read back with the X-Ray APIs. Here the local cloud's own port takes
 POST /v1/traces (protobuf or JSON), converts the spans as AWS does (segments.py), and GetTraceSummaries,
-BatchGetTraces and GetServiceGraph answer them (moto_patches.py).
+BatchGetTraces and GetServiceGraph answer them (moto_patches.py), and the segments services make
+themselves (put_segments: Lambda's, for a function whose TracingConfig is Active).
 """
 
 import json
@@ -43,6 +44,11 @@ def _answer(start_response, status: int, content_type: str, body: bytes):
     reason = {200: "OK", 400: "Bad Request", 405: "Method Not Allowed", 415: "Unsupported Media Type"}[status]
     start_response(f"{status} {reason}", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
     return [body]
+
+
+def put_segments(segments: list[dict]) -> None:
+    """Record segment documents an AWS service makes itself (Lambda's when tracing is active)."""
+    store.add_segments(segments)
 
 
 def reset() -> None:

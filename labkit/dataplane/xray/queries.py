@@ -4,7 +4,6 @@ GetServiceGraph, in the shapes of AWS's API reference (docs.aws.amazon.com/xray/
 import json
 
 from labkit.dataplane.xray import store
-from labkit.dataplane.xray.segments import documents
 
 ACCOUNT_ID = "123456789012"
 
@@ -12,8 +11,8 @@ ACCOUNT_ID = "123456789012"
 def summaries(start: float, end: float) -> list[dict]:
     """Traces whose root segment started in [start, end] (epoch seconds)."""
     found = []
-    for trace_id, spans in store.traces().items():
-        segments = documents(spans)
+    for trace_id in store.trace_ids():
+        segments = store.segments(trace_id)
         root = next((s for s in segments if "parent_id" not in s), None)
         if root is None or not start <= root["start_time"] <= end:
             continue
@@ -41,7 +40,7 @@ def traces(trace_ids: list[str]) -> tuple[list[dict], list[str]]:
     """(the traces found, in BatchGetTraces's shape; the ids not found)."""
     found, missing = [], []
     for trace_id in trace_ids:
-        segments = documents(store.trace(trace_id) or [])
+        segments = store.segments(trace_id)
         if not segments:
             missing.append(trace_id)
             continue
@@ -78,9 +77,9 @@ def service_graph(start: float, end: float) -> list[dict]:
                 services[node]["Type"] = kind
         return services[node]
 
-    for spans in store.traces().values():
-        segments = documents(spans)
-        by_subsegment = {s["parent_id"]: s for s in segments if "parent_id" in s}
+    for trace_id in store.trace_ids():
+        segments = store.segments(trace_id)
+        by_parent = {s["parent_id"]: s for s in segments if "parent_id" in s}
         for segment in segments:
             if not start <= segment["start_time"] <= end:
                 continue
@@ -88,9 +87,11 @@ def service_graph(start: float, end: float) -> list[dict]:
             _count(callee["_stats"], segment)
             if "parent_id" not in segment:
                 _edge(service(("", "client")), callee, segment)
+            if segment["id"] in by_parent:  # a segment called straight from this one (Lambda's function)
+                _edge(callee, service(_node_of(by_parent[segment["id"]])), by_parent[segment["id"]])
             for sub in _walk(segment.get("subsegments", [])):
-                if sub["id"] in by_subsegment:
-                    _edge(callee, service(_node_of(by_subsegment[sub["id"]])), sub)
+                if sub["id"] in by_parent:
+                    _edge(callee, service(_node_of(by_parent[sub["id"]])), sub)
                 elif sub.get("namespace") in ("remote", "aws"):
                     remote = service(_node_of(sub))
                     _count(remote["_stats"], sub)
