@@ -5,6 +5,7 @@ tracing records Lambda's own segments."""
 
 import json
 import time
+import uuid
 
 import boto3
 import pytest
@@ -158,3 +159,25 @@ def test_a_function_without_active_tracing_records_no_segments(cloud, xray):
     fields = dict(part.split("=", 1) for part in header.split(";"))
     assert fields["Sampled"] == "0"
     assert xray.batch_get_traces(TraceIds=[fields["Root"]])["Traces"] == []
+
+
+def test_a_senders_trace_header_reaches_the_consumer_as_the_messages_awstraceheader(cloud):
+    sqs = boto3.client("sqs")
+    header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+
+    def traced(request, **_):
+        request.headers["X-Amzn-Trace-Id"] = header
+
+    sqs.meta.events.register("before-sign.sqs.SendMessage", traced)
+    url = sqs.create_queue(QueueName=f"traced-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="from the header")
+    own = "Root=1-5759e988-000000000000000000000001;Sampled=1"
+    sqs.send_message(
+        QueueUrl=url,
+        MessageBody="its own",
+        MessageSystemAttributes={"AWSTraceHeader": {"DataType": "String", "StringValue": own}},
+    )
+
+    found = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["AWSTraceHeader"])
+    traces = {m["Body"]: m["Attributes"]["AWSTraceHeader"] for m in found["Messages"]}
+    assert traces == {"from the header": header, "its own": own}  # the attribute wins over the header

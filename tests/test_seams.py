@@ -40,6 +40,7 @@ EXPECTED_SETS = {
     "cognito: users migrate on sign-in",
     "s3: notifications invoke functions as S3 does",
     "sqs: a receive reads the retention period, not every attribute",
+    "sqs: a sender's trace header becomes AWSTraceHeader",
     "xray: OTLP traces are read through the X-Ray APIs",
     "logs: Logs Insights queries run as Insights does",
     "cloudtrail: LookupEvents answers the management events served",
