@@ -10,6 +10,7 @@ import uuid
 import boto3
 import pytest
 import requests
+from botocore.exceptions import ClientError
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
@@ -181,3 +182,19 @@ def test_a_senders_trace_header_reaches_the_consumer_as_the_messages_awstracehea
     found = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["AWSTraceHeader"])
     traces = {m["Body"]: m["Attributes"]["AWSTraceHeader"] for m in found["Messages"]}
     assert traces == {"from the header": header, "its own": own}  # the attribute wins over the header
+
+
+def test_a_filter_expression_finds_the_faulty_traces_of_a_service(cloud, xray):
+    ok, failed = orders_call_payments(cloud), orders_call_payments(cloud, payments_status=503)
+    now = time.time()
+
+    def found(expression: str) -> set[str]:
+        answer = xray.get_trace_summaries(StartTime=now - 300, EndTime=now + 60, FilterExpression=expression)
+        return {summary["Id"] for summary in answer["TraceSummaries"]}
+
+    assert failed in found('service("payments") AND fault') and ok not in found('service("payments") AND fault')
+    assert ok in found('!fault AND http.url CONTAINS "/orders"') and failed not in found("!fault")
+    assert {ok, failed} <= found('responsetime >= 0 AND http.method = "GET"')
+    with pytest.raises(ClientError) as refused:
+        found("latency ~ 5")
+    assert refused.value.response["Error"]["Code"] == "InvalidRequestException"

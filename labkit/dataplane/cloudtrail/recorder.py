@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 
 # Management calls have small bodies; an upload (S3 PutObject, a data event) is not copied.
-MAX_BODY = 64 * 1024
+MAX_BODY = 16 * 1024
 KEPT = 5000
 # What requests.call reads to tell the operation, and what the event shows of the caller.
 ENVIRON_KEYS = (

@@ -5,7 +5,7 @@ run are refused as a malformed query rather than ignored."""
 import re
 from dataclasses import dataclass
 
-from labkit.dataplane.logs.expressions import MalformedQuery, Parser, _compiled, _unquoted
+from labkit.dataplane.logs.expressions import MalformedQuery, Parser, compiled, unquoted
 
 AGGREGATIONS = {"count", "count_distinct", "sum", "avg", "min", "max", "pct"}
 
@@ -177,7 +177,7 @@ def _parse(text: str) -> Parse:
     # parse [field] /regex/: a slash after a field would be read as division, so the regex form is split off first.
     if match := _PARSE_REGEX.match(text):
         source = Parser(match["source"]).expression() if match["source"] else ("field", "@message")
-        pattern = _compiled(match["regex"])
+        pattern = compiled(match["regex"])
         return Parse(source, pattern, tuple(pattern.groupindex))
     parser = Parser(text)
     source = ("field", "@message")
@@ -186,7 +186,7 @@ def _parse(text: str) -> Parse:
     token = parser.take()
     if token.kind != "string":
         raise MalformedQuery('parse needs a "glob * pattern" with as, or a /regex/ with named groups')
-    glob = _unquoted(token.text)
+    glob = unquoted(token.text)
     parser.take("as")
     names = [parser.take().text]
     while parser.accept(","):

@@ -127,9 +127,9 @@ class Parser:
     def _pattern(self):
         token = self.take()
         if token.kind == "regex":
-            return _compiled(token.text)
+            return compiled(token.text)
         if token.kind == "string":
-            return re.compile(re.escape(_unquoted(token.text)))
+            return re.compile(re.escape(unquoted(token.text)))
         raise MalformedQuery(f"like needs a string or a /regex/ at {token.start}")
 
     def _list(self):
@@ -162,9 +162,9 @@ class Parser:
         if token.kind == "number":
             return ("literal", _number(token.text))
         if token.kind == "string":
-            return ("literal", _unquoted(token.text))
+            return ("literal", unquoted(token.text))
         if token.kind == "regex":
-            return ("literal", _compiled(token.text))
+            return ("literal", compiled(token.text))
         if token.text == "(":
             node = self.expression()
             self.take(")")
@@ -195,11 +195,11 @@ class Parser:
         return self.text[first.start : end].strip()
 
 
-def _unquoted(text: str) -> str:
+def unquoted(text: str) -> str:
     return re.sub(r"\\(.)", r"\1", text[1:-1])
 
 
-def _compiled(pattern: str) -> re.Pattern:
+def compiled(pattern: str) -> re.Pattern:
     # Insights takes Java/RE2-style named groups, (?<name>...); Python spells them (?P<name>...).
     try:
         return re.compile(re.sub(r"\(\?<(?=[A-Za-z_])", "(?P<", pattern))

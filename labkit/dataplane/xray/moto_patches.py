@@ -6,16 +6,26 @@ import datetime
 import functools
 import json
 
+from moto.core.exceptions import AWSError
+
 from labkit.dataplane.core.seams import Seam
-from labkit.dataplane.xray import queries
+from labkit.dataplane.xray import filters, queries
 
 
 def _with_otlp_summaries(get_trace_summary):
     @functools.wraps(get_trace_summary)
     def get_trace_summary_with_otlp(self, start_time, end_time, filter_expression):
-        found = get_trace_summary(self, start_time, end_time, filter_expression)
+        # moto refuses every filter expression (InternalFailure); here they are applied to all summaries.
+        try:
+            condition = filters.parse(filter_expression) if filter_expression else None
+        except filters.Invalid as invalid:
+            # AWSError: moto's X-Ray answers any other exception as InternalFailure.
+            raise AWSError(str(invalid), exception_type="InvalidRequestException", status=400) from invalid
+        found = get_trace_summary(self, start_time, end_time, None)
         found["TraceSummaries"] += queries.summaries(start_time.timestamp(), end_time.timestamp())
         found["TracesProcessedCount"] = len(found["TraceSummaries"])
+        if condition is not None:
+            found["TraceSummaries"] = [s for s in found["TraceSummaries"] if filters.matches(condition, s)]
         return found
 
     return get_trace_summary_with_otlp
