@@ -17,6 +17,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from support import wait_for
+from test_dataplane_apigateway import RestApiBuilder
 from test_dataplane_lambda import call, clients_for, deploy
 
 
@@ -198,3 +199,25 @@ def test_a_filter_expression_finds_the_faulty_traces_of_a_service(cloud, xray):
     with pytest.raises(ClientError) as refused:
         found("latency ~ 5")
     assert refused.value.response["Error"]["Code"] == "InvalidRequestException"
+
+
+def test_a_rest_api_stage_with_tracing_enabled_records_api_gateways_segment(cloud, xray):
+    api = RestApiBuilder(f"traced-{uuid.uuid4().hex[:6]}")
+    mock = {"type": "MOCK", "requestTemplates": {"application/json": '{"statusCode": 200}'}}
+    api.method("/ping", "GET", mock, responses=[{"statusCode": "200"}])
+    api.client.create_deployment(restApiId=api.id, stageName="prod")
+    patch = [{"op": "replace", "path": "/tracingEnabled", "value": "true"}]
+    api.client.update_stage(restApiId=api.id, stageName="prod", patchOperations=patch)
+
+    host = {"Host": f"{api.id}.execute-api.localhost"}
+    answered = requests.get(f"{cloud.endpoint}/prod/ping", headers=host, timeout=10)
+    assert answered.status_code == 200
+    root = dict(part.split("=", 1) for part in answered.headers["X-Amzn-Trace-Id"].split(";"))["Root"]
+
+    [found] = xray.batch_get_traces(TraceIds=[root])["Traces"]
+    [segment] = [json.loads(s["Document"]) for s in found["Segments"]]
+    assert (segment["name"], segment["origin"]) == (
+        f"{api.client.get_rest_api(restApiId=api.id)['name']}/prod",
+        "AWS::ApiGateway::Stage",
+    )
+    assert segment["http"]["response"]["status"] == 200 and segment["http"]["request"]["method"] == "GET"

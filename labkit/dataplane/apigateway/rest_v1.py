@@ -11,6 +11,7 @@ from labkit.dataplane.apigateway import (
     mappings,
     rest_integrations,
     routing,
+    tracing,
 )
 from labkit.dataplane.apigateway.errors import GatewayError
 from labkit.dataplane.apigateway.events import RouteMatch
@@ -38,6 +39,8 @@ def handle(api, account_id: str, region: str, stage_name: str, request: ApiReque
         ("x-amzn-RequestId", request.received.request_id),
         ("x-amz-apigw-id", request.received.extended_request_id),
     ]
+    if stage is not None and stage.tracing_enabled:
+        tracing.record(api, stage_name, request, response)
     return response
 
 
