@@ -221,3 +221,41 @@ def test_a_rest_api_stage_with_tracing_enabled_records_api_gateways_segment(clou
         "AWS::ApiGateway::Stage",
     )
     assert segment["http"]["response"]["status"] == 200 and segment["http"]["request"]["method"] == "GET"
+
+
+PROXY_ANSWER = """
+import json, os
+
+def handler(event, context):
+    return {"statusCode": 200, "body": json.dumps({"trace": os.environ.get("_X_AMZN_TRACE_ID")})}
+"""
+
+
+def test_an_actively_traced_function_behind_a_traced_stage_continues_api_gateways_trace(cloud, xray):
+    aws = clients_for(boto3.Session())
+    function = deploy(aws, PROXY_ANSWER, TracingConfig={"Mode": "Active"})
+    function_arn = aws["lambda"].get_function(FunctionName=function)["Configuration"]["FunctionArn"]
+    aws["lambda"].add_permission(
+        FunctionName=function,
+        StatementId="apigateway",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn="arn:aws:execute-api:*:123456789012:*",
+    )
+    api = RestApiBuilder(f"traced-{uuid.uuid4().hex[:6]}")
+    api.lambda_proxy("/orders", "GET", function_arn)
+    api.client.create_deployment(restApiId=api.id, stageName="prod")
+    patch = [{"op": "replace", "path": "/tracingEnabled", "value": "true"}]
+    api.client.update_stage(restApiId=api.id, stageName="prod", patchOperations=patch)
+
+    answered = requests.get(
+        f"{cloud.endpoint}/prod/orders", headers={"Host": f"{api.id}.execute-api.localhost"}, timeout=30
+    )
+    assert answered.status_code == 200, answered.text
+    root = dict(part.split("=", 1) for part in answered.headers["X-Amzn-Trace-Id"].split(";"))["Root"]
+    assert answered.json()["trace"].startswith(f"Root={root};")
+
+    [found] = xray.batch_get_traces(TraceIds=[root])["Traces"]
+    segments = {doc["origin"]: doc for doc in (json.loads(s["Document"]) for s in found["Segments"])}
+    assert segments["AWS::Lambda"]["parent_id"] == segments["AWS::ApiGateway::Stage"]["id"]
+    assert segments["AWS::Lambda::Function"]["parent_id"] == segments["AWS::Lambda"]["id"]

@@ -18,6 +18,8 @@ class Trace:
     service_segment: str
     function_segment: str
     started: float
+    parent: str | None = None
+    """The caller's segment, when the function continues its trace (API Gateway's)."""
 
     @property
     def header(self) -> str:
@@ -28,10 +30,12 @@ def is_active(fn) -> bool:
     return (fn.tracing_config or {}).get("Mode") == "Active"
 
 
-def begin() -> Trace:
+def begin(incoming: str | None = None) -> Trace:
+    """A new trace, or the one of the caller's trace header (Root=...;Parent=...)."""
     started = time.time()
-    trace_id = f"1-{int(started):08x}-{secrets.token_hex(12)}"
-    return Trace(trace_id, secrets.token_hex(8), secrets.token_hex(8), started)
+    fields = dict(part.strip().split("=", 1) for part in (incoming or "").split(";") if "=" in part)
+    trace_id = fields.get("Root") or f"1-{int(started):08x}-{secrets.token_hex(12)}"
+    return Trace(trace_id, secrets.token_hex(8), secrets.token_hex(8), started, fields.get("Parent"))
 
 
 def record(fn, trace: Trace, request_id: str, outcome, errored: bool) -> None:
@@ -57,6 +61,8 @@ def record(fn, trace: Trace, request_id: str, outcome, errored: bool) -> None:
         "http": {"response": {"status": 200}},
         "aws": {"request_id": request_id},
     }
+    if trace.parent:
+        service["parent_id"] = trace.parent
     function = {
         "id": trace.function_segment,
         "trace_id": trace.trace_id,
