@@ -44,6 +44,10 @@ EXPECTED_SETS = {
     "cloudwatch: SQS publishes its metrics",
     "cloudwatch: metrics read as AWS reads them",
     "cloudwatch: metric filters make metrics",
+    "sqs: a sender's trace header becomes AWSTraceHeader",
+    "xray: OTLP traces are read through the X-Ray APIs",
+    "logs: Logs Insights queries run as Insights does",
+    "cloudtrail: LookupEvents answers the management events served",
 }
 
 

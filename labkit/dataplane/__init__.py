@@ -11,7 +11,8 @@ notebooks or the CLI.
 
 import importlib
 
-# iam is last: its middleware is the outermost, so it sees every request before the others do.
+# iam is last but cloudtrail: its middleware sees every request before the others do; cloudtrail's,
+# the outermost, records what iam refuses too.
 SERVICE_MODULES: list[str] = [
     "ec2",
     "lambda_",
@@ -29,7 +30,10 @@ SERVICE_MODULES: list[str] = [
     "kms",
     "secretsmanager",
     "cloudwatch",
+    "xray",
+    "logs",
     "iam",
+    "cloudtrail",
 ]
 
 

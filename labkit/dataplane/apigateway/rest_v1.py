@@ -11,16 +11,19 @@ from labkit.dataplane.apigateway import (
     mappings,
     rest_integrations,
     routing,
+    tracing,
 )
 from labkit.dataplane.apigateway.errors import GatewayError
 from labkit.dataplane.apigateway.events import RouteMatch
 from labkit.dataplane.apigateway.messages import ApiRequest, ApiResponse
+from labkit.dataplane.core import functions
 
 
 def handle(api, account_id: str, region: str, stage_name: str, request: ApiRequest) -> ApiResponse:
     stage = api.stages.get(stage_name)
     deployment = deployments.deployed(api.id, stage.deployment_id) if stage else None
     match = RouteMatch(account_id, api.id, stage_name, request.path, {}, dict(stage.variables) if stage else {})
+    trace = tracing.begin(request) if stage is not None and stage.tracing_enabled else None
     try:
         if stage is None:
             raise errors.stage_not_found(f"no stage {stage_name!r}")
@@ -28,7 +31,7 @@ def handle(api, account_id: str, region: str, stage_name: str, request: ApiReque
             raise errors.stage_not_found(
                 f"stage {stage_name!r} has a deployment the local cloud did not record; deploy the API again"
             )
-        response = _serve(deployment, request, match, region)
+        response = _traced_serve(trace, deployment, request, match, region)
     except GatewayError as error:
         _log(api.id, stage_name, request, error)
         customised = deployment.gateway_responses if deployment else {}
@@ -38,7 +41,19 @@ def handle(api, account_id: str, region: str, stage_name: str, request: ApiReque
         ("x-amzn-RequestId", request.received.request_id),
         ("x-amz-apigw-id", request.received.extended_request_id),
     ]
+    if trace is not None:  # whatever the answer, a gateway error included
+        tracing.record(api, stage_name, request, response, trace)
     return response
+
+
+def _traced_serve(trace, deployment, request: ApiRequest, match: RouteMatch, region: str) -> ApiResponse:
+    if trace is None:
+        return _serve(deployment, request, match, region)
+    token = functions.TRACE_HEADER.set(trace.header)  # a function with active tracing continues it
+    try:
+        return _serve(deployment, request, match, region)
+    finally:
+        functions.TRACE_HEADER.reset(token)
 
 
 def _serve(deployment: deployments.RestDeployment, request: ApiRequest, match: RouteMatch, region: str) -> ApiResponse:

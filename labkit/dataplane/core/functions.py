@@ -16,6 +16,10 @@ FUNCTION_ERROR_HEADER = "x-amz-function-error"
 # the function runs on, as it does on AWS.
 ANSWER_BY: contextvars.ContextVar[float | None] = contextvars.ContextVar("lambda_answer_by", default=None)
 
+# Set by a traced caller (API Gateway with TracingEnabled): its X-Ray trace header, Root and Parent, which
+# a function with active tracing continues instead of starting a trace of its own.
+TRACE_HEADER: contextvars.ContextVar[str | None] = contextvars.ContextVar("lambda_trace_header", default=None)
+
 
 @dataclass(frozen=True)
 class OnBehalfOf:

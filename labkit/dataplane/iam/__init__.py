@@ -14,13 +14,14 @@ import io
 import json
 import threading
 import time
+from dataclasses import dataclass
 
 from labkit.dataplane import kms, secretsmanager
 from labkit.dataplane.core import policies
 from labkit.dataplane.iam import denials, requests, resources, sessions
 from labkit.dataplane.iam.sessions import credentials
 
-__all__ = ["credentials", "denial", "install", "middleware", "reset", "role_documents"]
+__all__ = ["caller", "credentials", "denial", "install", "middleware", "reset", "role_documents"]
 
 DECISIONS_ROUTE = "/_labkit/iam/decisions"
 _decisions: collections.deque = collections.deque(maxlen=1000)
@@ -55,6 +56,37 @@ def middleware(app):
         return _answer(start_response, *refusal)
 
     return wsgi
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who signed a request and what it calls (CloudTrail records it)."""
+
+    access_key_id: str
+    region: str
+    session: sessions.Session | None
+    """The role session of a temporary key; None for the account's own keys."""
+    role_id: str | None
+    """AROA..., the role's unique id, as GetCallerIdentity gives it."""
+    signing_name: str
+    """"sqs", "lambda", "monitoring"...: the service's endpoint prefix."""
+    operation: str
+    params: dict
+    resource_arns: list[str]
+
+
+def caller(environ, body: bytes, account: str) -> Caller | None:
+    """None for an unsigned request or one whose operation cannot be told."""
+    signed = requests.signer(environ)
+    found = requests.call(environ, body, signed) if signed else None
+    if found is None:
+        return None
+    session = sessions.of(signed.access_key_id)
+    arns = [arn for arn in resources.arns(found, signed.region, account) if arn != "*"]
+    role_id = "AROA" + sessions.stable_id(session.role_arn) if session else None
+    return Caller(
+        signed.access_key_id, signed.region, session, role_id, signed.service, found.operation, found.params, arns
+    )
 
 
 def reset() -> None:
@@ -169,7 +201,7 @@ def _protocol(service: str) -> str:
 
 def _caller_identity(session: sessions.Session):
     """As STS answers an assumed role: its ARN, and a user id of the role's id and the session name."""
-    role_id = "AROA" + sessions.stable_id(session.role_arn)
+    role_id = "AROA" + sessions.stable_id(session.role_arn)  # as caller() gives it to CloudTrail
     body = (
         '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>'
         f"<Arn>{session.assumed_role_arn}</Arn><UserId>{role_id}:{session.session_name}</UserId>"

@@ -24,8 +24,8 @@ import zipfile
 from dataclasses import dataclass
 
 from labkit.dataplane import cloudwatch
-from labkit.dataplane.core.functions import ANSWER_BY, CallerStoppedWaiting
-from labkit.dataplane.lambda_ import code_cache, environment, logs
+from labkit.dataplane.core.functions import ANSWER_BY, TRACE_HEADER, CallerStoppedWaiting
+from labkit.dataplane.lambda_ import code_cache, environment, logs, tracing
 from labkit.dataplane.lambda_.pool import WorkerPool
 from labkit.dataplane.lambda_.workers import INIT_TIMEOUT_S, Outcome, Worker, WorkerSpec
 
@@ -80,28 +80,39 @@ def run(fn, payload: bytes, caller: Caller) -> Invocation:
 
     spec = _worker_spec(fn, code_dir)
     answer_by = ANSWER_BY.get()
+    # Read here: the invocation may run on another thread, which does not see this one's context.
+    trace = tracing.begin(TRACE_HEADER.get()) if tracing.is_active(fn) else None
     if answer_by is None:
-        return _run_in(POOL.acquire(spec), fn, payload, caller, request_id)
+        return _run_in(POOL.acquire(spec), fn, payload, caller, request_id, trace)
     # When the function's own limits end it in time and a worker is free, it runs on this thread;
     # otherwise on one the caller can leave behind.
     if time.monotonic() + INIT_TIMEOUT_S + float(fn.timeout) + SLACK_S < answer_by:
         worker = POOL.acquire(spec, wait=False)
         if worker is not None:
-            return _run_in(worker, fn, payload, caller, request_id)
-    running = _OUTLIVING_CALLERS.submit(lambda: _run_in(POOL.acquire(spec), fn, payload, caller, request_id))
+            return _run_in(worker, fn, payload, caller, request_id, trace)
+    running = _OUTLIVING_CALLERS.submit(lambda: _run_in(POOL.acquire(spec), fn, payload, caller, request_id, trace))
     try:
         return running.result(timeout=max(0.0, answer_by - time.monotonic()))
     except concurrent.futures.TimeoutError:
         raise CallerStoppedWaiting(f"{fn.function_name} did not answer in time") from None
 
 
-def _run_in(worker: Worker, fn, payload: bytes, caller: Caller, request_id: str) -> Invocation:
+def _run_in(worker: Worker, fn, payload: bytes, caller: Caller, request_id: str, trace) -> Invocation:
     outcome = None
     try:
-        outcome = worker.invoke(request_id, payload, caller.invoked_arn, float(fn.timeout), caller.client_context)
+        outcome = worker.invoke(
+            request_id,
+            payload,
+            caller.invoked_arn,
+            float(fn.timeout),
+            caller.client_context,
+            trace.header if trace else None,
+        )
     finally:
         POOL.release(worker, reusable=outcome is not None and outcome.worker_reusable)
     invocation = _as_aws_reports_it(fn, request_id, outcome)
+    if trace is not None:
+        tracing.record(fn, trace, request_id, outcome, invocation.errored)
     logs.write(fn.logs_backend, fn.logs_group_name, worker.log_stream, invocation.log_events)
     cloudwatch.lambda_invoked(
         fn,

@@ -156,7 +156,13 @@ class Worker:
         return self._process.poll() is None
 
     def invoke(
-        self, request_id: str, payload: bytes, invoked_arn: str, timeout_s: float, client_context: str | None = None
+        self,
+        request_id: str,
+        payload: bytes,
+        invoked_arn: str,
+        timeout_s: float,
+        client_context: str | None = None,
+        trace_header: str | None = None,
     ) -> Outcome:
         output = OutputLines()
         cold = not self._initialised
@@ -198,7 +204,7 @@ class Worker:
             "Lambda-Runtime-Aws-Request-Id": request_id,
             "Lambda-Runtime-Deadline-Ms": str(started_ms + int(timeout_s * 1000)),
             "Lambda-Runtime-Invoked-Function-Arn": invoked_arn,
-            "Lambda-Runtime-Trace-Id": _trace_id(),
+            "Lambda-Runtime-Trace-Id": trace_header or _trace_id(),
         }
         if client_context:
             headers["Lambda-Runtime-Client-Context"] = client_context
