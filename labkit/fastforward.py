@@ -23,6 +23,8 @@ NEEDS_DEPLOYED: dict[str, tuple[str, ...]] = {
     "03": (),
     "04": (),
     "05": (),
+    "06": (),
+    "07": (),
 }
 CELL_TIMEOUT_S = 300
 
