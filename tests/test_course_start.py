@@ -40,7 +40,7 @@ def test_an_unimplemented_call_fails_fast_with_a_clear_message(cloud):
     from botocore.exceptions import ClientError
 
     with pytest.raises(ClientError) as raised:
-        boto3.client("cloudtrail").lookup_events()
+        boto3.client("cloudtrail").list_event_data_stores()  # CloudTrail Lake: not in moto
     assert raised.value.response["Error"]["Code"] == "NotImplemented"
     assert "does not implement" in str(raised.value)
     assert "max retries: 0" in str(raised.value)

@@ -441,14 +441,16 @@ def test_live_draws_into_the_state_folder(deploy, capsys):
 
 
 def test_a_kind_the_target_does_not_implement_is_skipped_and_noted(cloud, monkeypatch, capsys):
-    def trails(clients):
-        clients("cloudtrail").lookup_events()
+    def data_stores(clients):
+        clients("cloudtrail").list_event_data_stores()  # CloudTrail Lake: not in moto
         yield from ()
 
-    trails_lister = deployed.Lister("CloudTrail events", (), (), trails)
-    monkeypatch.setattr(deployed, "LISTERS", deployed.LISTERS + (trails_lister,))
+    stores_lister = deployed.Lister("CloudTrail event data stores", (), (), data_stores)
+    monkeypatch.setattr(deployed, "LISTERS", deployed.LISTERS + (stores_lister,))
     labkit.diagrams.live(lab="95")
-    assert capsys.readouterr().out == ("not shown: CloudTrail events: the target does not implement LookupEvents\n")
+    assert capsys.readouterr().out == (
+        "not shown: CloudTrail event data stores: the target does not implement ListEventDataStores\n"
+    )
 
 
 def test_any_other_refusal_is_a_clear_error(cloud, monkeypatch):
