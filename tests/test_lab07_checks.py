@@ -142,3 +142,74 @@ def test_an_http_listener_where_https_is_required_fails_saying_a_client_certific
         settings = ("Protocol", "Port", "Certificates", "SslPolicy", "MutualAuthentication", "DefaultActions")
         elbv2.create_listener(LoadBalancerArn=right["LoadBalancerArn"], **{k: right[k] for k in settings})
     assert result("mtls", client_certificate_files=deployed).passed
+
+
+def test_a_catalog_timeout_of_30_s_fails_saying_it_never_fires_before_the_slow_task_answers(deployed):
+    ecs = boto3.client("ecs")
+    right = primary_service_connect("catalog")
+    entry = {**right["services"][0], "timeout": {"perRequestTimeoutSeconds": 30}}
+    ecs.update_service(cluster="shop", service="catalog", serviceConnectConfiguration={**right, "services": [entry]})
+    try:
+        assert_fails_saying_exactly(
+            "timeout",
+            "expected the catalog's Service Connect perRequestTimeoutSeconds between 1 and 3 s, found 30 s: the slow "
+            "catalog task answers after 2 s, so a longer timeout never fires and each request waits it out: set "
+            'catalog_timeout = {"perRequestTimeoutSeconds": 1}',
+        )
+    finally:
+        ecs.update_service(cluster="shop", service="catalog", serviceConnectConfiguration=right)
+    assert result("timeout").passed
+
+
+def step_4_result(check_id, **learner):
+    return next(r for r in labs.require("07").run(step=4, **learner) if r.id == check_id)
+
+
+def test_a_breaker_that_never_closes_again_fails_saying_so_rather_than_the_check_could_not_run(cloud):
+    stuck_open = step_4_code(
+        (
+            "if self.opened_at is not None and time.monotonic() - self.opened_at < self.open_s:",
+            "if self.opened_at is not None:",
+        )
+    )
+    found = step_4_result("breaker", **stuck_open)
+    assert (found.status, found.message) == (
+        "failed",
+        "expected the breaker, 0.3 s after it opened, to let a call through (half-open), found 0 call(s) of send: "
+        "it raised CircuitOpen, so once open it never closes again. Refuse only while time.monotonic() - opened_at "
+        "< open_s",
+    )
+
+
+def test_a_breaker_whose_success_does_not_reset_its_failures_fails_saying_reset_both(cloud):
+    half_closed = step_4_code(
+        (
+            "else:\n                self.failed_in_a_row, self.opened_at = 0, None",
+            "else:\n                self.opened_at = None",
+        )
+    )
+    found = step_4_result("breaker", **half_closed)
+    assert (found.status, found.message) == (
+        "failed",
+        "expected a success after the half-open call to close the breaker (failed_in_a_row 0, opened_at None), "
+        "found it refused the next calls after a single failure: reset both when a call succeeds",
+    )
+    assert step_4_result("breaker", **step_4_code()).passed
+
+
+def test_mutual_tls_in_passthrough_fails_saying_any_client_or_none_gets_through(deployed):
+    elbv2 = boto3.client("elbv2")
+    right = https_listener()
+    elbv2.modify_listener(ListenerArn=right["ListenerArn"], MutualAuthentication={"Mode": "passthrough"})
+    try:
+        assert_fails_saying_exactly(
+            "mtls",
+            "expected mutual TLS in verify mode (MutualAuthentication Mode verify, with your trust store), found "
+            "passthrough: in passthrough the load balancer accepts any client certificate, or none, and only passes "
+            'it on to checkout in X-Amzn-Mtls-Clientcert headers. Set MutualAuthentication={"Mode": "verify", '
+            '"TrustStoreArn": trust_store_arn}',
+            client_certificate_files=deployed,
+        )
+    finally:
+        elbv2.modify_listener(ListenerArn=right["ListenerArn"], MutualAuthentication=right["MutualAuthentication"])
+    assert result("mtls", client_certificate_files=deployed).passed
