@@ -128,7 +128,13 @@ def timeout(ctx):
             "none (Envoy's default, 15 s: a slow task holds each request that long): "
             'set catalog_timeout = {"perRequestTimeoutSeconds": 1} and run the cell again'
             if seconds is None
-            else f"{seconds} s"
+            else f"{seconds} s: "
+            + (
+                "the slow catalog task answers after 2 s, so a longer timeout never fires and each request waits "
+                'it out: set catalog_timeout = {"perRequestTimeoutSeconds": 1}'
+                if seconds > high
+                else "shorter than the catalog's normal answer would fail healthy calls too: whole seconds, 1 at least"
+            )
         ),
     )
     checkout = _service(ctx, CHECKOUT_V1, "run step 1")
@@ -279,12 +285,29 @@ def breaker(ctx):
     )
     time.sleep(0.35)
     healed = _Failure(failures=0)
-    answer = _call(ctx, breaker, healed)
+    try:
+        answer = _call(ctx, breaker, healed)
+    except circuit_open:
+        answer = None
     ctx.expect(
         healed.calls == 1 and getattr(answer, "status_code", None) == 200,
         f"expected the breaker, {0.3} s after it opened, to let a call through (half-open), found "
-        f"{healed.calls} call(s) of send",
+        f"{healed.calls} call(s) of send"
+        + (
+            ": it raised CircuitOpen, so once open it never closes again. Refuse only while "
+            "time.monotonic() - opened_at < open_s"
+            if answer is None
+            else ""
+        ),
     )
+    for send in (down, healed):  # closed again: one failure after the success must not open it
+        try:
+            _call(ctx, breaker, send)
+        except circuit_open:
+            ctx.fail(
+                "expected a success after the half-open call to close the breaker (failed_in_a_row 0, opened_at "
+                "None), found it refused the next calls after a single failure: reset both when a call succeeds"
+            )
 
 
 def _call(ctx, breaker, send):
@@ -329,7 +352,14 @@ def mutual_tls(ctx):
     ctx.expect(
         mutual.get("Mode") == "verify",
         f"expected mutual TLS in verify mode (MutualAuthentication Mode verify, with your trust store), found "
-        f"{mutual.get('Mode', 'off')}",
+        f"{mutual.get('Mode', 'off')}"
+        + (
+            ": in passthrough the load balancer accepts any client certificate, or none, and only passes it on to "
+            'checkout in X-Amzn-Mtls-Clientcert headers. Set MutualAuthentication={"Mode": "verify", '
+            '"TrustStoreArn": trust_store_arn}'
+            if mutual.get("Mode") == "passthrough"
+            else ""
+        ),
     )
     stores = elbv2.describe_trust_stores(TrustStoreArns=[mutual["TrustStoreArn"]])["TrustStores"]
     ctx.expect(
