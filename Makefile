@@ -24,14 +24,16 @@ hub:
 # tests/ (unit, data plane, labs, browser) and the solutions under nbval, in TEST_WORKERS processes (0:
 # one), each with its own local cloud (tests/conftest.py says what shares one); more workers than cores,
 # as the tests mostly wait on the processes they start. Then the lessons, notebooks/ (run twice by
-# test_idempotence.py, then by nbval), on their own: their outputs compare latencies, which a busy machine skews.
+# test_idempotence.py, then by nbval), on their own: their outputs compare latencies, which a busy machine skews;
+# and the hub's test, which starts a hub, two learners' servers and clouds and a browser: too much beside three workers.
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 test:
 	@bash .ci/bootstrap.sh --with-browser --with-hub
 	$(VENV)/ruff check .
 	$(VENV)/ruff format --check .
-	$(VENV)/python -m pytest -n $${TEST_WORKERS:-3} tests solutions --ignore tests/test_idempotence.py $(NBVAL)
-	$(VENV)/python -m pytest tests/test_idempotence.py notebooks $(NBVAL)
+	$(VENV)/python -m pytest -n $${TEST_WORKERS:-3} tests solutions --ignore tests/test_idempotence.py \
+	  --ignore tests/test_hub.py $(NBVAL)
+	$(VENV)/python -m pytest tests/test_idempotence.py tests/test_hub.py notebooks $(NBVAL)
 
 # Every benchmark in bench/, one after another (each writes its table to bench/results/).
 bench: bootstrap
