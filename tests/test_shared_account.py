@@ -1,14 +1,18 @@
 """The aws target in an instructor's shared account: two learners (LABKIT_OWNER ann and bob) deploy the same
 lab's resources, of several kinds, with the names and tags labkit gives them; each one's `labkit teardown
 --target aws` deletes their own and leaves the other's exactly as it was. The local cloud stands in for the
-account (the same calls, through boto3 alone), as in test_cli_ls.py."""
+account (the same calls, through boto3 alone), as in test_cli_ls.py. Owners are kept apart even when their
+hub names are long and start alike."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 
 import pytest
+
+from labkit import course
 
 pytestmark = pytest.mark.long  # two learners' deployments and three teardowns, each a process of its own
 
@@ -84,3 +88,16 @@ def test_each_learners_teardown_in_a_shared_account_deletes_their_resources_and_
 
     assert torn.returncode == 0, torn.stdout + torn.stderr
     assert deployed(as_learner, "bob") == []
+
+
+@pytest.mark.no_cloud
+def test_long_hub_names_that_share_their_start_stay_apart_as_owners(monkeypatch):
+    owners = []
+    for name in ("workshop-learner-01", "workshop-learner-02", "Grace.Hopper"):
+        monkeypatch.setenv("LABKIT_OWNER", name)
+        owners.append(course.owner())
+
+    assert owners[0] != owners[1]
+    assert [len(owner) for owner in owners[:2]] == [16, 16]
+    assert all(re.fullmatch(r"workshop-l-[0-9a-f]{5}", owner) for owner in owners[:2]), owners
+    assert owners[2] == "grace-hopper"  # short names are only folded, as before
