@@ -199,3 +199,18 @@ def test_the_z2jh_configuration_does_what_the_guide_says():
     )
     for promise in promised:
         assert promise in guide, promise
+
+
+def test_the_bootstrap_refuses_a_browser_named_in_labkit_browser_that_is_not_there(tmp_path):
+    missing = tmp_path / "google-chrome"
+
+    refused = subprocess.run(
+        ["bash", ROOT / ".ci" / "bootstrap.sh", "--with-browser"],
+        env={"PATH": "/usr/bin:/bin", "LABKIT_BROWSER": str(missing)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert refused.returncode == 1
+    assert refused.stderr == f"bootstrap: LABKIT_BROWSER={missing} is not an executable Chromium or Chrome.\n"
