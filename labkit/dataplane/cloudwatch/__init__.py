@@ -73,6 +73,19 @@ def api_request(kind: str, account: str, region: str, api, stage: str, status: i
     service_metrics.api_request(kind, account, region, api, stage, status, seconds)
 
 
+def alarm_state(account: str, region: str, name: str) -> str | None:
+    """An alarm's state (OK, ALARM, INSUFFICIENT_DATA) as the engine has evaluated it; None when there
+    is no such alarm. What a deployment that watches alarms reads (ECS's and CodeDeploy's rollbacks)."""
+    import sys
+
+    if "moto.cloudwatch.models" not in sys.modules:
+        return None  # no alarm can have been made yet
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    alarm = cloudwatch_backends[account][region].alarms.get(name)
+    return None if alarm is None else alarm.state_value
+
+
 def middleware(app):
     def wsgi(environ, start_response):
         # CloudWatch API calls (signed for the "monitoring" service, whatever their protocol) see
