@@ -221,7 +221,9 @@ def hook_function(answer: str) -> str:
 
 def test_a_canary_with_a_healthy_green_shifts_its_share_then_everything_and_stops_blue(stack):
     canary = Canary(
-        stack, "canary-ok", {"strategy": "CANARY", "canaryConfiguration": {"canaryPercent": 20.0, "canaryBakeTimeInMinutes": 3}}
+        stack,
+        "canary-ok",
+        {"strategy": "CANARY", "canaryConfiguration": {"canaryPercent": 20.0, "canaryBakeTimeInMinutes": 3}},
     )
     started = canary.deploy("echo-v2")
     assert started["status"] == "IN_PROGRESS"
