@@ -53,29 +53,27 @@ def stack(cloud):
 class Canary:
     """A service behind a listener whose default rule forwards to blue (100) and green (0)."""
 
-    def __init__(self, stack, name: str, strategy: dict, hooks: list | None = None, alarms: list | None = None):
+    def __init__(
+        self,
+        stack,
+        name: str,
+        strategy: dict,
+        hooks: list | None = None,
+        alarms: list | None = None,
+        test_listener: bool = False,
+    ):
         self.stack, self.name = stack, name
         self.blue = self._group(f"{name}-blue")
         self.green = self._group(f"{name}-green")
-        port = next(stack.listener_ports)
-        listener = stack.elb.create_listener(
-            LoadBalancerArn=stack.balancer,
-            Protocol="HTTP",
-            Port=port,
-            DefaultActions=[
-                {
-                    "Type": "forward",
-                    "ForwardConfig": {
-                        "TargetGroups": [
-                            {"TargetGroupArn": self.blue, "Weight": 100},
-                            {"TargetGroupArn": self.green, "Weight": 0},
-                        ]
-                    },
-                }
-            ],
-        )["Listeners"][0]["ListenerArn"]
-        self.url = listener_url(stack.env, stack.balancer, port)
-        self.rule = stack.elb.describe_rules(ListenerArn=listener)["Rules"][0]["RuleArn"]
+        self.url, self.rule = self._listener()
+        advanced = {
+            "alternateTargetGroupArn": self.green,
+            "productionListenerRule": self.rule,
+            "roleArn": f"arn:aws:iam::123456789012:role/{HOOK_ROLE}",
+        }
+        if test_listener:
+            self.test_url, self.test_rule = self._listener()
+            advanced["testListenerRule"] = self.test_rule
         configuration = {
             "maximumPercent": 200,
             "minimumHealthyPercent": 100,
@@ -93,16 +91,25 @@ class Canary:
                     "targetGroupArn": self.blue,
                     "containerName": "echo",
                     "containerPort": 8080,
-                    "advancedConfiguration": {
-                        "alternateTargetGroupArn": self.green,
-                        "productionListenerRule": self.rule,
-                        "roleArn": f"arn:aws:iam::123456789012:role/{HOOK_ROLE}",
-                    },
+                    "advancedConfiguration": advanced,
                 }
             ],
             deploymentConfiguration=configuration,
         )
         stack.settled(name, timeout=20)
+
+    def _listener(self) -> tuple[str, str]:
+        """A listener forwarding 100 to blue and 0 to green: (its URL, its default rule's ARN)."""
+        port = next(self.stack.listener_ports)
+        groups = [{"TargetGroupArn": self.blue, "Weight": 100}, {"TargetGroupArn": self.green, "Weight": 0}]
+        listener = self.stack.elb.create_listener(
+            LoadBalancerArn=self.stack.balancer,
+            Protocol="HTTP",
+            Port=port,
+            DefaultActions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}],
+        )["Listeners"][0]["ListenerArn"]
+        rule = self.stack.elb.describe_rules(ListenerArn=listener)["Rules"][0]["RuleArn"]
+        return listener_url(self.stack.env, self.stack.balancer, port), rule
 
     def _group(self, name: str) -> str:
         group = self.stack.elb.create_target_group(
@@ -121,8 +128,8 @@ class Canary:
         )
         return group
 
-    def weights(self) -> dict[str, int]:
-        rule = self.stack.elb.describe_rules(RuleArns=[self.rule])["Rules"][0]
+    def weights(self, rule_arn: str | None = None) -> dict[str, int]:
+        rule = self.stack.elb.describe_rules(RuleArns=[rule_arn or self.rule])["Rules"][0]
         groups = rule["Actions"][0]["ForwardConfig"]["TargetGroups"]
         return {g["TargetGroupArn"]: g["Weight"] for g in groups}
 
@@ -224,12 +231,16 @@ def test_a_canary_with_a_healthy_green_shifts_its_share_then_everything_and_stop
         stack,
         "canary-ok",
         {"strategy": "CANARY", "canaryConfiguration": {"canaryPercent": 20.0, "canaryBakeTimeInMinutes": 3}},
+        test_listener=True,
     )
     started = canary.deploy("echo-v2")
     assert started["status"] == "IN_PROGRESS"
 
     wait_for(lambda: canary.green_weight() == 20, 20, "the canary's 20 percent on green")
     assert canary.weights()[canary.blue] == 80
+    # The test listener reaches green alone from TEST_TRAFFIC_SHIFT on.
+    assert canary.weights(canary.test_rule) == {canary.blue: 0, canary.green: 100}
+    assert {requests.get(canary.test_url + "/whoami", timeout=5).json()["version"] for _ in range(10)} == {"2"}
     versions = {requests.get(canary.url + "/whoami", timeout=5).json()["version"] for _ in range(60)}
     assert versions == {"1", "2"}
 
@@ -325,3 +336,33 @@ def test_the_circuit_breaker_rolls_back_green_tasks_that_never_become_healthy(st
     assert finished["deploymentCircuitBreaker"]["failureCount"] >= 3
     assert canary.green_weight() == 0
     assert canary.versions_running() == {"echo"}
+
+
+def test_a_rolling_deployment_whose_alarm_goes_off_rolls_back_to_the_last_completed_one(stack):
+    group, url = stack.load_balanced("rolling-alarm")
+    alarm = error_alarm(stack, group, f"rolling-5xx-{uuid.uuid4().hex[:6]}")
+    stack.service(
+        "rolling-alarm",
+        2,
+        group,
+        deploymentConfiguration={
+            "maximumPercent": 200,
+            "minimumHealthyPercent": 100,
+            "alarms": {"alarmNames": [alarm], "enable": True, "rollback": True},
+        },
+    )
+    stack.settled("rolling-alarm", timeout=20)
+    traffic = Traffic(url)
+    stack.ecs.update_service(cluster=CLUSTER, service="rolling-alarm", taskDefinition="echo-broken")
+
+    def rolled_back():
+        brief = stack.ecs.list_service_deployments(cluster=CLUSTER, service="rolling-alarm")["serviceDeployments"][0]
+        return brief if brief["status"] == "ROLLBACK_SUCCESSFUL" else None
+
+    brief = wait_for(rolled_back, 40, "the rolling deployment to roll back")
+    traffic.stop()
+    found = stack.ecs.describe_service_deployments(serviceDeploymentArns=[brief["serviceDeploymentArn"]])
+    deployment = found["serviceDeployments"][0]
+    assert deployment["alarms"]["triggeredAlarmNames"] == [alarm]
+    assert deployment["rollback"]["reason"].startswith("ECS deployment alarms: rolling back to deploymentId ecs-svc/")
+    assert {t["taskDefinitionArn"].rsplit("/", 1)[-1].split(":")[0] for t in stack.tasks("rolling-alarm")} == {"echo"}

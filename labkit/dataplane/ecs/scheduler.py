@@ -17,6 +17,7 @@ import uuid
 from moto.core.utils import utcnow
 
 from labkit.dataplane.core import clock, state
+from labkit.dataplane.core.arns import Arn
 from labkit.dataplane.ecs import registry, service_deployments, traffic_shifts
 from labkit.dataplane.ecs.tasks import TaskRuntime
 
@@ -59,6 +60,7 @@ class Deployment:
         self.shift: traffic_shifts.TrafficShift | None = None
         self.record: service_deployments.ServiceDeployment | None = None
         self.failure_threshold = 0
+        self.steady_since: float | None = None  # when a rolling deployment with alarms began its bake time
 
     def as_moto(self, desired: int, running: int, pending: int) -> dict:
         service_connect = (
@@ -187,6 +189,7 @@ class ServiceRuntime:
             return
         self._replace_failing_tasks()
         primary = self.deployments[0]
+        self._watch_alarms(primary)
         desired = int(self.service.desired_count or 0)
         configuration = self.configuration()
         # maximumPercent is an upper limit during deployments: it never keeps a service below its
@@ -327,27 +330,48 @@ class ServiceRuntime:
             or deployment.failed_tasks < threshold
         ):
             return
-        deployment.rollout_state = "FAILED"
-        deployment.rollout_state_reason = "ECS deployment circuit breaker: tasks failed to start."
         self.add_event(f"(service {self.name}) (deployment {deployment.id}) deployment failed: tasks failed to start.")
-        previous = next((d for d in self.deployments[1:] if d.rollout_state == "COMPLETED"), None)
-        if deployment.shift is not None:
-            deployment.shift.fail(deployment.rollout_state_reason, bool(breaker.get("rollback") and previous))
+        self._fail(
+            deployment, "ECS deployment circuit breaker", "tasks failed to start.", bool(breaker.get("rollback"))
+        )
+
+    def _watch_alarms(self, primary: Deployment) -> None:
+        """deploymentConfiguration.alarms during a rolling deployment (a traffic shift watches its own)."""
+        alarms = self.configuration().get("alarms") or {}
+        record = primary.record
+        # Not a rollback's deployment: the alarm that caused it is still in ALARM.
+        if primary.shift is not None or primary.rollout_state != "IN_PROGRESS" or record is None:
             return
-        if deployment.record is not None and not (breaker.get("rollback") and previous is not None):
-            deployment.record.finish("STOPPED", deployment.rollout_state_reason)
-        if breaker.get("rollback") and previous is not None and deployment is self.deployments[0]:
-            self.add_event(f"(service {self.name}) rolling back to deployment {previous.id}.")
-            self.service.task_definition = previous.task_definition
+        if record.status != "IN_PROGRESS" or record.target is not primary:
+            return
+        firing = traffic_shifts.firing_alarms(self.service.arn, alarms)
+        if firing:
+            record.triggered_alarms = firing
+            self.add_event(f"(service {self.name}) (deployment {primary.id}) deployment failed: alarm detected.")
+            self._fail(
+                primary, "ECS deployment alarms", f"{', '.join(firing)} in ALARM state.", bool(alarms.get("rollback"))
+            )
+
+    def _fail(self, deployment: Deployment, cause: str, what: str, roll_back: bool) -> None:
+        """The deployment failed; with roll_back, the last completed deployment is deployed again."""
+        deployment.rollout_state = "FAILED"
+        deployment.rollout_state_reason = f"{cause}: {what}"
+        previous = next((d for d in self.deployments[1:] if d.rollout_state == "COMPLETED"), None)
+        roll_back = roll_back and previous is not None
+        if deployment.shift is not None:
+            deployment.shift.fail(deployment.rollout_state_reason, roll_back)
+            return
+        if not roll_back or deployment is not self.deployments[0]:
             if deployment.record is not None:
-                deployment.record.roll_back(
-                    f"ECS deployment circuit breaker: rolling back to deploymentId {previous.id}.",
-                    previous.revision_arn,
-                )
-            self.deploy(previous.task_definition, rolling_back=deployment.record)
-            self.deployments[
-                0
-            ].rollout_state_reason = f"ECS deployment circuit breaker: rolling back to deploymentId {previous.id}."
+                deployment.record.finish("STOPPED", deployment.rollout_state_reason)
+            return
+        reason = f"{cause}: rolling back to deploymentId {previous.id}."
+        self.add_event(f"(service {self.name}) rolling back to deployment {previous.id}.")
+        self.service.task_definition = previous.task_definition
+        if deployment.record is not None:
+            deployment.record.roll_back(reason, previous.revision_arn)
+        self.deploy(previous.task_definition, rolling_back=deployment.record)
+        self.deployments[0].rollout_state_reason = reason
 
     def _retire_finished_deployments(self) -> None:
         in_use = {id(t.deployment) for t in self.tasks}
@@ -361,6 +385,8 @@ class ServiceRuntime:
             and all(t.serves() for t in live)
             and len(self.tasks) == len(live)
         )
+        if settled and not self._baked(primary):
+            return
         if settled and primary.record is not None and not primary.record.finished:
             rolled_back = primary.record.status == "ROLLBACK_IN_PROGRESS"
             primary.record.finish("ROLLBACK_SUCCESSFUL" if rolled_back else "SUCCESSFUL")
@@ -372,6 +398,20 @@ class ServiceRuntime:
         if settled and not self.steady:
             self.steady = True
             self.add_event(f"(service {self.name}) has reached a steady state.")
+
+    def _baked(self, primary: Deployment) -> bool:
+        """A rolling deployment with alarms stays IN_PROGRESS for a bake time once steady, watching them:
+        AWS computes it from the alarms; here, the longest Period x EvaluationPeriods among them."""
+        alarms = self.configuration().get("alarms") or {}
+        if primary.shift is not None or not alarms.get("enable") or primary.rollout_state != "IN_PROGRESS":
+            return True
+        if primary.steady_since is None:
+            primary.steady_since = time.monotonic()
+        from labkit.dataplane import cloudwatch
+
+        arn = Arn.parse(self.service.arn)
+        windows = [cloudwatch.alarm_window_seconds(arn.account, arn.region, n) for n in alarms.get("alarmNames") or []]
+        return time.monotonic() - primary.steady_since >= clock.local_seconds(max(windows, default=0))
 
     def _drain_service(self) -> None:
         """delete_service: the service is DRAINING until its tasks have stopped."""

@@ -38,6 +38,9 @@ HOOKED_STAGES = (
 )
 
 
+_BEFORE_TEST_TRAFFIC = ("RECONCILE_SERVICE", "PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP")
+
+
 class _RollBack(Exception):
     pass
 
@@ -58,6 +61,16 @@ def green_target_groups(load_balancers: list[dict], blue_groups: dict[str, str])
         in_use = blue_groups.get(own, own)
         found[own] = (alternate if in_use == own else own) if alternate else in_use
     return found
+
+
+def firing_alarms(service_arn: str, alarms: dict) -> list[str]:
+    """The alarms of deploymentConfiguration.alarms in ALARM now (none unless enabled)."""
+    from labkit.dataplane import cloudwatch
+
+    if not alarms.get("enable"):
+        return []
+    arn = Arn.parse(service_arn)
+    return [n for n in alarms.get("alarmNames") or [] if cloudwatch.alarm_state(arn.account, arn.region, n) == "ALARM"]
 
 
 def schedule(configuration: dict) -> list[tuple[float, float]]:
@@ -108,8 +121,10 @@ class TrafficShift:
             self.may_scale_up = True
             self.runtime.wake()
             self._wait_until(self._green_serves)
-            for stage in ("POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT"):
-                self._enter(stage)
+            self._enter("POST_SCALE_UP")
+            self._enter("TEST_TRAFFIC_SHIFT")
+            self._shift_test_traffic(to_green=True)
+            self._enter("POST_TEST_TRAFFIC_SHIFT")
             self._enter("PRODUCTION_TRAFFIC_SHIFT")
             self.shifted = True
             for percent, minutes in schedule(self.configuration):
@@ -141,6 +156,14 @@ class TrafficShift:
         live = [t for t in self.runtime.tasks if t.live and t.deployment is self.green]
         return len(live) >= desired and all(t.serves() for t in live)
 
+    def _shift_test_traffic(self, to_green: bool) -> None:
+        """The test listener rule, where there is one, sends everything to green (or back to blue)."""
+        from labkit.dataplane import elb
+
+        for rule_arn, blue_group, green_group in self._rules("testListenerRule"):
+            green = 100 if to_green else 0
+            elb.set_forward_weights(rule_arn, {blue_group: 100 - green, green_group: green})
+
     def _shift_to(self, percent: float) -> None:
         from labkit.dataplane import elb
 
@@ -154,10 +177,11 @@ class TrafficShift:
                 f"to (service revision {self.green.revision_arn})."
             )
 
-    def _rules(self) -> list[tuple[str, str, str]]:
+    def _rules(self, which: str = "productionListenerRule") -> list[tuple[str, str, str]]:
+        """(rule ARN, blue's group, green's group) for each load balancer's production (or test) rule."""
         found = []
         for lb in self.runtime.load_balancers():
-            rule = (lb.get("advancedConfiguration") or {}).get("productionListenerRule")
+            rule = (lb.get("advancedConfiguration") or {}).get(which)
             own = lb.get("targetGroupArn", "")
             if rule:
                 found.append((rule, self.blue.target_groups.get(own, own), self.green.target_groups.get(own, own)))
@@ -188,14 +212,7 @@ class TrafficShift:
                 self.record.finish("STOPPED", reason)
             raise _Stopped
         alarms = self.configuration.get("alarms") or {}
-        if not alarms.get("enable"):
-            return
-        from labkit.dataplane import cloudwatch
-
-        arn = Arn.parse(self.runtime.service.arn)
-        firing = [
-            n for n in alarms.get("alarmNames") or [] if cloudwatch.alarm_state(arn.account, arn.region, n) == "ALARM"
-        ]
+        firing = firing_alarms(self.runtime.service.arn, alarms)
         if not firing:
             return
         with registry.LOCK:
@@ -218,7 +235,11 @@ class TrafficShift:
             payload = {
                 "serviceArn": self.runtime.service.arn,
                 "targetServiceRevisionArn": self.green.revision_arn,
-                "testTrafficWeights": {},
+                "testTrafficWeights": (
+                    {self.green.revision_arn: 100}
+                    if self._rules("testListenerRule") and self.record.lifecycle_stage not in _BEFORE_TEST_TRAFFIC
+                    else {}
+                ),
                 "productionTrafficWeights": {
                     self.blue.revision_arn: self.blue.production_weight,
                     self.green.revision_arn: self.green.production_weight,
@@ -247,6 +268,7 @@ class TrafficShift:
         # Traffic first: the rollback a learner sees is production traffic back on blue.
         for rule_arn, blue_group, green_group in self._rules():
             elb.set_forward_weights(rule_arn, {blue_group: 100, green_group: 0})
+        self._shift_test_traffic(to_green=False)
         with registry.LOCK:
             self.green.production_weight, self.blue.production_weight = 0, 100
             self.record.roll_back(reason, self.blue.revision_arn)
