@@ -167,7 +167,7 @@ def test_a_lambda_canary_shifts_the_alias_by_its_schedule_and_completes(cloud):
     assert "errorInformation" not in info or not info["errorInformation"]
 
 
-def test_a_predefined_linear_config_moves_ten_percent_every_minute():
+def test_a_predefined_linear_config_moves_ten_percent_every_minute(cloud):
     config = boto3.client("codedeploy").get_deployment_config(
         deploymentConfigName="CodeDeployDefault.LambdaLinear10PercentEvery1Minute"
     )["deploymentConfigInfo"]
@@ -248,8 +248,11 @@ def test_a_before_allow_traffic_hook_that_reports_failed_stops_the_deployment_be
 def test_a_hook_status_for_an_unknown_execution_is_refused_as_codedeploy_refuses_it(cloud):
     canary = LambdaCanary(cloud, GOOD_VERSION_2)
     deployment = canary.deploy("CodeDeployDefault.LambdaAllAtOnce")
-    with pytest.raises(canary.codedeploy.exceptions.InvalidLifecycleEventHookExecutionIdException):
+    with pytest.raises(canary.codedeploy.exceptions.InvalidLifecycleEventHookExecutionIdException) as refused:
         canary.codedeploy.put_lifecycle_event_hook_execution_status(
             deploymentId=deployment, lifecycleEventHookExecutionId="not-an-execution", status="Succeeded"
         )
+    assert refused.value.response["Error"]["Message"] == (
+        "The lifecycle event hook execution ID not-an-execution is not valid."
+    )
     assert canary.finished(deployment)["status"] == "Succeeded"

@@ -81,9 +81,10 @@ def alarm_state(account: str, region: str, name: str) -> str | None:
 
 
 def alarm_window_seconds(account: str, region: str, name: str) -> float:
-    """How long (AWS seconds) an alarm looks back to decide: Period times EvaluationPeriods; 0 for none."""
+    """How long (AWS seconds) an alarm takes to see a change: its window (Period x EvaluationPeriods) and
+    the period whose end evaluates it; 0 for no such alarm."""
     alarm = _alarm(account, region, name)
-    return 0.0 if alarm is None else float((alarm.period or 0) * (alarm.evaluation_periods or 1))
+    return 0.0 if alarm is None else float((alarm.period or 0) * ((alarm.evaluation_periods or 1) + 1))
 
 
 def _alarm(account: str, region: str, name: str):

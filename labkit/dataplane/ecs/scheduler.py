@@ -95,6 +95,7 @@ class ServiceRuntime:
         first = service.deployments[0]["id"] if service.deployments else new_deployment_id()
         self.deployments = [Deployment(first, service.task_definition, service)]
         self.service_deployments: list[service_deployments.ServiceDeployment] = []
+        self.last_completed: Deployment | None = None
         self._record(self.deployments[0], [])
         self.tasks: list[TaskRuntime] = []
         self.failures_in_a_row = 0
@@ -356,7 +357,8 @@ class ServiceRuntime:
         """The deployment failed; with roll_back, the last completed deployment is deployed again."""
         deployment.rollout_state = "FAILED"
         deployment.rollout_state_reason = f"{cause}: {what}"
-        previous = next((d for d in self.deployments[1:] if d.rollout_state == "COMPLETED"), None)
+        # The last deployment that completed, even once its tasks are gone (AWS rolls back to it).
+        previous = self.last_completed if self.last_completed is not deployment else None
         roll_back = roll_back and previous is not None
         if deployment.shift is not None:
             deployment.shift.fail(deployment.rollout_state_reason, roll_back)
@@ -391,6 +393,7 @@ class ServiceRuntime:
             rolled_back = primary.record.status == "ROLLBACK_IN_PROGRESS"
             primary.record.finish("ROLLBACK_SUCCESSFUL" if rolled_back else "SUCCESSFUL")
         if settled and primary.rollout_state == "IN_PROGRESS":
+            self.last_completed = primary
             primary.rollout_state = "COMPLETED"
             primary.rollout_state_reason = f"ECS deployment {primary.id} completed."
             primary.updated_at = utcnow()
@@ -401,7 +404,8 @@ class ServiceRuntime:
 
     def _baked(self, primary: Deployment) -> bool:
         """A rolling deployment with alarms stays IN_PROGRESS for a bake time once steady, watching them:
-        AWS computes it from the alarms; here, the longest Period x EvaluationPeriods among them."""
+        AWS computes it from the alarms; here, the longest alarm's window (Period x EvaluationPeriods)
+        and one period more, for the evaluation that ends it."""
         alarms = self.configuration().get("alarms") or {}
         if primary.shift is not None or not alarms.get("enable") or primary.rollout_state != "IN_PROGRESS":
             return True
