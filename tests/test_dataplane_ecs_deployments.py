@@ -201,16 +201,27 @@ class Traffic:
         return self.answers
 
 
-def hook_function(answer: str) -> str:
+ANSWERING = """
+    def handler(event, context):
+        return {{"hookStatus": "{answer}"}}
+"""
+# Asks to be called again once, then succeeds if ECS passed back its hookDetails and green had no
+# production traffic yet (POST_SCALE_UP).
+CALLED_BACK = """
+    def handler(event, context):
+        if event.get("hookDetails") != {"calls": 1}:
+            return {"hookStatus": "IN_PROGRESS", "callBackDelay": 2, "hookDetails": {"calls": 1}}
+        weights = event["productionTrafficWeights"]
+        green_idle = weights.get(event["targetServiceRevisionArn"]) == 0 and sorted(weights.values()) == [0, 100]
+        ours = event["serviceArn"].endswith(":service/containers/hook-called-back")
+        return {"hookStatus": "SUCCEEDED" if green_idle and ours else "FAILED"}
+"""
+
+
+def hook_function(answer: str | None = None, source: str | None = None) -> str:
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zipped:
-        source = f"""
-            import json
-            def handler(event, context):
-                print(json.dumps(event))
-                return {{"hookStatus": "{answer}"}}
-        """
-        zipped.writestr("app.py", textwrap.dedent(source))
+        zipped.writestr("app.py", textwrap.dedent(source or ANSWERING.format(answer=answer)))
     iam = boto3.client("iam")
     trust = {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
     role = iam.create_role(
@@ -366,3 +377,23 @@ def test_a_rolling_deployment_whose_alarm_goes_off_rolls_back_to_the_last_comple
     assert deployment["alarms"]["triggeredAlarmNames"] == [alarm]
     assert deployment["rollback"]["reason"].startswith("ECS deployment alarms: rolling back to deploymentId ecs-svc/")
     assert {t["taskDefinitionArn"].rsplit("/", 1)[-1].split(":")[0] for t in stack.tasks("rolling-alarm")} == {"echo"}
+
+
+def test_a_hook_that_answers_in_progress_is_called_again_with_its_details_and_then_lets_the_deployment_go_on(stack):
+    hook = hook_function(source=CALLED_BACK)
+    canary = Canary(
+        stack,
+        "hook-called-back",
+        {"strategy": "BLUE_GREEN"},
+        hooks=[
+            {
+                "hookTargetArn": hook,
+                "roleArn": f"arn:aws:iam::123456789012:role/{HOOK_ROLE}",
+                "lifecycleStages": ["POST_SCALE_UP"],
+            }
+        ],
+    )
+    canary.deploy("echo-v2")
+    finished = canary.finished()
+    assert finished["status"] == "SUCCESSFUL"
+    assert canary.weights() == {canary.blue: 0, canary.green: 100}
