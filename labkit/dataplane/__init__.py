@@ -30,6 +30,7 @@ SERVICE_MODULES: list[str] = [
     "kms",
     "secretsmanager",
     "cloudwatch",
+    "cloudformation",
     "xray",
     "logs",
     "iam",

@@ -1,0 +1,72 @@
+"""A stack whose resource fails, as CloudFormation reports it: the resource's CREATE_FAILED with its
+reason, then the stack rolled back (what was made is deleted) to ROLLBACK_COMPLETE, or, for an update,
+back to the previous template (UPDATE_ROLLBACK_COMPLETE). Imported only once moto.cloudformation is."""
+
+from moto.cloudformation.models import Event
+
+
+class ResourceFailed(Exception):
+    def __init__(self, logical_id: str, resource_type: str, reason: str):
+        super().__init__(reason)
+        self.logical_id = logical_id
+        self.resource_type = resource_type
+        self.reason = reason
+
+
+def cannot_make(resource_type: str) -> str:
+    return (
+        f"The local cloud cannot create resources of type {resource_type} (moto has no model for it); "
+        "it fails the stack rather than report the resource created. Create it with boto3 instead."
+    )
+
+
+def roll_back_creation(stack, failed: ResourceFailed) -> None:
+    _resource_event(stack, failed, "CREATE_FAILED")
+    stack._add_stack_event(
+        "ROLLBACK_IN_PROGRESS",
+        resource_status_reason=f"The following resource(s) failed to create: [{failed.logical_id}]. "
+        "Rollback requested by user.",
+    )
+    try:
+        stack.resource_map.delete()
+    except Exception as error:  # what could not be deleted stays, as ROLLBACK_FAILED says on AWS
+        stack._add_stack_event("ROLLBACK_FAILED", resource_status_reason=str(error))
+        stack.status = "ROLLBACK_FAILED"
+        return
+    # moto makes a template's resources when they are first listed: a rolled back stack has none to list.
+    stack.resource_map._resource_json_map = {}
+    stack._add_stack_event("ROLLBACK_COMPLETE")
+    stack.status = "ROLLBACK_COMPLETE"
+
+
+def roll_back_update(stack, failed: ResourceFailed, previous_template, previous_parameters) -> None:
+    _resource_event(stack, failed, "CREATE_FAILED" if failed.logical_id not in _made(stack) else "UPDATE_FAILED")
+    stack._add_stack_event(
+        "UPDATE_ROLLBACK_IN_PROGRESS",
+        resource_status_reason=f"The following resource(s) failed to update: [{failed.logical_id}]. ",
+    )
+    stack.template = previous_template
+    stack._parse_template()
+    stack.resource_map.update(stack.template_dict, previous_parameters)
+    stack.output_map = stack._create_output_map()
+    stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+    stack.status = "UPDATE_ROLLBACK_COMPLETE"
+
+
+def _made(stack) -> set[str]:
+    return set(stack.resource_map._parsed_resources)
+
+
+def _resource_event(stack, failed: ResourceFailed, status: str) -> None:
+    stack.events.append(
+        Event(
+            stack_id=stack.stack_id,
+            stack_name=stack.name,
+            logical_resource_id=failed.logical_id,
+            physical_resource_id="",
+            resource_type=failed.resource_type,
+            resource_status=status,
+            resource_status_reason=failed.reason,
+            resource_properties=None,
+        )
+    )

@@ -1,0 +1,148 @@
+"""Where the cloudformation package changes moto 5.2.5. Imported only once moto.cloudformation.models is."""
+
+from moto.cloudformation import parsing
+from moto.cloudformation.exceptions import ValidationError
+
+from labkit.dataplane.cloudformation import failures, resources, sam
+from labkit.dataplane.cloudformation.failures import ResourceFailed
+from labkit.dataplane.core.seams import Seam
+
+
+def forget_cached_models() -> None:
+    """moto caches its map of types to models: read it again with the models resources.py adds."""
+    parsing.get_model_map.cache_clear()
+    parsing.get_name_type_map.cache_clear()
+
+
+def can_make(resource_type: str) -> bool:
+    return (
+        resource_type in parsing.NULL_MODELS
+        or resource_type.startswith("Custom::")
+        or resource_type in parsing.get_model_map()
+    )
+
+
+def _failing_what_it_cannot_make(moto_create):
+    def parse_and_create_resource(logical_id, resource_json, resources_map, account_id, region_name):
+        condition = resource_json.get("Condition")
+        if condition and not resources_map.lazy_condition_map[condition]:
+            return None  # not made, as the condition says: nothing failed
+        resource_type = resource_json["Type"]
+        if not can_make(resource_type):
+            raise ResourceFailed(logical_id, resource_type, failures.cannot_make(resource_type))
+        try:
+            return moto_create(logical_id, resource_json, resources_map, account_id, region_name)
+        except ResourceFailed:
+            raise  # a resource this one refers to failed: it is the one to report
+        except Exception as error:
+            reason = getattr(error, "message", None) or str(error) or type(error).__name__
+            raise ResourceFailed(logical_id, resource_type, reason) from error
+
+    return parse_and_create_resource
+
+
+def _outputs_of_types_it_cannot_make_left_to_fail(moto_validate_outputs):
+    def validate_outputs(self):
+        try:
+            moto_validate_outputs(self)
+        except AttributeError:
+            pass  # an output of a type with no model: the stack fails when it comes to that resource
+
+    return validate_outputs
+
+
+def _creation_rolled_back(moto_create_resources):
+    def create_resources(self):
+        try:
+            moto_create_resources(self)
+        except ResourceFailed as failed:
+            failures.roll_back_creation(self, failed)
+
+    return create_resources
+
+
+def _update_rolled_back(moto_update):
+    def update(self, template, role_arn=None, parameters=None, tags=None):
+        previous_template, previous_parameters = self.template, self.parameters
+        try:
+            moto_update(self, template, role_arn, parameters, tags)
+        except ResourceFailed as failed:
+            failures.roll_back_update(self, failed, previous_template, previous_parameters)
+
+    return update
+
+
+def _change_set_rolled_back(moto_execute):
+    def execute_change_set(self, change_set_name, stack_name=None):
+        try:
+            moto_execute(self, change_set_name, stack_name)
+        except ResourceFailed as failed:
+            change_set = self.describe_change_set(change_set_name)
+            stack = self.stacks[change_set.stack_id]
+            if change_set.change_set_type == "CREATE":
+                failures.roll_back_creation(stack, failed)
+            else:
+                failures.roll_back_update(stack, failed, stack.template, stack.parameters)
+            change_set.execution_status = "EXECUTE_FAILED"
+
+    return execute_change_set
+
+
+def _sam_transformed(moto_parse, region_of):
+    def _parse_template(self):
+        moto_parse(self)
+        if sam.declares_sam(self.template_dict):
+            try:
+                self.template_dict = sam.transformed(self.template_dict, region_of(self))
+            except sam.InvalidSamTemplate as invalid:
+                raise ValidationError(message=str(invalid)) from invalid
+
+    return _parse_template
+
+
+def _stack_region(stack) -> str:
+    return stack.stack_id.split(":")[3]  # set before the stack's region_name is, in Stack.__init__
+
+
+SEAMS = (
+    Seam(
+        "moto.cloudformation.parsing.parse_and_create_resource",
+        ("logical_id", "resource_json", "resources_map", "account_id", "region_name"),
+        replace=_failing_what_it_cannot_make,
+    ),
+    Seam("moto.cloudformation.parsing.ResourceMap.__getitem__", contains="parse_and_create_resource("),
+    Seam(
+        "moto.cloudformation.parsing.ResourceMap.validate_outputs",
+        ("self",),
+        replace=_outputs_of_types_it_cannot_make_left_to_fail,
+    ),
+    Seam("moto.cloudformation.models.Stack.create_resources", ("self",), replace=_creation_rolled_back),
+    Seam(
+        "moto.cloudformation.models.Stack.update",
+        ("self", "template", "role_arn", "parameters", "tags"),
+        replace=_update_rolled_back,
+    ),
+    Seam(
+        "moto.cloudformation.models.CloudFormationBackend.execute_change_set",
+        ("self", "change_set_name", "stack_name"),
+        replace=_change_set_rolled_back,
+    ),
+    Seam(
+        "moto.cloudformation.models.Stack._parse_template",
+        ("self",),
+        replace=lambda moto: _sam_transformed(moto, _stack_region),
+    ),
+    Seam(
+        "moto.cloudformation.models.ChangeSet._parse_template",
+        ("self",),
+        replace=lambda moto: _sam_transformed(moto, lambda change_set: change_set.stack.region_name),
+    ),
+    Seam(
+        "moto.awslambda.models.LambdaVersion.create_from_cloudformation_json",
+        ("cls", "resource_name", "cloudformation_json", "account_id", "region_name", "kwargs"),
+        replace=resources.version_created,
+    ),
+    Seam("moto.awslambda.models.LambdaVersion.physical_resource_id", replace=resources.version_arn),
+    Seam("moto.awslambda.models.LambdaVersion.get_cfn_attribute", replace=resources.version_attribute),
+    Seam("moto.awslambda.models.LambdaVersion.has_cfn_attr", replace=resources.version_attributes),
+)

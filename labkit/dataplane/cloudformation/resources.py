@@ -1,0 +1,145 @@
+"""Resource types the labs deploy (SAM makes them for every function with AutoPublishAlias and every
+API) that moto 5.2.5 has no CloudFormation model for, made for real through moto's own backends:
+AWS::Lambda::Alias and AWS::ApiGateway::Stage. And AWS::Lambda::Version as CloudFormation reports it:
+Ref is the version's ARN, GetAtt Version its number (moto gives neither). Imported only once
+moto.cloudformation is: each class is a CloudFormationModel, which moto finds by subclassing."""
+
+from typing import Any
+
+from moto.apigateway.models import apigateway_backends
+from moto.awslambda.exceptions import UnknownFunctionException
+from moto.awslambda.models import lambda_backends
+from moto.core.common_models import CloudFormationModel
+from moto.utilities.utils import get_partition
+
+
+def _lambda(account_id: str, region: str):
+    return lambda_backends[account_id][region]
+
+
+def _routing_config(properties: dict) -> dict | None:
+    weights = (properties.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or []
+    if not weights:
+        return None
+    return {"AdditionalVersionWeights": {w["FunctionVersion"]: float(w["FunctionWeight"]) for w in weights}}
+
+
+class LambdaAliasResource(CloudFormationModel):
+    def __init__(self, alias, function_name: str):
+        self.alias = alias
+        self.function_name = function_name
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Lambda::Alias"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "AliasArn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return self.alias.arn
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.alias.arn
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        function_name = properties["FunctionName"]
+        alias = _lambda(account_id, region_name).create_alias(
+            name=properties["Name"],
+            function_name=function_name,
+            function_version=str(properties["FunctionVersion"]),
+            description=properties.get("Description", ""),
+            routing_config=_routing_config(properties),
+        )
+        return cls(alias, function_name)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    ):
+        properties = cloudformation_json["Properties"]
+        original_resource.alias.update(
+            properties.get("Description", ""), str(properties["FunctionVersion"]), _routing_config(properties)
+        )
+        return original_resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        try:
+            _lambda(account_id, region_name).delete_alias(self.alias.name, self.function_name)
+        except UnknownFunctionException:
+            pass  # the function was deleted first, and its aliases with it
+
+
+class ApiGatewayStageResource(CloudFormationModel):
+    def __init__(self, rest_api_id: str, stage_name: str):
+        self.rest_api_id = rest_api_id
+        self.stage_name = stage_name
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApiGateway::Stage"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.stage_name
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        backend = apigateway_backends[account_id][region_name]
+        backend.create_stage(
+            properties["RestApiId"],
+            properties["StageName"],
+            properties["DeploymentId"],
+            variables=properties.get("Variables") or {},
+            description=properties.get("Description", ""),
+            tracing_enabled=properties.get("TracingEnabled"),
+        )
+        return cls(properties["RestApiId"], properties["StageName"])
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        apigateway_backends[account_id][region_name].delete_stage(self.rest_api_id, self.stage_name)
+
+
+def version_created(_moto_create):
+    """LambdaVersion.create_from_cloudformation_json, keeping the version's ARN."""
+
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs: Any):
+        function_name = cloudformation_json["Properties"]["FunctionName"]
+        function = _lambda(account_id, region_name).publish_version(function_name)
+        version = cls({"Version": function.version})
+        version.arn = f"arn:{get_partition(region_name)}:lambda:{region_name}:{account_id}:function:{function.function_name}:{function.version}"
+        return version
+
+    return classmethod(create)
+
+
+def version_arn(_absent):
+    return property(lambda version: version.arn)
+
+
+def version_attribute(_absent):
+    def get_cfn_attribute(version, attribute_name: str) -> str:
+        return version.version if attribute_name == "Version" else version.arn.rsplit(":", 1)[0]
+
+    return get_cfn_attribute
+
+
+def version_attributes(_moto_has_cfn_attr):
+    return classmethod(lambda cls, attr: attr in ("Version", "FunctionArn"))
