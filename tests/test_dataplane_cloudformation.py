@@ -3,10 +3,10 @@ fails the stack (CREATE_FAILED with the reason, then rolled back as AWS rolls ba
 transformed and deploy a function that answers; a stack's delete removes what it made."""
 
 import json
-from pathlib import Path
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 import boto3
 import pytest
@@ -192,7 +192,8 @@ def test_a_sam_template_the_transform_refuses_is_refused_with_the_transform_s_re
     assert refused.value.response["Error"]["Code"] == "ValidationError"
     assert refused.value.response["Error"]["Message"] == (
         "Transform AWS::Serverless-2016-10-31 failed with: Invalid Serverless Application Specification document. "
-        "Number of errors found: 1. Resource with id [Catalog] is invalid. Only one of 'InlineCode' or 'CodeUri' can be set."
+        "Number of errors found: 1. Resource with id [Catalog] is invalid. "
+        "Only one of 'InlineCode' or 'CodeUri' can be set."
     )
 
 

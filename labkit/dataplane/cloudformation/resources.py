@@ -124,7 +124,9 @@ def version_created(_moto_create):
         function_name = cloudformation_json["Properties"]["FunctionName"]
         function = _lambda(account_id, region_name).publish_version(function_name)
         version = cls({"Version": function.version})
-        version.arn = f"arn:{get_partition(region_name)}:lambda:{region_name}:{account_id}:function:{function.function_name}:{function.version}"
+        partition = get_partition(region_name)
+        function_arn = f"arn:{partition}:lambda:{region_name}:{account_id}:function:{function.function_name}"
+        version.arn = f"{function_arn}:{function.version}"
         return version
 
     return classmethod(create)
