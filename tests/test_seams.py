@@ -49,6 +49,7 @@ EXPECTED_SETS = {
     "logs: Logs Insights queries run as Insights does",
     "cloudtrail: LookupEvents answers the management events served",
     "cloudformation: a resource it cannot make fails the stack",
+    "codebuild: builds run their buildspec",
 }
 
 

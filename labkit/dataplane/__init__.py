@@ -31,6 +31,7 @@ SERVICE_MODULES: list[str] = [
     "secretsmanager",
     "cloudwatch",
     "cloudformation",
+    "codebuild",
     "xray",
     "logs",
     "iam",
