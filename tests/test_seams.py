@@ -50,6 +50,7 @@ EXPECTED_SETS = {
     "cloudtrail: LookupEvents answers the management events served",
     "cloudformation: a resource it cannot make fails the stack",
     "codebuild: builds run their buildspec",
+    "codepipeline: executions run their stages and actions",
 }
 
 

@@ -32,6 +32,7 @@ SERVICE_MODULES: list[str] = [
     "cloudwatch",
     "cloudformation",
     "codebuild",
+    "codepipeline",
     "xray",
     "logs",
     "iam",

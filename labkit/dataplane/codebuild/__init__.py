@@ -25,12 +25,23 @@ def install() -> None:
     )
 
 
-def start_build(account_id: str, region: str, project_name: str, fetch_source, deliver_artifact, initiator: str) -> str:
-    """Starts a build of the project on the pipeline's behalf: its source is fetch_source()'s zip, its
-    artifact goes to deliver_artifact(zip). Returns the build's id."""
+def start_build(
+    account_id: str,
+    region: str,
+    project_name: str,
+    fetch_source,
+    deliver_artifact,
+    initiator: str,
+    environment_variables: list[dict] = (),
+) -> str:
+    """Starts a build of the project on a pipeline's behalf: its source is fetch_source()'s zip, its
+    artifact goes to deliver_artifact(zip); environment_variables override the project's. Returns the
+    build's id; KeyError when there is no such project."""
     from labkit.dataplane.codebuild import builds
 
-    return builds.start(account_id, region, project_name, None, fetch_source, deliver_artifact, initiator)
+    return builds.start(
+        account_id, region, project_name, None, fetch_source, deliver_artifact, initiator, environment_variables
+    )
 
 
 def build_record(account_id: str, region: str, build_id: str) -> dict | None:

@@ -11,7 +11,9 @@ from labkit.dataplane import codebuild, iam
 from labkit.dataplane.codebuild import runner, sources
 
 
-def start(account_id, region, project_name, source_version, fetch_source, deliver_artifact, initiator) -> str:
+def start(
+    account_id, region, project_name, source_version, fetch_source, deliver_artifact, initiator, overrides=()
+) -> str:
     backend = codebuild_backends[account_id][region]
     project = backend.codebuild_projects[project_name].project_metadata
     record = _MOTO_START[0](backend, project_name, source_version, None)
@@ -40,6 +42,7 @@ def start(account_id, region, project_name, source_version, fetch_source, delive
         or sources.deliverer(project["artifacts"], project_name, build_uuid, credentials, endpoint),
         credentials=credentials,
         endpoint=endpoint,
+        variable_overrides=list(overrides),
     )
     with codebuild._lock:
         codebuild._running[record["id"]] = build

@@ -28,7 +28,29 @@ def _stopping_the_build(_moto_stop_build):
     return stop_build
 
 
+def _no_location_where_aws_needs_none(moto_validate):
+    """A CODEPIPELINE or NO_SOURCE source, and CODEPIPELINE artifacts, have no location on AWS; moto
+    requires one."""
+
+    def validate(declared):
+        if declared.get("type") in ("CODEPIPELINE", "NO_SOURCE") and "location" not in declared:
+            return moto_validate({**declared, "location": "given by the pipeline"})
+        return moto_validate(declared)
+
+    return validate
+
+
 SEAMS = (
+    Seam(
+        "moto.codebuild.responses._validate_required_params_source",
+        ("source",),
+        replace=_no_location_where_aws_needs_none,
+    ),
+    Seam(
+        "moto.codebuild.responses._validate_required_params_artifacts",
+        ("artifacts",),
+        replace=_no_location_where_aws_needs_none,
+    ),
     Seam(
         "moto.codebuild.models.CodeBuildBackend.start_build",
         ("self", "project_name", "source_version", "artifact_override"),

@@ -48,6 +48,7 @@ class Build:
     credentials: dict[str, str]
     endpoint: str
     buildspec_override: str | None = None
+    variable_overrides: list[dict] = field(default_factory=list)
     stopped: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
     """Held while the record changes: BatchGetBuilds copies it under the same lock."""
@@ -162,11 +163,8 @@ def _download(build: Build, source_dir: Path) -> buildspec.Buildspec:
 
 def _environment(build: Build, spec: buildspec.Buildspec, source_dir: Path) -> dict[str, str]:
     record = build.record
-    project_variables = {
-        v["name"]: v["value"]
-        for v in build.project.get("environment", {}).get("environmentVariables") or []
-        if v.get("type", "PLAINTEXT") == "PLAINTEXT"
-    }
+    declared = (build.project.get("environment", {}).get("environmentVariables") or []) + build.variable_overrides
+    project_variables = {v["name"]: v["value"] for v in declared if v.get("type", "PLAINTEXT") == "PLAINTEXT"}
     python_bin = str(Path(sys.executable).parent)
     return {
         "PATH": f"{python_bin}:{os.environ.get('PATH', '/usr/bin:/bin')}",
