@@ -10,6 +10,7 @@ from labkit.teardown import (
     cloudmap,
     cloudwatch,
     cognito,
+    delivery,
     dynamodb,
     ec2,
     ecr,
@@ -27,6 +28,7 @@ from labkit.teardown import (
 )
 
 DELETIONS = (
+    *delivery.DELETIONS,
     *apigateway.DELETIONS,
     *lambda_.DELETIONS,
     *sqs_sns.DELETIONS,
