@@ -10,6 +10,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+import requests
 from botocore.exceptions import ClientError
 
 # What lab 09 deploys as a template. The local cloud must make each of these, or fail the stack.
@@ -179,6 +180,47 @@ def test_a_sam_template_deploys_a_function_that_answers_through_its_alias(cloud)
     with pytest.raises(ClientError) as gone:
         lambda_.get_function(FunctionName=function)
     assert gone.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+SAM_API_TEMPLATE = """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Catalog:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      AutoPublishAlias: live
+      InlineCode: |
+        def handler(event, context):
+            return {"statusCode": 200, "body": "catalog " + event["path"]}
+      Events:
+        Books:
+          Type: Api
+          Properties: {Path: /books, Method: get}
+Outputs:
+  Api:
+    Value: !Ref ServerlessRestApi
+"""
+
+
+def test_a_sam_api_answers_through_the_alias_and_goes_with_its_stack(cloud):
+    cloudformation, apigateway = boto3.client("cloudformation"), boto3.client("apigateway")
+    name = stack_name()
+
+    cloudformation.create_stack(
+        StackName=name, TemplateBody=SAM_API_TEMPLATE, Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
+    )
+
+    assert status_of(cloudformation, name) == "CREATE_COMPLETE"
+    api = cloudformation.describe_stacks(StackName=name)["Stacks"][0]["Outputs"][0]["OutputValue"]
+    answer = requests.get(f"{cloud.endpoint}/restapis/{api}/Prod/_user_request_/books", timeout=10)
+    assert (answer.status_code, answer.text) == (200, "catalog /books")
+    assert apigateway.get_stage(restApiId=api, stageName="Prod")["stageName"] == "Prod"
+
+    cloudformation.delete_stack(StackName=name)
+
+    assert api not in [item["id"] for item in apigateway.get_rest_apis()["items"]]
 
 
 def test_a_sam_template_the_transform_refuses_is_refused_with_the_transform_s_reason(cloud):

@@ -33,8 +33,10 @@ def roll_back_creation(stack, failed: ResourceFailed) -> None:
         stack._add_stack_event("ROLLBACK_FAILED", resource_status_reason=str(error))
         stack.status = "ROLLBACK_FAILED"
         return
-    # moto makes a template's resources when they are first listed: a rolled back stack has none to list.
+    # moto makes a template's resources (and reads outputs from them) when they are first listed: a
+    # rolled back stack has none to list, and no outputs.
     stack.resource_map._resource_json_map = {}
+    stack.output_map._output_json_map = {}
     stack._add_stack_event("ROLLBACK_COMPLETE")
     stack.status = "ROLLBACK_COMPLETE"
 

@@ -1,11 +1,18 @@
 """Where the cloudformation package changes moto 5.2.5. Imported only once moto.cloudformation.models is."""
 
+import time
+
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
 
 from labkit.dataplane.cloudformation import failures, resources, sam
 from labkit.dataplane.cloudformation.failures import ResourceFailed
 from labkit.dataplane.core.seams import Seam
+
+# CloudFormation waits for a role it just made to be usable before it makes the function that uses it,
+# as code calling Lambda itself must retry (Lambda's refusal while IAM propagates, lambda_/roles.py).
+ROLE_NOT_YET_ASSUMABLE = "The role defined for the function cannot be assumed by Lambda."
+IAM_PROPAGATION_PATIENCE_S = 10.0
 
 
 def forget_cached_models() -> None:
@@ -30,13 +37,17 @@ def _failing_what_it_cannot_make(moto_create):
         resource_type = resource_json["Type"]
         if not can_make(resource_type):
             raise ResourceFailed(logical_id, resource_type, failures.cannot_make(resource_type))
-        try:
-            return moto_create(logical_id, resource_json, resources_map, account_id, region_name)
-        except ResourceFailed:
-            raise  # a resource this one refers to failed: it is the one to report
-        except Exception as error:
-            reason = getattr(error, "message", None) or str(error) or type(error).__name__
-            raise ResourceFailed(logical_id, resource_type, reason) from error
+        deadline = time.monotonic() + IAM_PROPAGATION_PATIENCE_S
+        while True:
+            try:
+                return moto_create(logical_id, resource_json, resources_map, account_id, region_name)
+            except ResourceFailed:
+                raise  # a resource this one refers to failed: it is the one to report
+            except Exception as error:
+                reason = getattr(error, "message", None) or str(error) or type(error).__name__
+                if reason != ROLE_NOT_YET_ASSUMABLE or time.monotonic() > deadline:
+                    raise ResourceFailed(logical_id, resource_type, reason) from error
+            time.sleep(0.2)
 
     return parse_and_create_resource
 
@@ -145,4 +156,16 @@ SEAMS = (
     Seam("moto.awslambda.models.LambdaVersion.physical_resource_id", replace=resources.version_arn),
     Seam("moto.awslambda.models.LambdaVersion.get_cfn_attribute", replace=resources.version_attribute),
     Seam("moto.awslambda.models.LambdaVersion.has_cfn_attr", replace=resources.version_attributes),
+    Seam(
+        "moto.apigateway.models.RestAPI.create_from_cloudformation_json",
+        ("cls", "resource_name", "cloudformation_json", "account_id", "region_name", "kwargs"),
+        replace=resources.rest_api_from_body,
+    ),
+    Seam("moto.apigateway.models.RestAPI.delete", replace=resources.rest_api_deleted),
+    Seam("moto.apigateway.models.Deployment.physical_resource_id", replace=resources.deployment_id),
+    Seam(
+        "moto.awslambda.models.Permission.create_from_cloudformation_json",
+        ("cls", "resource_name", "cloudformation_json", "account_id", "region_name", "kwargs"),
+        replace=resources.permission_added,
+    ),
 )

@@ -4,13 +4,17 @@ AWS::Lambda::Alias and AWS::ApiGateway::Stage. And AWS::Lambda::Version as Cloud
 Ref is the version's ARN, GetAtt Version its number (moto gives neither). Imported only once
 moto.cloudformation is: each class is a CloudFormationModel, which moto finds by subclassing."""
 
+import json
 from typing import Any
 
+from moto.apigateway.exceptions import RestAPINotFound
 from moto.apigateway.models import apigateway_backends
 from moto.awslambda.exceptions import UnknownFunctionException
 from moto.awslambda.models import lambda_backends
 from moto.core.common_models import CloudFormationModel
 from moto.utilities.utils import get_partition
+
+from labkit.dataplane.core.arns import FunctionRef
 
 
 def _lambda(account_id: str, region: str):
@@ -114,7 +118,10 @@ class ApiGatewayStageResource(CloudFormationModel):
         return cls(properties["RestApiId"], properties["StageName"])
 
     def delete(self, account_id: str, region_name: str) -> None:
-        apigateway_backends[account_id][region_name].delete_stage(self.rest_api_id, self.stage_name)
+        try:
+            apigateway_backends[account_id][region_name].delete_stage(self.rest_api_id, self.stage_name)
+        except RestAPINotFound:
+            pass  # the API was deleted first, and its stages with it
 
 
 def version_created(_moto_create):
@@ -145,3 +152,90 @@ def version_attribute(_absent):
 
 def version_attributes(_moto_has_cfn_attr):
     return classmethod(lambda cls, attr: attr in ("Version", "FunctionArn"))
+
+
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "x-amazon-apigateway-any-method")
+
+
+def rest_api_from_body(moto_create):
+    """RestAPI.create_from_cloudformation_json, taking an OpenAPI or Swagger 2.0 Body as CloudFormation
+    does (SAM's implicit API is one): the paths, methods and x-amazon-apigateway-integration of each.
+    moto requires a Name and reads no Body."""
+
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs: Any):
+        properties = cloudformation_json["Properties"]
+        body = properties.get("Body")
+        if not body:
+            return moto_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        backend = apigateway_backends[account_id][region_name]
+        info = body.get("info") or {}
+        api = backend.create_rest_api(
+            name=properties.get("Name") or info.get("title") or resource_name,
+            description=properties.get("Description") or info.get("description", ""),
+            endpoint_configuration=properties.get("EndpointConfiguration"),
+        )
+        for path, operations in sorted((body.get("paths") or {}).items()):
+            resource_id = _resource_for(backend, api, path)
+            for verb, operation in operations.items():
+                if verb.lower() not in HTTP_METHODS:
+                    continue
+                method = "ANY" if verb == "x-amazon-apigateway-any-method" else verb.upper()
+                backend.put_method(api.id, resource_id, method, "NONE")
+                integration = operation.get("x-amazon-apigateway-integration")
+                if integration:
+                    backend.put_integration(
+                        api.id,
+                        resource_id,
+                        method,
+                        integration["type"].upper(),
+                        integration.get("uri", ""),
+                        integration.get("httpMethod", "POST"),
+                    )
+        return api
+
+    return classmethod(create)
+
+
+def _resource_for(backend, api, path: str) -> str:
+    parent = api.get_resource_for_path("/")
+    walked = ""
+    for part in [p for p in path.split("/") if p]:
+        walked += "/" + part
+        found = api.get_resource_for_path(walked)
+        if found is None:
+            found = backend.create_resource(function_id=api.id, parent_resource_id=parent.id, path_part=part)
+        parent = found
+    return parent.id
+
+
+def rest_api_deleted(_absent):
+    """What a stack's delete calls on the RestApi it made (moto's RestAPI has no way to be deleted)."""
+
+    def delete(api, account_id: str, region_name: str) -> None:
+        apigateway_backends[account_id][region_name].delete_rest_api(api.id)
+
+    return delete
+
+
+def deployment_id(_absent):
+    """Ref of an AWS::ApiGateway::Deployment is its id (moto gives the object itself)."""
+    return property(lambda deployment: deployment.id)
+
+
+def permission_added(_moto_create):
+    """Permission.create_from_cloudformation_json, adding the statement as AddPermission adds it (on the
+    version or alias FunctionName qualifies, with a statement id), where the resource policy is read
+    when a service invokes. moto adds the template's properties as they are, on the unqualified function."""
+
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs: Any):
+        properties = cloudformation_json["Properties"]
+        function = FunctionRef.parse(properties["FunctionName"])
+        statement = {"StatementId": kwargs.get("LogicalId") or resource_name, "Action": properties["Action"]}
+        statement["Principal"] = properties["Principal"]
+        for optional in ("SourceArn", "SourceAccount", "EventSourceToken", "PrincipalOrgID", "FunctionUrlAuthType"):
+            if properties.get(optional):
+                statement[optional] = properties[optional]
+        _lambda(account_id, region_name).add_permission(function.name, function.qualifier, json.dumps(statement))
+        return cls(region=region_name)
+
+    return classmethod(create)
