@@ -78,7 +78,7 @@ def test_the_types_the_local_cloud_cannot_make_are_those_moto_skips(cloud):
     for resource_type in LAB_TYPES:
         name = stack_name()
         template = {"Resources": {"Thing": {"Type": resource_type, "Properties": {}}}}
-        cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
+        cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM"])
         reasons = [reason for logical, status, reason in events_of(cloudformation, name) if status == "CREATE_FAILED"]
         if reasons and "cannot create resources of type" in reasons[0]:
             failed.append(resource_type)
@@ -120,6 +120,13 @@ def test_a_stack_with_a_type_it_cannot_make_fails_and_rolls_back_what_it_made(cl
         sqs.get_queue_url(QueueName=queue)
     assert gone.value.response["Error"]["Code"] == "AWS.SimpleQueueService.NonExistentQueue"
     assert cloudformation.list_stack_resources(StackName=name)["StackResourceSummaries"] == []
+    assert cloudformation.describe_stacks(StackName=name)["Stacks"][0].get("Outputs") is None
+    with pytest.raises(ClientError) as refused:
+        cloudformation.update_stack(StackName=name, TemplateBody=json.dumps(template))
+    stack_id = cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackId"]
+    assert refused.value.response["Error"]["Message"] == (
+        f"Stack:{stack_id} is in ROLLBACK_COMPLETE state and can not be updated."
+    )
 
 
 def test_an_update_adding_a_type_it_cannot_make_rolls_back_to_the_previous_template(cloud):
@@ -229,7 +236,9 @@ def test_a_sam_template_the_transform_refuses_is_refused_with_the_transform_s_re
     template = SAM_TEMPLATE.split("      InlineCode:")[0] + "Outputs: {}\n"
 
     with pytest.raises(ClientError) as refused:
-        cloudformation.create_stack(StackName=stack_name(), TemplateBody=template)
+        cloudformation.create_stack(
+            StackName=stack_name(), TemplateBody=template, Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
+        )
 
     assert refused.value.response["Error"]["Code"] == "ValidationError"
     assert refused.value.response["Error"]["Message"] == (
@@ -237,6 +246,31 @@ def test_a_sam_template_the_transform_refuses_is_refused_with_the_transform_s_re
         "Number of errors found: 1. Resource with id [Catalog] is invalid. "
         "Only one of 'InlineCode' or 'CodeUri' can be set."
     )
+
+
+@pytest.mark.parametrize(
+    "template, capabilities, required",
+    [
+        ({"Resources": {"Role": {"Type": "AWS::IAM::Role", "Properties": {}}}}, [], "CAPABILITY_IAM"),
+        (
+            {"Resources": {"Role": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "catalog"}}}},
+            ["CAPABILITY_IAM"],
+            "CAPABILITY_NAMED_IAM",
+        ),
+        (SAM_TEMPLATE, ["CAPABILITY_IAM"], "CAPABILITY_AUTO_EXPAND"),
+        (SAM_TEMPLATE, ["CAPABILITY_AUTO_EXPAND"], "CAPABILITY_IAM"),  # the role SAM makes for the function
+    ],
+)
+def test_a_template_whose_capabilities_are_not_acknowledged_is_refused(cloud, template, capabilities, required):
+    body = template if isinstance(template, str) else json.dumps(template)
+
+    with pytest.raises(ClientError) as refused:
+        boto3.client("cloudformation").create_stack(
+            StackName=stack_name(), TemplateBody=body, Capabilities=capabilities
+        )
+
+    assert refused.value.response["Error"]["Code"] == "InsufficientCapabilitiesException"
+    assert refused.value.response["Error"]["Message"] == f"Requires capabilities : [{required}]"
 
 
 @pytest.mark.no_cloud

@@ -6,6 +6,7 @@ type the local cloud cannot make fails the stack as AWS fails one: the resource 
 reason, the stack ROLLBACK_IN_PROGRESS, what was made deleted, ROLLBACK_COMPLETE (failures.py). A few
 types the labs deploy through SAM are made for real (resources.py). SAM templates (Transform:
 AWS::Serverless-2016-10-31) are transformed with aws-sam-translator before moto reads them (sam.py).
+The capabilities a template needs (IAM resources, a transform) must be acknowledged (capabilities.py).
 """
 
 from labkit.dataplane.core import seams
@@ -14,7 +15,7 @@ from labkit.dataplane.core import seams
 def install() -> None:
     seams.declare(
         "cloudformation: a resource it cannot make fails the stack",
-        "moto.cloudformation.models",
+        "moto.cloudformation.responses",
         "labkit.dataplane.cloudformation.moto_patches:SEAMS",
         then=_models_added,
     )

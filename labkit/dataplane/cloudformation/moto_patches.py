@@ -4,8 +4,9 @@ import time
 
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
+from moto.cloudformation.models import Stack
 
-from labkit.dataplane.cloudformation import failures, resources, sam
+from labkit.dataplane.cloudformation import capabilities, failures, resources, sam
 from labkit.dataplane.cloudformation.failures import ResourceFailed
 from labkit.dataplane.core.seams import Seam
 
@@ -111,11 +112,55 @@ def _sam_transformed(moto_parse, region_of):
     return _parse_template
 
 
+def _capabilities_required(moto_answer, expanding: bool):
+    def answer(self):
+        body = self._get_param("TemplateBody")
+        if not body and self._get_param("TemplateURL"):
+            body = self._get_stack_from_s3_url(self._get_param("TemplateURL"))
+        if body:
+            template = Stack.parse_template(body)
+            capabilities.refuse_unless_acknowledged(
+                template, self._get_param("Capabilities", []), expanding, self.region
+            )
+        return moto_answer(self)
+
+    return answer
+
+
+# A stack in these states can only be deleted (CloudFormation User Guide, "Stack status codes").
+NOT_UPDATABLE = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED", "DELETE_FAILED")
+
+
+def _refused_when_not_updatable(moto_update_stack):
+    def update_stack(self, name, template, role_arn, parameters, tags):
+        stack = self.get_stack(name)
+        if stack.status in NOT_UPDATABLE:
+            raise ValidationError(message=f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated.")
+        return moto_update_stack(self, name, template, role_arn, parameters, tags)
+
+    return update_stack
+
+
 def _stack_region(stack) -> str:
     return stack.stack_id.split(":")[3]  # set before the stack's region_name is, in Stack.__init__
 
 
 SEAMS = (
+    Seam(
+        "moto.cloudformation.responses.CloudFormationResponse.create_stack",
+        ("self",),
+        replace=lambda moto: _capabilities_required(moto, expanding=True),
+    ),
+    Seam(
+        "moto.cloudformation.responses.CloudFormationResponse.update_stack",
+        ("self",),
+        replace=lambda moto: _capabilities_required(moto, expanding=True),
+    ),
+    Seam(
+        "moto.cloudformation.responses.CloudFormationResponse.create_change_set",
+        ("self",),
+        replace=lambda moto: _capabilities_required(moto, expanding=False),
+    ),
     Seam(
         "moto.cloudformation.parsing.parse_and_create_resource",
         ("logical_id", "resource_json", "resources_map", "account_id", "region_name"),
@@ -132,6 +177,11 @@ SEAMS = (
         "moto.cloudformation.models.Stack.update",
         ("self", "template", "role_arn", "parameters", "tags"),
         replace=_update_rolled_back,
+    ),
+    Seam(
+        "moto.cloudformation.models.CloudFormationBackend.update_stack",
+        ("self", "name", "template", "role_arn", "parameters", "tags"),
+        replace=_refused_when_not_updatable,
     ),
     Seam(
         "moto.cloudformation.models.CloudFormationBackend.execute_change_set",
