@@ -209,6 +209,28 @@ def test_a_failing_test_fails_the_build_and_the_execution_and_nothing_is_deploye
     assert stack not in [s["StackName"] for s in stacks]
 
 
+def test_a_change_set_is_made_then_executed_by_two_deploy_actions_in_run_order(delivery):
+    codepipeline = boto3.client("codepipeline")
+    name, stack = f"catalog-{uuid.uuid4().hex[:6]}", f"catalog-{uuid.uuid4().hex[:6]}"
+    boto3.client("s3").put_object(Bucket=delivery["source"], Key=f"{name}.zip", Body=zipped(APP))
+    pipeline = pipeline_of(delivery, name, stack)
+    deploy = pipeline["stages"][2]["actions"][0]
+    replace = {**deploy, "name": "Plan", "runOrder": 1}
+    replace["configuration"] = {**deploy["configuration"], "ActionMode": "CHANGE_SET_REPLACE", "ChangeSetName": "next"}
+    execute = {**deploy, "name": "Apply", "runOrder": 2, "inputArtifacts": []}
+    execute["configuration"] = {"ActionMode": "CHANGE_SET_EXECUTE", "StackName": stack, "ChangeSetName": "next"}
+    pipeline["stages"][2]["actions"] = [execute, replace]  # listed out of order: runOrder decides
+
+    codepipeline.create_pipeline(pipeline=pipeline)
+    execution_id = first_execution(name)
+
+    assert finished_execution(name, execution_id)["status"] == "Succeeded"
+    details = codepipeline.list_action_executions(pipelineName=name, filter={"pipelineExecutionId": execution_id})
+    assert [d["actionName"] for d in details["actionExecutionDetails"]][:2] == ["Apply", "Plan"]
+    cloudformation = boto3.client("cloudformation")
+    assert cloudformation.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+
+
 def approval_pipeline(delivery, name: str) -> dict:
     pipeline = pipeline_of(delivery, name, "unused")
     pipeline["stages"][1:] = [
