@@ -231,6 +231,27 @@ def test_a_change_set_is_made_then_executed_by_two_deploy_actions_in_run_order(d
     assert cloudformation.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
 
 
+def test_a_pipeline_role_that_may_not_start_builds_fails_the_build_action_with_iam_s_message(delivery):
+    codepipeline = boto3.client("codepipeline")
+    name = f"catalog-{uuid.uuid4().hex[:6]}"
+    boto3.client("s3").put_object(Bucket=delivery["source"], Key=f"{name}.zip", Body=zipped(APP))
+    pipeline = pipeline_of(delivery, name, "never")
+    pipeline["roleArn"] = role("codepipeline.amazonaws.com", ["s3:*"])
+
+    codepipeline.create_pipeline(pipeline=pipeline)
+
+    assert finished_execution(name, first_execution(name))["status"] == "Failed"
+    build = codepipeline.get_pipeline_state(name=name)["stageStates"][1]["actionStates"][0]["latestExecution"]
+    role_name = pipeline["roleArn"].rsplit("/", 1)[1]
+    assert re.fullmatch(
+        rf"Error calling startBuild: User: arn:aws:sts::123456789012:assumed-role/{role_name}/{name}-[0-9a-f-]{{8}} "
+        rf"is not authorized to perform: codebuild:StartBuild on resource: "
+        rf"arn:aws:codebuild:us-east-1:123456789012:project/{delivery['project']} because no identity-based "
+        rf"policy allows the codebuild:StartBuild action",
+        build["errorDetails"]["message"],
+    ), build["errorDetails"]["message"]
+
+
 def approval_pipeline(delivery, name: str) -> dict:
     pipeline = pipeline_of(delivery, name, "unused")
     pipeline["stages"][1:] = [

@@ -55,9 +55,21 @@ class ActionContext:
         """A client acting with the action's role, as CodePipeline acts with it."""
         return role_client(service, self.role_arn, self.pipeline_name, self.execution_id, self.region)
 
+    def refuse_unless_allowed(self, action: str, resource: str) -> None:
+        """For what the action does in-process: fails it with IAM's AccessDenied message, as AWS fails
+        an action whose role may not (`Error calling startBuild: User: ... is not authorized ...`)."""
+        denied = iam.denial(self.role_arn, session_name(self.pipeline_name, self.execution_id), action, resource)
+        if denied:
+            operation = action.split(":", 1)[1]
+            raise ActionFailed(f"Error calling {operation[0].lower()}{operation[1:]}: {denied}")
+
+
+def session_name(pipeline_name: str, execution_id: str) -> str:
+    return f"{pipeline_name[:40]}-{execution_id[:8]}"
+
 
 def role_client(service: str, role_arn: str, pipeline_name: str, execution_id: str, region: str):
-    credentials = iam.credentials(role_arn, f"{pipeline_name[:40]}-{execution_id[:8]}")
+    credentials = iam.credentials(role_arn, session_name(pipeline_name, execution_id))
     return boto3.client(
         service,
         region_name=region,

@@ -16,6 +16,8 @@ def run(context: ActionContext) -> Outcome:
     inputs = context.input_names
     outputs = context.output_names
     overrides = json.loads(context.configuration.get("EnvironmentVariables") or "[]")
+    project_arn = f"arn:aws:codebuild:{context.region}:{context.account_id}:project/{project}"
+    context.refuse_unless_allowed("codebuild:StartBuild", project_arn)
     try:
         build_id = codebuild.start_build(
             context.account_id,
