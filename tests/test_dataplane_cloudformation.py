@@ -189,6 +189,25 @@ def test_a_sam_template_deploys_a_function_that_answers_through_its_alias(cloud)
     assert gone.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
+def test_a_sam_update_of_the_code_publishes_a_version_of_the_new_code_and_moves_the_alias(cloud):
+    cloudformation, lambda_ = boto3.client("cloudformation"), boto3.client("lambda")
+    name, capabilities = stack_name(), ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
+    cloudformation.create_stack(StackName=name, TemplateBody=SAM_TEMPLATE, Capabilities=capabilities)
+
+    cloudformation.update_stack(
+        StackName=name, TemplateBody=SAM_TEMPLATE.replace("catalog v1", "catalog v2"), Capabilities=capabilities
+    )
+
+    assert status_of(cloudformation, name) == "UPDATE_COMPLETE"
+    function = cloudformation.describe_stacks(StackName=name)["Stacks"][0]["Outputs"][0]["OutputValue"]
+    assert lambda_.get_alias(FunctionName=function, Name="live")["FunctionVersion"] == "2"
+    answer = lambda_.invoke(FunctionName=function, Qualifier="live")
+    assert json.loads(answer["Payload"].read()) == {"statusCode": 200, "body": "catalog v2"}
+    first = lambda_.invoke(FunctionName=function, Qualifier="1")
+    assert json.loads(first["Payload"].read()) == {"statusCode": 200, "body": "catalog v1"}
+    cloudformation.delete_stack(StackName=name)
+
+
 SAM_API_TEMPLATE = """
 Transform: AWS::Serverless-2016-10-31
 Resources:
@@ -225,9 +244,53 @@ def test_a_sam_api_answers_through_the_alias_and_goes_with_its_stack(cloud):
     assert (answer.status_code, answer.text) == (200, "catalog /books")
     assert apigateway.get_stage(restApiId=api, stageName="Prod")["stageName"] == "Prod"
 
+    with_authors = SAM_API_TEMPLATE.replace(
+        "          Properties: {Path: /books, Method: get}",
+        "          Properties: {Path: /books, Method: get}\n        Authors:\n          Type: Api\n"
+        "          Properties: {Path: /authors, Method: get}",
+    )
+    cloudformation.update_stack(
+        StackName=name, TemplateBody=with_authors, Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
+    )
+    assert status_of(cloudformation, name) == "UPDATE_COMPLETE"
+    answer = requests.get(f"{cloud.endpoint}/restapis/{api}/Prod/_user_request_/authors", timeout=10)
+    assert (answer.status_code, answer.text) == (200, "catalog /authors")
+
     cloudformation.delete_stack(StackName=name)
 
     assert api not in [item["id"] for item in apigateway.get_rest_apis()["items"]]
+
+
+def test_an_update_of_a_type_it_cannot_update_fails_and_rolls_back(cloud):
+    cloudformation, dynamodb = boto3.client("cloudformation"), boto3.client("dynamodb")
+    name, table = stack_name(), f"books-{uuid.uuid4().hex[:6]}"
+    properties = {
+        "TableName": table,
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    template = {"Resources": {"Books": {"Type": "AWS::DynamoDB::Table", "Properties": properties}}}
+    cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
+    streamed = {**properties, "StreamSpecification": {"StreamViewType": "NEW_IMAGE"}}
+
+    cloudformation.update_stack(
+        StackName=name,
+        TemplateBody=json.dumps({"Resources": {"Books": {**template["Resources"]["Books"], "Properties": streamed}}}),
+    )
+
+    assert status_of(cloudformation, name) == "UPDATE_ROLLBACK_COMPLETE"
+    assert (
+        "Books",
+        "UPDATE_FAILED",
+        "The local cloud cannot update resources of type AWS::DynamoDB::Table (moto has no update for it); it "
+        "fails the update rather than report the resource updated. Delete and create the stack again.",
+    ) in events_of(cloudformation, name)
+    assert "LatestStreamArn" not in dynamodb.describe_table(TableName=table)["Table"]
+    assert [
+        r["LogicalResourceId"] for r in cloudformation.list_stack_resources(StackName=name)["StackResourceSummaries"]
+    ] == ["Books"]
+    cloudformation.delete_stack(StackName=name)
 
 
 def test_a_sam_template_the_transform_refuses_is_refused_with_the_transform_s_reason(cloud):

@@ -4,6 +4,10 @@ back to the previous template (UPDATE_ROLLBACK_COMPLETE). Imported only once mot
 
 from moto.cloudformation.models import Event
 
+from labkit.dataplane.core import state
+
+ROLLING_BACK = "rolling back"
+
 
 class ResourceFailed(Exception):
     def __init__(self, logical_id: str, resource_type: str, reason: str):
@@ -17,6 +21,13 @@ def cannot_make(resource_type: str) -> str:
     return (
         f"The local cloud cannot create resources of type {resource_type} (moto has no model for it); "
         "it fails the stack rather than report the resource created. Create it with boto3 instead."
+    )
+
+
+def cannot_update(resource_type: str) -> str:
+    return (
+        f"The local cloud cannot update resources of type {resource_type} (moto has no update for it); "
+        "it fails the update rather than report the resource updated. Delete and create the stack again."
     )
 
 
@@ -49,7 +60,11 @@ def roll_back_update(stack, failed: ResourceFailed, previous_template, previous_
     )
     stack.template = previous_template
     stack._parse_template()
-    stack.resource_map.update(stack.template_dict, previous_parameters)
+    state.put(stack.resource_map, ROLLING_BACK, True)
+    try:
+        stack.resource_map.update(stack.template_dict, previous_parameters)
+    finally:
+        state.pop(stack.resource_map, ROLLING_BACK)
     stack.output_map = stack._create_output_map()
     stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
     stack.status = "UPDATE_ROLLBACK_COMPLETE"

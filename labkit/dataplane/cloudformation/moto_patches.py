@@ -6,8 +6,9 @@ from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import Stack
 
-from labkit.dataplane.cloudformation import capabilities, failures, resources, sam
+from labkit.dataplane.cloudformation import capabilities, failures, resources, sam, updates
 from labkit.dataplane.cloudformation.failures import ResourceFailed
+from labkit.dataplane.core import state
 from labkit.dataplane.core.seams import Seam
 
 # CloudFormation waits for a role it just made to be usable before it makes the function that uses it,
@@ -38,6 +39,11 @@ def _failing_what_it_cannot_make(moto_create):
         resource_type = resource_json["Type"]
         if not can_make(resource_type):
             raise ResourceFailed(logical_id, resource_type, failures.cannot_make(resource_type))
+
+        def update_resource(name, new_json):
+            return parsing.parse_and_update_resource(name, new_json, resources_map, account_id, region_name)
+
+        updates.update_what_it_refers_to(resources_map, resource_json, update_resource)
         deadline = time.monotonic() + IAM_PROPAGATION_PATIENCE_S
         while True:
             try:
@@ -51,6 +57,25 @@ def _failing_what_it_cannot_make(moto_create):
             time.sleep(0.2)
 
     return parse_and_create_resource
+
+
+def _failing_what_it_cannot_update(moto_update_resource):
+    def parse_and_update_resource(logical_id, resource_json, resources_map, account_id, region_name):
+        resource_type = resource_json["Type"]
+        model = parsing.get_model_map().get(resource_type)
+        if model is not None and hasattr(model.update_from_cloudformation_json, "__isabstractmethod__"):
+            if state.get(resources_map, failures.ROLLING_BACK):
+                return resources_map._parsed_resources.get(logical_id)  # the failed update never changed it
+            raise ResourceFailed(logical_id, resource_type, failures.cannot_update(resource_type))
+        try:
+            return moto_update_resource(logical_id, resource_json, resources_map, account_id, region_name)
+        except ResourceFailed:
+            raise
+        except Exception as error:
+            reason = getattr(error, "message", None) or str(error) or type(error).__name__
+            raise ResourceFailed(logical_id, resource_type, reason) from error
+
+    return parse_and_update_resource
 
 
 def _outputs_of_types_it_cannot_make_left_to_fail(moto_validate_outputs):
@@ -168,6 +193,19 @@ SEAMS = (
     ),
     Seam("moto.cloudformation.parsing.ResourceMap.__getitem__", contains="parse_and_create_resource("),
     Seam(
+        "moto.cloudformation.parsing.parse_and_update_resource",
+        ("logical_id", "resource_json", "resources_map", "account_id", "region_name"),
+        replace=_failing_what_it_cannot_update,
+    ),
+    # moto's RestAPI inherits the abstract update: none to check the parameters of.
+    Seam("moto.apigateway.models.RestAPI.update_from_cloudformation_json", replace=resources.rest_api_body_updated),
+    Seam(
+        "moto.cloudformation.parsing.ResourceMap.update",
+        ("self", "template", "parameters"),
+        contains='resource_names_by_action["Add"]',
+        replace=updates.tracking_modifications,
+    ),
+    Seam(
         "moto.cloudformation.parsing.ResourceMap.validate_outputs",
         ("self",),
         replace=_outputs_of_types_it_cannot_make_left_to_fail,
@@ -213,6 +251,11 @@ SEAMS = (
     ),
     Seam("moto.apigateway.models.RestAPI.delete", replace=resources.rest_api_deleted),
     Seam("moto.apigateway.models.Deployment.physical_resource_id", replace=resources.deployment_id),
+    Seam(
+        "moto.awslambda.models.LambdaFunction.update_from_cloudformation_json",
+        ("cls", "original_resource", "new_resource_name", "cloudformation_json", "account_id", "region_name"),
+        replace=resources.function_code_zipped_on_update,
+    ),
     Seam(
         "moto.awslambda.models.Permission.create_from_cloudformation_json",
         ("cls", "resource_name", "cloudformation_json", "account_id", "region_name", "kwargs"),

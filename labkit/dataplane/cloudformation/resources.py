@@ -4,6 +4,7 @@ AWS::Lambda::Alias and AWS::ApiGateway::Stage. And AWS::Lambda::Version as Cloud
 Ref is the version's ARN, GetAtt Version its number (moto gives neither). Imported only once
 moto.cloudformation is: each class is a CloudFormationModel, which moto finds by subclassing."""
 
+import base64
 import json
 from typing import Any
 
@@ -117,6 +118,22 @@ class ApiGatewayStageResource(CloudFormationModel):
         )
         return cls(properties["RestApiId"], properties["StageName"])
 
+    @classmethod
+    def update_from_cloudformation_json(
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    ):
+        properties = cloudformation_json["Properties"]
+        if (properties["RestApiId"], properties["StageName"]) != (
+            original_resource.rest_api_id,
+            original_resource.stage_name,
+        ):
+            raise NotImplementedError("the local cloud does not replace a stage of another name or API")
+        stage = apigateway_backends[account_id][region_name].get_stage(properties["RestApiId"], properties["StageName"])
+        stage.deployment_id = properties["DeploymentId"]
+        stage.variables = properties.get("Variables") or {}
+        stage.description = properties.get("Description", "")
+        return original_resource
+
     def delete(self, account_id: str, region_name: str) -> None:
         try:
             apigateway_backends[account_id][region_name].delete_stage(self.rest_api_id, self.stage_name)
@@ -174,26 +191,48 @@ def rest_api_from_body(moto_create):
             description=properties.get("Description") or info.get("description", ""),
             endpoint_configuration=properties.get("EndpointConfiguration"),
         )
-        for path, operations in sorted((body.get("paths") or {}).items()):
-            resource_id = _resource_for(backend, api, path)
-            for verb, operation in operations.items():
-                if verb.lower() not in HTTP_METHODS:
-                    continue
-                method = "ANY" if verb == "x-amazon-apigateway-any-method" else verb.upper()
-                backend.put_method(api.id, resource_id, method, "NONE")
-                integration = operation.get("x-amazon-apigateway-integration")
-                if integration:
-                    backend.put_integration(
-                        api.id,
-                        resource_id,
-                        method,
-                        integration["type"].upper(),
-                        integration.get("uri", ""),
-                        integration.get("httpMethod", "POST"),
-                    )
+        _define(backend, api, body)
         return api
 
     return classmethod(create)
+
+
+def rest_api_body_updated(_moto_update):
+    """An update of a RestApi's Body replaces its resources and methods, as PutRestApi's overwrite mode
+    does (a new Deployment, which SAM names anew for each change, then serves them)."""
+
+    def update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        body = cloudformation_json["Properties"].get("Body")
+        if not body:
+            raise NotImplementedError("the local cloud updates a RestApi only through its Body")
+        root = original_resource.get_resource_for_path("/")
+        original_resource.resources = {root.id: root}
+        root.resource_methods = {}
+        _define(apigateway_backends[account_id][region_name], original_resource, body)
+        return original_resource
+
+    return classmethod(update)
+
+
+def _define(backend, api, body: dict) -> None:
+    """The paths and methods of an OpenAPI or Swagger body, with their x-amazon-apigateway-integration."""
+    for path, operations in sorted((body.get("paths") or {}).items()):
+        resource_id = _resource_for(backend, api, path)
+        for verb, operation in operations.items():
+            if verb.lower() not in HTTP_METHODS:
+                continue
+            method = "ANY" if verb == "x-amazon-apigateway-any-method" else verb.upper()
+            backend.put_method(api.id, resource_id, method, "NONE")
+            integration = operation.get("x-amazon-apigateway-integration")
+            if integration:
+                backend.put_integration(
+                    api.id,
+                    resource_id,
+                    method,
+                    integration["type"].upper(),
+                    integration.get("uri", ""),
+                    integration.get("httpMethod", "POST"),
+                )
 
 
 def _resource_for(backend, api, path: str) -> str:
@@ -239,3 +278,18 @@ def permission_added(_moto_create):
         return cls(region=region_name)
 
     return classmethod(create)
+
+
+def function_code_zipped_on_update(moto_update):
+    """LambdaFunction.update_from_cloudformation_json, with ZipFile (the source itself, in a template)
+    zipped as moto zips it on create; moto took the source for a zip's base64 on update."""
+
+    def update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        code = cloudformation_json["Properties"].get("Code") or {}
+        if isinstance(code.get("ZipFile"), str):
+            zipped = base64.b64encode(cls._create_zipfile_from_plaintext_code(code["ZipFile"]))
+            properties = {**cloudformation_json["Properties"], "Code": {**code, "ZipFile": zipped}}
+            cloudformation_json = {**cloudformation_json, "Properties": properties}
+        return moto_update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name)
+
+    return classmethod(update)
