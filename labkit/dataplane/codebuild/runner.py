@@ -47,7 +47,6 @@ class Build:
     deliver_artifact: Callable[[bytes], dict] | None
     credentials: dict[str, str]
     endpoint: str
-    buildspec_override: str | None = None
     variable_overrides: list[dict] = field(default_factory=list)
     stopped: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -149,7 +148,7 @@ def _download(build: Build, source_dir: Path) -> buildspec.Buildspec:
                 archive.extractall(source_dir)
         except zipfile.BadZipFile as error:
             raise PhaseFailed("CLIENT_ERROR", "source is not a zip file") from error
-    text = build.buildspec_override or build.project["source"].get("buildspec") or "buildspec.yml"
+    text = build.project["source"].get("buildspec") or "buildspec.yml"
     if "\n" not in text and not text.lstrip().startswith("version"):
         path = source_dir / text
         if not path.is_file():
