@@ -105,6 +105,11 @@ def test_a_stack_with_a_type_it_cannot_make_fails_and_rolls_back_what_it_made(cl
 
     assert status_of(cloudformation, name) == "ROLLBACK_COMPLETE"
     events = events_of(cloudformation, name)
+    assert [(logical, status) for logical, status, _ in events if logical == "Queue"] == [
+        ("Queue", "DELETE_COMPLETE"),  # newest first
+        ("Queue", "CREATE_COMPLETE"),
+        ("Queue", "CREATE_IN_PROGRESS"),
+    ]
     assert (
         "Subscription",
         "CREATE_FAILED",

@@ -2,7 +2,7 @@
 reason, then the stack rolled back (what was made is deleted) to ROLLBACK_COMPLETE, or, for an update,
 back to the previous template (UPDATE_ROLLBACK_COMPLETE). Imported only once moto.cloudformation is."""
 
-from moto.cloudformation.models import Event
+from moto.cloudformation.models import Event, cloudformation_backends
 
 from labkit.dataplane.core import state
 
@@ -38,12 +38,22 @@ def roll_back_creation(stack, failed: ResourceFailed) -> None:
         resource_status_reason=f"The following resource(s) failed to create: [{failed.logical_id}]. "
         "Rollback requested by user.",
     )
+    resource_map = stack.resource_map
+    made = {
+        logical_id: resource
+        for logical_id, resource in resource_map._parsed_resources.items()
+        if logical_id in resource_map._resource_json_map and resource is not None
+    }
     try:
-        stack.resource_map.delete()
+        resource_map.delete()
     except Exception as error:  # what could not be deleted stays, as ROLLBACK_FAILED says on AWS
         stack._add_stack_event("ROLLBACK_FAILED", resource_status_reason=str(error))
         stack.status = "ROLLBACK_FAILED"
         return
+    for logical_id, resource in made.items():
+        resource_type = resource_map._resource_json_map[logical_id]["Type"]
+        physical_id = getattr(resource, "physical_resource_id", "")
+        stack.events.append(_event(stack, logical_id, physical_id, resource_type, "DELETE_COMPLETE", None))
     # moto makes a template's resources (and reads outputs from them) when they are first listed: a
     # rolled back stack has none to list, and no outputs.
     stack.resource_map._resource_json_map = {}
@@ -70,20 +80,33 @@ def roll_back_update(stack, failed: ResourceFailed, previous_template, previous_
     stack.status = "UPDATE_ROLLBACK_COMPLETE"
 
 
+def record_created(resources_map, account_id: str, region: str, logical_id: str, resource_type: str, made) -> None:
+    """The resource's CREATE_IN_PROGRESS and CREATE_COMPLETE in its stack's events, as CloudFormation
+    lists them (moto lists the stack's own events only)."""
+    stack = cloudformation_backends[account_id][region].stacks.get(resources_map.stack_id)
+    if stack is None:
+        return
+    physical_id = getattr(made, "physical_resource_id", "") or ""
+    for status in ("CREATE_IN_PROGRESS", "CREATE_COMPLETE"):
+        stack.events.append(_event(stack, logical_id, physical_id, resource_type, status, None))
+
+
 def _made(stack) -> set[str]:
     return set(stack.resource_map._parsed_resources)
 
 
 def _resource_event(stack, failed: ResourceFailed, status: str) -> None:
-    stack.events.append(
-        Event(
-            stack_id=stack.stack_id,
-            stack_name=stack.name,
-            logical_resource_id=failed.logical_id,
-            physical_resource_id="",
-            resource_type=failed.resource_type,
-            resource_status=status,
-            resource_status_reason=failed.reason,
-            resource_properties=None,
-        )
+    stack.events.append(_event(stack, failed.logical_id, "", failed.resource_type, status, failed.reason))
+
+
+def _event(stack, logical_id: str, physical_id: str, resource_type: str, status: str, reason: str | None) -> Event:
+    return Event(
+        stack_id=stack.stack_id,
+        stack_name=stack.name,
+        logical_resource_id=logical_id,
+        physical_resource_id=physical_id if isinstance(physical_id, str) else "",
+        resource_type=resource_type,
+        resource_status=status,
+        resource_status_reason=reason,
+        resource_properties=None,
     )

@@ -47,7 +47,9 @@ def _failing_what_it_cannot_make(moto_create):
         deadline = time.monotonic() + IAM_PROPAGATION_PATIENCE_S
         while True:
             try:
-                return moto_create(logical_id, resource_json, resources_map, account_id, region_name)
+                made = moto_create(logical_id, resource_json, resources_map, account_id, region_name)
+                failures.record_created(resources_map, account_id, region_name, logical_id, resource_type, made)
+                return made
             except ResourceFailed:
                 raise  # a resource this one refers to failed: it is the one to report
             except Exception as error:
