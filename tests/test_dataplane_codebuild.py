@@ -6,9 +6,11 @@ import io
 import re
 import uuid
 import zipfile
+from pathlib import Path
 
 import boto3
 import pytest
+from support import wait_for
 from support.delivery import build_log, finished_build, phases, role, versioned_bucket, zipped
 
 TESTED_APP = {
@@ -136,3 +138,25 @@ def test_a_failed_install_skips_to_finalizing(project):
         ("FINALIZING", "SUCCEEDED"),
         ("COMPLETED", None),
     ]
+
+
+def test_a_command_that_leaves_a_server_running_returns_and_the_server_ends_with_the_build(project):
+    spec = """
+version: 0.2
+phases:
+  build:
+    commands:
+      - python -m http.server 0 --bind 127.0.0.1 > server.log 2>&1 & echo $! > server.pid
+      - echo started
+artifacts:
+  files: [server.pid]
+"""
+    name = project({"buildspec.yml": spec})
+
+    build = finished_build(boto3.client("codebuild").start_build(projectName=name)["build"]["id"], timeout=20)
+
+    assert build["buildStatus"] == "SUCCEEDED"
+    assert "started" in build_log(build)
+    artifact = boto3.client("s3").get_object(Bucket=project.bucket, Key="out.zip")["Body"].read()
+    server = int(zipfile.ZipFile(io.BytesIO(artifact)).read("server.pid"))
+    wait_for(lambda: not Path(f"/proc/{server}").exists(), 5, f"the build's server (pid {server}) to end")

@@ -1,7 +1,7 @@
 """One build, run as CodeBuild runs it but without a container: the source unzipped into a working
 copy, each phase's commands run one by one in the buildspec's shell (the host's, with the course's
 Python first on PATH), the shell's working directory and exported variables carried from command to
-command as CodeBuild's one shell session carries them, every line written to CloudWatch Logs, and the
+command as CodeBuild's one shell session carries them (not unexported variables, nor `$!`), every line written to CloudWatch Logs, and the
 build's phases reported with AWS's phase types, statuses, contexts and durations (CodeBuild User Guide,
 "Build phase transitions": a failure before BUILD goes to FINALIZING, a failed BUILD still runs
 POST_BUILD, and UPLOAD_ARTIFACTS is always attempted)."""
@@ -25,6 +25,8 @@ from labkit.dataplane.codebuild import artifacts, buildspec, logs, timestamps
 # A command that runs longer than the project's timeout is stopped; timeoutInMinutes is AWS's, in
 # minutes of wall time: a build's commands take as long as they take on any clock.
 DEFAULT_TIMEOUT_MINUTES = 60
+# How long a command's output is still read once it has exited (what it left running may hold it).
+OUTPUT_GRACE_S = 1.0
 
 
 class PhaseFailed(Exception):
@@ -52,6 +54,8 @@ class Build:
     lock: threading.Lock = field(default_factory=threading.Lock)
     """Held while the record changes: BatchGetBuilds copies it under the same lock."""
     process: subprocess.Popen | None = None
+    process_groups: list[int] = field(default_factory=list)
+    """Each command's process group: what a command left running goes when the build ends."""
 
     def stop(self) -> None:
         self.stopped.set()
@@ -79,6 +83,7 @@ def run(build: Build) -> None:
             failed = True
         _phase(build, log, "FINALIZING", lambda: None)
     finally:
+        _end_what_is_left(build)
         shutil.rmtree(workdir, ignore_errors=True)
     status = "STOPPED" if build.stopped.is_set() else "FAILED" if failed else "SUCCEEDED"
     now = timestamps.now()
@@ -87,6 +92,15 @@ def run(build: Build) -> None:
         record.update(currentPhase="COMPLETED", buildStatus=status, endTime=now, buildComplete=True)
     log.line(f"Phase complete: FINALIZING State: {'SUCCEEDED' if not failed else 'FAILED'}")
     log.flush()
+
+
+def _end_what_is_left(build: Build) -> None:
+    """The container goes at the end of a build on AWS, and what ran in it: here each command's group."""
+    for group in build.process_groups:
+        try:
+            os.killpg(group, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # the group ended with its command
 
 
 def _build_phases(build: Build, log, spec: buildspec.Buildspec, source_dir: Path, workdir: Path) -> bool:
@@ -237,20 +251,28 @@ class _Shell:
             start_new_session=True,
         )
         self.build.process = process
-        timer = threading.Timer(self.timeout_s, process.kill)
-        timer.start()
+        self.build.process_groups.append(process.pid)
+        # Read in a thread: a command that leaves a process in the background (a server for the tests)
+        # returns while that process still holds the output open, as on CodeBuild.
+        reader = threading.Thread(target=self._log_output, args=(process.stdout,), daemon=True)
+        reader.start()
         try:
-            for raw in process.stdout:
-                self.log.output(raw.decode(errors="replace").rstrip("\n"))
+            code = process.wait(timeout=self.timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
             code = process.wait()
         finally:
-            timer.cancel()
             self.build.process = None
+        reader.join(OUTPUT_GRACE_S)
         if code != 0:
             self.log.line(f"Command did not exit successfully {command} exit status {code}")
             raise PhaseFailed(
                 "COMMAND_EXECUTION_ERROR", f"Error while executing command: {command}. Reason: exit status {code}"
             )
+
+    def _log_output(self, output) -> None:
+        for raw in output:
+            self.log.output(raw.decode(errors="replace").rstrip("\n"))
 
 
 def _upload(build: Build, spec: buildspec.Buildspec, source_dir: Path) -> None:
