@@ -252,6 +252,45 @@ def test_a_pipeline_role_that_may_not_start_builds_fails_the_build_action_with_i
     ), build["errorDetails"]["message"]
 
 
+def test_a_new_version_of_the_source_object_starts_an_execution(delivery):
+    codepipeline, s3 = boto3.client("codepipeline"), boto3.client("s3")
+    name = f"release-{uuid.uuid4().hex[:6]}"
+    first_version = s3.put_object(Bucket=delivery["source"], Key=f"{name}.zip", Body=zipped(APP))["VersionId"]
+    codepipeline.create_pipeline(pipeline=approval_pipeline(delivery, name))
+    first = first_execution(name)
+
+    def source_revision():
+        source = codepipeline.get_pipeline_state(name=name)["stageStates"][0]["actionStates"][0]
+        return source.get("currentRevision", {}).get("revisionId")
+
+    # The first execution reads the object first: a version put before that is the one it deploys.
+    wait_for(lambda: source_revision() == first_version, 10, "the first execution to read the source")
+
+    version = s3.put_object(Bucket=delivery["source"], Key=f"{name}.zip", Body=zipped({**APP, "v": "2"}))["VersionId"]
+
+    def started_by_the_change():
+        summaries = codepipeline.list_pipeline_executions(pipelineName=name)["pipelineExecutionSummaries"]
+        return [s for s in summaries if s["pipelineExecutionId"] != first]
+
+    [summary] = wait_for(started_by_the_change, 10, "an execution started by the new version")
+    assert summary["trigger"] == {"triggerType": "PollForSourceChanges", "triggerDetail": "Source"}
+    # It waits for the first one (waiting for its approval) to end: reject that, then it reads the new version.
+    token = wait_for(lambda: waiting_token(codepipeline, name), 10, "the first execution to wait for approval")
+    codepipeline.put_approval_result(
+        pipelineName=name,
+        stageName="Approve",
+        actionName="Release",
+        result={"summary": "no", "status": "Rejected"},
+        token=token,
+    )
+    assert wait_for(lambda: source_revision() == version, 10, "the new version to be read")
+
+
+def waiting_token(codepipeline, name: str) -> str | None:
+    stage = codepipeline.get_pipeline_state(name=name)["stageStates"][1]
+    return stage["actionStates"][0].get("latestExecution", {}).get("token")
+
+
 def approval_pipeline(delivery, name: str) -> dict:
     pipeline = pipeline_of(delivery, name, "unused")
     pipeline["stages"][1:] = [
@@ -275,11 +314,7 @@ def test_a_manual_approval_waits_for_its_result(delivery, decision, outcome):
     boto3.client("s3").put_object(Bucket=delivery["source"], Key=f"{name}.zip", Body=zipped(APP))
     codepipeline.create_pipeline(pipeline=approval_pipeline(delivery, name))
 
-    def waiting_token():
-        stage = codepipeline.get_pipeline_state(name=name)["stageStates"][1]
-        return stage["actionStates"][0].get("latestExecution", {}).get("token")
-
-    token = wait_for(waiting_token, 30, "the approval to wait")
+    token = wait_for(lambda: waiting_token(codepipeline, name), 30, "the approval to wait")
     codepipeline.put_approval_result(
         pipelineName=name,
         stageName="Approve",

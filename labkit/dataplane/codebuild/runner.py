@@ -1,10 +1,10 @@
 """One build, run as CodeBuild runs it but without a container: the source unzipped into a working
 copy, each phase's commands run one by one in the buildspec's shell (the host's, with the course's
-Python first on PATH), the shell's working directory and exported variables carried from command to
-command as CodeBuild's one shell session carries them (not unexported variables, nor `$!`), every line written to CloudWatch Logs, and the
-build's phases reported with AWS's phase types, statuses, contexts and durations (CodeBuild User Guide,
-"Build phase transitions": a failure before BUILD goes to FINALIZING, a failed BUILD still runs
-POST_BUILD, and UPLOAD_ARTIFACTS is always attempted)."""
+Python first on PATH), the working directory and exported variables carried from command to command
+as CodeBuild's one shell session carries them (not unexported variables, nor `$!`), every line
+written to CloudWatch Logs, and the build's phases reported with AWS's phase types, statuses, contexts
+and durations (CodeBuild User Guide, "Build phase transitions": a failure before BUILD goes to
+FINALIZING, a failed BUILD still runs POST_BUILD, and UPLOAD_ARTIFACTS is always attempted)."""
 
 import io
 import os

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import groupby
 
-from labkit.dataplane.codepipeline import actions
+from labkit.dataplane.codepipeline import actions, polling
 from labkit.dataplane.codepipeline.actions import ActionContext, ActionFailed
 from labkit.dataplane.codepipeline.artifacts import ArtifactStore
 from labkit.dataplane.core import state
@@ -50,6 +50,7 @@ class Run:
     pipeline: dict  # the declaration this execution runs (a copy: UpdatePipeline does not change it)
     trigger: dict
     region: str
+    owner: object  # moto's pipeline object: where the source versions seen are kept
     actions: list[ActionExecution] = field(default_factory=list)
     stage_status: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -61,7 +62,8 @@ def runs(pipeline_object) -> dict[str, Run]:
 
 
 def start(pipeline_object, execution, account_id: str, region: str, trigger: dict) -> None:
-    run = Run(execution=execution, pipeline=copy.deepcopy(pipeline_object.pipeline), trigger=trigger, region=region)
+    pipeline = copy.deepcopy(pipeline_object.pipeline)
+    run = Run(execution=execution, pipeline=pipeline, trigger=trigger, region=region, owner=pipeline_object)
     runs(pipeline_object)[execution.pipeline_execution_id] = state.put(execution, "run", run)
     execution.status = "InProgress"
     one_at_a_time = state.setdefault(pipeline_object, "one at a time", threading.Lock)
@@ -139,6 +141,8 @@ def _action_succeeded(run: Run, stage: dict, declaration: dict, store, account_i
         record.external_id = outcome.external_id or record.external_id
         record.output_variables = outcome.output_variables
         record.status = "Succeeded"
+        if record.revision:  # read by this execution: no poll starts another for it
+            polling.seen(run.owner)[record.action_name] = record.revision["revisionId"]
     record.outputs = [
         {"name": name, "s3location": store.locations[name]}
         for name in (a["name"] for a in declaration.get("outputArtifacts", []))

@@ -7,6 +7,7 @@ from labkit.dataplane.codepipeline import (
     build_codebuild,
     deploy_cloudformation,
     executions,
+    polling,
     source_s3,
 )
 from labkit.dataplane.core.seams import Seam
@@ -38,6 +39,8 @@ def _executions_that_run(moto_start):
 def _started_on_creation(moto_create):
     def create_pipeline(self, pipeline, tags):
         created = moto_create(self, pipeline, tags)
+        polling.remember_current(self.pipelines[pipeline["name"]], self.account_id)
+        polling.ensure_polling()
         trigger = {"triggerType": "CreatePipeline", "triggerDetail": ""}
         self.start_pipeline_execution(pipeline["name"], None, trigger)
         return created
