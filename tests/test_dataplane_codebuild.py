@@ -159,4 +159,12 @@ artifacts:
     assert "started" in build_log(build)
     artifact = boto3.client("s3").get_object(Bucket=project.bucket, Key="out.zip")["Body"].read()
     server = int(zipfile.ZipFile(io.BytesIO(artifact)).read("server.pid"))
-    wait_for(lambda: not Path(f"/proc/{server}").exists(), 5, f"the build's server (pid {server}) to end")
+    wait_for(lambda: not running(server), 5, f"the build's server (pid {server}) to end")
+
+
+def running(pid: int) -> bool:
+    """Whether the process is there and not a zombie (ended, but not yet collected by its parent)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

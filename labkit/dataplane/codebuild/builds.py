@@ -53,6 +53,10 @@ def start(
 def _run(build: runner.Build) -> None:
     try:
         runner.run(build)
+    except Exception as error:  # a fault of the local cloud: the build ends FAULT, not IN_PROGRESS forever
+        print(f"CodeBuild build {build.record['id']}: {error!r}", flush=True)
+        with build.lock:
+            build.record.update(buildStatus="FAULT", currentPhase="COMPLETED", buildComplete=True)
     finally:
         with codebuild._lock:
             codebuild._running.pop(build.record["id"], None)

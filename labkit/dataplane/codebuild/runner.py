@@ -25,6 +25,8 @@ from labkit.dataplane.codebuild import artifacts, buildspec, logs, timestamps
 # A command that runs longer than the project's timeout is stopped; timeoutInMinutes is AWS's, in
 # minutes of wall time: a build's commands take as long as they take on any clock.
 DEFAULT_TIMEOUT_MINUTES = 60
+# How long the end of a build waits for what it killed, to collect it.
+REAP_WITHIN_S = 1.0
 # How long a command's output is still read once it has exited (what it left running may hold it).
 OUTPUT_GRACE_S = 1.0
 
@@ -100,7 +102,21 @@ def _end_what_is_left(build: Build) -> None:
         try:
             os.killpg(group, signal.SIGKILL)
         except ProcessLookupError:
-            pass  # the group ended with its command
+            continue  # the group ended with its command
+        _reap(group)
+
+
+def _reap(group: int) -> None:
+    """Collects what was killed, where the local cloud is their subreaper (they became its children when
+    their shell exited): otherwise they would stay as zombies while it runs."""
+    deadline = time.monotonic() + REAP_WITHIN_S
+    while time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-group, os.WNOHANG)
+        except ChildProcessError:
+            return  # none of the group is the local cloud's child (any more)
+        if pid == 0:
+            time.sleep(0.02)  # killed, not yet dead
 
 
 def _build_phases(build: Build, log, spec: buildspec.Buildspec, source_dir: Path, workdir: Path) -> bool:

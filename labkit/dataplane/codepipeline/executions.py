@@ -77,21 +77,31 @@ def start(pipeline_object, execution, account_id: str, region: str, trigger: dic
 
 def _run(run: Run, one_at_a_time: threading.Lock, account_id: str, region: str) -> None:
     with one_at_a_time:
-        pipeline = run.pipeline
-        role_arn = pipeline["roleArn"]
-        execution_id = run.execution.pipeline_execution_id
-        s3 = actions.role_client("s3", role_arn, pipeline["name"], execution_id, region)
-        store = ArtifactStore(pipeline.get("artifactStore", {}).get("location", ""), pipeline["name"], s3)
-        status = "Succeeded"
-        for stage in pipeline["stages"]:
-            run.stage_status[stage["name"]] = "InProgress"
-            if not _stage_succeeded(run, stage, store, account_id, region):
-                run.stage_status[stage["name"]] = "Failed"
-                status = "Failed"
-                break
-            run.stage_status[stage["name"]] = "Succeeded"
-        run.execution.status = status
-        run.execution.last_update_time = now()
+        try:
+            _run_stages(run, account_id, region)
+        except Exception as error:  # a fault of the local cloud: the execution ends Failed, not InProgress forever
+            print(f"CodePipeline execution {run.execution.pipeline_execution_id}: {error!r}", flush=True)
+            run.execution.status = "Failed"
+            run.execution.status_summary = f"{type(error).__name__}: {error}"
+            run.execution.last_update_time = now()
+
+
+def _run_stages(run: Run, account_id: str, region: str) -> None:
+    pipeline = run.pipeline
+    role_arn = pipeline["roleArn"]
+    execution_id = run.execution.pipeline_execution_id
+    s3 = actions.role_client("s3", role_arn, pipeline["name"], execution_id, region)
+    store = ArtifactStore(pipeline.get("artifactStore", {}).get("location", ""), pipeline["name"], s3)
+    status = "Succeeded"
+    for stage in pipeline["stages"]:
+        run.stage_status[stage["name"]] = "InProgress"
+        if not _stage_succeeded(run, stage, store, account_id, region):
+            run.stage_status[stage["name"]] = "Failed"
+            status = "Failed"
+            break
+        run.stage_status[stage["name"]] = "Succeeded"
+    run.execution.status = status
+    run.execution.last_update_time = now()
 
 
 def _stage_succeeded(run: Run, stage: dict, store: ArtifactStore, account_id: str, region: str) -> bool:
