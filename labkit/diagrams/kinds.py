@@ -35,6 +35,9 @@ ICONS = {
     "cloudmap": ("diagrams.aws.network", "CloudMap"),
     "eventbridge": ("diagrams.aws.integration", "Eventbridge"),
     "cloudwatch_logs": ("diagrams.aws.management", "CloudwatchLogs"),
+    "cloudwatch_alarm": ("diagrams.aws.management", "CloudwatchAlarm"),
+    "cloudwatch_dashboard": ("diagrams.aws.management", "Cloudwatch"),
+    "cloudtrail": ("diagrams.aws.management", "Cloudtrail"),
 }
 
 KINDS = tuple(ICONS)
