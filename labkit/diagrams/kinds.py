@@ -38,6 +38,7 @@ ICONS = {
     "cloudwatch_alarm": ("diagrams.aws.management", "CloudwatchAlarm"),
     "cloudwatch_dashboard": ("diagrams.aws.management", "Cloudwatch"),
     "cloudtrail": ("diagrams.aws.management", "Cloudtrail"),
+    "xray": ("diagrams.aws.devtools", "XRay"),
 }
 
 KINDS = tuple(ICONS)

@@ -16,6 +16,7 @@ lab = Lab("08", "Observability: CloudWatch, OpenTelemetry")
 CHECKOUT, NOTIFICATIONS, API = "checkout", "notifications", "shop"
 TOPIC, QUEUE, DLQ, OPS_TOPIC = "order-events", "notifications", "notifications-dlq", "ops-alerts"
 NAMESPACE, DASHBOARD, CLEANUP_SCRIPT = "Bookshop", "bookshop", "cleanup-script"
+STOREFRONT, SLOW_PART, SLOW_S = "storefront", "price basket", 0.3
 DLQ_ALARM, AGE_ALARM, SLO_ALARM = "notifications-dlq-depth", "notifications-message-age", "checkout-error-rate"
 CHECK_PREFIX = "labkit-check-"
 
@@ -483,10 +484,89 @@ def right_alarm_fired(ctx):
     )
 
 
+def _traced_since(ctx, filter_expression: str, since_s: float) -> list[dict]:
+    now = time.time()
+    answer = ctx.client("xray").get_trace_summaries(
+        StartTime=since_s, EndTime=now + 60, FilterExpression=filter_expression
+    )
+    return answer["TraceSummaries"]
+
+
+@lab.check(
+    "storefront-trace",
+    "serve_basket sends a trace: the storefront's request, its steps, and its call to checkout",
+    step=5,
+    hints=[
+        'with storefront_tracer.start_as_current_span("GET /basket", kind=trace.SpanKind.SERVER) as span: ... and '
+        'inside it start_as_current_span("price basket") and ("POST /checkout", kind=trace.SpanKind.CLIENT).',
+        'call.set_attribute("peer.service", "checkout"); headers = {}; propagate.inject(headers); then '
+        "requests.post(..., headers=headers); return xray_trace_id(span)",
+    ],
+)
+def storefront_trace(ctx):
+    trace_id = ctx.learner_function("serve_basket")(1)
+    storefront = ctx.env.name(STOREFRONT)
+    deadline = time.monotonic() + waits.minutes(1, at_least_s=20)
+    while not (found := ctx.client("xray").batch_get_traces(TraceIds=[str(trace_id)])["Traces"]):
+        if time.monotonic() > deadline:
+            ctx.fail(
+                f"expected serve_basket to return the X-Ray id of the trace it sent, found {trace_id!r}, "
+                "which X-Ray does not know: return xray_trace_id(span) of the SERVER span"
+            )
+        time.sleep(1)
+    documents = [json.loads(segment["Document"]) for segment in found[0]["Segments"]]
+    [segment] = [d for d in documents if d.get("name") == storefront] or [None]
+    ctx.expect(
+        segment is not None,
+        f"expected a segment of the service {storefront} in the trace, found {[d.get('name') for d in documents]}: "
+        "make GET /basket a SERVER span",
+    )
+    parts = {part.get("name"): part for part in segment.get("subsegments", [])}
+    ctx.expect(SLOW_PART in parts, f"expected a span {SLOW_PART!r} in the request, found {sorted(parts)}")
+    ctx.expect(
+        parts.get("checkout", {}).get("namespace") == "remote",
+        f"expected a CLIENT span calling checkout (peer.service checkout) in the request, found {sorted(parts)}",
+    )
+    request = segment.get("http", {}).get("request", {})
+    ctx.expect(request.get("method") == "GET", f"expected the request's http.request.method GET, found {request}")
+
+
+@lab.check(
+    "slow-trace",
+    "The filter finds the slow request, and where_the_time_went names the 300 ms",
+    step=5,
+    hints=[
+        'A filter expression: service("NAME") AND responsetime > 0.3 (NAME: env.name("storefront")).',
+        "In each segment document, subsegments have start_time and end_time in seconds: keep the longest.",
+    ],
+)
+def slow_trace(ctx):
+    expression = ctx.learner_value("slow_filter")
+    slow = _traced_since(ctx, expression, time.time() - 3600)
+    if not slow:
+        ctx.not_done(f"the filter {expression!r} finds no trace in the last hour: run the step's cell")
+    too_fast = [s["Id"] for s in slow if s.get("ResponseTime", 0) <= SLOW_S]
+    ctx.expect(
+        not too_fast,
+        f"expected the filter {expression!r} to find only requests slower than {SLOW_S} s, found "
+        f"{len(too_fast)} faster: add responsetime > {SLOW_S}",
+    )
+    others = sorted(
+        {s2["Name"] for s in slow for s2 in s.get("ServiceIds", [])} - {ctx.env.name(STOREFRONT), "checkout"}
+    )
+    ctx.expect(not others, f"expected the filter to find the storefront's requests only, found services {others}")
+    name, seconds = ctx.learner_function("where_the_time_went")(slow[0]["Id"])
+    ctx.expect(
+        name == SLOW_PART and seconds >= SLOW_S,
+        f"expected where_the_time_went to name {SLOW_PART!r} with at least {SLOW_S} s, found {name!r} with "
+        f"{seconds:.3f} s",
+    )
+
+
 @lab.check(
     "who-deleted",
     "who_deleted names the role session that deleted the queue policy, and the policy is back",
-    step=5,
+    step=6,
     hints=[
         'cloudtrail.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": '
         '"SetQueueAttributes"}]), newest first; json.loads(event["CloudTrailEvent"]) is the record.',
