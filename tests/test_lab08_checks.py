@@ -8,6 +8,8 @@ right answer back. The handlers are the solution notebook's own (its %%writefile
 changed."""
 
 import json
+import re
+import time
 
 import boto3
 import pytest
@@ -89,25 +91,22 @@ def alarm(kernel):
         cloudwatch.put_metric_alarm(**right)
 
 
-def solution_who_deleted(kernel):
-    """The notebook's who_deleted, called in its kernel."""
+def in_kernel(kernel, function: str):
+    """The notebook's function, called in its kernel with JSON arguments; what it returns, through JSON."""
 
-    def who_deleted(queue_url: str, attribute: str):
-        return json.loads(kernel(f"print(json.dumps(who_deleted({queue_url!r}, {attribute!r})))"))
+    def call(*args):
+        return json.loads(kernel(f"print(json.dumps({function}(*{json.dumps(list(args))})))"))
 
-    return who_deleted
+    return call
+
+
+def solution_functions(kernel) -> dict:
+    names = ("trace_of", "error_budget_left", "serve_basket", "find_slow_traces", "where_the_time_went")
+    return {name: in_kernel(kernel, name) for name in (*names, "who_deleted")}
 
 
 def test_the_solution_passes_every_check(kernel):
-    failing = [
-        (r.id, r.message)
-        for r in labs.require("08").run(
-            trace_of=lambda correlation_id: json.loads(kernel(f"print(json.dumps(trace_of({correlation_id!r})))")),
-            error_budget_left=lambda *args: float(kernel(f"print(error_budget_left{args!r})")),
-            who_deleted=solution_who_deleted(kernel),
-        )
-        if not r.passed
-    ]
+    failing = [(r.id, r.message) for r in labs.require("08").run(**solution_functions(kernel)) if not r.passed]
     assert failing == []
 
 
@@ -237,8 +236,7 @@ def test_checkout_that_ignores_the_callers_id_fails_saying_what_it_answered(kern
 
 def test_a_query_of_one_log_group_fails_naming_the_services_found(kernel):
     def only_checkout(correlation_id):
-        source = f"print(json.dumps(trace_of({correlation_id!r})))"
-        rows = json.loads(kernel(source))
+        rows = in_kernel(kernel, "trace_of")(correlation_id)
         return [row for row in rows if {"field": "service", "value": "checkout"} in row]
 
     found = result("insights-query", trace_of=only_checkout)
@@ -277,6 +275,52 @@ def test_who_deleted_returning_who_put_the_policy_back_fails_naming_the_cleanup_
         "arn:aws:sts::123456789012:assumed-role/cleanup-script-role/cleanup-script, found "
         "'arn:aws:iam::123456789012:root': the newest event that set Policy put it back; keep the one that set it "
         'to ""',
+    )
+
+
+def test_a_search_for_every_storefront_trace_fails_saying_most_were_fast(kernel):
+    storefront = json.loads(kernel("print(json.dumps(storefront))"))
+
+    def every_trace(since_s):
+        found = boto3.client("xray").get_trace_summaries(
+            StartTime=since_s, EndTime=time.time() + 60, FilterExpression=f'service("{storefront}")'
+        )
+        return [summary["Id"] for summary in found["TraceSummaries"]]
+
+    found = result("slow-trace", find_slow_traces=every_trace)
+    assert found.status == "failed"
+    assert re.fullmatch(
+        r"expected find_slow_traces to find only requests slower than 0\.3 s, found \d+ of \d+ faster: filter on "
+        r"responsetime > 0\.3",
+        found.message,
+    ), found.message
+
+
+def test_the_longest_subsegment_named_wrong_fails_naming_what_was_found(kernel):
+    found = result(
+        "slow-trace",
+        find_slow_traces=in_kernel(kernel, "find_slow_traces"),
+        where_the_time_went=lambda trace_id: ("checkout", 0.01),
+    )
+    assert (found.status, found.message) == (
+        "failed",
+        "expected where_the_time_went to name 'price basket' with at least 0.3 s, found 'checkout' with 0.01 s",
+    )
+
+
+def test_a_trace_without_the_call_to_checkout_fails_naming_the_spans_found(kernel):
+    kernel(
+        "def without_checkout(number):\n"
+        "    with storefront_tracer.start_as_current_span('GET /basket', kind=trace.SpanKind.SERVER) as span:\n"
+        "        span.set_attributes({'http.request.method': 'GET', 'url.full': 'https://shop.example/basket/1'})\n"
+        "        with storefront_tracer.start_as_current_span('price basket'):\n"
+        "            price_basket(number)\n"
+        "        return xray_trace_id(span)\n"
+    )
+    found = result("storefront-trace", serve_basket=in_kernel(kernel, "without_checkout"))
+    assert (found.status, found.message) == (
+        "failed",
+        "expected a CLIENT span calling checkout (peer.service checkout) in the request, found ['price basket']",
     )
 
 
