@@ -48,6 +48,7 @@ EXPECTED_SETS = {
     "xray: OTLP traces are read through the X-Ray APIs",
     "logs: Logs Insights queries run as Insights does",
     "cloudtrail: LookupEvents answers the management events served",
+    "codedeploy: Lambda deployments shift traffic and roll back",
 }
 
 

@@ -67,6 +67,7 @@ class Aws:
             ("cw", "cloudwatch"),
             ("acm", "acm"),
             ("pca", "acm-pca"),
+            ("cd", "codedeploy"),
         ):
             setattr(self, attribute, boto3.client(service))
 
@@ -326,6 +327,16 @@ def deploy(aws, prefix, tags):
         **tagged("tags", lower_pairs),
         definition=json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}),
     )["stateMachineArn"]
+    ids["codedeploy application"] = f"{prefix}-deploys"
+    aws.cd.create_application(
+        applicationName=ids["codedeploy application"], computePlatform="Lambda", **tagged("tags", pairs)
+    )
+    aws.cd.create_deployment_group(
+        applicationName=ids["codedeploy application"],
+        deploymentGroupName="live",
+        serviceRoleArn=role["Arn"],
+        **tagged("tags", pairs),
+    )
     return ids
 
 
@@ -466,6 +477,16 @@ def state(aws, ids):
         ),
         "rule targets": _probe(lambda: [t["Id"] for t in aws.events.list_targets_by_rule(Rule=ids["rule"])["Targets"]]),
         "state machine": _probe(lambda: aws.sfn.describe_state_machine(stateMachineArn=ids["state machine"])["status"]),
+        "codedeploy application": _probe(
+            lambda: aws.cd.get_application(applicationName=ids["codedeploy application"])["application"][
+                "computePlatform"
+            ]
+        ),
+        "codedeploy group": _probe(
+            lambda: aws.cd.get_deployment_group(
+                applicationName=ids["codedeploy application"], deploymentGroupName="live"
+            )["deploymentGroupInfo"]["deploymentConfigName"]
+        ),
         "trust store": _probe(
             lambda: aws.elb.describe_trust_stores(TrustStoreArns=[ids["trust store"]])["TrustStores"][0]["Name"]
         ),

@@ -30,6 +30,7 @@ SERVICE_MODULES: list[str] = [
     "kms",
     "secretsmanager",
     "cloudwatch",
+    "codedeploy",
     "xray",
     "logs",
     "iam",
