@@ -4,6 +4,7 @@ session) and the error code of a refused call; data events (SendMessage) are not
 not implement LookupEvents)."""
 
 import json
+import re
 import time
 import uuid
 
@@ -77,6 +78,10 @@ def test_a_call_refused_to_a_functions_role_is_recorded_with_its_session_and_err
     assert record["userIdentity"]["type"] == "AssumedRole"
     assert record["userIdentity"]["arn"].endswith(f"/{function}")
     assert record["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] == aws["role"]
+    attributes = record["userIdentity"]["sessionContext"]["attributes"]
+    assert attributes["mfaAuthenticated"] == "false"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", attributes["creationDate"])
+    assert attributes["creationDate"] <= record["eventTime"]  # the credentials came before the call
     assert refused["AccessKeyId"].startswith("ASIA")
 
 

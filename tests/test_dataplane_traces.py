@@ -259,3 +259,33 @@ def test_an_actively_traced_function_behind_a_traced_stage_continues_api_gateway
     segments = {doc["origin"]: doc for doc in (json.loads(s["Document"]) for s in found["Segments"])}
     assert segments["AWS::Lambda"]["parent_id"] == segments["AWS::ApiGateway::Stage"]["id"]
     assert segments["AWS::Lambda::Function"]["parent_id"] == segments["AWS::Lambda"]["id"]
+
+
+def test_remote_sampling_gets_the_accounts_default_rule_and_a_target_for_it(cloud, xray):
+    [record] = xray.get_sampling_rules()["SamplingRuleRecords"]
+    rule = record["SamplingRule"]
+    assert (rule["RuleName"], rule["FixedRate"], rule["ReservoirSize"], rule["Priority"]) == ("Default", 0.05, 1, 10000)
+    assert rule["RuleARN"] == "arn:aws:xray:us-east-1:123456789012:sampling-rule/Default"
+    assert {rule[key] for key in ("ServiceName", "ServiceType", "Host", "HTTPMethod", "URLPath", "ResourceARN")} == {
+        "*"
+    }
+    statistics = {"ClientID": "0" * 24, "Timestamp": time.time(), "RequestCount": 3, "SampledCount": 1}
+    answer = xray.get_sampling_targets(
+        SamplingStatisticsDocuments=[{**statistics, "RuleName": "Default"}, {**statistics, "RuleName": "checkout"}]
+    )
+    [target] = answer["SamplingTargetDocuments"]
+    assert (target["RuleName"], target["FixedRate"], target["ReservoirQuota"], target["Interval"]) == (
+        "Default",
+        0.05,
+        1,
+        10,
+    )
+    assert [u["RuleName"] for u in answer["UnprocessedStatistics"]] == ["checkout"]
+
+
+def test_an_xray_operation_the_local_cloud_lacks_is_refused_naming_it(cloud, xray):
+    with pytest.raises(ClientError) as refused:
+        xray.get_group(GroupName="Default")
+    error = refused.value.response["Error"]
+    assert error["Code"] == "NotImplemented"
+    assert error["Message"].startswith("The local cloud does not implement X-Ray's GetGroup")

@@ -102,6 +102,12 @@ WRONG_ANSWERS = {
         check="timeout",
         says="expected the catalog's Service Connect perRequestTimeoutSeconds between 1 and 3 s, found none",
     ),
+    "solutions/08_observability.ipynb": WrongAnswer(
+        right='MessageAttributes={"correlation_id": {"DataType": "String", "StringValue": correlation_id}})',
+        wrong=")",
+        check="id-crosses-the-queue",
+        says="checkout was given the correlation id 'labkit-check-",
+    ),
 }
 
 

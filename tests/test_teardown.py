@@ -228,6 +228,11 @@ def deploy(aws, prefix, tags):
         ComparisonOperator="GreaterThanOrEqualToThreshold",
         **tagged("Tags", pairs),
     )
+    # A dashboard carries no tags: it is the course's by the course alarm it shows.
+    ids["dashboard"] = f"{prefix}-board"
+    alarm_arn = aws.cw.describe_alarms(AlarmNames=[ids["alarm"]])["MetricAlarms"][0]["AlarmArn"]
+    widget = {"type": "alarm", "x": 0, "y": 0, "width": 6, "height": 3, "properties": {"alarms": [alarm_arn]}}
+    aws.cw.put_dashboard(DashboardName=ids["dashboard"], DashboardBody=json.dumps({"widgets": [widget]}))
 
     ids["rest api"] = aws.ag.create_rest_api(name=f"{prefix}-rest", **tagged("tags", tags))["id"]
     ids["http api"] = aws.ag2.create_api(Name=f"{prefix}-http", ProtocolType="HTTP", **tagged("Tags", tags))["ApiId"]
@@ -498,6 +503,7 @@ def state(aws, ids):
         ]
         or None,
         "alarm": [a["AlarmName"] for a in aws.cw.describe_alarms(AlarmNames=[ids["alarm"]])["MetricAlarms"]] or None,
+        "dashboard": _probe(lambda: aws.cw.get_dashboard(DashboardName=ids["dashboard"])["DashboardName"]),
         "rest api": _probe(lambda: aws.ag.get_rest_api(restApiId=ids["rest api"])["name"]),
         "http api": _probe(lambda: aws.ag2.get_api(ApiId=ids["http api"])["Name"]),
         "ecs cluster": _probe(lambda: ecs_status(aws.ecs.describe_clusters(clusters=[ids["cluster"]]), "clusters")),

@@ -35,6 +35,10 @@ ICONS = {
     "cloudmap": ("diagrams.aws.network", "CloudMap"),
     "eventbridge": ("diagrams.aws.integration", "Eventbridge"),
     "cloudwatch_logs": ("diagrams.aws.management", "CloudwatchLogs"),
+    "cloudwatch_alarm": ("diagrams.aws.management", "CloudwatchAlarm"),
+    "cloudwatch_dashboard": ("diagrams.aws.management", "Cloudwatch"),
+    "cloudtrail": ("diagrams.aws.management", "Cloudtrail"),
+    "xray": ("diagrams.aws.devtools", "XRay"),
 }
 
 KINDS = tuple(ICONS)

@@ -72,7 +72,6 @@ def _event(served: Served) -> dict | None:
     if caller.signing_name == "execute-api":  # an API's own traffic, not an AWS API call
         return None
     event_id = str(uuid.uuid4())
-    when = datetime.fromtimestamp(served.when, tz=UTC)
     identity, username = _identity(caller)
     source = f"{caller.signing_name}.amazonaws.com"
     read_only = bool(_READ.match(caller.operation))
@@ -84,7 +83,7 @@ def _event(served: Served) -> dict | None:
     record = {
         "eventVersion": "1.11",
         "userIdentity": identity,
-        "eventTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "eventTime": _iso(served.when),
         "eventSource": source,
         "eventName": caller.operation,
         "awsRegion": caller.region,
@@ -137,10 +136,15 @@ def _identity(caller: iam.Caller) -> tuple[dict, str]:
                 "accountId": session.account,
                 "userName": session.role_name,
             },
-            "attributes": {"mfaAuthenticated": "false"},
+            "attributes": {"creationDate": _iso(caller.session_issued_at), "mfaAuthenticated": "false"},
         },
     }
     return identity, session.session_name
+
+
+def _iso(epoch_s: float | None) -> str | None:
+    """A time as CloudTrail writes it: ISO 8601 in UTC, to the second ("2026-01-01T12:00:00Z")."""
+    return None if epoch_s is None else datetime.fromtimestamp(epoch_s, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _request_parameters(params: dict) -> dict:

@@ -73,6 +73,8 @@ class Caller:
     operation: str
     params: dict
     resource_arns: list[str]
+    session_issued_at: float | None = None
+    """When the session's credentials were issued (epoch seconds); None for the account's own keys."""
 
 
 def caller(environ, body: bytes, account: str) -> Caller | None:
@@ -84,8 +86,17 @@ def caller(environ, body: bytes, account: str) -> Caller | None:
     session = sessions.of(signed.access_key_id)
     arns = [arn for arn in resources.arns(found, signed.region, account) if arn != "*"]
     role_id = "AROA" + sessions.stable_id(session.role_arn) if session else None
+    issued_at = sessions.issued_at(session) if session else None
     return Caller(
-        signed.access_key_id, signed.region, session, role_id, signed.service, found.operation, found.params, arns
+        signed.access_key_id,
+        signed.region,
+        session,
+        role_id,
+        signed.service,
+        found.operation,
+        found.params,
+        arns,
+        issued_at,
     )
 
 

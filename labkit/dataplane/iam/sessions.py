@@ -8,6 +8,7 @@ import hashlib
 import secrets
 import string
 import threading
+import time
 from dataclasses import dataclass
 
 # AWS's temporary access key ids start with ASIA (IAM User Guide, "Unique identifiers").
@@ -36,6 +37,7 @@ class Session:
 
 _sessions: dict[str, Session] = {}  # access key id -> session
 _issued: dict[Session, dict[str, str]] = {}  # session -> its credentials
+_issued_at: dict[Session, float] = {}  # session -> when its credentials were issued (epoch seconds)
 _lock = threading.Lock()
 
 
@@ -52,6 +54,7 @@ def credentials(role_arn: str, session_name: str) -> dict[str, str]:
                 "AWS_SECRET_ACCESS_KEY": secrets.token_urlsafe(30),
                 "AWS_SESSION_TOKEN": secrets.token_urlsafe(120),
             }
+            _issued_at[session] = time.time()
         return dict(_issued[session])
 
 
@@ -66,7 +69,13 @@ def of(access_key_id: str) -> Session | None:
         return _sessions.get(access_key_id)
 
 
+def issued_at(session: Session) -> float | None:
+    with _lock:
+        return _issued_at.get(session)
+
+
 def forget_all() -> None:
     with _lock:
         _sessions.clear()
         _issued.clear()
+        _issued_at.clear()

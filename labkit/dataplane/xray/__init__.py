@@ -9,11 +9,14 @@ themselves (put_segments: Lambda's, for a function whose TracingConfig is Active
 """
 
 import json
+import re
 
 from labkit.dataplane.core import seams
-from labkit.dataplane.xray import otlp, store
+from labkit.dataplane.xray import otlp, sampling, store
 
 ROUTE = "/v1/traces"
+# A request signed for X-Ray: "Credential=KEY/DATE/REGION/xray/aws4_request" in its Authorization header.
+_SIGNED_FOR_XRAY = re.compile(r"Credential=[^/]+/[^/]+/([^/]+)/xray/aws4_request")
 
 
 def install() -> None:
@@ -23,6 +26,12 @@ def install() -> None:
 
 def middleware(app):
     def wsgi(environ, start_response):
+        operation = sampling.UNROUTED.get(environ.get("PATH_INFO", ""))
+        signed = _SIGNED_FOR_XRAY.search(environ.get("HTTP_AUTHORIZATION", ""))
+        if operation and signed:
+            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            status, answer = sampling.answer(operation, signed.group(1), body)
+            return _answer(start_response, status, "application/json", json.dumps(answer).encode())
         if environ.get("PATH_INFO") != ROUTE:
             return app(environ, start_response)
         if environ.get("REQUEST_METHOD") != "POST":
@@ -41,7 +50,8 @@ def middleware(app):
 
 
 def _answer(start_response, status: int, content_type: str, body: bytes):
-    reason = {200: "OK", 400: "Bad Request", 405: "Method Not Allowed", 415: "Unsupported Media Type"}[status]
+    reasons = {200: "OK", 400: "Bad Request", 405: "Method Not Allowed", 415: "Unsupported Media Type"}
+    reason = {**reasons, 501: "Not Implemented"}[status]
     start_response(f"{status} {reason}", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
     return [body]
 
