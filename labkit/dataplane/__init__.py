@@ -31,6 +31,7 @@ SERVICE_MODULES: list[str] = [
     "secretsmanager",
     "cloudwatch",
     "xray",
+    "elasticache",
     "logs",
     "iam",
     "cloudtrail",
