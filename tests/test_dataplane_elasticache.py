@@ -86,7 +86,11 @@ def test_deleting_a_cache_cluster_stops_its_server_and_it_is_then_gone(elasticac
         return None
 
     error = wait_for(gone, 10, "the deleted cluster to leave describe_cache_clusters")
-    assert error == {"Code": "CacheClusterNotFound", "Message": "Cache cluster short-lived not found.", "Type": "Sender"}
+    assert error == {
+        "Code": "CacheClusterNotFound",
+        "Message": "Cache cluster short-lived not found.",
+        "Type": "Sender",
+    }
 
 
 def test_a_replication_group_serves_at_its_primary_endpoint(elasticache):
