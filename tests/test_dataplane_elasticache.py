@@ -15,6 +15,7 @@ from private_cloud import private_cloud
 from support import exited, wait_for
 
 from labkit.localcloud import control
+from labkit.teardown import teardown
 
 
 @pytest.fixture(scope="module")
@@ -173,6 +174,49 @@ def test_a_cache_subnet_group_can_be_deleted(elasticache):
     with pytest.raises(ClientError) as raised:
         elasticache.describe_cache_subnet_groups(CacheSubnetGroupName="caches")
     assert raised.value.response["Error"]["Code"] == "CacheSubnetGroupNotFoundFault"
+
+
+def test_teardown_removes_the_labs_caches_and_their_subnet_and_parameter_groups_and_stops_the_servers(
+    elasticache, cloud
+):
+    tags = [{"Key": key, "Value": value} for key, value in cloud.tags.items()] + [{"Key": "labkit:lab", "Value": "10"}]
+    subnets = [s["SubnetId"] for s in boto3.client("ec2").describe_subnets()["Subnets"]][:1]
+    elasticache.create_cache_subnet_group(
+        CacheSubnetGroupName="lab10-caches", CacheSubnetGroupDescription="caches", SubnetIds=subnets, Tags=tags
+    )
+    elasticache.create_cache_parameter_group(
+        CacheParameterGroupName="lab10-lru", CacheParameterGroupFamily="valkey8", Description="lru", Tags=tags
+    )
+    elasticache.create_cache_cluster(
+        CacheClusterId="lab10-cluster", Engine="valkey", CacheNodeType="cache.t4g.micro", NumCacheNodes=1, Tags=tags
+    )
+    group = elasticache.create_replication_group(
+        ReplicationGroupId="lab10-group",
+        ReplicationGroupDescription="catalog",
+        Engine="valkey",
+        CacheNodeType="cache.t4g.micro",
+        NumCacheClusters=1,
+        CacheSubnetGroupName="lab10-caches",
+        Tags=tags,
+    )["ReplicationGroup"]
+    serverless = elasticache.create_serverless_cache(ServerlessCacheName="lab10-serverless", Engine="valkey", Tags=tags)
+    pids = [
+        server_pid(cluster(elasticache, "lab10-cluster")["CacheNodes"][0]["Endpoint"]["Port"]),
+        server_pid(group["NodeGroups"][0]["PrimaryEndpoint"]["Port"]),
+        server_pid(serverless["ServerlessCache"]["Endpoint"]["Port"]),
+    ]
+
+    report = teardown(lab="10")
+
+    assert sorted((entry.kind, entry.name) for entry in report.deleted) == [
+        ("ElastiCache cache cluster", "lab10-cluster"),
+        ("ElastiCache parameter group", "lab10-lru"),
+        ("ElastiCache replication group", "lab10-group"),
+        ("ElastiCache serverless cache", "lab10-serverless"),
+        ("ElastiCache subnet group", "lab10-caches"),
+    ]
+    assert report.left == []
+    assert all(exited(pid) for pid in pids)
 
 
 def test_reset_stops_every_cache_server(elasticache):

@@ -1,23 +1,24 @@
 """Where the ElastiCache data plane meets moto 5.2.5 (declared in labkit.dataplane.core.seams): node-based
 caches get servers and a status on the local clock (caches.py), and the actions moto lacks are added to its
-ElastiCacheResponse: the serverless caches (serverless.py) and DeleteCacheSubnetGroup."""
+ElastiCacheResponse: the serverless caches (serverless.py), the parameter groups (parameter_groups.py) and
+DeleteCacheSubnetGroup."""
 
 import functools
 import re
 
 from labkit.dataplane.core.seams import Seam
-from labkit.dataplane.elasticache import caches, serverless
+from labkit.dataplane.elasticache import caches, parameter_groups, serverless
 
 _BACKEND = "moto.elasticache.models.ElastiCacheBackend"
 _RESPONSE = "moto.elasticache.responses.ElastiCacheResponse"
 # moto's ListTagsForResource refuses the ARNs of the kinds it lacks.
-_SERVERLESS_ARN = re.compile(r"^arn:aws:elasticache:[^:]+:[0-9]+:serverlesscache:.+$")
+_ADDED_KIND_ARN = re.compile(r"^arn:aws:elasticache:[^:]+:[0-9]+:(serverlesscache|parametergroup):.+$")
 
 
 def _listing_tags_of_serverless_caches(list_tags):
     @functools.wraps(list_tags)
     def list_tags_for_resource(self, arn):
-        if _SERVERLESS_ARN.match(arn):
+        if _ADDED_KIND_ARN.match(arn):
             return self.tagging_service.list_tags_for_resource(arn)
         return list_tags(self, arn)
 
@@ -54,4 +55,5 @@ SEAMS = (
     ),
     _added(caches.delete_cache_subnet_group),
     *(_added(action) for action in serverless.ACTIONS),
+    *(_added(action) for action in parameter_groups.ACTIONS),
 )
