@@ -25,6 +25,7 @@ NEEDS_DEPLOYED: dict[str, tuple[str, ...]] = {
     "05": (),
     "06": (),
     "07": (),
+    "10": (),
 }
 CELL_TIMEOUT_S = 300
 

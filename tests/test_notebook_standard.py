@@ -29,6 +29,8 @@ MEETS_THE_STANDARD = [
     "labs/06_secrets_and_least_privilege.ipynb",
     "solutions/07_service_to_service.ipynb",
     "labs/07_service_to_service.ipynb",
+    "solutions/10_scale_and_cache.ipynb",
+    "labs/10_scale_and_cache.ipynb",
 ]
 
 
