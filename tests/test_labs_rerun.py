@@ -102,6 +102,12 @@ WRONG_ANSWERS = {
         check="timeout",
         says="expected the catalog's Service Connect perRequestTimeoutSeconds between 1 and 3 s, found none",
     ),
+    "solutions/10_scale_and_cache.ipynb": WrongAnswer(
+        right='lambda_.put_function_concurrency(FunctionName=env.name("catalog"), ReservedConcurrentExecutions=20)',
+        wrong='lambda_.put_function_concurrency(FunctionName=env.name("fulfilment"), ReservedConcurrentExecutions=20)',
+        check="reserved",
+        says="expected reserved concurrency on lk-learner-catalog, found none, and 20 on lk-learner-fulfilment",
+    ),
 }
 
 
