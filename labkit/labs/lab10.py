@@ -7,6 +7,7 @@ The checks read DynamoDB, ElastiCache, Lambda and SQS with boto3, call the catal
 X-Cache, X-Cache-TTL and X-Table-Reads headers say what a request did), and call the learner's
 monthly_costs."""
 
+import json
 import math
 from concurrent.futures import ThreadPoolExecutor
 
@@ -109,12 +110,17 @@ def author_search(ctx):
             break
         scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     expected.sort(key=int)
-    answer = ctx.get(f"{_catalog_url(ctx)}/books", params={"author": AUTHOR})
-    ctx.expect(
-        answer.status_code == 200,
-        f"expected GET /books?author={AUTHOR} to answer 200, found {answer.status_code}: {answer.text[:200]}",
-    )
-    found = [str(book.get("id")) for book in answer.json()]
+    # As the HTTP API calls it (payload format 2.0): a TODO the function raises is then "not done yet".
+    event = {
+        "version": "2.0",
+        "routeKey": "GET /books",
+        "rawPath": "/books",
+        "queryStringParameters": {"author": AUTHOR},
+    }
+    answer = ctx.invoke(ctx.env.name(CATALOG), event, fix="run step 1 (it deploys the catalog)")
+    status, body = answer.get("statusCode"), answer.get("body") or "null"
+    ctx.expect(status == 200, f"expected GET /books?author={AUTHOR} to answer 200, found {status}: {body[:200]}")
+    found = [str(book.get("id")) for book in json.loads(body)]
     ctx.expect(
         found == expected,
         f"expected the {len(expected)} books of {AUTHOR}, by id ({', '.join(expected[:5])}, ...), found "
@@ -276,6 +282,8 @@ def _reserved(ctx, name: str) -> int | None:
 def reserved(ctx):
     catalog = _reserved(ctx, ctx.env.name(CATALOG))
     consumer = _reserved(ctx, ctx.env.name(CONSUMER))
+    if catalog is None and consumer is None:
+        ctx.not_done(f"no function has reserved concurrency yet: give {ctx.env.name(CATALOG)} some in step 4")
     if catalog is None:
         elsewhere = (
             f", and {consumer} on {ctx.env.name(CONSUMER)}: that caps the consumer (its mapping's maximum "
