@@ -63,7 +63,7 @@ def _vpc_endpoints(clients, wanted):
     for endpoint in pages(clients("ec2"), "describe_vpc_endpoints", "VpcEndpoints"):
         tags = tag_dict(endpoint.get("Tags"))
         if endpoint.get("State", "").lower() not in ("deleting", "deleted") and wanted(tags):
-            name = f"{endpoint['ServiceName']} in {endpoint['VpcId']}"
+            name = tags.get("Name") or f"{endpoint['ServiceName']} in {endpoint['VpcId']}"
             yield Resource(
                 id=endpoint["VpcEndpointId"],
                 name=name,
