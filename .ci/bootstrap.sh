@@ -21,11 +21,20 @@ python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
   || fail "Python 3.11 or newer is needed as python3 (found: $(python3 --version 2>&1 || echo none))."
 
 # Debian packages: graphviz (diagrams needs `dot`), redis-server (ElastiCache caches on the local cloud: Redis
-# OSS 7.0 stands in for Valkey 7.2, same protocol), chromium (the browser test only).
+# OSS 7.0 stands in for Valkey 7.2, same protocol), chromium (the browser tests only). The browser tests use
+# LABKIT_BROWSER when set (GitHub's Ubuntu runners have no Debian chromium package, but their own Google Chrome).
 apt_missing=()
 command -v dot >/dev/null 2>&1 || apt_missing+=(graphviz)
 command -v redis-server >/dev/null 2>&1 || apt_missing+=(redis-server)
-if [ "$want_browser" = 1 ] && ! [ -x /usr/bin/chromium ]; then apt_missing+=(chromium); fi
+if [ "$want_browser" = 1 ] && [ -n "${LABKIT_BROWSER:-}" ]; then
+  [ -x "$LABKIT_BROWSER" ] || fail "LABKIT_BROWSER=$LABKIT_BROWSER is not an executable Chromium or Chrome."
+elif [ "$want_browser" = 1 ] && ! [ -x /usr/bin/chromium ]; then
+  if grep -qx 'ID=debian' /etc/os-release 2>/dev/null; then  # Ubuntu's chromium is a snap, not a package
+    apt_missing+=(chromium)
+  else
+    fail "no browser for the browser tests: this system has no Debian chromium package. Set LABKIT_BROWSER to a Chromium or Google Chrome binary (GitHub's Ubuntu runners: /usr/bin/google-chrome), then run this again."
+  fi
+fi
 if [ "${#apt_missing[@]}" -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     say "installing ${apt_missing[*]} with apt-get"

@@ -5,6 +5,7 @@ this kernel's environment so that plain boto3 and child processes reach the chos
 """
 
 import getpass
+import hashlib
 import os
 import re
 import sys
@@ -129,12 +130,22 @@ def current() -> "Environment | None":
     return _current
 
 
+# Names are lk-<owner>-<name>: with 16, the prefix takes 20 of the 32 characters AWS allows some names
+# (a load balancer's, a target group's).
+OWNER_MAX_LENGTH = 16
+
+
 def owner() -> str:
     """Who owns what this learner creates: LABKIT_OWNER, else the JupyterHub user (on a hub every learner's
     OS user is often the same, jovyan), else the OS user."""
     raw = os.environ.get("LABKIT_OWNER") or os.environ.get("JUPYTERHUB_USER") or getpass.getuser() or "learner"
-    cleaned = re.sub(r"[^a-z0-9]+", "-", raw.lower()).strip("-")[:16]
-    return cleaned or "learner"
+    cleaned = re.sub(r"[^a-z0-9]+", "-", raw.lower()).strip("-") or "learner"
+    if len(cleaned) <= OWNER_MAX_LENGTH:
+        return cleaned
+    # Cut short, names would collide (workshop-learner-01 and -02): in a shared account, one learner's
+    # teardown would delete another's. A digest of the whole name keeps them apart.
+    digest = hashlib.sha256(cleaned.encode()).hexdigest()[:5]
+    return f"{cleaned[: OWNER_MAX_LENGTH - 6].rstrip('-')}-{digest}"
 
 
 def _start_local(lab: str | None) -> Environment:

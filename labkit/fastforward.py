@@ -7,11 +7,9 @@ instructor's dashboard counts them as passed. Solutions are idempotent (they pas
 same local cloud: AUTHORING.md), so fast-forwarding twice is fine.
 """
 
-import time
-from pathlib import Path
-
-from labkit import config, labs, progress
+from labkit import labs, progress, solutionrun
 from labkit.errors import LabkitError
+from labkit.solutionrun import solution
 
 # What each lab needs still deployed from the labs before it, as its solution's "## Prerequisites" says.
 # Every lab so far starts from its own resources (AUTHORING.md: "each lab starts from its own"), so none
@@ -27,12 +25,6 @@ NEEDS_DEPLOYED: dict[str, tuple[str, ...]] = {
     "07": (),
     "10": (),
 }
-CELL_TIMEOUT_S = 300
-
-
-def solution(lab_id: str) -> Path | None:
-    found = sorted((config.COURSE_ROOT / "solutions").glob(f"{lab_id}_*.ipynb"))
-    return found[0] if found else None
 
 
 def earlier_labs(lab_id: str) -> list[str]:
@@ -77,45 +69,12 @@ def fast_forward(lab_id: str, say=print) -> None:
         )
     for earlier_id in earlier:
         if earlier_id in needed:
-            line = _deploy(earlier_id)
+            line = solutionrun.run_solution(earlier_id, target="local")
         else:
             line = f"lab {earlier_id}: nothing to deploy; recorded as fast-forwarded"
         progress.record_fast_forward(earlier_id)
         say(line)
     say(f"ready for lab {lab_id} on {env}.")
-
-
-def _deploy(lab_id: str) -> str:
-    """Run lab_id's solution up to its cleanup cell, then its checks: what it leaves behind is deployed."""
-    import nbformat
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
-
-    path = solution(lab_id)
-    notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(notebook, timeout=CELL_TIMEOUT_S, resources={"metadata": {"path": str(path.parent)}})
-    started = time.monotonic()
-    ran = 0
-    with client.setup_kernel():
-        for index, cell in enumerate(notebook.cells):
-            if cell.cell_type == "code" and "cleanup" not in cell.metadata.get("tags", []):
-                try:
-                    client.execute_cell(cell, index)
-                except CellExecutionError as error:
-                    last_line = str(error).strip().splitlines()[-1]
-                    raise LabkitError(f"lab {lab_id}: its solution's cell {index} failed: {last_line}") from error
-                ran += 1
-    results = labs.require(lab_id).run(in_terminal=True)
-    passed = sum(result.passed for result in results)
-    seconds = time.monotonic() - started
-    line = (
-        f"lab {lab_id}: deployed from solutions/{path.name} ({ran} cells, {seconds:.0f} s); "
-        f"{passed}/{len(results)} checks pass"
-    )
-    if passed < len(results):
-        failing = next(result for result in results if not result.passed)
-        raise LabkitError(f"{line}, not all: {failing.title}: {failing.message}")
-    return line
 
 
 def _span(lab_ids: list[str]) -> str:

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 from support import wait_for
+from support.browser import CHROMIUM
 
 from labkit import config, labs
 
 pytestmark = pytest.mark.long  # started early by tests/conftest.py
 
-CHROMIUM = "/usr/bin/chromium"
 SOLUTION = "solutions/01_run_and_export_the_bookshop.ipynb"
 OUTPUT = config.COURSE_ROOT / "test-output" / "browser"
 KERNEL_READY = """(() => {
@@ -94,7 +94,7 @@ def jupyterlab(cloud, tmp_path):
 
 
 def test_solution_runs_in_jupyterlab_and_its_check_panels_pass(jupyterlab):
-    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run `bash .ci/bootstrap.sh --with-browser`"
+    assert Path(CHROMIUM).exists(), f"no browser at {CHROMIUM}: run `bash .ci/bootstrap.sh --with-browser`"
     from playwright.sync_api import sync_playwright
 
     base, token = jupyterlab

@@ -9,13 +9,13 @@ import sys
 
 import pytest
 from support import wait_for
+from support.browser import CHROMIUM
 
 from labkit import cli, labs, progress
 from labkit.checks import FAILED, PASSED, Result
 from labkit.dashboard import board, learners
 from labkit.proc import free_port
 
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 LAB_01 = labs.require("01")
 

@@ -16,13 +16,13 @@ import boto3
 import nbformat
 import pytest
 from support import wait_for
+from support.browser import CHROMIUM
 
 from labkit import cli, config
 from labkit.hub.proxied import through_the_hub
 from labkit.proc import free_port
 
 pytestmark = pytest.mark.long  # started early by tests/conftest.py (make test runs it on its own)
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 PASSWORD = "room-password-42"
 LEARNERS = ("ann", "bob")

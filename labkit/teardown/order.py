@@ -9,7 +9,9 @@ from labkit.teardown import (
     autoscaling,
     cloudmap,
     cloudwatch,
+    codedeploy,
     cognito,
+    delivery,
     dynamodb,
     ec2,
     ecr,
@@ -28,10 +30,12 @@ from labkit.teardown import (
 )
 
 DELETIONS = (
+    *delivery.DELETIONS,
     *apigateway.DELETIONS,
     *lambda_.DELETIONS,
     *sqs_sns.DELETIONS,
     *cloudwatch.DELETIONS,
+    *codedeploy.DELETIONS,
     *autoscaling.DELETIONS,
     *ecs.DELETIONS,
     *elb.DELETIONS,

@@ -79,6 +79,30 @@ def api_request(kind: str, account: str, region: str, api, stage: str, status: i
     service_metrics.api_request(kind, account, region, api, stage, status, seconds)
 
 
+def alarm_state(account: str, region: str, name: str) -> str | None:
+    """An alarm's state (OK, ALARM, INSUFFICIENT_DATA) as the engine has evaluated it; None when there
+    is no such alarm. What a deployment that watches alarms reads (ECS's and CodeDeploy's rollbacks)."""
+    alarm = _alarm(account, region, name)
+    return None if alarm is None else alarm.state_value
+
+
+def alarm_window_seconds(account: str, region: str, name: str) -> float:
+    """How long (AWS seconds) an alarm takes to see a change: its window (Period x EvaluationPeriods) and
+    the period whose end evaluates it; 0 for no such alarm."""
+    alarm = _alarm(account, region, name)
+    return 0.0 if alarm is None else float((alarm.period or 0) * ((alarm.evaluation_periods or 1) + 1))
+
+
+def _alarm(account: str, region: str, name: str):
+    import sys
+
+    if "moto.cloudwatch.models" not in sys.modules:
+        return None  # no alarm can have been made yet
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    return cloudwatch_backends[account][region].alarms.get(name)
+
+
 def middleware(app):
     def wsgi(environ, start_response):
         # CloudWatch API calls (signed for the "monitoring" service, whatever their protocol) see

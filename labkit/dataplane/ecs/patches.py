@@ -129,6 +129,13 @@ def _update_service(response, call):
     runtime = scheduler.runtime_of(before)
     result = call()
     service = result.result["service"]
+    if params.get("deploymentConfiguration"):
+        service.deployment_configuration = {
+            **scheduler.DEFAULT_DEPLOYMENT_CONFIGURATION,
+            **params["deploymentConfiguration"],
+        }
+    if params.get("loadBalancers") is not None:
+        service.load_balancers = params["loadBalancers"]
     if runtime is None:
         return result
     primary = runtime.deployments[0].task_definition
@@ -226,6 +233,36 @@ def _list_tasks(response):
         return ActionResult({"taskArns": [t.task_arn for t in found]})
 
 
+def _list_service_deployments(response):
+    from moto.core.responses import ActionResult
+
+    get = response._get_param
+    with registry.LOCK:
+        service = response.ecs_backend._get_service(get("cluster", "default"), get("service", ""))
+        runtime = scheduler.runtime_of(service)
+        found = [
+            d
+            for d in (runtime.service_deployments if runtime else [])
+            if not get("status") or d.status in get("status")
+        ]
+        return ActionResult({"serviceDeployments": [d.brief() for d in found[: int(get("maxResults") or 20)]]})
+
+
+def _describe_service_deployments(response):
+    from moto.core.responses import ActionResult
+
+    wanted = response._get_param("serviceDeploymentArns") or []
+    with registry.LOCK:
+        known = {}
+        for service in response.ecs_backend.services.values():
+            runtime = scheduler.runtime_of(service)
+            for record in runtime.service_deployments if runtime else []:
+                known[record.arn] = (runtime, record)
+        found = [known[arn][1].describe(known[arn][0].task_counts) for arn in wanted if arn in known]
+        missing = [{"arn": arn, "reason": "MISSING"} for arn in wanted if arn not in known]
+        return ActionResult({"serviceDeployments": found, "failures": missing})
+
+
 def _default_security_groups(backend, network_configuration: dict | None) -> None:
     """awsvpc without securityGroups: the VPC's default group, as on AWS."""
     from moto.ecs.exceptions import InvalidParameterException
@@ -316,6 +353,9 @@ RESPONSE_SEAMS = (
         )
     ),
     Seam(f"{_RESPONSE}.stop_task", ("self",), replace=lambda _: _stop_task),
+    # moto 5.2.5 has neither: service deployments as ECS reports them (service_deployments.py).
+    Seam(f"{_RESPONSE}.list_service_deployments", replace=lambda _: _list_service_deployments),
+    Seam(f"{_RESPONSE}.describe_service_deployments", replace=lambda _: _describe_service_deployments),
     Seam(f"{_RESPONSE}.list_tasks", ("self",), replace=lambda _: _list_tasks),
     Seam(f"{_RESPONSE}.list_services", ("self",), replace=_without_inactive),
     *(

@@ -17,7 +17,8 @@ import uuid
 from moto.core.utils import utcnow
 
 from labkit.dataplane.core import clock, state
-from labkit.dataplane.ecs import registry
+from labkit.dataplane.core.arns import Arn
+from labkit.dataplane.ecs import registry, service_deployments, traffic_shifts
 from labkit.dataplane.ecs.tasks import TaskRuntime
 
 PASS_EVERY_S = 0.2
@@ -51,6 +52,15 @@ class Deployment:
         self.network_configuration = service.network_configuration or None
         # AWS shows a service's Service Connect configuration on each of its deployments, not on the service.
         self.service_connect_configuration = getattr(service, "service_connect_configuration", None)
+        self.revision_arn = service_deployments.revision_arn(service, service.cluster_name)
+        # The target group each of the service's load balancers registers this deployment's tasks in
+        # (by the group the service names): the alternate one for a blue/green deployment's green.
+        self.target_groups: dict[str, str] = {}
+        self.production_weight = 100
+        self.shift: traffic_shifts.TrafficShift | None = None
+        self.record: service_deployments.ServiceDeployment | None = None
+        self.failure_threshold = 0
+        self.steady_since: float | None = None  # when a rolling deployment with alarms began its bake time
 
     def as_moto(self, desired: int, running: int, pending: int) -> dict:
         service_connect = (
@@ -84,6 +94,9 @@ class ServiceRuntime:
         self.backend = backend
         first = service.deployments[0]["id"] if service.deployments else new_deployment_id()
         self.deployments = [Deployment(first, service.task_definition, service)]
+        self.service_deployments: list[service_deployments.ServiceDeployment] = []
+        self.last_completed: Deployment | None = None
+        self._record(self.deployments[0], [])
         self.tasks: list[TaskRuntime] = []
         self.failures_in_a_row = 0
         self.next_launch_at = 0.0
@@ -94,8 +107,15 @@ class ServiceRuntime:
     def name(self) -> str:
         return self.service.name
 
-    def load_balancers(self) -> list[dict]:
-        return list(self.service.load_balancers or [])
+    def load_balancers(self, deployment: Deployment | None = None) -> list[dict]:
+        """The service's load balancers; for a deployment, with the target groups its tasks use."""
+        given = list(self.service.load_balancers or [])
+        if deployment is None:
+            return given
+        return [
+            {**lb, "targetGroupArn": deployment.target_groups.get(lb.get("targetGroupArn"), lb.get("targetGroupArn"))}
+            for lb in given
+        ]
 
     def wake(self) -> None:
         _wake.set()
@@ -105,16 +125,57 @@ class ServiceRuntime:
         with registry.LOCK:
             self.service.events = [event, *self.service.events][:MAX_EVENTS]
 
-    def deploy(self, task_definition_arn: str) -> None:
-        """update_service with a new task definition, or forceNewDeployment."""
+    def deploy(
+        self, task_definition_arn: str, rolling_back: service_deployments.ServiceDeployment | None = None
+    ) -> None:
+        """update_service with a new task definition, or forceNewDeployment; or the circuit breaker's
+        rollback of a deployment (whose service deployment it completes)."""
         with registry.LOCK:
+            blue = self.deployments[0]
             for deployment in self.deployments:
                 deployment.status = "ACTIVE"
-            self.deployments.insert(0, Deployment(new_deployment_id(), task_definition_arn, self.service))
+                if deployment.shift is not None:
+                    deployment.shift.stop()
+            new = Deployment(new_deployment_id(), task_definition_arn, self.service)
+            configuration = self.configuration()
+            shifting = rolling_back is None and traffic_shifts.applies(configuration, self.load_balancers())
+            if shifting:
+                new.target_groups = traffic_shifts.green_target_groups(self.load_balancers(), blue.target_groups)
+                new.production_weight = 0
+            else:
+                new.target_groups = dict(blue.target_groups)
+            self.deployments.insert(0, new)
+            if rolling_back is None:
+                self._record(new, [d for d in self.deployments[1:]])
+            else:
+                new.record = rolling_back
+            if shifting:
+                new.shift = traffic_shifts.TrafficShift(self, new, blue, new.record, configuration)
+                new.shift.start()
             self.steady = False
             self.failures_in_a_row, self.next_launch_at = 0, 0.0
             self._publish()
         self.wake()
+
+    def restore(self, blue: Deployment, green: Deployment, reason: str) -> None:
+        """A traffic-shifting deployment rolled back: blue is the primary deployment again and the
+        scheduler stops green's tasks (called with registry.LOCK held)."""
+        if blue in self.deployments:
+            self.deployments.remove(blue)
+        self.deployments.insert(0, blue)
+        blue.status, green.status = "PRIMARY", "ACTIVE"
+        green.rollout_state, green.rollout_state_reason = "FAILED", reason
+        self.service.task_definition = blue.task_definition
+        self.steady = False
+        self.add_event(f"(service {self.name}) rolling back to deployment {blue.id}.")
+        self._publish()
+        self.wake()
+
+    def _record(self, deployment: Deployment, sources: list[Deployment]) -> None:
+        deployment.record = service_deployments.ServiceDeployment(
+            self.service, self.service.cluster_name, deployment, sources, self.configuration()
+        )
+        self.service_deployments.insert(0, deployment.record)
 
     def configuration(self) -> dict:
         given = getattr(self.service, "deployment_configuration", None) or {}
@@ -129,12 +190,18 @@ class ServiceRuntime:
             return
         self._replace_failing_tasks()
         primary = self.deployments[0]
+        self._watch_alarms(primary)
         desired = int(self.service.desired_count or 0)
         configuration = self.configuration()
         # maximumPercent is an upper limit during deployments: it never keeps a service below its
         # desired count.
         max_total = max(desired, math.floor(desired * configuration["maximumPercent"] / 100))
         min_serving = math.ceil(desired * configuration["minimumHealthyPercent"] / 100)
+        shift = primary.shift
+        if shift is not None:
+            # Blue/green runs both revisions in full: green starts once its hooks allow, and blue's
+            # tasks stay until CLEAN_UP.
+            max_total = 2 * desired if shift.may_scale_up else 0
 
         live = [t for t in self.tasks if t.live]
         primary_live = [t for t in live if t.deployment is primary]
@@ -149,7 +216,8 @@ class ServiceRuntime:
 
         live = [t for t in self.tasks if t.live]
         serving = sum(1 for t in live if t.serves())
-        for task in sorted((t for t in live if t.deployment is not primary), key=lambda t: t.serves()):
+        holding = shift is not None and shift.holding_blue
+        for task in sorted((t for t in live if t.deployment is not primary and not holding), key=lambda t: t.serves()):
             if not task.serves():
                 self._stop(task)
             elif serving - 1 >= min_serving:
@@ -256,23 +324,56 @@ class ServiceRuntime:
     def _trip_circuit_breaker(self, deployment: Deployment) -> None:
         breaker = self.configuration().get("deploymentCircuitBreaker") or {}
         threshold = min(200, max(3, math.ceil(int(self.service.desired_count or 0) / 2)))
+        deployment.failure_threshold = threshold
         if (
             not breaker.get("enable")
             or deployment.rollout_state != "IN_PROGRESS"
             or deployment.failed_tasks < threshold
         ):
             return
-        deployment.rollout_state = "FAILED"
-        deployment.rollout_state_reason = "ECS deployment circuit breaker: tasks failed to start."
         self.add_event(f"(service {self.name}) (deployment {deployment.id}) deployment failed: tasks failed to start.")
-        previous = next((d for d in self.deployments[1:] if d.rollout_state == "COMPLETED"), None)
-        if breaker.get("rollback") and previous is not None and deployment is self.deployments[0]:
-            self.add_event(f"(service {self.name}) rolling back to deployment {previous.id}.")
-            self.service.task_definition = previous.task_definition
-            self.deploy(previous.task_definition)
-            self.deployments[
-                0
-            ].rollout_state_reason = f"ECS deployment circuit breaker: rolling back to deploymentId {previous.id}."
+        self._fail(
+            deployment, "ECS deployment circuit breaker", "tasks failed to start.", bool(breaker.get("rollback"))
+        )
+
+    def _watch_alarms(self, primary: Deployment) -> None:
+        """deploymentConfiguration.alarms during a rolling deployment (a traffic shift watches its own)."""
+        alarms = self.configuration().get("alarms") or {}
+        record = primary.record
+        # Not a rollback's deployment: the alarm that caused it is still in ALARM.
+        if primary.shift is not None or primary.rollout_state != "IN_PROGRESS" or record is None:
+            return
+        if record.status != "IN_PROGRESS" or record.target is not primary:
+            return
+        firing = traffic_shifts.firing_alarms(self.service.arn, alarms)
+        if firing:
+            record.triggered_alarms = firing
+            self.add_event(f"(service {self.name}) (deployment {primary.id}) deployment failed: alarm detected.")
+            self._fail(
+                primary, "ECS deployment alarms", f"{', '.join(firing)} in ALARM state.", bool(alarms.get("rollback"))
+            )
+
+    def _fail(self, deployment: Deployment, cause: str, what: str, roll_back: bool) -> None:
+        """The deployment failed; with roll_back, the last completed deployment is deployed again."""
+        deployment.rollout_state = "FAILED"
+        deployment.rollout_state_reason = f"{cause}: {what}"
+        # The last deployment that completed, even once its tasks are gone (AWS rolls back to it).
+        previous = self.last_completed if self.last_completed is not deployment else None
+        roll_back = roll_back and previous is not None
+        if deployment.shift is not None:
+            deployment.shift.fail(deployment.rollout_state_reason, roll_back)
+            return
+        if not roll_back or deployment is not self.deployments[0]:
+            if deployment.record is not None:
+                deployment.record.finish("STOPPED", deployment.rollout_state_reason)
+            return
+        reason = f"{cause}: rolling back to deploymentId {previous.id}."
+        self.add_event(f"(service {self.name}) rolling back to deployment {previous.id}.")
+        self.service.task_definition = previous.task_definition
+        if deployment.record is not None:
+            deployment.record.roll_back(reason, previous.revision_arn)
+        self.deploy(previous.task_definition, rolling_back=deployment.record)
+        self.deployments[0].rollout_state_reason = reason
 
     def _retire_finished_deployments(self) -> None:
         in_use = {id(t.deployment) for t in self.tasks}
@@ -286,7 +387,13 @@ class ServiceRuntime:
             and all(t.serves() for t in live)
             and len(self.tasks) == len(live)
         )
+        if settled and not self._baked(primary):
+            return
+        if settled and primary.record is not None and not primary.record.finished:
+            rolled_back = primary.record.status == "ROLLBACK_IN_PROGRESS"
+            primary.record.finish("ROLLBACK_SUCCESSFUL" if rolled_back else "SUCCESSFUL")
         if settled and primary.rollout_state == "IN_PROGRESS":
+            self.last_completed = primary
             primary.rollout_state = "COMPLETED"
             primary.rollout_state_reason = f"ECS deployment {primary.id} completed."
             primary.updated_at = utcnow()
@@ -295,8 +402,26 @@ class ServiceRuntime:
             self.steady = True
             self.add_event(f"(service {self.name}) has reached a steady state.")
 
+    def _baked(self, primary: Deployment) -> bool:
+        """A rolling deployment with alarms stays IN_PROGRESS for a bake time once steady, watching them:
+        AWS computes it from the alarms; here, the longest alarm's window (Period x EvaluationPeriods)
+        and one period more, for the evaluation that ends it."""
+        alarms = self.configuration().get("alarms") or {}
+        if primary.shift is not None or not alarms.get("enable") or primary.rollout_state != "IN_PROGRESS":
+            return True
+        if primary.steady_since is None:
+            primary.steady_since = time.monotonic()
+        from labkit.dataplane import cloudwatch
+
+        arn = Arn.parse(self.service.arn)
+        windows = [cloudwatch.alarm_window_seconds(arn.account, arn.region, n) for n in alarms.get("alarmNames") or []]
+        return time.monotonic() - primary.steady_since >= clock.local_seconds(max(windows, default=0))
+
     def _drain_service(self) -> None:
         """delete_service: the service is DRAINING until its tasks have stopped."""
+        for deployment in self.deployments:
+            if deployment.shift is not None:
+                deployment.shift.stop()
         for task in [t for t in self.tasks if t.live]:
             self._stop(task)
         if not self.tasks and self.service.status == "DRAINING":
@@ -310,6 +435,14 @@ class ServiceRuntime:
         if source == "TASK_DEFINITION":
             return list(task_definition.tags or [])
         return []
+
+    def task_counts(self, deployment: Deployment) -> tuple[int, int, int]:
+        """(requested, running, pending) tasks of a deployment, as service deployments report them."""
+        live = [t for t in self.tasks if t.live and t.deployment is deployment]
+        running = sum(1 for t in live if t.task.last_status == "RUNNING")
+        primary = deployment is self.deployments[0]
+        requested = int(self.service.desired_count or 0) if primary or deployment.shift else len(live)
+        return requested, running, len(live) - running
 
     def _publish(self) -> None:
         """Write what is true now onto moto's Service, which describe_services serializes."""
@@ -357,6 +490,10 @@ def start() -> None:
 
 def forget_all() -> None:
     with registry.LOCK:
+        for runtime in _services:
+            for deployment in runtime.deployments:
+                if deployment.shift is not None:
+                    deployment.shift.stop()
         _services.clear()
 
 

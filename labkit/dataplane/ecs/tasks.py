@@ -279,7 +279,7 @@ class TaskRuntime:
         self._set_status("ACTIVATING", connectivity="CONNECTED", connectivity_at=utcnow())
         if self.service is None:
             return
-        for load_balancer in self.service.load_balancers():
+        for load_balancer in self.service.load_balancers(self.deployment):
             self._register_target(load_balancer)
         self.cloud_map_instances = servicediscovery.register_task(self, self.service.service)
 

@@ -62,6 +62,21 @@ def healthy_target_count(group) -> int:
     return targets.runtime_of(group).healthy_count()
 
 
+def forward_weights(rule_arn: str) -> dict[str, int] | None:
+    """What a listener rule (by ARN) forwards to each target group, by weight; None if no such rule."""
+    rule = rules.find_rule(rule_arn)
+    return None if rule is None else rules.forward_weights(rule)
+
+
+def set_forward_weights(rule_arn: str, weights: dict[str, int]) -> None:
+    """Shift a listener rule's traffic between target groups, as ModifyRule with weights does
+    (ECS's blue/green, canary and linear deployments do it to the production listener rule)."""
+    rule = rules.find_rule(rule_arn)
+    if rule is None:
+        raise ValueError(f"no listener rule {rule_arn}")
+    rules.set_forward_weights(rule, weights)
+
+
 def middleware(app):
     def wsgi(environ, start_response):
         if environ.get("PATH_INFO") != LOADBALANCERS_ROUTE:

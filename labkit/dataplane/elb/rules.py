@@ -114,3 +114,41 @@ def _pattern(text: str, ignore_case: bool) -> re.Pattern:
     """ALB wildcards: * is any run of characters, ? one character; nothing else is special."""
     body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text)
     return re.compile(body, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
+
+
+def find_rule(rule_arn: str):
+    """The listener rule (a listener's default rule too) with this ARN, or None."""
+    from moto.elbv2.models import elbv2_backends
+
+    from labkit.dataplane.core.arns import Arn
+
+    arn = Arn.parse(rule_arn)
+    backend = elbv2_backends[arn.account][arn.region]
+    for balancer in list(backend.load_balancers.values()):
+        for listener in list(balancer.listeners.values()):
+            for rule in list(listener.rules.values()):
+                if rule.arn == rule_arn:
+                    return rule
+    return None
+
+
+def forward_weights(rule) -> dict[str, int]:
+    """The weight of each target group the rule's forward action sends to."""
+    action = final_action(rule.actions)
+    if action is None or action.type != "forward":
+        return {}
+    if action.data.get("TargetGroupArn"):
+        return {action.data["TargetGroupArn"]: 1}
+    groups = action.data.get("ForwardConfig", {}).get("TargetGroups", [])
+    return {group["TargetGroupArn"]: int(group.get("Weight", 1)) for group in groups}
+
+
+def set_forward_weights(rule, weights: dict[str, int]) -> None:
+    """The rule's forward action sends to these target groups with these weights, as a
+    ModifyRule with a ForwardConfig does; the listener's next request sees it."""
+    action = final_action(rule.actions)
+    if action is None or action.type != "forward":
+        raise ValueError(f"the rule {rule.arn} does not forward")
+    action.data.pop("TargetGroupArn", None)
+    config = action.data.setdefault("ForwardConfig", {})
+    config["TargetGroups"] = [{"TargetGroupArn": arn, "Weight": int(weight)} for arn, weight in weights.items()]

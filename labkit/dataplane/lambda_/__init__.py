@@ -35,6 +35,16 @@ def permits(function_arn: str, on_behalf_of) -> bool:
     return moto_patches.permits(function_arn, on_behalf_of)
 
 
+def route_alias(account: str, region: str, function_name: str, alias: str, version: str, weights: dict) -> None:
+    """Point an alias at a version with additional versions by weight (0..1), as UpdateAlias with a
+    RoutingConfig does: CodeDeploy shifts a Lambda canary's traffic this way. Raises moto's error for
+    a function or alias that does not exist."""
+    from moto.awslambda.models import lambda_backends
+
+    found = lambda_backends[account][region].get_alias(alias, function_name)
+    found.update(None, version, {"AdditionalVersionWeights": weights} if weights else {})
+
+
 def middleware(app):
     def wsgi(environ, start_response):
         # CloudWatch Logs API calls (JSON protocol, X-Amz-Target Logs_20140328.*) see the log

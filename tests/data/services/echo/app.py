@@ -1,6 +1,7 @@
 """The echo service: answers which task it runs in, for the ECS and ALB tests.
 
-GET /health          200 "ok" (500 after GET /sicken)
+GET /health          200 "ok" (500 after GET /sicken, or always with BROKEN=health)
+With BROKEN=requests, every other request answers 500 (a bad release whose health check passes).
 GET /whoami          {"task": <task id>, "pid", "port", "version", "greeting", "secret"}
 GET /slow?seconds=S  answers after S seconds
 GET /log?line=TEXT   prints TEXT to stdout
@@ -34,6 +35,9 @@ def task_id() -> str:
 
 TASK = task_id()
 sick = threading.Event()
+BROKEN = os.environ.get("BROKEN", "")
+if BROKEN == "health":
+    sick.set()
 active = [0]  # requests in progress, so that a shutdown can wait for them
 idle = threading.Condition()
 
@@ -63,6 +67,8 @@ class Handler(BaseHTTPRequestHandler):
         query = parse_qs(url.query)
         if url.path == "/health":
             return self.reply(500 if sick.is_set() else 200, {"status": "sick" if sick.is_set() else "ok"})
+        if BROKEN == "requests":
+            return self.reply(500, {"broken": True, "task": TASK})
         if url.path == "/sicken":
             sick.set()
             return self.reply(200, {"sick": True})

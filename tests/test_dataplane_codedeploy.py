@@ -1,0 +1,258 @@
+"""CodeDeploy canaries of a Lambda function on the local cloud, as a learner drives them with boto3: the
+alias's traffic shifts by the deployment configuration, hooks are invoked and waited for, an alarm
+stops the deployment and a rollback deployment puts the alias back on the old version."""
+
+import io
+import json
+import textwrap
+import threading
+import uuid
+import zipfile
+
+import boto3
+import pytest
+from support import wait_for
+from support.iam import grant
+
+ACCOUNT = "123456789012"
+
+
+def zipped(source: str) -> bytes:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("app.py", textwrap.dedent(source))
+    return archive.getvalue()
+
+
+def role(service: str, actions: list[str]) -> str:
+    trust = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    name = f"role-{uuid.uuid4().hex[:8]}"
+    arn = boto3.client("iam").create_role(
+        RoleName=name, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [trust]})
+    )["Role"]["Arn"]
+    grant(name, actions)
+    return arn
+
+
+VERSION_1 = """
+    def handler(event, context):
+        return {"version": 1}
+"""
+BROKEN_VERSION_2 = """
+    def handler(event, context):
+        raise RuntimeError("version 2 is broken")
+"""
+GOOD_VERSION_2 = """
+    def handler(event, context):
+        return {"version": 2}
+"""
+HOOK = """
+    import boto3
+
+    def handler(event, context):
+        boto3.client("codedeploy").put_lifecycle_event_hook_execution_status(
+            deploymentId=event["DeploymentId"],
+            lifecycleEventHookExecutionId=event["LifecycleEventHookExecutionId"],
+            status="{status}",
+        )
+"""
+
+
+class LambdaCanary:
+    """A function with versions 1 and 2, its alias live on 1, and a CodeDeploy application and group."""
+
+    def __init__(self, cloud, version_2: str, alarms: list[str] | None = None):
+        self.lambda_, self.codedeploy = boto3.client("lambda"), boto3.client("codedeploy")
+        self.name = f"fn-{uuid.uuid4().hex[:8]}"
+        execution = role("lambda.amazonaws.com", ["logs:*"])
+        self.lambda_.create_function(
+            FunctionName=self.name,
+            Runtime="python3.12",
+            Role=execution,
+            Handler="app.handler",
+            Code={"ZipFile": zipped(VERSION_1)},
+        )
+        self.lambda_.publish_version(FunctionName=self.name)
+        self.lambda_.update_function_code(FunctionName=self.name, ZipFile=zipped(version_2))
+        self.lambda_.publish_version(FunctionName=self.name)
+        self.lambda_.create_alias(FunctionName=self.name, Name="live", FunctionVersion="1")
+        self.application = f"app-{self.name}"
+        self.codedeploy.create_application(applicationName=self.application, computePlatform="Lambda")
+        service_role = role(
+            "codedeploy.amazonaws.com", ["lambda:InvokeFunction", "lambda:UpdateAlias", "lambda:GetAlias"]
+        )
+        group = {
+            "applicationName": self.application,
+            "deploymentGroupName": "live",
+            "serviceRoleArn": service_role,
+            "deploymentStyle": {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+            "autoRollbackConfiguration": {
+                "enabled": True,
+                "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"],
+            },
+        }
+        if alarms:
+            group["alarmConfiguration"] = {"enabled": True, "alarms": [{"name": n} for n in alarms]}
+        self.codedeploy.create_deployment_group(**group)
+
+    def hook(self, status: str) -> str:
+        name = f"CodeDeployHook_{uuid.uuid4().hex[:8]}"
+        self.lambda_.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role("lambda.amazonaws.com", ["codedeploy:PutLifecycleEventHookExecutionStatus"]),
+            Handler="app.handler",
+            Code={"ZipFile": zipped(HOOK.replace("{status}", status))},
+            Timeout=10,
+        )
+        return name
+
+    def deploy(self, config: str, hooks: dict | None = None) -> str:
+        appspec = {
+            "version": 0.0,
+            "Resources": [
+                {
+                    self.name: {
+                        "Type": "AWS::Lambda::Function",
+                        "Properties": {"Name": self.name, "Alias": "live", "CurrentVersion": "1", "TargetVersion": "2"},
+                    }
+                }
+            ],
+            "Hooks": [{event: function} for event, function in (hooks or {}).items()],
+        }
+        return self.codedeploy.create_deployment(
+            applicationName=self.application,
+            deploymentGroupName="live",
+            deploymentConfigName=config,
+            revision={"revisionType": "AppSpecContent", "appSpecContent": {"content": json.dumps(appspec)}},
+        )["deploymentId"]
+
+    def alias(self) -> tuple[str, dict]:
+        found = self.lambda_.get_alias(FunctionName=self.name, Name="live")
+        return found["FunctionVersion"], (found.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+
+    def finished(self, deployment_id: str, timeout: float = 30) -> dict:
+        def done():
+            info = self.codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
+            return info if info["status"] in ("Succeeded", "Failed", "Stopped") else None
+
+        return wait_for(done, timeout, f"deployment {deployment_id} to finish")
+
+
+def canary_config(percent: int, minutes: int) -> str:
+    name = f"Canary{percent}Percent{minutes}Minutes-{uuid.uuid4().hex[:6]}"
+    boto3.client("codedeploy").create_deployment_config(
+        deploymentConfigName=name,
+        computePlatform="Lambda",
+        trafficRoutingConfig={
+            "type": "TimeBasedCanary",
+            "timeBasedCanary": {"canaryPercentage": percent, "canaryInterval": minutes},
+        },
+    )
+    return name
+
+
+def test_a_lambda_canary_shifts_the_alias_by_its_schedule_and_completes(cloud):
+    canary = LambdaCanary(cloud, GOOD_VERSION_2)
+    deployment = canary.deploy(
+        canary_config(20, 3),
+        hooks={"BeforeAllowTraffic": canary.hook("Succeeded"), "AfterAllowTraffic": canary.hook("Succeeded")},
+    )
+    assert deployment.startswith("d-") and len(deployment) == 11
+
+    wait_for(lambda: canary.alias() == ("1", {"2": 0.2}), 20, "20 percent of the alias on version 2")
+    info = canary.finished(deployment)
+    assert info["status"] == "Succeeded"
+    assert canary.alias() == ("2", {})
+    assert "errorInformation" not in info or not info["errorInformation"]
+
+
+def test_a_predefined_linear_config_moves_ten_percent_every_minute(cloud):
+    config = boto3.client("codedeploy").get_deployment_config(
+        deploymentConfigName="CodeDeployDefault.LambdaLinear10PercentEvery1Minute"
+    )["deploymentConfigInfo"]
+    assert config["computePlatform"] == "Lambda"
+    assert config["trafficRoutingConfig"] == {
+        "type": "TimeBasedLinear",
+        "timeBasedLinear": {"linearPercentage": 10, "linearInterval": 1},
+    }
+
+
+def test_an_alarm_on_the_alias_errors_stops_the_canary_and_rolls_the_alias_back(cloud):
+    alarm = f"canary-errors-{uuid.uuid4().hex[:6]}"
+    canary = LambdaCanary(cloud, BROKEN_VERSION_2, alarms=[alarm])
+    boto3.client("cloudwatch").put_metric_alarm(
+        AlarmName=alarm,
+        Namespace="AWS/Lambda",
+        MetricName="Errors",
+        Dimensions=[
+            {"Name": "FunctionName", "Value": canary.name},
+            {"Name": "Resource", "Value": f"{canary.name}:live"},
+        ],
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        TreatMissingData="notBreaching",
+    )
+    stop = threading.Event()
+    answers = []
+
+    def invoke_the_alias():
+        client = boto3.client("lambda")
+        while not stop.is_set():
+            answer = client.invoke(FunctionName=canary.name, Qualifier="live", Payload=b"{}")
+            answers.append(answer.get("FunctionError") is None)
+
+    caller = threading.Thread(target=invoke_the_alias, daemon=True)
+    caller.start()
+    try:
+        deployment = canary.deploy("CodeDeployDefault.LambdaCanary10Percent5Minutes")
+        info = canary.finished(deployment)
+    finally:
+        stop.set()
+        caller.join()
+
+    assert info["status"] == "Stopped"
+    assert info["errorInformation"] == {
+        "code": "ALARM_ACTIVE",
+        "message": "One or more alarms have been activated according to the Amazon CloudWatch metrics you "
+        f"selected, and the affected deployments have been stopped. Activated alarms: <{alarm}>",
+    }
+    rollback_id = info["rollbackInfo"]["rollbackDeploymentId"]
+    assert info["rollbackInfo"]["rollbackMessage"] == (
+        f"Deployment {deployment} terminated. Automatic rollback is triggered with a DeploymentId {rollback_id}."
+    )
+    rollback = canary.codedeploy.get_deployment(deploymentId=rollback_id)["deploymentInfo"]
+    assert rollback["status"] == "Succeeded"
+    assert rollback["creator"] == "codeDeployRollback"
+    assert rollback["rollbackInfo"]["rollbackTriggeringDeploymentId"] == deployment
+    assert canary.alias() == ("1", {})
+    assert 0 < answers.count(False) < len(answers) * 0.5
+
+
+def test_a_before_allow_traffic_hook_that_reports_failed_stops_the_deployment_before_any_traffic_moves(cloud):
+    canary = LambdaCanary(cloud, GOOD_VERSION_2)
+    hook = canary.hook("Failed")
+    deployment = canary.deploy("CodeDeployDefault.LambdaAllAtOnce", hooks={"BeforeAllowTraffic": hook})
+    info = canary.finished(deployment)
+    assert info["status"] == "Failed"
+    assert info["errorInformation"] == {
+        "code": "HOOK_EXECUTION_FAILURE",
+        "message": f"The deployment failed because the BeforeAllowTraffic lifecycle event hook {hook} reported Failed.",
+    }
+    assert canary.alias() == ("1", {})
+
+
+def test_a_hook_status_for_an_unknown_execution_is_refused_as_codedeploy_refuses_it(cloud):
+    canary = LambdaCanary(cloud, GOOD_VERSION_2)
+    deployment = canary.deploy("CodeDeployDefault.LambdaAllAtOnce")
+    with pytest.raises(canary.codedeploy.exceptions.InvalidLifecycleEventHookExecutionIdException) as refused:
+        canary.codedeploy.put_lifecycle_event_hook_execution_status(
+            deploymentId=deployment, lifecycleEventHookExecutionId="not-an-execution", status="Succeeded"
+        )
+    assert refused.value.response["Error"]["Message"] == (
+        "The lifecycle event hook execution ID not-an-execution is not valid."
+    )
+    assert canary.finished(deployment)["status"] == "Succeeded"
