@@ -16,6 +16,7 @@ from labkit.proc import stop_group
 EXECUTABLE = "redis-server"
 READY_TIMEOUT_S = 5.0
 CLUSTER_SLOTS = 16384
+START_ATTEMPTS = 3
 
 
 class ServerUnavailable(Exception):
@@ -47,6 +48,20 @@ def start(key: str, password: str | None = None, cluster_mode: bool = False) -> 
         raise ServerUnavailable(
             "redis-server is not installed: run .ci/bootstrap.sh (Debian: apt-get install redis-server)"
         )
+    for attempt in range(START_ATTEMPTS):
+        try:
+            server = _started(executable, password, cluster_mode)
+            break
+        except ServerUnavailable:
+            # A free port can be taken between choosing it and the server binding it: choose again.
+            if attempt == START_ATTEMPTS - 1:
+                raise
+    with _lock:
+        _servers[key] = server
+    return server
+
+
+def _started(executable: str, password: str | None, cluster_mode: bool) -> Server:
     port = _free_port()
     work_dir = tempfile.mkdtemp(prefix="labkit-cache-")
     # --save "" and no AOF: a cache, nothing written to disk; cluster mode keeps its nodes.conf in work_dir.
@@ -55,7 +70,10 @@ def start(key: str, password: str | None = None, cluster_mode: bool = False) -> 
     if password:
         command += ["--requirepass", password]
     if cluster_mode:
+        # The cluster bus listens on a port of its own: by default the port plus 10000, which may be taken or
+        # beyond 65535 for a port from the ephemeral range.
         command += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
+        command += ["--cluster-port", str(_free_port())]
     process = subprocess.Popen(
         command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
@@ -67,8 +85,6 @@ def start(key: str, password: str | None = None, cluster_mode: bool = False) -> 
     except BaseException:
         _stop(server)
         raise
-    with _lock:
-        _servers[key] = server
     return server
 
 
