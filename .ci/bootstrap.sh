@@ -20,10 +20,12 @@ fail() { printf 'bootstrap: %s\n' "$*" >&2; exit 1; }
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
   || fail "Python 3.11 or newer is needed as python3 (found: $(python3 --version 2>&1 || echo none))."
 
-# Debian packages: graphviz (diagrams needs `dot`), chromium (the browser tests only). The browser tests use
+# Debian packages: graphviz (diagrams needs `dot`), redis-server (ElastiCache caches on the local cloud: Redis
+# OSS 7.0 stands in for Valkey 7.2, same protocol), chromium (the browser tests only). The browser tests use
 # LABKIT_BROWSER when set (GitHub's Ubuntu runners have no Debian chromium package, but their own Google Chrome).
 apt_missing=()
 command -v dot >/dev/null 2>&1 || apt_missing+=(graphviz)
+command -v redis-server >/dev/null 2>&1 || apt_missing+=(redis-server)
 if [ "$want_browser" = 1 ] && [ -n "${LABKIT_BROWSER:-}" ]; then
   [ -x "$LABKIT_BROWSER" ] || fail "LABKIT_BROWSER=$LABKIT_BROWSER is not an executable Chromium or Chrome."
 elif [ "$want_browser" = 1 ] && ! [ -x /usr/bin/chromium ]; then
@@ -39,7 +41,7 @@ if [ "${#apt_missing[@]}" -gt 0 ]; then
     apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_missing[@]}" >/dev/null
   else
-    fail "missing system packages: ${apt_missing[*]}. Install them (Debian/Ubuntu: sudo apt-get install ${apt_missing[*]}; macOS: brew install graphviz), then run this again."
+    fail "missing system packages: ${apt_missing[*]}. Install them (Debian/Ubuntu: sudo apt-get install ${apt_missing[*]}; macOS: brew install graphviz redis), then run this again."
   fi
 fi
 

@@ -24,6 +24,7 @@ NEEDS_DEPLOYED: dict[str, tuple[str, ...]] = {
     "06": (),
     "07": (),
     "08": (),
+    "10": (),
 }
 
 

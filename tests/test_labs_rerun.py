@@ -108,6 +108,12 @@ WRONG_ANSWERS = {
         check="id-crosses-the-queue",
         says="checkout was given the correlation id 'labkit-check-",
     ),
+    "solutions/10_scale_and_cache.ipynb": WrongAnswer(
+        right='lambda_.put_function_concurrency(FunctionName=env.name("catalog"), ReservedConcurrentExecutions=20)',
+        wrong='lambda_.put_function_concurrency(FunctionName=env.name("fulfilment"), ReservedConcurrentExecutions=20)',
+        check="reserved",
+        says="expected reserved concurrency on lk-learner-catalog, found none, and 20 on lk-learner-fulfilment",
+    ),
 }
 
 

@@ -46,6 +46,7 @@ EXPECTED_SETS = {
     "cloudwatch: metric filters make metrics",
     "sqs: a sender's trace header becomes AWSTraceHeader",
     "xray: OTLP traces are read through the X-Ray APIs",
+    "elasticache: caches are real servers",
     "logs: Logs Insights queries run as Insights does",
     "cloudtrail: LookupEvents answers the management events served",
     "codedeploy: Lambda deployments shift traffic and roll back",

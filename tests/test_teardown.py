@@ -67,6 +67,7 @@ class Aws:
             ("cw", "cloudwatch"),
             ("acm", "acm"),
             ("pca", "acm-pca"),
+            ("cache", "elasticache"),
             ("cd", "codedeploy"),
             ("cfn", "cloudformation"),
             ("pipelines", "codepipeline"),
@@ -324,6 +325,34 @@ def deploy(aws, prefix, tags):
     ids["rule"] = f"{prefix}-rule"
     aws.events.put_rule(Name=ids["rule"], EventPattern=json.dumps({"source": ["bookshop"]}), **tagged("Tags", pairs))
     aws.events.put_targets(Rule=ids["rule"], Targets=[{"Id": "queue", "Arn": queue_arn}])
+    ids["vpc endpoint"] = aws.ec2.create_vpc_endpoint(
+        VpcEndpointType="Gateway",
+        VpcId=vpc,
+        ServiceName="com.amazonaws.us-east-1.dynamodb",
+        **tagged(
+            "TagSpecifications", [{"ResourceType": "vpc-endpoint", "Tags": [*pairs, {"Key": "Name", "Value": prefix}]}]
+        ),
+    )["VpcEndpoint"]["VpcEndpointId"]
+    subnet = aws.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"][0]["SubnetId"]
+    aws.cache.create_cache_subnet_group(
+        CacheSubnetGroupName=f"{prefix}-caches", CacheSubnetGroupDescription="caches", SubnetIds=[subnet], Tags=pairs
+    )
+    aws.cache.create_cache_parameter_group(
+        CacheParameterGroupName=f"{prefix}-params", CacheParameterGroupFamily="valkey8", Description="p", Tags=pairs
+    )
+    aws.cache.create_replication_group(
+        ReplicationGroupId=f"{prefix}-group",
+        ReplicationGroupDescription="group",
+        Engine="valkey",
+        CacheNodeType="cache.t4g.micro",
+        NumCacheClusters=1,
+        CacheSubnetGroupName=f"{prefix}-caches",
+        Tags=pairs,
+    )
+    aws.cache.create_cache_cluster(
+        CacheClusterId=f"{prefix}-node", Engine="valkey", CacheNodeType="cache.t4g.micro", NumCacheNodes=1, Tags=pairs
+    )
+    aws.cache.create_serverless_cache(ServerlessCacheName=f"{prefix}-serverless", Engine="valkey", Tags=pairs)
     ids["state machine"] = aws.sfn.create_state_machine(
         name=f"{prefix}-flow",
         roleArn=role["Arn"],
@@ -479,7 +508,55 @@ def state(aws, ids):
         groups = aws.logs.describe_log_groups(logGroupNamePrefix=ids["log group"])["logGroups"]
         return [group["logGroupName"] for group in groups] or None
 
+    def cache_status(describe, key):
+        """Whether a cache is there (creating or available: its status moves on by itself), None once it is
+        deleting: AWS takes minutes to remove it, and it is on its way."""
+        return None if describe()[0][key] == "deleting" else "there"
+
+    def caches():
+        found = (
+            _probe(
+                lambda: cache_status(
+                    lambda: aws.cache.describe_replication_groups(ReplicationGroupId=f"{prefix}-group")[
+                        "ReplicationGroups"
+                    ],
+                    "Status",
+                )
+            ),
+            _probe(
+                lambda: cache_status(
+                    lambda: aws.cache.describe_cache_clusters(CacheClusterId=f"{prefix}-node")["CacheClusters"],
+                    "CacheClusterStatus",
+                )
+            ),
+            _probe(
+                lambda: cache_status(
+                    lambda: aws.cache.describe_serverless_caches(ServerlessCacheName=f"{prefix}-serverless")[
+                        "ServerlessCaches"
+                    ],
+                    "Status",
+                )
+            ),
+            _probe(
+                lambda: aws.cache.describe_cache_subnet_groups(CacheSubnetGroupName=f"{prefix}-caches")[
+                    "CacheSubnetGroups"
+                ][0]["CacheSubnetGroupName"]
+            ),
+            _probe(
+                lambda: aws.cache.describe_cache_parameter_groups(CacheParameterGroupName=f"{prefix}-params")[
+                    "CacheParameterGroups"
+                ][0]["CacheParameterGroupName"]
+            ),
+        )
+        return None if found == (None,) * 5 else found
+
+    def vpc_endpoint():
+        found = aws.ec2.describe_vpc_endpoints(VpcEndpointIds=[ids["vpc endpoint"]])["VpcEndpoints"]
+        return found[0]["State"] if found and found[0]["State"].lower() not in ("deleted", "deleting") else None
+
     return {
+        "caches": caches(),
+        "vpc endpoint": _probe(vpc_endpoint),
         "iam role": _probe(role),
         "iam policy": _probe(lambda: aws.iam.get_policy(PolicyArn=ids["policy"])["Policy"]["DefaultVersionId"]),
         "queue messages": _probe(

@@ -46,6 +46,9 @@ NOT_FOUND_CODES = {
     "RepositoryNotFoundException",
     "UserPoolNotFound",
     "NoSuchResource",
+    "ReplicationGroupNotFoundFault",
+    "CacheClusterNotFound",
+    "ServerlessCacheNotFoundFault",
     "404",  # a HEAD request (head_bucket, head_object) has no error body: only its status
 }
 

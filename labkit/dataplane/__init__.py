@@ -35,6 +35,7 @@ SERVICE_MODULES: list[str] = [
     "codebuild",
     "codepipeline",
     "xray",
+    "elasticache",
     "logs",
     "iam",
     "cloudtrail",

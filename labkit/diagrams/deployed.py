@@ -33,6 +33,7 @@ from labkit.inventory import (
     cognito,
     dynamodb,
     ecs,
+    elasticache,
     elb,
     iam,
     kms,
@@ -249,6 +250,13 @@ def _tables(clients: Clients):
         yield Drawn("dynamodb", table.name, table)
 
 
+def _caches(clients: Clients):
+    """ElastiCache caches, node-based and serverless, drawn alike: a cache, by its id or name."""
+    for kind in (elasticache.REPLICATION_GROUP, elasticache.CACHE_CLUSTER, elasticache.SERVERLESS_CACHE):
+        for cache in kind.resources(clients):
+            yield Drawn("elasticache", cache.name, cache)
+
+
 def _queues(clients: Clients):
     for queue in sqs_sns.QUEUE.resources(clients):
         yield Drawn("sqs", queue.name, queue)
@@ -352,6 +360,7 @@ LISTERS: tuple[Lister, ...] = (
     Lister("Lambda functions", ("lambda", "iam_role"), (("lambda", "iam_role"),), _functions),
     Lister("Lambda event source mappings", (), (("sqs", "lambda"), ("dynamodb", "lambda")), _event_source_mappings),
     Lister("DynamoDB tables", ("dynamodb",), (), _tables),
+    Lister("ElastiCache caches", ("elasticache",), (), _caches),
     Lister("SQS queues", ("sqs",), (("sqs", "sqs"),), _queues),
     Lister("SNS topics", ("sns",), (("sns", "sqs"), ("sns", "lambda")), _topics),
     Lister(

@@ -21,6 +21,7 @@ ICONS = {
     "httpapi": ("diagrams.aws.network", "APIGateway"),
     "lambda": ("diagrams.aws.compute", "Lambda"),
     "dynamodb": ("diagrams.aws.database", "Dynamodb"),
+    "elasticache": ("diagrams.aws.database", "ElasticacheForRedis"),
     "sqs": ("diagrams.aws.integration", "SQS"),
     "sns": ("diagrams.aws.integration", "SNS"),
     "ecs_service": ("diagrams.aws.compute", "ElasticContainerServiceService"),

@@ -1,5 +1,6 @@
 """EC2 security groups, and those of their rules that name another group (a task group admitting
-the load balancer's group): AWS refuses to delete a group that another group's rule names."""
+the load balancer's group): AWS refuses to delete a group that another group's rule names. And VPC
+endpoints (a gateway endpoint lets functions in a VPC reach DynamoDB without a NAT gateway)."""
 
 from labkit.awsapi import pages, tag_dict
 from labkit.inventory.base import Kind, Resource
@@ -58,6 +59,22 @@ def _rules_naming_groups(clients, wanted):
             )
 
 
+def _vpc_endpoints(clients, wanted):
+    for endpoint in pages(clients("ec2"), "describe_vpc_endpoints", "VpcEndpoints"):
+        tags = tag_dict(endpoint.get("Tags"))
+        if endpoint.get("State", "").lower() not in ("deleting", "deleted") and wanted(tags):
+            name = tags.get("Name") or f"{endpoint['ServiceName']} in {endpoint['VpcId']}"
+            yield Resource(
+                id=endpoint["VpcEndpointId"],
+                name=name,
+                full_name=f"{name} ({endpoint['VpcEndpointId']})",
+                arn="",
+                tags=tags,
+                details=endpoint,
+            )
+
+
+VPC_ENDPOINT = Kind("VPC endpoint", "ec2", _vpc_endpoints)
 SECURITY_GROUP_RULE = Kind("EC2 security group rule", "ec2", _rules_naming_groups)
 SECURITY_GROUP = Kind("EC2 security group", "ec2", _groups)
-KINDS = (SECURITY_GROUP_RULE, SECURITY_GROUP)
+KINDS = (VPC_ENDPOINT, SECURITY_GROUP_RULE, SECURITY_GROUP)

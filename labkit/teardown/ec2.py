@@ -1,4 +1,4 @@
-"""EC2 security groups. The rules of the course's groups that name another group are revoked
+"""VPC endpoints, and EC2 security groups. The rules of the course's groups that name another group are revoked
 first, so that groups naming each other (a task group admitting the load balancer's) can all go.
 A group stays in use while a network interface has it (a load balancer's, an ECS task's): AWS takes
 minutes to remove those after their owner is deleted, and refuses the group until then."""
@@ -13,6 +13,7 @@ def revoke_rule(client, rule):
 
 
 DELETIONS = (
+    Deletion(ec2.VPC_ENDPOINT, lambda client, endpoint: client.delete_vpc_endpoints(VpcEndpointIds=[endpoint.id])),
     Deletion(ec2.SECURITY_GROUP_RULE, revoke_rule),
     # DependencyViolation: a network interface still has it, or another group's rule names it.
     Deletion(

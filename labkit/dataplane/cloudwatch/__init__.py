@@ -63,6 +63,12 @@ def lambda_invoked(fn, invoked_arn: str, errored: bool, started_s: float, durati
 
 
 @_never_failing
+def lambda_throttled(fn) -> None:
+    """An invocation of moto's LambdaFunction fn was throttled (over its concurrency limit)."""
+    service_metrics.lambda_throttled(fn)
+
+
+@_never_failing
 def alb_request(balancer, group, status: int, from_target: bool, target_seconds: float | None) -> None:
     service_metrics.alb_request(balancer, group, status, from_target, target_seconds)
 

@@ -4,7 +4,8 @@
   (function errors and timeouts: "binary indicators of the outcome of an invocation", so 0 for an
   invocation without one), Duration (Milliseconds), under no dimension ("Across All Functions"),
   FunctionName, and for an invocation of a version or alias FunctionName+Resource (name:qualifier),
-  and of an alias FunctionName+Resource+ExecutedVersion;
+  and of an alias FunctionName+Resource+ExecutedVersion; Throttles (invocations refused over a concurrency
+  limit, which count in none of the others) under no dimension and FunctionName;
 - AWS/ApplicationELB ("CloudWatch metrics for your Application Load Balancer"): RequestCount,
   HTTPCode_Target_nXX_Count, HTTPCode_ELB_nXX_Count, TargetResponseTime (Seconds) under LoadBalancer
   (app/name/id) and TargetGroup+LoadBalancer (targetgroup/name/id); published only when not zero;
@@ -43,6 +44,11 @@ def lambda_invoked(fn, invoked_arn: str, errored: bool, duration_ms: float, star
         ("Duration", duration_ms, MILLISECONDS),
     )
     metrics.record(fn.account_id, fn.region, "AWS/Lambda", samples, sets, at=started_s)
+
+
+def lambda_throttled(fn) -> None:
+    sets = [(), (("FunctionName", fn.function_name),)]
+    metrics.record(fn.account_id, fn.region, "AWS/Lambda", [("Throttles", 1.0, COUNT)], sets)
 
 
 def alb_request(balancer, group, status: int, from_target: bool, target_seconds: float | None) -> None:

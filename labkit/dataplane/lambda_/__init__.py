@@ -9,13 +9,14 @@ variables (environment.py).
 START/END/REPORT and the handler's output go to CloudWatch Logs (logs.py) once the invocation has
 answered, and before any CloudWatch Logs API call (middleware() below); Event invocations run in
 the background with retries (events.py). SQS event source mappings are polled in the background
-and SNS delivers asynchronously (event_sources.py). Only python3.x runtimes run.
+and SNS delivers asynchronously (event_sources.py). Reserved and account concurrency are enforced
+(concurrency.py): over them, Invoke answers 429 and events wait. Only python3.x runtimes run.
 """
 
 import atexit
 
 from labkit.dataplane.core import seams
-from labkit.dataplane.lambda_ import event_sources, events, invoke, logs, pollers, template
+from labkit.dataplane.lambda_ import concurrency, event_sources, events, invoke, logs, pollers, template
 
 
 def install() -> None:
@@ -60,3 +61,4 @@ def reset() -> None:
     events.forget_queued()
     logs.forget_queued()
     invoke.POOL.stop_all()
+    concurrency.reset()

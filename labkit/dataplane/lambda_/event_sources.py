@@ -13,9 +13,11 @@ What moto 5.2.5 does, and what this corrects:
   to the batching window to fill it; one synchronous invocation through LambdaBackend.invoke (the
   seam moto_patches.py replaces); on success the batch is deleted, on a function error it stays
   and is received again after the queue's VisibilityTimeout, and moto moves it to the queue's DLQ
-  after maxReceiveCount receives; with ReportBatchItemFailures only the listed items stay. One
-  batch at a time per mapping, and moto's receive corrected so that a failed FIFO batch comes
-  back in the order it was sent: each message group keeps its order. moto stores a mapping's
+  after maxReceiveCount receives; with ReportBatchItemFailures only the listed items stay. Up to
+  ScalingConfig's MaximumConcurrency batches at once per mapping (without one, the five concurrent batches
+  AWS starts with), one at a time from a FIFO queue; a throttled batch (over the function's concurrency)
+  stays and comes back after the VisibilityTimeout, as AWS does; and moto's receive corrected so that
+  a failed FIFO batch comes back in the order it was sent: each message group keeps its order. moto stores a mapping's
   FilterCriteria and ignores it; here a message no filter matches (core.patterns) is deleted
   without invoking the function, as AWS does.
 - SNS: Subscription.publish calls LambdaBackend.send_sns_message, which invokes the function
@@ -42,6 +44,9 @@ from labkit.dataplane.lambda_ import pollers, streams
 
 # How long a poller waits on an empty queue before looking again; SendMessage wakes it sooner.
 IDLE_WAIT_S = 0.05
+# Concurrent batches of a mapping without ScalingConfig: AWS starts with five and scales up from there;
+# the worker pool runs a few per function at once here (pool.py).
+DEFAULT_CONCURRENT_BATCHES = 5
 # What Lambda's pollers call with the function's role (AWS checks them when the mapping is created).
 POLLER_ACTIONS = ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes")
 
@@ -111,6 +116,7 @@ def _poll(lambda_backend, mapping, stop: threading.Event) -> None:
     def serving() -> bool:
         return mapping.enabled and exists()
 
+    delivering = _Delivering()
     while exists():
         try:
             found = _queue(mapping.event_source_arn)
@@ -118,12 +124,53 @@ def _poll(lambda_backend, mapping, stop: threading.Event) -> None:
                 stop.wait(IDLE_WAIT_S)
                 continue
             sqs_backend, queue = found
+            at_most = _concurrent_batches(mapping, queue)
+            if not delivering.wait_below(at_most, IDLE_WAIT_S):
+                continue
             batch = _next_batch(sqs_backend, queue, mapping, serving)
-            if batch:
+            if not batch:
+                continue
+            if at_most == 1:  # in order: a FIFO queue's batches one after the other
                 _deliver(lambda_backend, mapping, queue, batch)
+            else:
+                delivering.start(_deliver, lambda_backend, mapping, queue, batch)
         except Exception:  # one bad batch must not end the polling; the cloud's log says why
             traceback.print_exc()
             stop.wait(1.0)
+
+
+class _Delivering:
+    """A mapping's batches being delivered, each on a thread of its own."""
+
+    def __init__(self):
+        self._changed = threading.Condition()
+        self._count = 0
+
+    def wait_below(self, limit: int, timeout_s: float) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: self._count < limit, timeout_s)
+
+    def start(self, deliver, *args) -> None:
+        with self._changed:
+            self._count += 1
+
+        def run() -> None:
+            try:
+                deliver(*args)
+            except Exception:
+                traceback.print_exc()
+            finally:
+                with self._changed:
+                    self._count -= 1
+                    self._changed.notify_all()
+
+        threading.Thread(target=run, daemon=True, name="sqs-batch").start()
+
+
+def _concurrent_batches(mapping, queue) -> int:
+    if queue.fifo_queue:
+        return 1
+    return int((mapping.scaling_config or {}).get("MaximumConcurrency") or DEFAULT_CONCURRENT_BATCHES)
 
 
 def _queue(queue_arn: str):
@@ -188,12 +235,12 @@ def _deliver(lambda_backend, mapping, queue, batch: list) -> None:
     event = {"Records": [records[message.id] for message in batch]}
     try:
         result = functions.invoke(mapping.function_arn, event)
-    except Exception as error:  # the function is gone: the batch stays, as a failed one does
-        print(
-            f"labkit: SQS event source {mapping.uuid} could not invoke "
-            f"{mapping.function_arn}: {getattr(error, 'message', error)}",
-            flush=True,
-        )
+    except functions.FunctionUnavailable as error:
+        if error.error_type != "TooManyRequestsException":
+            _report_not_invoked(mapping, error.message)
+        return  # throttled, or the function is gone: the batch stays, as a failed one does
+    except Exception as error:
+        _report_not_invoked(mapping, getattr(error, "message", error))
         return
     if result.function_error:
         return  # visible again after the queue's VisibilityTimeout
@@ -204,6 +251,10 @@ def _deliver(lambda_backend, mapping, queue, batch: list) -> None:
         for message in batch:
             if message.id not in failed:
                 _delete(queue, message)
+
+
+def _report_not_invoked(mapping, why) -> None:
+    print(f"labkit: SQS event source {mapping.uuid} could not invoke {mapping.function_arn}: {why}", flush=True)
 
 
 def _passes_the_filters(mapping, record: dict) -> bool:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from labkit.dataplane import cloudwatch
 from labkit.dataplane.core.functions import ANSWER_BY, TRACE_HEADER, CallerStoppedWaiting
-from labkit.dataplane.lambda_ import code_cache, environment, logs, tracing
+from labkit.dataplane.lambda_ import code_cache, concurrency, environment, logs, tracing
 from labkit.dataplane.lambda_.pool import WorkerPool
 from labkit.dataplane.lambda_.workers import INIT_TIMEOUT_S, Outcome, Worker, WorkerSpec
 
@@ -79,25 +79,43 @@ def run(fn, payload: bytes, caller: Caller) -> Invocation:
         return invocation
 
     spec = _worker_spec(fn, code_dir)
+    claimed = concurrency.claim(fn)  # raises Throttled over the function's or the account's limit
+    try:
+        return _run_claimed(claimed, spec, fn, payload, caller, request_id)
+    except CallerStoppedWaiting:
+        raise  # the invocation goes on, and releases its claim when it ends
+    except BaseException:
+        concurrency.release(claimed)
+        raise
+
+
+def _run_claimed(claimed, spec: WorkerSpec, fn, payload: bytes, caller: Caller, request_id: str) -> Invocation:
     answer_by = ANSWER_BY.get()
     # Read here: the invocation may run on another thread, which does not see this one's context.
     trace = tracing.begin(TRACE_HEADER.get()) if tracing.is_active(fn) else None
     if answer_by is None:
-        return _run_in(POOL.acquire(spec), fn, payload, caller, request_id, trace)
+        return _run_in(claimed, POOL.acquire(spec), fn, payload, caller, request_id, trace)
     # When the function's own limits end it in time and a worker is free, it runs on this thread;
     # otherwise on one the caller can leave behind.
     if time.monotonic() + INIT_TIMEOUT_S + float(fn.timeout) + SLACK_S < answer_by:
         worker = POOL.acquire(spec, wait=False)
         if worker is not None:
-            return _run_in(worker, fn, payload, caller, request_id, trace)
-    running = _OUTLIVING_CALLERS.submit(lambda: _run_in(POOL.acquire(spec), fn, payload, caller, request_id, trace))
+            return _run_in(claimed, worker, fn, payload, caller, request_id, trace)
+
+    def run_outliving_the_caller() -> Invocation:
+        try:
+            return _run_in(claimed, POOL.acquire(spec), fn, payload, caller, request_id, trace)
+        finally:
+            concurrency.release(claimed)
+
+    running = _OUTLIVING_CALLERS.submit(run_outliving_the_caller)
     try:
         return running.result(timeout=max(0.0, answer_by - time.monotonic()))
     except concurrent.futures.TimeoutError:
         raise CallerStoppedWaiting(f"{fn.function_name} did not answer in time") from None
 
 
-def _run_in(worker: Worker, fn, payload: bytes, caller: Caller, request_id: str, trace) -> Invocation:
+def _run_in(claimed, worker: Worker, fn, payload: bytes, caller: Caller, request_id: str, trace) -> Invocation:
     outcome = None
     try:
         outcome = worker.invoke(
@@ -109,6 +127,7 @@ def _run_in(worker: Worker, fn, payload: bytes, caller: Caller, request_id: str,
             trace.header if trace else None,
         )
     finally:
+        concurrency.release(claimed)
         POOL.release(worker, reusable=outcome is not None and outcome.worker_reusable)
     invocation = _as_aws_reports_it(fn, request_id, outcome)
     if trace is not None:

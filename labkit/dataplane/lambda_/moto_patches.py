@@ -28,7 +28,7 @@ from moto.utilities.aws_headers import amz_crc32
 from labkit.dataplane.core import functions, policies
 from labkit.dataplane.core.arns import FunctionRef
 from labkit.dataplane.core.seams import Seam
-from labkit.dataplane.lambda_ import events, invoke, logs, roles
+from labkit.dataplane.lambda_ import concurrency, events, invoke, logs, roles
 
 # Synchronous Invoke's response limit and AWS's error for it (Lambda quotas: 6 MB).
 MAX_SYNC_RESPONSE_BYTES = 6 * 1024 * 1024
@@ -43,9 +43,23 @@ def _invoke_lambda(self, event=None):
     return invocation.payload.decode("utf-8", "replace"), invocation.errored, invocation.log_text
 
 
+class TooManyRequests(JsonRESTError):
+    """Invoke's answer to a throttled synchronous invocation (Lambda API Reference, Invoke: 429
+    TooManyRequestsException, with the Reason and Type AWS sends)."""
+
+    code = 429
+
+    def __init__(self, reason: str):
+        super().__init__("TooManyRequestsException", concurrency.MESSAGE)
+        self.description = json.dumps({"Reason": reason, "Type": "User", "message": concurrency.MESSAGE})
+
+
 def _function_invoke(self, body, request_headers, response_headers):
-    """Replaces LambdaFunction.invoke: AWS's FunctionError and LogResult."""
-    result, errored, log_text = self._invoke_lambda(_payload(body))
+    """Replaces LambdaFunction.invoke: AWS's FunctionError and LogResult, 429 when throttled."""
+    try:
+        result, errored, log_text = self._invoke_lambda(_payload(body))
+    except concurrency.Throttled as throttled:
+        raise TooManyRequests(throttled.reason) from None
     if errored:
         response_headers["x-amz-function-error"] = "Unhandled"
     if _header(request_headers, "x-amz-log-type") == "Tail":  # only Invoke with LogType=Tail returns it
@@ -242,6 +256,11 @@ SEAMS = (
         ("self", "function_name", "qualifier"),
         replace=_stopping_environments,
     ),
+    # Reserved concurrency, as PutFunctionConcurrency records it, by function name (concurrency.py).
+    Seam(
+        "moto.awslambda.models.LambdaStorage._get_latest", ("self", "name"), contains='self._functions[name]["latest"]'
+    ),
+    Seam("moto.awslambda.models.LambdaBackend.put_function_concurrency", contains="fn.reserved_concurrency = "),
     # The paths by which other triggers reach the seam, and the Logs calls that write invocations' logs.
     Seam("moto.awslambda.models.LambdaBackend.send_dynamodb_items", contains="func.invoke("),
     Seam("moto.logs.models.LogsBackend.ensure_log_group", ("self", "log_group_name")),

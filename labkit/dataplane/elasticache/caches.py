@@ -1,0 +1,148 @@
+"""Node-based caches (CreateCacheCluster, CreateReplicationGroup) as moto 5.2.5 records them, each given a
+real server (servers.py) whose endpoint the describe calls return, and a status on the local clock
+(lifecycle.py). moto's endpoints are names under cache.amazonaws.com that answer nothing; its caches are
+`available` at once and stay `deleting` forever once deleted."""
+
+import functools
+
+from labkit.dataplane.core import state
+from labkit.dataplane.elasticache import lifecycle, servers
+
+LOOPBACK = "127.0.0.1"
+SERVED_ENGINES = ("redis", "valkey")
+
+
+def _endpoint(port: int) -> dict:
+    return {"address": LOOPBACK, "port": port}
+
+
+def create_cache_cluster(create):
+    @functools.wraps(create)
+    def create_and_serve(self, **kwargs):
+        engine = (kwargs.get("engine") or "redis").lower()
+        if engine not in SERVED_ENGINES:
+            return create(self, **kwargs)  # memcached: recorded only, as moto has it
+        cluster = create(self, **kwargs)
+        try:
+            server = servers.start(cluster.arn, password=kwargs.get("auth_token"))
+        except BaseException:
+            self.cache_clusters.pop(cluster.cache_cluster_id, None)
+            raise
+        cluster.engine = engine
+        cluster.num_cache_nodes = 1
+        cluster.port = server.port
+        cluster.cache_cluster_status = lifecycle.CREATING
+        cluster.cache_nodes = [
+            {
+                "CacheNodeId": "0001",
+                "CacheNodeStatus": lifecycle.CREATING,
+                "CacheNodeCreateTime": cluster.cache_cluster_create_time,
+                "Endpoint": {"Address": LOOPBACK, "Port": server.port},
+                "ParameterGroupStatus": "in-sync",
+                "CustomerAvailabilityZone": cluster.preferred_availability_zone or f"{self.region_name}a",
+            }
+        ]
+        lifecycle.creating(cluster, "cluster")
+        return cluster
+
+    return create_and_serve
+
+
+def describe_cache_clusters(describe):
+    @functools.wraps(describe)
+    def describe_now(self, cache_cluster_id=None):
+        for key, cluster in list(self.cache_clusters.items()):
+            if lifecycle.gone(cluster):
+                del self.cache_clusters[key]
+                continue
+            cluster.cache_cluster_status = lifecycle.status(cluster, cluster.cache_cluster_status)
+            for node in getattr(cluster, "cache_nodes", []):
+                node["CacheNodeStatus"] = cluster.cache_cluster_status
+        return describe(self, cache_cluster_id)
+
+    return describe_now
+
+
+def delete_cache_cluster(delete):
+    @functools.wraps(delete)
+    def delete_and_stop(self, cache_cluster_id):
+        cluster = delete(self, cache_cluster_id)
+        servers.stop(cluster.arn)
+        if state.get(cluster, "gone_at") is None:
+            lifecycle.deleting(cluster)
+        return cluster
+
+    return delete_and_stop
+
+
+def create_replication_group(create):
+    @functools.wraps(create)
+    def create_and_serve(self, **kwargs):
+        engine = (kwargs.get("engine") or "redis").lower()
+        group = create(self, **kwargs)
+        cluster_mode = group.cluster_mode == "enabled"
+        try:
+            server = servers.start(group.arn, password=kwargs.get("auth_token"), cluster_mode=cluster_mode)
+        except BaseException:
+            self.replication_groups.pop(group.replication_group_id, None)
+            raise
+        group.engine = engine
+        group.port = server.port
+        group.status = lifecycle.CREATING
+        if cluster_mode:
+            group.configuration_endpoint = _endpoint(server.port)
+        for node_group in group.node_groups:
+            node_group["status"] = lifecycle.CREATING
+            if not cluster_mode:
+                node_group["primary_endpoint"] = _endpoint(server.port)
+                node_group["reader_endpoint"] = _endpoint(server.port)
+                node_group["port"] = server.port
+            for member in node_group["node_group_members"]:
+                member["read_endpoint"] = _endpoint(server.port)
+        lifecycle.creating(group, "replication group")
+        return group
+
+    return create_and_serve
+
+
+def describe_replication_groups(describe):
+    @functools.wraps(describe)
+    def describe_now(self, replication_group_id=None):
+        for key, group in list(self.replication_groups.items()):
+            if lifecycle.gone(group):
+                del self.replication_groups[key]
+                continue
+            group.status = lifecycle.status(group, group.status)
+            for node_group in group.node_groups:
+                node_group["status"] = group.status
+        return describe(self, replication_group_id)
+
+    return describe_now
+
+
+def delete_replication_group(delete):
+    @functools.wraps(delete)
+    def delete_and_stop(self, replication_group_id, retain_primary_cluster):
+        group = delete(self, replication_group_id, retain_primary_cluster)
+        servers.stop(group.arn)
+        for node_group in group.node_groups:
+            node_group["status"] = lifecycle.DELETING
+        if state.get(group, "gone_at") is None:
+            lifecycle.deleting(group)
+        return group
+
+    return delete_and_stop
+
+
+def delete_cache_subnet_group(self):
+    """DeleteCacheSubnetGroup, which moto 5.2.5 lacks (a method of its ElastiCacheResponse)."""
+    from moto.core.responses import ActionResult
+    from moto.elasticache.exceptions import CacheSubnetGroupNotFound
+
+    name = self._get_param("CacheSubnetGroupName")
+    backend = self.elasticache_backend
+    group = backend.cache_subnet_groups.pop(name, None)
+    if group is None:
+        raise CacheSubnetGroupNotFound(name)
+    backend.tagging_service.delete_all_tags_for_resource(group.arn)
+    return ActionResult({})

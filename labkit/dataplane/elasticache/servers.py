@@ -1,0 +1,146 @@
+"""The Redis OSS server processes behind caches: one `redis-server` per cache, on a free 127.0.0.1 port,
+with no persistence (a cache), the cache's AUTH token as its password, and, for a cluster-mode endpoint,
+cluster mode on with every hash slot its own. Valkey 7.2 speaks the same protocol; Debian 12 packages only
+Redis 7.0, which stands in for both engines."""
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+
+from labkit.proc import stop_group
+
+EXECUTABLE = "redis-server"
+READY_TIMEOUT_S = 5.0
+CLUSTER_SLOTS = 16384
+START_ATTEMPTS = 3
+
+
+class ServerUnavailable(Exception):
+    """redis-server is missing or did not start."""
+
+
+@dataclass
+class Server:
+    port: int
+    process: subprocess.Popen
+    work_dir: str
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+
+_servers: dict[str, Server] = {}  # by the cache's ARN
+_lock = threading.Lock()
+
+
+def start(key: str, password: str | None = None, cluster_mode: bool = False) -> Server:
+    """A server for the cache named by key (its ARN), started now; the one already running for it if any."""
+    with _lock:
+        if key in _servers and _servers[key].process.poll() is None:
+            return _servers[key]
+    executable = shutil.which(EXECUTABLE)
+    if executable is None:
+        raise ServerUnavailable(
+            "redis-server is not installed: run .ci/bootstrap.sh (Debian: apt-get install redis-server)"
+        )
+    for attempt in range(START_ATTEMPTS):
+        try:
+            server = _started(executable, password, cluster_mode)
+            break
+        except ServerUnavailable:
+            # A free port can be taken between choosing it and the server binding it: choose again.
+            if attempt == START_ATTEMPTS - 1:
+                raise
+    with _lock:
+        _servers[key] = server
+    return server
+
+
+def _started(executable: str, password: str | None, cluster_mode: bool) -> Server:
+    port = _free_port()
+    work_dir = tempfile.mkdtemp(prefix="labkit-cache-")
+    # --save "" and no AOF: a cache, nothing written to disk; cluster mode keeps its nodes.conf in work_dir.
+    command = [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    command += ["--dir", work_dir, "--daemonize", "no", "--loglevel", "warning"]
+    if password:
+        command += ["--requirepass", password]
+    if cluster_mode:
+        # The cluster bus listens on a port of its own: by default the port plus 10000, which may be taken or
+        # beyond 65535 for a port from the ephemeral range.
+        command += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
+        command += ["--cluster-port", str(_free_port())]
+    process = subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    server = Server(port, process, work_dir)
+    try:
+        _wait_until_ready(server, password)
+        if cluster_mode:
+            _command(server, password, "CLUSTER", "ADDSLOTSRANGE", "0", str(CLUSTER_SLOTS - 1))
+    except BaseException:
+        _stop(server)
+        raise
+    return server
+
+
+def stop(key: str) -> None:
+    with _lock:
+        server = _servers.pop(key, None)
+    if server is not None:
+        _stop(server)
+
+
+def stop_all() -> None:
+    with _lock:
+        servers = list(_servers.values())
+        _servers.clear()
+    for server in servers:
+        _stop(server)
+
+
+def _stop(server: Server) -> None:
+    stop_group(server.pid, server.process)
+    shutil.rmtree(server.work_dir, ignore_errors=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_until_ready(server: Server, password: str | None) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while True:
+        if server.process.poll() is not None:
+            raise ServerUnavailable(f"redis-server exited with status {server.process.returncode} on start")
+        try:
+            if _command(server, password, "PING") == b"+PONG":
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise ServerUnavailable(f"redis-server did not answer on port {server.port} in {READY_TIMEOUT_S} s")
+        time.sleep(0.01)
+
+
+def _command(server: Server, password: str | None, *words: str) -> bytes:
+    """One command in RESP, after AUTH when there is a password; the first line of the reply."""
+    commands = ([("AUTH", password)] if password else []) + [words]
+    with socket.create_connection(("127.0.0.1", server.port), timeout=1.0) as connection:
+        reply = b""
+        for command in commands:
+            parts = [f"*{len(command)}\r\n".encode()]
+            for word in command:
+                data = word.encode()
+                parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+            connection.sendall(b"".join(parts))
+            reply = connection.recv(4096).split(b"\r\n", 1)[0]
+            if reply.startswith(b"-"):
+                raise ServerUnavailable(f"redis-server answered {reply.decode()}")
+        return reply
