@@ -23,6 +23,7 @@ TABLE, INDEX, API, CACHE = "books", "by-author", "catalog", "catalog-cache"
 CATALOG, CONSUMER, QUEUE = "catalog", "fulfilment", "order-events"
 AUTHOR = "Ted Chiang"
 PROBE_BOOK, STAMPEDE_BOOK, STAMPEDE_REQUESTS = "5", "9", 8
+STAMPEDE_ROUNDS = 2
 TTL_RANGE_S = (1, 3600)  # an expiry of some kind, at most an hour: stale prices must not last a day
 LEAST_RESERVED = 5  # the measured load runs 4 book pages at once
 MAXIMUM_CONCURRENCY = 2
@@ -251,11 +252,16 @@ def stampede(ctx):
 
     for _ in range(2):  # as many environments warm as the load needs (a new one takes longer than a read)...
         all_at_once()
-    _set_price(ctx, url, STAMPEDE_BOOK, price)  # ...and the key invalidated: the next requests all miss
-    answers = all_at_once()
-    statuses = sorted({answer.status_code for answer in answers})
-    ctx.expect(statuses == [200], f"expected every request to answer 200, found {statuses}")
-    reads = sum(int(answer.headers.get("X-Table-Reads") or 0) for answer in answers)
+    # A waiter that gives up after LOCK_WAIT_S reads the table itself, as it should: on a machine too busy
+    # for the holder to answer within that, one more round tells a slow lock from no lock.
+    for _ in range(STAMPEDE_ROUNDS):
+        _set_price(ctx, url, STAMPEDE_BOOK, price)  # ...and the key invalidated: the next requests all miss
+        answers = all_at_once()
+        statuses = sorted({answer.status_code for answer in answers})
+        ctx.expect(statuses == [200], f"expected every request to answer 200, found {statuses}")
+        reads = sum(int(answer.headers.get("X-Table-Reads") or 0) for answer in answers)
+        if reads == 1:
+            break
     ctx.expect(
         reads == 1,
         f"{STAMPEDE_REQUESTS} requests at once for book {STAMPEDE_BOOK}, just invalidated, read the table {reads} "
