@@ -58,6 +58,36 @@ def test_the_solution_passes_every_check_the_terminal_can_run(kernel):
     assert found == [("costs", "not done yet")]  # monthly_costs lives in the notebook
 
 
+def test_a_cache_whose_security_group_does_not_admit_the_catalog_fails_naming_the_rule_to_add(kernel):
+    ec2, lambda_ = boto3.client("ec2"), boto3.client("lambda")
+
+    def group(name: str) -> str:
+        return ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [name]}])["SecurityGroups"][0][
+            "GroupId"
+        ]
+
+    cache_group, functions_group = group("cache"), group("functions")
+    rule = [{"IpProtocol": "tcp", "FromPort": 6379, "ToPort": 6379, "UserIdGroupPairs": [{"GroupId": functions_group}]}]
+    variables = lambda_.get_function_configuration(FunctionName=CATALOG)["Environment"]["Variables"]
+    ec2.revoke_security_group_ingress(GroupId=cache_group, IpPermissions=rule)
+    # New environments: those already connected keep their connections, as AWS's connection tracking does.
+    lambda_.update_function_configuration(FunctionName=CATALOG, Environment={"Variables": {**variables, "NEW": "1"}})
+    lambda_.get_waiter("function_updated_v2").wait(FunctionName=CATALOG)
+    try:
+        assert_fails_saying_exactly(
+            "cache-hit",
+            f"GET /books/5 answered 500: the catalog's calls to its cache time out. The cache's security group "
+            f"{cache_group} (cache) admits nothing from the catalog's security group {functions_group} on port "
+            "6379, so inside the VPC its connections are dropped. Add the ingress rule: "
+            'ec2.authorize_security_group_ingress(GroupId=cache_group, IpPermissions=[{"IpProtocol": "tcp", '
+            '"FromPort": 6379, "ToPort": 6379, "UserIdGroupPairs": [{"GroupId": functions_group}]}])',
+        )
+    finally:
+        ec2.authorize_security_group_ingress(GroupId=cache_group, IpPermissions=rule)
+        lambda_.update_function_configuration(FunctionName=CATALOG, Environment={"Variables": variables})
+        lambda_.get_waiter("function_updated_v2").wait(FunctionName=CATALOG)
+
+
 def test_a_cache_without_a_ttl_fails_saying_the_book_never_expires(kernel):
     with cache_aside_changed(
         kernel, "cache.set(key, json.dumps(book), ex=CACHE_TTL_S)", "cache.set(key, json.dumps(book))"
