@@ -6,6 +6,7 @@ without invalidation, without the lock; reserved concurrency on the wrong functi
 Redis OSS engine; a cost without the function's memory), runs the check, and puts the right answer back."""
 
 import contextlib
+import json
 import re
 
 import boto3
@@ -74,9 +75,13 @@ def test_a_cache_whose_security_group_does_not_admit_the_catalog_fails_naming_th
     lambda_.update_function_configuration(FunctionName=CATALOG, Environment={"Variables": {**variables, "NEW": "1"}})
     lambda_.get_waiter("function_updated_v2").wait(FunctionName=CATALOG)
     try:
+        page = lambda_.invoke(
+            FunctionName=CATALOG, Payload=json.dumps({"routeKey": "GET /books/{id}", "pathParameters": {"id": "5"}})
+        )
+        assert page.get("FunctionError") == "Unhandled", page["Payload"].read()  # its cache calls time out
         assert_fails_saying_exactly(
             "cache-hit",
-            f"GET /books/5 answered 500: the catalog's calls to its cache time out. The cache's security group "
+            "the catalog's calls to its cache time out: the cache's security group "
             f"{cache_group} (cache) admits nothing from the catalog's security group {functions_group} on port "
             "6379, so inside the VPC its connections are dropped. Add the ingress rule: "
             'ec2.authorize_security_group_ingress(GroupId=cache_group, IpPermissions=[{"IpProtocol": "tcp", '

@@ -39,8 +39,6 @@ def _catalog_url(ctx) -> str:
 
 def _page(ctx, book_id: str):
     answer = ctx.get(f"{_catalog_url(ctx)}/books/{book_id}")
-    if answer.status_code != 200:
-        _cache_admits_the_catalog(ctx, f"GET /books/{book_id} answered {answer.status_code}")
     ctx.expect(
         answer.status_code == 200,
         f"expected GET /books/{book_id} to answer 200, found {answer.status_code}: {answer.text[:200]}",
@@ -57,9 +55,10 @@ def _admits(permission: dict, groups: list) -> bool:
     return on_port and any(pair.get("GroupId") in groups for pair in permission.get("UserIdGroupPairs", []))
 
 
-def _cache_admits_the_catalog(ctx, what_failed: str) -> None:
+def _cache_admits_the_catalog(ctx) -> None:
     """Fails naming the rule to add when the catalog uses the cache but the cache's security group admits none of
-    the catalog's groups on the cache's port: in the VPC, its connections are dropped and its calls time out."""
+    the catalog's groups on the cache's port: in the VPC, its connections are dropped and its calls time out
+    (after the client's retries, longer than a check waits for a page)."""
     config = ctx.client("lambda").get_function_configuration(FunctionName=ctx.env.name(CATALOG))
     if not ((config.get("Environment") or {}).get("Variables") or {}).get("CACHE_HOST"):
         return
@@ -73,7 +72,7 @@ def _cache_admits_the_catalog(ctx, what_failed: str) -> None:
     if any(_admits(permission, function_groups) for permission in cache_group.get("IpPermissions", [])):
         return
     ctx.fail(
-        f"{what_failed}: the catalog's calls to its cache time out. The cache's security group "
+        "the catalog's calls to its cache time out: the cache's security group "
         f"{cache_group['GroupId']} ({cache_group['GroupName']}) admits nothing from the catalog's security group "
         f"{', '.join(function_groups)} on port {CACHE_PORT}, so inside the VPC its connections are dropped. Add "
         f"the ingress rule: ec2.authorize_security_group_ingress(GroupId=cache_group, IpPermissions=[{{"
@@ -85,6 +84,7 @@ def _cache_admits_the_catalog(ctx, what_failed: str) -> None:
 def _cached_catalog(ctx) -> str:
     """The catalog's URL once it reads through a cache; not done yet while it has none."""
     url = _catalog_url(ctx)
+    _cache_admits_the_catalog(ctx)
     if _page(ctx, PROBE_BOOK).headers.get("X-Cache") == "OFF":
         ctx.not_done("the catalog has no cache yet: run step 3's cell that redeploys it with CACHE_HOST and CACHE_PORT")
     return url
