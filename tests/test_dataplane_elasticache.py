@@ -1,6 +1,7 @@
 """ElastiCache on the local cloud, as a learner meets it: a cache created with boto3 answers Redis commands
-at the endpoint its describe call returns, and its server goes when the cache, the cloud's state or the
-cloud itself does.
+at the endpoint its describe call returns, to a Lambda function in its VPC that its security groups admit and to
+nothing else (a function they do not admit, or outside the VPC, and the notebook, wait and time out), and its
+server goes when the cache, the cloud's state or the cloud itself does.
 
 A local cloud of this file's own: the last tests reset it and stop it.
 """
@@ -12,10 +13,35 @@ import pytest
 import redis
 from botocore.exceptions import ClientError
 from private_cloud import private_cloud
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from support import exited, wait_for
+from test_dataplane_lambda import call, clients_for, deploy
 
 from labkit.localcloud import control
 from labkit.teardown import teardown
+
+# Sets a key and reads it back at the endpoint the event names, as a catalog function would; says how it failed
+# if it did. No retries: one timeout is the answer.
+CACHE_CLIENT = """
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    def handler(event, context):
+        options = dict(host=event["host"], port=event["port"], socket_timeout=1, socket_connect_timeout=1)
+        try:
+            if event.get("cluster"):
+                client = redis.RedisCluster(**options, retry=Retry(NoBackoff(), 0))
+                ports = sorted({node.port for node in client.get_nodes()})
+            else:
+                client, ports = redis.Redis(**options, retry=Retry(NoBackoff(), 0)), None
+            client.set(event["key"], event["value"], ex=60)
+            return {"value": client.get(event["key"]).decode(), "ttl": client.ttl(event["key"]), "ports": ports}
+        except redis.exceptions.RedisError as error:
+            return {"error": type(error).__name__}
+"""
+CACHE_PORT = 6379
 
 
 @pytest.fixture(scope="module")
@@ -29,17 +55,63 @@ def elasticache(cloud):
     return boto3.client("elasticache")
 
 
+@pytest.fixture(scope="module")
+def vpc(cloud):
+    """The default VPC: two subnets, a group for functions and one for caches that admits it on 6379."""
+    ec2 = boto3.client("ec2")
+    vpc_id = next(v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if v.get("IsDefault"))
+    subnets = sorted(
+        s["SubnetId"] for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"]
+    )[:2]
+    functions = ec2.create_security_group(GroupName="functions", Description="functions", VpcId=vpc_id)["GroupId"]
+    caches = ec2.create_security_group(GroupName="caches", Description="caches", VpcId=vpc_id)["GroupId"]
+    admit(caches, functions)
+    return {"id": vpc_id, "subnets": subnets, "functions": functions, "caches": caches}
+
+
+@pytest.fixture(scope="module")
+def aws(cloud):
+    return clients_for(boto3.Session())
+
+
+@pytest.fixture(scope="module")
+def in_the_vpc(aws, vpc):
+    """A function in the VPC, in the functions' group."""
+    return function_in(aws, vpc, vpc["functions"])
+
+
+def admit(group: str, source_group: str, port: int = CACHE_PORT) -> None:
+    boto3.client("ec2").authorize_security_group_ingress(
+        GroupId=group,
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "UserIdGroupPairs": [{"GroupId": source_group}]}
+        ],
+    )
+
+
+def function_in(aws, vpc, group: str) -> str:
+    return deploy(aws, CACHE_CLIENT, VpcConfig={"SubnetIds": vpc["subnets"], "SecurityGroupIds": [group]})
+
+
+def set_and_get(aws, function: str, endpoint: dict, key: str = "book:1", value: str = "Dune", **options) -> dict:
+    """What the function answers after SET key value EX 60, then GET key, at the endpoint."""
+    event = {"host": endpoint["Address"], "port": endpoint["Port"], "key": key, "value": value, **options}
+    response, answer = call(aws, function, event)
+    assert "FunctionError" not in response, answer
+    return answer
+
+
 def server_pid(port: int) -> int:
-    """The pid of the redis-server listening on port (it names its address in its process title)."""
+    """The pid of the redis-server behind the endpoint on port (its process title names the endpoint)."""
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode().split()
             except OSError:
                 continue
-            if "redis-server" in command and f"127.0.0.1:{port}" in command:
+            if command and "redis-server" in command[0] and command[-2:] == ["endpoint", f"127.0.0.1:{port}"]:
                 return int(entry.name)
-    raise AssertionError(f"no redis-server process listens on 127.0.0.1:{port}")
+    raise AssertionError(f"no redis-server process serves the endpoint 127.0.0.1:{port}")
 
 
 def cluster(elasticache, cluster_id: str) -> dict:
@@ -54,17 +126,97 @@ def available_cluster(elasticache, cluster_id: str) -> dict:
     )
 
 
-def test_a_cache_cluster_is_creating_then_available_and_answers_set_and_get_at_its_node_endpoint(elasticache):
+def test_a_cache_cluster_is_creating_then_available_and_answers_a_function_its_security_group_admits(
+    elasticache, aws, vpc, in_the_vpc
+):
     created = elasticache.create_cache_cluster(
-        CacheClusterId="catalog-cache", Engine="valkey", CacheNodeType="cache.t4g.micro", NumCacheNodes=1
+        CacheClusterId="catalog-cache",
+        Engine="valkey",
+        CacheNodeType="cache.t4g.micro",
+        NumCacheNodes=1,
+        SecurityGroupIds=[vpc["caches"]],
     )["CacheCluster"]
     assert created["CacheClusterStatus"] == "creating"
 
     endpoint = available_cluster(elasticache, "catalog-cache")["CacheNodes"][0]["Endpoint"]
-    client = redis.Redis(host=endpoint["Address"], port=endpoint["Port"], socket_timeout=2)
-    assert client.set("book:1", "Dune", ex=60) is True
-    assert client.get("book:1") == b"Dune"
-    assert 0 < client.ttl("book:1") <= 60
+
+    assert set_and_get(aws, in_the_vpc, endpoint) == {"value": "Dune", "ttl": 60, "ports": None}
+
+
+def test_a_function_the_caches_group_does_not_admit_times_out_until_an_ingress_rule_admits_its_group(
+    elasticache, aws, vpc
+):
+    ec2 = boto3.client("ec2")
+    strangers = ec2.create_security_group(GroupName="strangers", Description="strangers", VpcId=vpc["id"])["GroupId"]
+    stranger = function_in(aws, vpc, strangers)
+    elasticache.create_cache_cluster(
+        CacheClusterId="guarded",
+        Engine="valkey",
+        CacheNodeType="cache.t4g.micro",
+        NumCacheNodes=1,
+        SecurityGroupIds=[vpc["caches"]],
+    )
+    endpoint = available_cluster(elasticache, "guarded")["CacheNodes"][0]["Endpoint"]
+
+    assert set_and_get(aws, stranger, endpoint) == {"error": "TimeoutError"}
+    admit(vpc["caches"], strangers, port=CACHE_PORT + 1)  # another port admits nothing on the cache's
+    assert set_and_get(aws, stranger, endpoint) == {"error": "TimeoutError"}
+
+    admit(vpc["caches"], strangers)  # nothing restarted: the next connection is admitted
+
+    assert set_and_get(aws, stranger, endpoint, value="Hyperion")["value"] == "Hyperion"
+
+
+def test_a_function_outside_any_vpc_cannot_reach_a_cache_even_one_open_to_every_address(elasticache, aws, vpc):
+    ec2 = boto3.client("ec2")
+    open_group = ec2.create_security_group(GroupName="open", Description="open", VpcId=vpc["id"])["GroupId"]
+    ec2.authorize_security_group_ingress(
+        GroupId=open_group,
+        IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )
+    elasticache.create_cache_cluster(
+        CacheClusterId="open-cache",
+        Engine="valkey",
+        CacheNodeType="cache.t4g.micro",
+        NumCacheNodes=1,
+        SecurityGroupIds=[open_group],
+    )
+    endpoint = available_cluster(elasticache, "open-cache")["CacheNodes"][0]["Endpoint"]
+    outside = deploy(aws, CACHE_CLIENT)
+
+    assert set_and_get(aws, outside, endpoint) == {"error": "TimeoutError"}
+    assert set_and_get(aws, function_in(aws, vpc, vpc["functions"]), endpoint)["value"] == "Dune"
+
+
+def test_the_notebook_outside_the_vpc_cannot_reach_a_cache(elasticache, vpc):
+    elasticache.create_cache_cluster(
+        CacheClusterId="private",
+        Engine="valkey",
+        CacheNodeType="cache.t4g.micro",
+        NumCacheNodes=1,
+        SecurityGroupIds=[vpc["caches"]],
+    )
+    endpoint = available_cluster(elasticache, "private")["CacheNodes"][0]["Endpoint"]
+    client = redis.Redis(host=endpoint["Address"], port=endpoint["Port"], socket_timeout=1, retry=Retry(NoBackoff(), 0))
+
+    with pytest.raises(redis.exceptions.TimeoutError):
+        client.ping()
+
+
+def test_a_cache_given_no_security_group_is_in_its_vpcs_default_group_which_admits_its_own_members(
+    elasticache, aws, vpc, in_the_vpc
+):
+    ec2 = boto3.client("ec2")
+    default_group = ec2.describe_security_groups(
+        Filters=[{"Name": "vpc-id", "Values": [vpc["id"]]}, {"Name": "group-name", "Values": ["default"]}]
+    )["SecurityGroups"][0]["GroupId"]
+    elasticache.create_cache_cluster(
+        CacheClusterId="defaults", Engine="valkey", CacheNodeType="cache.t4g.micro", NumCacheNodes=1
+    )
+    endpoint = available_cluster(elasticache, "defaults")["CacheNodes"][0]["Endpoint"]
+
+    assert set_and_get(aws, in_the_vpc, endpoint) == {"error": "TimeoutError"}
+    assert set_and_get(aws, function_in(aws, vpc, default_group), endpoint)["value"] == "Dune"
 
 
 def test_deleting_a_cache_cluster_stops_its_server_and_it_is_then_gone(elasticache):
@@ -94,13 +246,19 @@ def test_deleting_a_cache_cluster_stops_its_server_and_it_is_then_gone(elasticac
     }
 
 
-def test_a_replication_group_serves_at_its_primary_endpoint(elasticache):
+def test_a_replication_group_serves_at_its_primary_endpoint(elasticache, aws, vpc, in_the_vpc):
+    subnets = vpc["subnets"]
+    elasticache.create_cache_subnet_group(
+        CacheSubnetGroupName="sessions", CacheSubnetGroupDescription="sessions", SubnetIds=subnets
+    )
     elasticache.create_replication_group(
         ReplicationGroupId="sessions",
         ReplicationGroupDescription="sessions",
         Engine="valkey",
         CacheNodeType="cache.t4g.micro",
         NumCacheClusters=1,
+        CacheSubnetGroupName="sessions",
+        SecurityGroupIds=[vpc["caches"]],
     )
 
     def available():
@@ -108,12 +266,12 @@ def test_a_replication_group_serves_at_its_primary_endpoint(elasticache):
         return group["Status"] == "available" and group
 
     endpoint = wait_for(available, 10, "the replication group to be available")["NodeGroups"][0]["PrimaryEndpoint"]
-    client = redis.Redis(host=endpoint["Address"], port=endpoint["Port"], socket_timeout=2)
-    client.set("session:42", "alice")
-    assert client.get("session:42") == b"alice"
+    assert set_and_get(aws, in_the_vpc, endpoint, key="session:42", value="alice")["value"] == "alice"
 
 
-def test_a_cluster_mode_replication_group_serves_a_cluster_client_at_its_configuration_endpoint(elasticache):
+def test_a_cluster_mode_replication_group_serves_a_cluster_client_only_through_its_configuration_endpoint(
+    elasticache, aws, vpc, in_the_vpc
+):
     group = elasticache.create_replication_group(
         ReplicationGroupId="sharded",
         ReplicationGroupDescription="sharded",
@@ -121,17 +279,23 @@ def test_a_cluster_mode_replication_group_serves_a_cluster_client_at_its_configu
         CacheNodeType="cache.t4g.micro",
         ClusterMode="enabled",
         NumNodeGroups=1,
+        SecurityGroupIds=[vpc["caches"]],
     )["ReplicationGroup"]
     endpoint = group["ConfigurationEndpoint"]
 
-    client = redis.RedisCluster(host=endpoint["Address"], port=endpoint["Port"], socket_timeout=2)
-    client.set("{book}:1", "Dune")
-    assert client.get("{book}:1") == b"Dune"
+    answer = set_and_get(aws, in_the_vpc, endpoint, key="{book}:1", cluster=True)
+
+    # CLUSTER SLOTS names the endpoint's port, never the server's own: every command goes through the endpoint.
+    assert answer == {"value": "Dune", "ttl": 60, "ports": [endpoint["Port"]]}
 
 
-def test_a_serverless_cache_is_tagged_served_and_deleted(elasticache):
+def test_a_serverless_cache_is_tagged_served_to_its_vpc_and_deleted(elasticache, aws, vpc, in_the_vpc):
     created = elasticache.create_serverless_cache(
-        ServerlessCacheName="catalog", Engine="valkey", Tags=[{"Key": "labkit:lab", "Value": "10"}]
+        ServerlessCacheName="catalog",
+        Engine="valkey",
+        SubnetIds=vpc["subnets"],
+        SecurityGroupIds=[vpc["caches"]],
+        Tags=[{"Key": "labkit:lab", "Value": "10"}],
     )["ServerlessCache"]
     assert (created["Status"], created["Engine"], created["ARN"]) == (
         "creating",
@@ -147,9 +311,7 @@ def test_a_serverless_cache_is_tagged_served_and_deleted(elasticache):
         return cache["Status"] == "available" and cache
 
     endpoint = wait_for(available, 10, "the serverless cache to be available")["Endpoint"]
-    client = redis.Redis(host=endpoint["Address"], port=endpoint["Port"], socket_timeout=2)
-    client.set("k", "v")
-    assert client.get("k") == b"v"
+    assert set_and_get(aws, in_the_vpc, endpoint, key="k", value="v")["value"] == "v"
     pid = server_pid(endpoint["Port"])
 
     assert elasticache.delete_serverless_cache(ServerlessCacheName="catalog")["ServerlessCache"]["Status"] == "deleting"

@@ -6,6 +6,7 @@ without invalidation, without the lock; reserved concurrency on the wrong functi
 Redis OSS engine; a cost without the function's memory), runs the check, and puts the right answer back."""
 
 import contextlib
+import json
 import re
 
 import boto3
@@ -56,6 +57,40 @@ def cache_aside_changed(kernel, right: str, wrong: str):
 def test_the_solution_passes_every_check_the_terminal_can_run(kernel):
     found = [(r.id, r.status) for r in labs.require("10").run() if r.status != "passed"]
     assert found == [("costs", "not done yet")]  # monthly_costs lives in the notebook
+
+
+def test_a_cache_whose_security_group_does_not_admit_the_catalog_fails_naming_the_rule_to_add(kernel):
+    ec2, lambda_ = boto3.client("ec2"), boto3.client("lambda")
+
+    def group(name: str) -> str:
+        return ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [name]}])["SecurityGroups"][0][
+            "GroupId"
+        ]
+
+    cache_group, functions_group = group("cache"), group("functions")
+    rule = [{"IpProtocol": "tcp", "FromPort": 6379, "ToPort": 6379, "UserIdGroupPairs": [{"GroupId": functions_group}]}]
+    variables = lambda_.get_function_configuration(FunctionName=CATALOG)["Environment"]["Variables"]
+    ec2.revoke_security_group_ingress(GroupId=cache_group, IpPermissions=rule)
+    # New environments: those already connected keep their connections, as AWS's connection tracking does.
+    lambda_.update_function_configuration(FunctionName=CATALOG, Environment={"Variables": {**variables, "NEW": "1"}})
+    lambda_.get_waiter("function_updated_v2").wait(FunctionName=CATALOG)
+    try:
+        page = lambda_.invoke(
+            FunctionName=CATALOG, Payload=json.dumps({"routeKey": "GET /books/{id}", "pathParameters": {"id": "5"}})
+        )
+        assert page.get("FunctionError") == "Unhandled", page["Payload"].read()  # its cache calls time out
+        assert_fails_saying_exactly(
+            "cache-hit",
+            "the catalog's calls to its cache time out: the cache's security group "
+            f"{cache_group} (cache) admits nothing from the catalog's security group {functions_group} on port "
+            "6379, so inside the VPC its connections are dropped. Add the ingress rule: "
+            'ec2.authorize_security_group_ingress(GroupId=cache_group, IpPermissions=[{"IpProtocol": "tcp", '
+            '"FromPort": 6379, "ToPort": 6379, "UserIdGroupPairs": [{"GroupId": functions_group}]}])',
+        )
+    finally:
+        ec2.authorize_security_group_ingress(GroupId=cache_group, IpPermissions=rule)
+        lambda_.update_function_configuration(FunctionName=CATALOG, Environment={"Variables": variables})
+        lambda_.get_waiter("function_updated_v2").wait(FunctionName=CATALOG)
 
 
 def test_a_cache_without_a_ttl_fails_saying_the_book_never_expires(kernel):

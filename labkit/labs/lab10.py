@@ -3,8 +3,8 @@ an ElastiCache (Valkey) cache with cache-aside (a TTL, invalidation on write, a 
 bulkheads between the catalog and the order consumer (reserved concurrency, an SQS mapping's maximum
 concurrency), and a month's cost from measured load.
 
-The checks read DynamoDB, ElastiCache, Lambda and SQS with boto3, call the catalog's HTTP API (its
-X-Cache, X-Cache-TTL and X-Table-Reads headers say what a request did), and call the learner's
+The checks read DynamoDB, ElastiCache, Lambda, SQS and the cache's security group with boto3, call the catalog's
+HTTP API (its X-Cache, X-Cache-TTL and X-Table-Reads headers say what a request did), and call the learner's
 monthly_costs."""
 
 import json
@@ -20,6 +20,8 @@ from labkit.checks import Lab
 lab = Lab("10", "Scale and cache")
 
 TABLE, INDEX, API, CACHE = "books", "by-author", "catalog", "catalog-cache"
+CACHE_GROUP = "cache"  # the cache's security group, as the given code names it
+CACHE_PORT = 6379
 CATALOG, CONSUMER, QUEUE = "catalog", "fulfilment", "order-events"
 AUTHOR = "Ted Chiang"
 PROBE_BOOK, STAMPEDE_BOOK, STAMPEDE_REQUESTS = "5", "9", 8
@@ -45,9 +47,45 @@ def _page(ctx, book_id: str):
     return answer
 
 
+def _admits(permission: dict, groups: list) -> bool:
+    """Does this ingress permission admit TCP on the cache's port from one of the groups?"""
+    protocol = permission.get("IpProtocol")
+    on_port = protocol == "-1" or (
+        protocol in ("tcp", "6") and permission.get("FromPort", 0) <= CACHE_PORT <= permission.get("ToPort", -1)
+    )
+    return on_port and any(pair.get("GroupId") in groups for pair in permission.get("UserIdGroupPairs", []))
+
+
+def _cache_admits_the_catalog(ctx) -> None:
+    """Fails naming the rule to add when the catalog uses the cache but the cache's security group admits none of
+    the catalog's groups on the cache's port: in the VPC, its connections are dropped and its calls time out
+    (after the client's retries, longer than a check waits for a page)."""
+    config = ctx.client("lambda").get_function_configuration(FunctionName=ctx.env.name(CATALOG))
+    if not ((config.get("Environment") or {}).get("Variables") or {}).get("CACHE_HOST"):
+        return
+    function_groups = (config.get("VpcConfig") or {}).get("SecurityGroupIds") or []
+    found = ctx.client("ec2").describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": [ctx.env.name(CACHE_GROUP)]}]
+    )["SecurityGroups"]
+    if not found or not function_groups:
+        return
+    cache_group = found[0]
+    if any(_admits(permission, function_groups) for permission in cache_group.get("IpPermissions", [])):
+        return
+    ctx.fail(
+        "the catalog's calls to its cache time out: the cache's security group "
+        f"{cache_group['GroupId']} ({cache_group['GroupName']}) admits nothing from the catalog's security group "
+        f"{', '.join(function_groups)} on port {CACHE_PORT}, so inside the VPC its connections are dropped. Add "
+        f"the ingress rule: ec2.authorize_security_group_ingress(GroupId=cache_group, IpPermissions=[{{"
+        f'"IpProtocol": "tcp", "FromPort": {CACHE_PORT}, "ToPort": {CACHE_PORT}, '
+        f'"UserIdGroupPairs": [{{"GroupId": functions_group}}]}}])'
+    )
+
+
 def _cached_catalog(ctx) -> str:
     """The catalog's URL once it reads through a cache; not done yet while it has none."""
     url = _catalog_url(ctx)
+    _cache_admits_the_catalog(ctx)
     if _page(ctx, PROBE_BOOK).headers.get("X-Cache") == "OFF":
         ctx.not_done("the catalog has no cache yet: run step 3's cell that redeploys it with CACHE_HOST and CACHE_PORT")
     return url

@@ -6,7 +6,7 @@ real server (servers.py) whose endpoint the describe calls return, and a status 
 import functools
 
 from labkit.dataplane.core import state
-from labkit.dataplane.elasticache import lifecycle, servers
+from labkit.dataplane.elasticache import lifecycle, reach, servers
 
 LOOPBACK = "127.0.0.1"
 SERVED_ENGINES = ("redis", "valkey")
@@ -23,8 +23,11 @@ def create_cache_cluster(create):
         if engine not in SERVED_ENGINES:
             return create(self, **kwargs)  # memcached: recorded only, as moto has it
         cluster = create(self, **kwargs)
+        # Its security groups admit connections on its port on AWS (moto's, 6379 unless given); the endpoint's
+        # local port is another.
+        admits = functools.partial(reach.admits, self, cluster, cluster.port)
         try:
-            server = servers.start(cluster.arn, password=kwargs.get("auth_token"))
+            server = servers.start(cluster.arn, admits, password=kwargs.get("auth_token"))
         except BaseException:
             self.cache_clusters.pop(cluster.cache_cluster_id, None)
             raise
@@ -81,8 +84,9 @@ def create_replication_group(create):
         engine = (kwargs.get("engine") or "redis").lower()
         group = create(self, **kwargs)
         cluster_mode = group.cluster_mode == "enabled"
+        admits = functools.partial(reach.admits, self, group, group.port)
         try:
-            server = servers.start(group.arn, password=kwargs.get("auth_token"), cluster_mode=cluster_mode)
+            server = servers.start(group.arn, admits, password=kwargs.get("auth_token"), cluster_mode=cluster_mode)
         except BaseException:
             self.replication_groups.pop(group.replication_group_id, None)
             raise

@@ -3,9 +3,10 @@ DeleteServerlessCache, added as methods of its ElastiCacheResponse. Each cache i
 (core.state), tagged through its tagging service, and served by a server of its own (servers.py)."""
 
 import datetime
+import functools
 
 from labkit.dataplane.core import state
-from labkit.dataplane.elasticache import lifecycle, servers
+from labkit.dataplane.elasticache import lifecycle, reach, servers
 
 ENGINES = {"redis": ("7", "7.1"), "valkey": ("8", "8.0")}  # the default major and full versions
 LOOPBACK = "127.0.0.1"
@@ -14,7 +15,7 @@ LOOPBACK = "127.0.0.1"
 class ServerlessCache:
     """Named as the ServerlessCache shape's members, snake_cased: moto serializes it by those names."""
 
-    def __init__(self, backend, name: str, engine: str, params: dict, port: int):
+    def __init__(self, backend, name: str, engine: str, params: dict):
         major, full = ENGINES[engine]
         self.serverless_cache_name = name
         self.description = params.get("Description") or ""
@@ -26,11 +27,14 @@ class ServerlessCache:
         self.cache_usage_limits = params.get("CacheUsageLimits")
         self.security_group_ids = params.get("SecurityGroupIds") or []
         self.subnet_ids = params.get("SubnetIds") or []
-        self.endpoint = {"Address": LOOPBACK, "Port": port}
-        self.reader_endpoint = {"Address": LOOPBACK, "Port": port}
+        self.endpoint = self.reader_endpoint = None
         self.arn = f"arn:aws:elasticache:{backend.region_name}:{backend.account_id}:serverlesscache:{name}"
         self.snapshot_retention_limit = params.get("SnapshotRetentionLimit") or 0
         self.daily_snapshot_time = params.get("DailySnapshotTime") or "04:00"
+
+    def serve_at(self, port: int) -> None:
+        self.endpoint = {"Address": LOOPBACK, "Port": port}
+        self.reader_endpoint = {"Address": LOOPBACK, "Port": port}
 
 
 def _caches(backend) -> dict[str, ServerlessCache]:
@@ -82,8 +86,9 @@ def create_serverless_cache(self):
     if name in _caches(backend):
         raise _refused("ServerlessCacheAlreadyExistsFault", f"Serverless cache {name} already exists.")
     arn = f"arn:aws:elasticache:{backend.region_name}:{backend.account_id}:serverlesscache:{name}"
-    server = servers.start(arn)
-    cache = ServerlessCache(backend, name, engine, params, server.port)
+    cache = ServerlessCache(backend, name, engine, params)
+    server = servers.start(arn, functools.partial(reach.admits, backend, cache, reach.DEFAULT_PORT))
+    cache.serve_at(server.port)
     lifecycle.creating(cache, "serverless")
     _caches(backend)[name] = cache
     tags = params.get("Tags") or []

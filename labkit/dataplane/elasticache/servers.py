@@ -1,6 +1,8 @@
-"""The Redis OSS server processes behind caches: one `redis-server` per cache, on a free 127.0.0.1 port,
-with no persistence (a cache), the cache's AUTH token as its password, and, for a cluster-mode endpoint,
-cluster mode on with every hash slot its own. Valkey 7.2 speaks the same protocol; Debian 12 packages only
+"""The Redis OSS server processes behind caches: one `redis-server` per cache, on a free 127.0.0.1 port nobody
+is told, behind its gate (gate.py: the endpoint's port, where the cache's security groups are enforced), with no
+persistence (a cache), the cache's AUTH token as its password, and, for a cluster-mode endpoint, cluster mode on
+with every hash slot its own, announcing the gate's port so that CLUSTER SLOTS and MOVED never send a client
+around it. Its process title names the endpoint it serves. Valkey 7.2 speaks the same protocol; Debian 12 packages only
 Redis 7.0, which stands in for both engines."""
 
 import shutil
@@ -9,8 +11,10 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from labkit.dataplane.elasticache.gate import Gate
 from labkit.proc import stop_group
 
 EXECUTABLE = "redis-server"
@@ -25,9 +29,15 @@ class ServerUnavailable(Exception):
 
 @dataclass
 class Server:
-    port: int
+    gate: Gate
+    server_port: int  # where redis-server listens: only the gate connects there
     process: subprocess.Popen
     work_dir: str
+
+    @property
+    def port(self) -> int:
+        """The endpoint's port: the gate's."""
+        return self.gate.port
 
     @property
     def pid(self) -> int:
@@ -38,8 +48,11 @@ _servers: dict[str, Server] = {}  # by the cache's ARN
 _lock = threading.Lock()
 
 
-def start(key: str, password: str | None = None, cluster_mode: bool = False) -> Server:
-    """A server for the cache named by key (its ARN), started now; the one already running for it if any."""
+def start(
+    key: str, admits: Callable[[int, int], bool], password: str | None = None, cluster_mode: bool = False
+) -> Server:
+    """A server for the cache named by key (its ARN), started now; the one already running for it if any.
+    admits(peer_port, endpoint_port) says whether a connection to the endpoint gets through."""
     with _lock:
         if key in _servers and _servers[key].process.poll() is None:
             return _servers[key]
@@ -56,6 +69,7 @@ def start(key: str, password: str | None = None, cluster_mode: bool = False) -> 
             # A free port can be taken between choosing it and the server binding it: choose again.
             if attempt == START_ATTEMPTS - 1:
                 raise
+    server.gate.serve(server.server_port, admits)
     with _lock:
         _servers[key] = server
     return server
@@ -63,10 +77,12 @@ def start(key: str, password: str | None = None, cluster_mode: bool = False) -> 
 
 def _started(executable: str, password: str | None, cluster_mode: bool) -> Server:
     port = _free_port()
+    gate = Gate()
     work_dir = tempfile.mkdtemp(prefix="labkit-cache-")
     # --save "" and no AOF: a cache, nothing written to disk; cluster mode keeps its nodes.conf in work_dir.
     command = [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     command += ["--dir", work_dir, "--daemonize", "no", "--loglevel", "warning"]
+    command += ["--proc-title-template", f"{{title}} {{listen-addr}} endpoint 127.0.0.1:{gate.port}"]
     if password:
         command += ["--requirepass", password]
     if cluster_mode:
@@ -74,14 +90,16 @@ def _started(executable: str, password: str | None, cluster_mode: bool) -> Serve
         # beyond 65535 for a port from the ephemeral range.
         command += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
         command += ["--cluster-port", str(_free_port())]
+        command += ["--cluster-announce-ip", "127.0.0.1", "--cluster-announce-port", str(gate.port)]
     process = subprocess.Popen(
         command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
-    server = Server(port, process, work_dir)
+    server = Server(gate, port, process, work_dir)
     try:
         _wait_until_ready(server, password)
         if cluster_mode:
             _command(server, password, "CLUSTER", "ADDSLOTSRANGE", "0", str(CLUSTER_SLOTS - 1))
+            _wait_until_cluster_ok(server, password)
     except BaseException:
         _stop(server)
         raise
@@ -104,6 +122,7 @@ def stop_all() -> None:
 
 
 def _stop(server: Server) -> None:
+    server.gate.close()
     stop_group(server.pid, server.process)
     shutil.rmtree(server.work_dir, ignore_errors=True)
 
@@ -125,22 +144,33 @@ def _wait_until_ready(server: Server, password: str | None) -> None:
         except OSError:
             pass
         if time.monotonic() > deadline:
-            raise ServerUnavailable(f"redis-server did not answer on port {server.port} in {READY_TIMEOUT_S} s")
+            raise ServerUnavailable(f"redis-server did not answer on port {server.server_port} in {READY_TIMEOUT_S} s")
         time.sleep(0.01)
 
 
-def _command(server: Server, password: str | None, *words: str) -> bytes:
-    """One command in RESP, after AUTH when there is a password; the first line of the reply."""
+def _wait_until_cluster_ok(server: Server, password: str | None) -> None:
+    """Until its cluster state is ok: Redis holds a new node's state at `fail` for 2 s after it starts
+    (CLUSTER_WRITABLE_DELAY), answering CLUSTERDOWN meanwhile."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while b"cluster_state:ok" not in _command(server, password, "CLUSTER", "INFO", whole=True):
+        if time.monotonic() > deadline:
+            raise ServerUnavailable(f"redis-server's cluster state was not ok in {READY_TIMEOUT_S} s")
+        time.sleep(0.05)
+
+
+def _command(server: Server, password: str | None, *words: str, whole: bool = False) -> bytes:
+    """One command in RESP, after AUTH when there is a password; the first line of the reply (what one recv
+    holds of it when whole)."""
     commands = ([("AUTH", password)] if password else []) + [words]
-    with socket.create_connection(("127.0.0.1", server.port), timeout=1.0) as connection:
-        reply = b""
+    with socket.create_connection(("127.0.0.1", server.server_port), timeout=1.0) as connection:
         for command in commands:
             parts = [f"*{len(command)}\r\n".encode()]
             for word in command:
                 data = word.encode()
                 parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
             connection.sendall(b"".join(parts))
-            reply = connection.recv(4096).split(b"\r\n", 1)[0]
+            received = connection.recv(4096)
+            reply = received.split(b"\r\n", 1)[0]
             if reply.startswith(b"-"):
                 raise ServerUnavailable(f"redis-server answered {reply.decode()}")
-        return reply
+        return received if whole else reply

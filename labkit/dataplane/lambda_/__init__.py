@@ -45,6 +45,21 @@ def route_alias(account: str, region: str, function_name: str, alias: str, versi
     found.update(None, version, {"AdditionalVersionWeights": weights} if weights else {})
 
 
+def environment_pids() -> list[int]:
+    """The process ids of the execution environments running now (idle or invoked)."""
+    return list(invoke.POOL.pids())
+
+
+def network_source(pid: int):
+    """Where the execution environment with this pid stands in its VPC: (VPC id, network.Source with an
+    address of one of its function's subnets and the function's security groups); None for a pid that is
+    no environment, or an environment of a function outside any VPC (it reaches no private address)."""
+    from labkit.dataplane.lambda_ import vpc
+
+    family = invoke.POOL.pids().get(pid)
+    return None if family is None else vpc.source(*family)
+
+
 def middleware(app):
     def wsgi(environ, start_response):
         # CloudWatch Logs API calls (JSON protocol, X-Amz-Target Logs_20140328.*) see the log

@@ -96,6 +96,12 @@ class WorkerPool:
         if not keep:
             worker.stop()
 
+    def pids(self) -> dict[int, tuple]:
+        """The live environments' process ids, each with its family (account, region, name, version)."""
+        with self._changed:
+            workers = [*self._busy, *(worker for idle in self._idle.values() for worker in idle)]
+        return {worker.pid: worker.spec.family for worker in workers if worker.alive}
+
     def reap_idle(self, idle_for_s: float = IDLE_SHUTDOWN_S) -> None:
         cutoff = time.monotonic() - idle_for_s
         with self._changed:
