@@ -49,6 +49,9 @@ EXPECTED_SETS = {
     "logs: Logs Insights queries run as Insights does",
     "cloudtrail: LookupEvents answers the management events served",
     "codedeploy: Lambda deployments shift traffic and roll back",
+    "cloudformation: a resource it cannot make fails the stack",
+    "codebuild: builds run their buildspec",
+    "codepipeline: executions run their stages and actions",
 }
 
 

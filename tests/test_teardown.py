@@ -68,6 +68,9 @@ class Aws:
             ("acm", "acm"),
             ("pca", "acm-pca"),
             ("cd", "codedeploy"),
+            ("cfn", "cloudformation"),
+            ("pipelines", "codepipeline"),
+            ("builds", "codebuild"),
         ):
             setattr(self, attribute, boto3.client(service))
 
@@ -332,7 +335,62 @@ def deploy(aws, prefix, tags):
         serviceRoleArn=role["Arn"],
         **tagged("tags", pairs),
     )
+    deploy_delivery(aws, prefix, ids, pairs, lower_pairs)
     return ids
+
+
+def deploy_delivery(aws, prefix, ids, pairs, lower_pairs):
+    """Lab 09's kinds: a stack (and the queue it makes), a CodeBuild project, a pipeline."""
+    ids["stack"] = f"{prefix}-stack"
+    template = {"Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{prefix}-stack-q"}}}}
+    aws.cfn.create_stack(StackName=ids["stack"], TemplateBody=json.dumps(template), Tags=pairs)
+    ids["project"] = f"{prefix}-build"
+    environment = {
+        "type": "LINUX_CONTAINER",
+        "image": "aws/codebuild/standard:7.0",
+        "computeType": "BUILD_GENERAL1_SMALL",
+    }
+    aws.builds.create_project(
+        name=ids["project"],
+        source={"type": "NO_SOURCE", "buildspec": "version: 0.2"},
+        artifacts={"type": "NO_ARTIFACTS"},
+        environment=environment,
+        serviceRole=f"arn:aws:iam::123456789012:role/{prefix}-role",
+        **({"tags": lower_pairs} if lower_pairs else {}),
+    )
+    trust = {
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "codepipeline.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ]
+    }
+    pipeline_role = aws.iam.create_role(
+        RoleName=f"{prefix}-pipeline", AssumeRolePolicyDocument=json.dumps(trust), **({"Tags": pairs} if pairs else {})
+    )
+    ids["pipeline"] = f"{prefix}-pipeline"
+    source = {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"}
+    approval = {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}
+    aws.pipelines.create_pipeline(
+        pipeline={
+            "name": ids["pipeline"],
+            "roleArn": pipeline_role["Role"]["Arn"],
+            "artifactStore": {"type": "S3", "location": ids["bucket"]},
+            "stages": [
+                {
+                    "name": "Source",
+                    "actions": [
+                        {
+                            "name": "S",
+                            "actionTypeId": source,
+                            "outputArtifacts": [{"name": "Src"}],
+                            "configuration": {"S3Bucket": ids["bucket"], "S3ObjectKey": "none.zip"},
+                        }
+                    ],
+                },
+                {"name": "Approve", "actions": [{"name": "A", "actionTypeId": approval}]},
+            ],
+        },
+        **({"tags": lower_pairs} if lower_pairs else {}),
+    )
 
 
 def _absent(error):
@@ -403,6 +461,14 @@ def state(aws, ids):
         metadata = aws.kms.describe_key(KeyId=ids["key"])["KeyMetadata"]
         aliases = [a["AliasName"] for a in aws.kms.list_aliases(KeyId=ids["key"])["Aliases"]]
         return metadata["KeyState"], aliases
+
+    def stack_status():
+        try:
+            return aws.cfn.describe_stacks(StackName=ids["stack"])["Stacks"][0]["StackStatus"]
+        except ClientError as error:  # CloudFormation's not-found is a ValidationError
+            if error.response["Error"]["Message"] == f"Stack with id {ids['stack']} does not exist":
+                return None
+            raise
 
     def log_group():
         groups = aws.logs.describe_log_groups(logGroupNamePrefix=ids["log group"])["logGroups"]
@@ -487,6 +553,10 @@ def state(aws, ids):
         "certificate": _probe(
             lambda: aws.acm.describe_certificate(CertificateArn=ids["certificate"])["Certificate"]["DomainName"]
         ),
+        "stack": stack_status(),
+        "stack queue": _probe(lambda: aws.sqs.get_queue_url(QueueName=f"{prefix}-stack-q")["QueueUrl"]),
+        "pipeline": _probe(lambda: aws.pipelines.get_pipeline(name=ids["pipeline"])["pipeline"]["name"]),
+        "build project": [p["name"] for p in aws.builds.batch_get_projects(names=[ids["project"]])["projects"]] or None,
         "private ca": _probe(
             lambda: aws.pca.describe_certificate_authority(CertificateAuthorityArn=ids["private ca"])[
                 "CertificateAuthority"

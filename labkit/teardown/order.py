@@ -11,6 +11,7 @@ from labkit.teardown import (
     cloudwatch,
     codedeploy,
     cognito,
+    delivery,
     dynamodb,
     ec2,
     ecr,
@@ -28,6 +29,7 @@ from labkit.teardown import (
 )
 
 DELETIONS = (
+    *delivery.DELETIONS,
     *apigateway.DELETIONS,
     *lambda_.DELETIONS,
     *sqs_sns.DELETIONS,
