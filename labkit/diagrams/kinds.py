@@ -35,6 +35,11 @@ ICONS = {
     "cloudmap": ("diagrams.aws.network", "CloudMap"),
     "eventbridge": ("diagrams.aws.integration", "Eventbridge"),
     "cloudwatch_logs": ("diagrams.aws.management", "CloudwatchLogs"),
+    "cloudwatch_alarm": ("diagrams.aws.management", "CloudwatchAlarm"),
+    "cloudformation": ("diagrams.aws.management", "Cloudformation"),
+    "codepipeline": ("diagrams.aws.devtools", "Codepipeline"),
+    "codebuild": ("diagrams.aws.devtools", "Codebuild"),
+    "codedeploy": ("diagrams.aws.devtools", "Codedeploy"),
 }
 
 KINDS = tuple(ICONS)
