@@ -23,6 +23,7 @@ NEEDS_DEPLOYED: dict[str, tuple[str, ...]] = {
     "05": (),
     "06": (),
     "07": (),
+    "09": (),
 }
 
 

@@ -29,6 +29,8 @@ MEETS_THE_STANDARD = [
     "labs/06_secrets_and_least_privilege.ipynb",
     "solutions/07_service_to_service.ipynb",
     "labs/07_service_to_service.ipynb",
+    "solutions/09_delivery.ipynb",
+    "labs/09_delivery.ipynb",
 ]
 
 
