@@ -313,7 +313,7 @@ def _group_suffix(arn: str) -> str:
     step=4,
     hints=[
         'deployment_configuration = {"strategy": "CANARY", "canaryConfiguration": {"canaryPercent": 10.0, '
-        '"canaryBakeTimeInMinutes": 5}, "bakeTimeInMinutes": 2, ...}',
+        '"canaryBakeTimeInMinutes": 3}, "bakeTimeInMinutes": 1, ...}',
         'Add "alarms": {"alarmNames": alarm_names, "enable": True, "rollback": True} and '
         '"deploymentCircuitBreaker": {"enable": True, "rollback": True}; one alarm per target group, on '
         "HTTPCode_Target_5XX_Count with its TargetGroup and LoadBalancer dimensions.",
