@@ -5,11 +5,13 @@ back by an alarm.
 The checks read CloudFormation, CodePipeline, S3 (the buildspec in the committed source), CodeDeploy,
 CloudWatch, ECS and ELB with boto3, lint the stack's template with cfn-lint, and invoke the catalog's alias."""
 
+import contextlib
 import io
 import re
 import zipfile
 
 import yaml
+from botocore.exceptions import ClientError
 
 from labkit.awsapi import pages
 from labkit.checks import Lab
@@ -26,16 +28,40 @@ CANARY_PERCENT = (1, 25)
 SWALLOWED = re.compile(r"\|\|\s*(true|:|exit\s+0)\b|;\s*(true|exit\s+0)\s*$")
 
 
+# "Not there" in the words of the services this lab adds (CloudFormation says it with a ValidationError).
+MISSING_CODES = {
+    "PipelineNotFoundException",
+    "ApplicationDoesNotExistException",
+    "DeploymentGroupDoesNotExistException",
+}
+
+
+@contextlib.contextmanager
+def _missing(ctx, what: str, fix: str):
+    """Like ctx.not_done_if_missing, for CloudFormation's, CodePipeline's and CodeDeploy's "not found" errors."""
+    with ctx.not_done_if_missing(what, fix):
+        try:
+            yield
+        except ClientError as error:
+            found = error.response.get("Error", {})
+            gone = found.get("Code") in MISSING_CODES or (
+                found.get("Code") == "ValidationError" and "does not exist" in found.get("Message", "")
+            )
+            if gone:
+                ctx.missing(what, fix)
+            raise
+
+
 def _stack(ctx) -> dict:
     name = ctx.env.name(STACK)
-    with ctx.not_done_if_missing(f"CloudFormation stack {name!r}", "deploy it in step 1"):
+    with _missing(ctx, f"CloudFormation stack {name!r}", "deploy it in step 1"):
         stacks = ctx.client("cloudformation").describe_stacks(StackName=name)["Stacks"]
     return stacks[0]
 
 
 def _catalog_function(ctx) -> str:
     name = ctx.env.name(STACK)
-    with ctx.not_done_if_missing(f"function Catalog in the stack {name!r}", "deploy it in step 1"):
+    with _missing(ctx, f"function Catalog in the stack {name!r}", "deploy it in step 1"):
         found = ctx.client("cloudformation").describe_stack_resource(StackName=name, LogicalResourceId="Catalog")
     return found["StackResourceDetail"]["PhysicalResourceId"]
 
@@ -117,7 +143,7 @@ _CloudFormationLoader.add_multi_constructor("!", _short_form)
 
 def _pipeline(ctx) -> dict:
     name = ctx.env.name(PIPELINE)
-    with ctx.not_done_if_missing(f"pipeline {name!r}", "create it in step 2"):
+    with _missing(ctx, f"pipeline {name!r}", "create it in step 2"):
         return ctx.client("codepipeline").get_pipeline(name=name)["pipeline"]
 
 
@@ -237,7 +263,7 @@ def _dimensions(alarm: dict) -> dict:
 def lambda_canary(ctx):
     codedeploy = ctx.client("codedeploy")
     application = ctx.env.name(APPLICATION)
-    with ctx.not_done_if_missing(f"CodeDeploy deployment group {application}/{DEPLOYMENT_GROUP}", "run step 3"):
+    with _missing(ctx, f"CodeDeploy deployment group {application}/{DEPLOYMENT_GROUP}", "run step 3"):
         group = codedeploy.get_deployment_group(applicationName=application, deploymentGroupName=DEPLOYMENT_GROUP)[
             "deploymentGroupInfo"
         ]
