@@ -291,6 +291,36 @@ def waiting_token(codepipeline, name: str) -> str | None:
     return stage["actionStates"][0].get("latestExecution", {}).get("token")
 
 
+@pytest.mark.parametrize(
+    "principal, created",
+    [
+        ({"Service": ["codebuild.amazonaws.com", "codepipeline.amazonaws.com"]}, True),  # a list: valid on AWS
+        ({"Service": "codebuild.amazonaws.com"}, False),
+    ],
+)
+def test_a_pipeline_role_must_trust_codepipeline_whether_its_services_are_listed_or_not(delivery, principal, created):
+    iam, codepipeline = boto3.client("iam"), boto3.client("codepipeline")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}],
+    }
+    arn = iam.create_role(RoleName=f"pipeline-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument=json.dumps(trust))[
+        "Role"
+    ]["Arn"]
+    name = f"release-{uuid.uuid4().hex[:6]}"
+    pipeline = {**approval_pipeline(delivery, name), "roleArn": arn}
+
+    if created:
+        assert codepipeline.create_pipeline(pipeline=pipeline)["pipeline"]["name"] == name
+        return
+    with pytest.raises(codepipeline.exceptions.InvalidStructureException) as refused:
+        codepipeline.create_pipeline(pipeline=pipeline)
+    assert (
+        refused.value.response["Error"]["Message"]
+        == f"CodePipeline is not authorized to perform AssumeRole on role {arn}"
+    )
+
+
 def approval_pipeline(delivery, name: str) -> dict:
     pipeline = pipeline_of(delivery, name, "unused")
     pipeline["stages"][1:] = [

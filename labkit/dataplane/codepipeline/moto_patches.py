@@ -9,6 +9,7 @@ from labkit.dataplane.codepipeline import (
     executions,
     polling,
     source_s3,
+    trust,
 )
 from labkit.dataplane.core.seams import Seam
 
@@ -53,6 +54,8 @@ def _answered(answer):
 
 
 SEAMS = (
+    Seam("moto.codepipeline.models.CodePipelineBackend.iam_backend", replace=trust.evaluated_trust),
+    Seam("moto.codepipeline.models.CodePipelineBackend.create_pipeline", contains=".get_role_by_arn("),
     Seam(
         "moto.codepipeline.models.CodePipelineBackend.start_pipeline_execution",
         ("self", "name", "variables"),
