@@ -31,6 +31,8 @@ MEETS_THE_STANDARD = [
     "labs/07_service_to_service.ipynb",
     "solutions/08_observability.ipynb",
     "labs/08_observability.ipynb",
+    "solutions/09_delivery.ipynb",
+    "labs/09_delivery.ipynb",
     "solutions/10_scale_and_cache.ipynb",
     "labs/10_scale_and_cache.ipynb",
 ]

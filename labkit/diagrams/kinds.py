@@ -40,6 +40,10 @@ ICONS = {
     "cloudwatch_dashboard": ("diagrams.aws.management", "Cloudwatch"),
     "cloudtrail": ("diagrams.aws.management", "Cloudtrail"),
     "xray": ("diagrams.aws.devtools", "XRay"),
+    "cloudformation": ("diagrams.aws.management", "Cloudformation"),
+    "codepipeline": ("diagrams.aws.devtools", "Codepipeline"),
+    "codebuild": ("diagrams.aws.devtools", "Codebuild"),
+    "codedeploy": ("diagrams.aws.devtools", "Codedeploy"),
 }
 
 KINDS = tuple(ICONS)

@@ -1,0 +1,184 @@
+"""Lab 09's checks against wrong answers: each failure says what was expected and what was found.
+
+The solution notebook runs once for the module (its cells but the cleanup), which deploys the catalog's stack
+and pipeline, the catalog's CodeDeploy group and alarm, and the orders service with its canary; each test then
+makes one mistake with boto3 (a canary without an alarm, an alarm on a version rather than the alias, a
+buildspec whose tests cannot fail the build...), runs the check, and puts the right answer back."""
+
+import io
+import zipfile
+
+import boto3
+import pytest
+from solution_runs import deployed_by_solution
+
+from labkit import config, labs
+
+pytestmark = pytest.mark.long  # started early by tests/conftest.py
+
+SOLUTION = "09_delivery.ipynb"
+ALARM_KEYS = ("AlarmName", "Namespace", "MetricName", "Statistic", "Period", "EvaluationPeriods", "Threshold")
+ALARM_KEYS += ("ComparisonOperator", "TreatMissingData", "Dimensions")
+
+
+@pytest.fixture(scope="module")
+def deployed(cloud):
+    """The lab as its solution leaves it before the cleanup."""
+    with deployed_by_solution(SOLUTION, "09") as run:
+        yield run
+
+
+def result(check_id):
+    return next(r for r in labs.require("09").run() if r.id == check_id)
+
+
+def assert_fails_saying_exactly(check_id, says):
+    found = result(check_id)
+    assert (found.status, found.message) == ("failed", says), found.message
+
+
+def catalog_function() -> str:
+    found = boto3.client("cloudformation").describe_stack_resource(StackName="catalog", LogicalResourceId="Catalog")
+    return found["StackResourceDetail"]["PhysicalResourceId"]
+
+
+def orders_deployment_configuration() -> dict:
+    return boto3.client("ecs").describe_services(cluster="shop", services=["orders"])["services"][0][
+        "deploymentConfiguration"
+    ]
+
+
+def with_orders_deployment_configuration(wrong: dict, check_id: str, says: str) -> None:
+    ecs, right = boto3.client("ecs"), orders_deployment_configuration()
+    ecs.update_service(cluster="shop", service="orders", deploymentConfiguration=wrong(right))
+    try:
+        assert_fails_saying_exactly(check_id, says)
+    finally:
+        ecs.update_service(cluster="shop", service="orders", deploymentConfiguration=right)
+    assert result(check_id).passed
+
+
+def test_the_solution_passes_every_check(deployed):
+    failing = [(r.id, r.message) for r in labs.require("09").run() if not r.passed]
+    assert failing == []
+
+
+def test_an_ecs_canary_without_an_alarm_fails_saying_it_goes_to_100_percent_whatever_it_does(deployed):
+    with_orders_deployment_configuration(
+        lambda right: {**right, "alarms": {**right["alarms"], "enable": False}},
+        "ecs-canary",
+        "expected the deployment's alarms enabled, found them disabled (enable False): a canary without an alarm "
+        'goes to 100 % whatever its requests answer. Set "alarms": {"alarmNames": alarm_names, "enable": True, '
+        '"rollback": True}',
+    )
+
+
+def test_alarms_that_do_not_roll_back_fail_saying_the_canary_keeps_its_traffic(deployed):
+    with_orders_deployment_configuration(
+        lambda right: {**right, "alarms": {**right["alarms"], "rollback": False}},
+        "ecs-canary",
+        "expected the deployment's alarms to roll it back (rollback True), found rollback False: an alarm in ALARM "
+        "would then only mark the deployment failed, with the canary's traffic left where it is",
+    )
+
+
+def test_an_alarm_on_one_target_group_only_fails_naming_the_group_left_unwatched(deployed):
+    with_orders_deployment_configuration(
+        lambda right: {
+            **right,
+            "alarms": {**right["alarms"], "alarmNames": [n for n in right["alarms"]["alarmNames"] if "blue" in n]},
+        },
+        "ecs-canary",
+        "expected an HTTPCode_Target_5XX_Count alarm on each of the service's target groups, found none on "
+        "orders-green: the new revision starts in whichever group is not serving, so both need one",
+    )
+
+
+def test_an_ecs_canary_without_a_circuit_breaker_fails_saying_unhealthy_tasks_would_be_retried(deployed):
+    with_orders_deployment_configuration(
+        lambda right: {**right, "deploymentCircuitBreaker": {"enable": False, "rollback": False}},
+        "ecs-canary",
+        "expected the deployment circuit breaker enabled with rollback, found enable False, rollback False: tasks "
+        "that never become healthy would be retried forever",
+    )
+
+
+def test_an_alarm_on_the_old_version_rather_than_the_alias_fails_saying_it_never_sees_the_canary(deployed):
+    cloudwatch, function = boto3.client("cloudwatch"), catalog_function()
+    alarm = cloudwatch.describe_alarms(AlarmNames=["catalog-live-errors"])["MetricAlarms"][0]
+    right = {key: alarm[key] for key in ALARM_KEYS}
+    on_version = [{"Name": "FunctionName", "Value": function}, {"Name": "Resource", "Value": f"{function}:1"}]
+    cloudwatch.put_metric_alarm(**{**right, "Dimensions": on_version})
+    try:
+        assert_fails_saying_exactly(
+            "lambda-canary",
+            f"expected the alarm catalog-live-errors to watch AWS/Lambda Errors of the alias live (Resource "
+            f"{function}:live), found AWS/Lambda Errors with Resource {function}:1: the canary's calls go through "
+            "the alias, so an alarm on a version or another alias never sees its errors",
+        )
+    finally:
+        cloudwatch.put_metric_alarm(**right)
+    assert result("lambda-canary").passed
+
+
+def test_a_codedeploy_canary_without_an_alarm_fails_saying_it_goes_to_100_percent_whatever_it_does(deployed):
+    codedeploy = boto3.client("codedeploy")
+    group = codedeploy.get_deployment_group(applicationName="catalog", deploymentGroupName="live")[
+        "deploymentGroupInfo"
+    ]
+    settings = ("serviceRoleArn", "deploymentStyle", "deploymentConfigName", "autoRollbackConfiguration")
+    right = {key: group[key] for key in settings}
+    arn = f"arn:aws:codedeploy:us-east-1:{config.LOCAL_ACCOUNT_ID}:deploymentgroup:catalog/live"
+    tags = codedeploy.list_tags_for_resource(ResourceArn=arn)["Tags"]  # how teardown finds it
+    codedeploy.delete_deployment_group(applicationName="catalog", deploymentGroupName="live")
+    codedeploy.create_deployment_group(applicationName="catalog", deploymentGroupName="live", **right)
+    try:
+        assert_fails_saying_exactly(
+            "lambda-canary",
+            "expected the deployment group to stop on an alarm, found no alarm: a canary without an alarm goes to "
+            '100 % whatever it does. Set alarmConfiguration {"enabled": True, "alarms": [{"name": catalog_alarm}]}',
+        )
+    finally:
+        codedeploy.delete_deployment_group(applicationName="catalog", deploymentGroupName="live")
+        codedeploy.create_deployment_group(
+            applicationName="catalog",
+            deploymentGroupName="live",
+            alarmConfiguration=group["alarmConfiguration"],
+            tags=tags,
+            **right,
+        )
+    assert result("lambda-canary").passed
+
+
+def committed(bucket: str) -> dict[str, bytes]:
+    archive = boto3.client("s3").get_object(Bucket=bucket, Key="catalog.zip")["Body"].read()
+    with zipfile.ZipFile(io.BytesIO(archive)) as files:
+        return {name: files.read(name) for name in files.namelist()}
+
+
+def commit(bucket: str, files: dict[str, bytes]) -> None:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for name, data in files.items():
+            bundle.writestr(name, data)
+    boto3.client("s3").put_object(Bucket=bucket, Key="catalog.zip", Body=archive.getvalue())
+
+
+def test_a_buildspec_whose_tests_cannot_fail_the_build_fails_saying_or_true_turns_failure_into_success(deployed):
+    bucket = next(
+        b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"] if b["Name"].startswith("catalog-source")
+    )
+    right = committed(bucket)
+    test_command = b"python -m pytest -q -p no:cacheprovider"
+    assert test_command in right["buildspec.yml"]
+    commit(bucket, {**right, "buildspec.yml": right["buildspec.yml"].replace(test_command, test_command + b" || true")})
+    try:
+        assert_fails_saying_exactly(
+            "tests-gate",
+            "expected a failing test to fail the build, found the command 'python -m pytest -q -p no:cacheprovider "
+            "|| true': '|| true' turns the tests' failure into success, so the build goes on and the pipeline "
+            "deploys code whose tests fail. Make pytest a command of its own",
+        )
+    finally:
+        commit(bucket, right)
+    assert result("tests-gate").passed
