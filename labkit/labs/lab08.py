@@ -183,7 +183,12 @@ def insights_query(ctx):
     sent = CHECK_PREFIX + uuid.uuid4().hex[:8]
     since_ms = int(time.time() * 1000) - 1000
     order_id = json.loads(_place_order(ctx, sent).get("body") or "{}").get("id")
-    _wait_for_line(ctx, NOTIFICATIONS, since_ms, lambda found: found.get("order_id") == order_id)
+    line = _wait_for_line(ctx, NOTIFICATIONS, since_ms, lambda found: found.get("order_id") == order_id)
+    if (line or {}).get("correlation_id") != sent:
+        ctx.fail(
+            f"notifications did not log the correlation id {sent!r} of the order {order_id}, so no query can find "
+            "the request in both log groups: make the id reach notifications first (the checks above)"
+        )
     trace_of = ctx.learner_function("trace_of")
     deadline = time.monotonic() + waits.minutes(1, at_least_s=20)
     services = set()
@@ -478,11 +483,12 @@ def dashboard(ctx):
     )
 
 
-def _history(ctx, name: str) -> list[str]:
+def _alarmed_at(ctx, name: str) -> list[datetime]:
+    """When the alarm went to ALARM, newest first."""
     found = ctx.client("cloudwatch").describe_alarm_history(
         AlarmName=ctx.env.name(name), HistoryItemType="StateUpdate", MaxRecords=100
     )
-    return [item["HistorySummary"] for item in found["AlarmHistoryItems"]]
+    return [item["Timestamp"] for item in found["AlarmHistoryItems"] if item["HistorySummary"].endswith("to ALARM")]
 
 
 @lab.check(
@@ -497,13 +503,18 @@ def _history(ctx, name: str) -> list[str]:
 def right_alarm_fired(ctx):
     state = _alarm(ctx, DLQ_ALARM)["StateValue"]
     _alarm(ctx, SLO_ALARM)
-    dlq_history = _history(ctx, DLQ_ALARM)
-    if not any(summary.endswith("to ALARM") for summary in dlq_history):
+    dlq_alarmed = _alarmed_at(ctx, DLQ_ALARM)
+    if not dlq_alarmed:
         ctx.not_done(f"{ctx.env.name(DLQ_ALARM)} has never been in ALARM yet: run the step's first cell")
-    slo_history = _history(ctx, SLO_ALARM)
+    # Only since notifications broke: checkouts that failed in an earlier step may have fired it before.
+    slo_alarmed = [moment for moment in _alarmed_at(ctx, SLO_ALARM) if moment >= dlq_alarmed[0]]
     ctx.expect(
-        not any(summary.endswith("to ALARM") for summary in slo_history),
-        f"expected {ctx.env.name(SLO_ALARM)} never to go to ALARM, found {slo_history}",
+        not slo_alarmed,
+        f"expected {ctx.env.name(SLO_ALARM)} to stay out of ALARM while notifications was broken, found it went to "
+        f"ALARM at {slo_alarmed[-1]:%H:%M:%S} UTC, after {ctx.env.name(DLQ_ALARM)} (at "
+        f"{dlq_alarmed[0]:%H:%M:%S}): were checkouts failing then?"
+        if slo_alarmed
+        else "",
     )
     ctx.invoke(
         ctx.env.name(NOTIFICATIONS),
