@@ -248,6 +248,7 @@ def emf_metrics(ctx):
             f"expected the metric OrdersPlaced in the namespace {NAMESPACE} with the dimension Service="
             f"{ctx.env.name(CHECKOUT)}, found it " + "; ".join(elsewhere[:3]),
         )
+        _expect_a_valid_emf_document(ctx, int(since.timestamp() * 1000))
         ctx.not_done(
             f"checkout placed an order, but no OrdersPlaced datapoint in the namespace {NAMESPACE} came of it: "
             "write order_metrics and deploy checkout again (step 2)"
@@ -259,6 +260,23 @@ def emf_metrics(ctx):
         bool(listed),
         f"expected the metric OrderValue in the namespace {NAMESPACE} with the dimension Service="
         f"{ctx.env.name(CHECKOUT)} too, found none",
+    )
+
+
+def _expect_a_valid_emf_document(ctx, since_ms: int) -> None:
+    """CloudWatch Logs makes no metric of an EMF document that names a dimension or a metric it lacks."""
+    document = _logged(ctx, CHECKOUT, since_ms, lambda line: isinstance(line.get("_aws"), dict))
+    if document is None:
+        return
+    directives = document["_aws"].get("CloudWatchMetrics") or [{}]
+    named = [name for names in directives[0].get("Dimensions", []) for name in names]
+    named += [metric.get("Name") for metric in directives[0].get("Metrics", [])]
+    absent = [name for name in named if name not in document]
+    ctx.expect(
+        not absent,
+        f"checkout printed an EMF document that names {absent} without a member of that name, found the members "
+        f"{sorted(key for key in document if key != '_aws')}: CloudWatch Logs made no metric of it. Every name in "
+        "Dimensions and Metrics must also be a member, with its value",
     )
 
 
