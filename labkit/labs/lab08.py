@@ -222,6 +222,8 @@ def emf_metrics(ctx):
     service = [{"Name": "Service", "Value": ctx.env.name(CHECKOUT)}]
     since = datetime.now(UTC) - timedelta(seconds=1)
     _place_order(ctx, CHECK_PREFIX + uuid.uuid4().hex[:8])
+    # Before the metrics: those of earlier orders in the same minute would hide a broken document.
+    _expect_a_valid_emf_document(ctx, int(since.timestamp() * 1000))
 
     def placed() -> list[dict]:
         return cloudwatch.get_metric_statistics(
@@ -265,9 +267,11 @@ def emf_metrics(ctx):
 
 def _expect_a_valid_emf_document(ctx, since_ms: int) -> None:
     """CloudWatch Logs makes no metric of an EMF document that names a dimension or a metric it lacks."""
-    document = _logged(ctx, CHECKOUT, since_ms, lambda line: isinstance(line.get("_aws"), dict))
-    if document is None:
-        return
+    deadline = time.monotonic() + waits.minutes(1, at_least_s=15)
+    while (document := _logged(ctx, CHECKOUT, since_ms, lambda line: isinstance(line.get("_aws"), dict))) is None:
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.5)
     directives = document["_aws"].get("CloudWatchMetrics") or [{}]
     named = [name for names in directives[0].get("Dimensions", []) for name in names]
     named += [metric.get("Name") for metric in directives[0].get("Metrics", [])]
