@@ -591,6 +591,26 @@ def test_an_error_rate_alarm_on_metric_math_alarms_and_notifies_with_its_metrics
     assert "MetricName" not in trigger and trigger["Period"] == 60
 
 
+def test_an_alarm_on_metric_math_whose_queries_all_return_data_is_refused_as_aws_refuses_it(aws):
+    stat = {"Metric": {"Namespace": "AWS/Lambda", "MetricName": "Errors"}, "Period": 60, "Stat": "Sum"}
+    with pytest.raises(aws["cloudwatch"].exceptions.ClientError) as refused:
+        aws["cloudwatch"].put_metric_alarm(
+            AlarmName=f"two-series-{uuid.uuid4().hex[:8]}",
+            Metrics=[
+                {"Id": "rate", "Expression": "100 * errors", "ReturnData": True},
+                {"Id": "errors", "MetricStat": stat},
+            ],
+            EvaluationPeriods=1,
+            Threshold=1.0,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+    error = refused.value.response["Error"]
+    assert (error["Code"], error["Message"]) == (
+        "ValidationError",
+        "Exactly one element of the metrics list should return data.",
+    )
+
+
 @pytest.mark.no_cloud
 def test_metric_math_arithmetic_fills_and_leaves_out_missing_datapoints():
     assert metric_math.value("100 * errors / invocations", {"errors": 1.0, "invocations": 4.0}) == 25.0

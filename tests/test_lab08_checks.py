@@ -324,6 +324,100 @@ def test_a_trace_without_the_call_to_checkout_fails_naming_the_spans_found(kerne
     )
 
 
+def test_an_slo_alarm_whose_expression_misspells_an_id_fails_showing_the_expression(alarm):
+    metrics = alarm_settings(lab08.SLO_ALARM)["Metrics"]
+    misspelt = [{**q, "Expression": "100 * FILL(errors, 0) / invocation"} if q["Id"] == "rate" else q for q in metrics]
+    alarm(lab08.SLO_ALARM, Metrics=misspelt)
+    assert_fails_saying_exactly(
+        "slo-alarm",
+        "expected the expression of checkout-error-rate to use invocations, the id of its Invocations, found "
+        "'100 * FILL(errors, 0) / invocation'",
+    )
+
+
+def test_an_error_budget_that_divides_by_no_traffic_fails_saying_to_return_1(kernel):
+    found = result(
+        "error-budget", error_budget_left=lambda invocations, errors, slo: 1 - errors / (invocations * (1 - slo))
+    )
+    assert found.status == "failed"
+    assert re.fullmatch(
+        r"expected error_budget_left\(0, 0, 0\.99\) to be 1\.0, but your code raised ZeroDivisionError: float division "
+        r"by zero \(test_lab08_checks\.py, line \d+\): with no traffic nothing is spent, so return 1\.0 before "
+        r"dividing",
+        found.message,
+    ), found.message
+
+
+def test_who_deleted_returning_the_role_fails_saying_the_session_is_the_user_identitys_arn(kernel):
+    found = result(
+        "who-deleted", who_deleted=lambda queue_url, attribute: "arn:aws:iam::123456789012:role/cleanup-script-role"
+    )
+    assert (found.status, found.message) == (
+        "failed",
+        "expected who_deleted(queue_url, 'Policy') to name the cleanup script's role session, "
+        "arn:aws:sts::123456789012:assumed-role/cleanup-script-role/cleanup-script, found "
+        "'arn:aws:iam::123456789012:role/cleanup-script-role': that is the role; the session that used it is "
+        "userIdentity's arn",
+    )
+
+
+def test_moving_the_dlq_back_to_a_still_broken_consumer_fails_saying_it_still_raises(kernel, tmp_path):
+    broken = 'def handler(event, context):\n    raise ConnectionError("the mail relay does not answer")\n'
+    deploy("notifications", {"handler.py": broken}, tmp_path)
+    try:
+        assert_fails_saying_exactly(
+            "right-alarm-fired",
+            "notifications still raises ConnectionError: the mail relay does not answer (handler.py, line 2): "
+            "deploy notifications_file again, then move the DLQ's messages back",
+        )
+    finally:
+        deploy("notifications", {"handler.py": NOTIFICATIONS}, tmp_path)
+
+
+def test_a_fixed_consumer_whose_dlq_was_not_moved_back_fails_saying_to_move_the_messages(kernel):
+    sqs = boto3.client("sqs")
+    dlq_url = sqs.get_queue_url(QueueName=lab08.DLQ)["QueueUrl"]
+    sqs.send_message(QueueUrl=dlq_url, MessageBody=json.dumps({"event_type": "OrderPlaced", "order_id": "o-left"}))
+    try:
+        found = result("right-alarm-fired")
+        assert found.status == "failed"
+        # At least the one sent here: the step 1 checks run with it may add their orders.
+        assert re.fullmatch(
+            r"expected the dead-letter queue notifications-dlq to be empty again, found [1-9]\d* message\(s\) in "
+            r"it: move them back to their queue with sqs\.start_message_move_task\(SourceArn=dlq_arn\)",
+            found.message,
+        ), found.message
+    finally:
+        sqs.purge_queue(QueueUrl=dlq_url)
+
+
+def test_an_slo_alarm_that_fired_while_notifications_was_broken_fails_saying_when(kernel):
+    cloudwatch = boto3.client("cloudwatch")
+    cloudwatch.set_alarm_state(AlarmName=lab08.SLO_ALARM, StateValue="ALARM", StateReason="checkouts failing")
+    found = result("right-alarm-fired")
+    cloudwatch.set_alarm_state(AlarmName=lab08.SLO_ALARM, StateValue="OK", StateReason="put back")
+    assert found.status == "failed"
+    assert re.fullmatch(
+        r"expected checkout-error-rate to stay out of ALARM while notifications was broken, found it went to ALARM "
+        r"at \d\d:\d\d:\d\d UTC, after notifications-dlq-depth \(at \d\d:\d\d:\d\d\): were checkouts failing then\?",
+        found.message,
+    ), found.message
+
+
+def test_an_emf_document_without_its_dimensions_member_fails_naming_it(kernel, tmp_path):
+    lower_case = changed(METRICS, '"Service": function_name', '"service": function_name')
+    deploy("checkout", {"handler.py": CHECKOUT, "order_metrics.py": lower_case}, tmp_path)
+    try:
+        assert_fails_saying_exactly(
+            "emf-metrics",
+            "checkout printed an EMF document that names ['Service'] without a member of that name, found the "
+            "members ['OrderValue', 'OrdersPlaced', 'service']: CloudWatch Logs made no metric of it. Every name in "
+            "Dimensions and Metrics must also be a member, with its value",
+        )
+    finally:
+        deploy("checkout", {"handler.py": CHECKOUT, "order_metrics.py": METRICS}, tmp_path)
+
+
 def test_teardown_removes_the_dashboard_with_the_alarms_it_shows(kernel):
     """The dashboard carries no tags (CloudWatch cannot tag one): the inventory finds it by the alarms it shows."""
     from labkit import teardown

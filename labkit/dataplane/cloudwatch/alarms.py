@@ -13,7 +13,7 @@
 import functools
 import json
 
-from labkit.dataplane.cloudwatch import notifications, reasons
+from labkit.dataplane.cloudwatch import metric_math, notifications, reasons
 from labkit.dataplane.core import state as kept
 from labkit.dataplane.core.arns import Arn
 from labkit.dataplane.core.seams import Seam
@@ -26,6 +26,12 @@ MAX_HISTORY = 1000
 def _keeping_state(put_metric_alarm):
     @functools.wraps(put_metric_alarm)
     def put(self, name, *args, **kwargs):
+        queries = kwargs.get("metric_data_queries") or []
+        # An anomaly detection alarm (ThresholdMetricId) returns its band too; any other, one series only.
+        if queries and not kwargs.get("threshold_metric_id") and sum(map(metric_math.returns_data, queries)) != 1:
+            from moto.cloudwatch.exceptions import ValidationError
+
+            raise ValidationError("Exactly one element of the metrics list should return data.")
         before = self.alarms.get(name)
         alarm = put_metric_alarm(self, name, *args, **kwargs)
         if before is not None:

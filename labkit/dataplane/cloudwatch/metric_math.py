@@ -21,9 +21,14 @@ def period_of(alarm) -> int:
     return int(alarm.period or (stats[0].period if stats else 60) or 60)
 
 
+def returns_data(query) -> bool:
+    """ReturnData, true when not given."""
+    return query.return_data in (None, True, "true", "True")
+
+
 def returned(queries: list):
     """The query whose value the alarm watches (ReturnData true; one only, as AWS requires)."""
-    found = [q for q in queries if q.return_data in (None, True, "true", "True") and q.expression]
+    found = [q for q in queries if returns_data(q) and q.expression]
     return found[0] if len(found) == 1 else None
 
 

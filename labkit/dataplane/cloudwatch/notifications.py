@@ -102,7 +102,7 @@ def _metric_math_trigger(alarm) -> dict:
     """As aws/aws-lambda-go's events/testdata/cloudwatch-alarm-sns-payload-multiple-metrics.json."""
     metrics = []
     for query in alarm.metric_data_queries:
-        found = {"Id": query.id, "ReturnData": query.return_data in (None, True, "true", "True")}
+        found = {"Id": query.id, "ReturnData": metric_math.returns_data(query)}
         if query.expression:
             found.update(Expression=query.expression, Label=query.label or query.id)
         else:
