@@ -219,3 +219,40 @@ def test_update_project_of_a_project_that_does_not_exist_is_refused(cloud):
     assert refused.value.response["Error"]["Message"] == (
         "Project cannot be found: arn:aws:codebuild:us-east-1:123456789012:project/no-such-project"
     )
+
+
+PROJECT_SPEC = "version: 0.2\nphases:\n  build:\n    commands: [echo from the project]\nartifacts:\n  files: ['*']\n"
+OVERRIDE_SPEC = """
+version: 0.2
+phases:
+  build:
+    commands:
+      - cat note.txt
+      - echo stage=$STAGE
+artifacts:
+  files: [note.txt]
+"""
+
+
+def test_start_build_overrides_apply_to_that_build_only(project):
+    codebuild, s3 = boto3.client("codebuild"), boto3.client("s3")
+    name = project({"buildspec.yml": PROJECT_SPEC})
+    s3.put_object(Bucket=project.bucket, Key="other.zip", Body=zipped({"note.txt": "other source"}))
+
+    overridden = codebuild.start_build(
+        projectName=name,
+        sourceTypeOverride="S3",
+        sourceLocationOverride=f"{project.bucket}/other.zip",
+        buildspecOverride=OVERRIDE_SPEC,
+        environmentVariablesOverride=[{"name": "STAGE", "value": "prod", "type": "PLAINTEXT"}],
+    )["build"]
+    build = finished_build(overridden["id"])
+    plain = finished_build(codebuild.start_build(projectName=name)["build"]["id"])
+
+    assert build["buildStatus"] == "SUCCEEDED"
+    assert build["source"]["location"] == f"{project.bucket}/other.zip"
+    lines = build_log(build)
+    assert "other source" in lines and "stage=prod" in lines
+    assert "from the project" not in lines
+    assert plain["buildStatus"] == "SUCCEEDED"
+    assert "from the project" in build_log(plain)
