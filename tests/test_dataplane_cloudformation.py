@@ -352,3 +352,58 @@ def test_cfn_lint_finds_a_mistake_in_a_template_a_learner_wrote(tmp_path):
 
     assert linted.returncode != 0
     assert "python2.7" in linted.stdout and "deprecated" in linted.stdout
+
+
+def change_set_done(cloudformation, change_set_id: str) -> dict:
+    return cloudformation.describe_change_set(ChangeSetName=change_set_id)
+
+
+def test_an_update_change_set_with_no_changes_fails_and_cannot_be_executed(cloud):
+    cloudformation = boto3.client("cloudformation")
+    name, capabilities = stack_name(), ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
+    cloudformation.create_stack(StackName=name, TemplateBody=SAM_TEMPLATE, Capabilities=capabilities)
+
+    same = cloudformation.create_change_set(
+        StackName=name,
+        ChangeSetName="same",
+        TemplateBody=SAM_TEMPLATE,
+        Capabilities=capabilities,
+        ChangeSetType="UPDATE",
+    )
+
+    described = change_set_done(cloudformation, same["Id"])
+    assert (described["Status"], described["ExecutionStatus"]) == ("FAILED", "UNAVAILABLE")
+    assert described["StatusReason"] == (
+        "The submitted information didn't contain changes. Submit different information to create a change set."
+    )
+    assert described["Changes"] == []
+    with pytest.raises(ClientError) as refused:
+        cloudformation.execute_change_set(ChangeSetName=same["Id"])
+    assert refused.value.response["Error"]["Code"] == "InvalidChangeSetStatus"
+    assert refused.value.response["Error"]["Message"] == (
+        f"ChangeSet [{same['StackId']}] cannot be executed in its current execution status of [UNAVAILABLE]"
+    )
+    assert status_of(cloudformation, name) == "CREATE_COMPLETE"
+    cloudformation.delete_stack(StackName=name)
+
+
+def test_a_stack_made_through_a_create_change_set_shows_its_outputs(cloud):
+    cloudformation = boto3.client("cloudformation")
+    name = stack_name()
+    made = cloudformation.create_change_set(
+        StackName=name,
+        ChangeSetName="create",
+        TemplateBody=SAM_TEMPLATE,
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+        ChangeSetType="CREATE",
+    )
+
+    cloudformation.execute_change_set(ChangeSetName=made["Id"])
+
+    stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    function = cloudformation.describe_stack_resource(StackName=name, LogicalResourceId="Catalog")
+    assert [(o["OutputKey"], o["OutputValue"]) for o in stack["Outputs"]] == [
+        ("FunctionName", function["StackResourceDetail"]["PhysicalResourceId"])
+    ]
+    cloudformation.delete_stack(StackName=name)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from support import wait_for
 from support.delivery import build_log, finished_build, phases, role, versioned_bucket, zipped
 
@@ -168,3 +169,90 @@ def running(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+ENVIRONMENT = {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0", "computeType": "BUILD_GENERAL1_SMALL"}
+
+
+def test_update_project_replaces_the_fields_given_and_the_next_build_uses_them(project):
+    codebuild = boto3.client("codebuild")
+    name = f"updated-{uuid.uuid4().hex[:6]}"
+    first_role = role("codebuild.amazonaws.com", ["s3:*", "logs:*"])
+    codebuild.create_project(
+        name=name,
+        source={"type": "NO_SOURCE", "buildspec": "version: 0.2\nphases:\n  build:\n    commands: [echo v1]\n"},
+        artifacts={"type": "NO_ARTIFACTS"},
+        environment=ENVIRONMENT,
+        serviceRole=first_role,
+    )
+    second_role = role("codebuild.amazonaws.com", ["s3:*", "logs:*"])
+
+    updated = codebuild.update_project(
+        name=name,
+        source={"type": "S3", "location": f"{project.bucket}/source.zip", "buildspec": "spec.yml"},
+        environment={**ENVIRONMENT, "environmentVariables": [{"name": "GREETING", "value": "v2", "type": "PLAINTEXT"}]},
+        serviceRole=second_role,
+        artifacts={"type": "S3", "location": project.bucket, "name": "updated.zip", "packaging": "ZIP"},
+    )["project"]
+
+    assert updated["source"] == {"type": "S3", "location": f"{project.bucket}/source.zip", "buildspec": "spec.yml"}
+    assert updated["serviceRole"] == second_role
+    assert codebuild.batch_get_projects(names=[name])["projects"][0]["artifacts"]["name"] == "updated.zip"
+    project(
+        {
+            "spec.yml": "version: 0.2\nphases:\n  build:\n    commands: [echo $GREETING > out.txt]\n"
+            "artifacts:\n  files: [out.txt]\n"
+        }
+    )
+    build = finished_build(codebuild.start_build(projectName=name)["build"]["id"])
+    assert build["buildStatus"] == "SUCCEEDED"
+    assert build["serviceRole"] == second_role
+    artifact = boto3.client("s3").get_object(Bucket=project.bucket, Key="updated.zip")["Body"].read()
+    assert zipfile.ZipFile(io.BytesIO(artifact)).read("out.txt") == b"v2\n"
+
+
+def test_update_project_of_a_project_that_does_not_exist_is_refused(cloud):
+    with pytest.raises(ClientError) as refused:
+        boto3.client("codebuild").update_project(name="no-such-project", environment=ENVIRONMENT)
+
+    assert refused.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert refused.value.response["Error"]["Message"] == (
+        "Project cannot be found: arn:aws:codebuild:us-east-1:123456789012:project/no-such-project"
+    )
+
+
+PROJECT_SPEC = "version: 0.2\nphases:\n  build:\n    commands: [echo from the project]\nartifacts:\n  files: ['*']\n"
+OVERRIDE_SPEC = """
+version: 0.2
+phases:
+  build:
+    commands:
+      - cat note.txt
+      - echo stage=$STAGE
+artifacts:
+  files: [note.txt]
+"""
+
+
+def test_start_build_overrides_apply_to_that_build_only(project):
+    codebuild, s3 = boto3.client("codebuild"), boto3.client("s3")
+    name = project({"buildspec.yml": PROJECT_SPEC})
+    s3.put_object(Bucket=project.bucket, Key="other.zip", Body=zipped({"note.txt": "other source"}))
+
+    overridden = codebuild.start_build(
+        projectName=name,
+        sourceTypeOverride="S3",
+        sourceLocationOverride=f"{project.bucket}/other.zip",
+        buildspecOverride=OVERRIDE_SPEC,
+        environmentVariablesOverride=[{"name": "STAGE", "value": "prod", "type": "PLAINTEXT"}],
+    )["build"]
+    build = finished_build(overridden["id"])
+    plain = finished_build(codebuild.start_build(projectName=name)["build"]["id"])
+
+    assert build["buildStatus"] == "SUCCEEDED"
+    assert build["source"]["location"] == f"{project.bucket}/other.zip"
+    lines = build_log(build)
+    assert "other source" in lines and "stage=prod" in lines
+    assert "from the project" not in lines
+    assert plain["buildStatus"] == "SUCCEEDED"
+    assert "from the project" in build_log(plain)

@@ -11,6 +11,7 @@ import zipfile
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from support import wait_for
 from support.iam import grant
 
@@ -256,3 +257,52 @@ def test_a_hook_status_for_an_unknown_execution_is_refused_as_codedeploy_refuses
         "The lifecycle event hook execution ID not-an-execution is not valid."
     )
     assert canary.finished(deployment)["status"] == "Succeeded"
+
+
+def test_update_deployment_group_renames_it_and_replaces_its_role_config_alarms_and_rollback(cloud):
+    canary = LambdaCanary(cloud, GOOD_VERSION_2)
+    codedeploy = canary.codedeploy
+    new_role = role("codedeploy.amazonaws.com", ["lambda:*"])
+
+    answer = codedeploy.update_deployment_group(
+        applicationName=canary.application,
+        currentDeploymentGroupName="live",
+        newDeploymentGroupName="canary",
+        serviceRoleArn=new_role,
+        deploymentConfigName="CodeDeployDefault.LambdaCanary10Percent5Minutes",
+        alarmConfiguration={"enabled": True, "alarms": [{"name": "catalog-errors"}]},
+        autoRollbackConfiguration={"enabled": True, "events": ["DEPLOYMENT_STOP_ON_ALARM"]},
+        deploymentStyle={"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+    )
+
+    assert answer["hooksNotCleanedUp"] == []
+    group = codedeploy.get_deployment_group(applicationName=canary.application, deploymentGroupName="canary")
+    info = group["deploymentGroupInfo"]
+    assert info["serviceRoleArn"] == new_role
+    assert info["deploymentConfigName"] == "CodeDeployDefault.LambdaCanary10Percent5Minutes"
+    assert info["alarmConfiguration"] == {"enabled": True, "alarms": [{"name": "catalog-errors"}]}
+    assert info["autoRollbackConfiguration"] == {"enabled": True, "events": ["DEPLOYMENT_STOP_ON_ALARM"]}
+    with pytest.raises(ClientError) as gone:
+        codedeploy.get_deployment_group(applicationName=canary.application, deploymentGroupName="live")
+    assert gone.value.response["Error"]["Message"] == (
+        "The deployment group live does not exist with the user or AWS account."
+    )
+
+
+def test_update_deployment_group_refuses_an_unknown_group_and_an_unknown_config(cloud):
+    canary = LambdaCanary(cloud, GOOD_VERSION_2)
+    codedeploy = canary.codedeploy
+
+    with pytest.raises(ClientError) as unknown_group:
+        codedeploy.update_deployment_group(applicationName=canary.application, currentDeploymentGroupName="nope")
+    with pytest.raises(ClientError) as unknown_config:
+        codedeploy.update_deployment_group(
+            applicationName=canary.application, currentDeploymentGroupName="live", deploymentConfigName="NoSuchConfig"
+        )
+
+    assert unknown_group.value.response["Error"]["Code"] == "DeploymentGroupDoesNotExistException"
+    assert unknown_group.value.response["Error"]["Message"] == (
+        "The deployment group nope does not exist with the user or AWS account."
+    )
+    assert unknown_config.value.response["Error"]["Code"] == "DeploymentConfigDoesNotExistException"
+    assert unknown_config.value.response["Error"]["Message"] == "The deployment config NoSuchConfig does not exist."

@@ -354,3 +354,25 @@ def test_a_manual_approval_waits_for_its_result(delivery, decision, outcome):
     )
 
     assert finished_execution(name, first_execution(name))["status"] == outcome
+
+
+def test_a_template_configuration_s_tags_and_stack_policy_go_to_the_stack_the_deploy_action_makes(delivery):
+    codepipeline, cloudformation = boto3.client("codepipeline"), boto3.client("cloudformation")
+    name, stack = f"catalog-{uuid.uuid4().hex[:6]}", f"catalog-{uuid.uuid4().hex[:6]}"
+    policy = {"Statement": [{"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"}]}
+    configuration = {"Tags": {"course": "microservices", "lab": "09"}, "StackPolicy": policy}
+    source = {
+        **APP,
+        "config.json": json.dumps(configuration),
+        "buildspec.yml": APP["buildspec.yml"].replace("- template.yaml", "- template.yaml\n    - config.json"),
+    }
+    boto3.client("s3").put_object(Bucket=delivery["source"], Key=f"{name}.zip", Body=zipped(source))
+    pipeline = pipeline_of(delivery, name, stack)
+    pipeline["stages"][2]["actions"][0]["configuration"]["TemplateConfiguration"] = "BuildOutput::config.json"
+
+    codepipeline.create_pipeline(pipeline=pipeline)
+
+    assert finished_execution(name, first_execution(name))["status"] == "Succeeded"
+    tags = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]["Tags"]
+    assert sorted((t["Key"], t["Value"]) for t in tags) == [("course", "microservices"), ("lab", "09")]
+    assert json.loads(cloudformation.get_stack_policy(StackName=stack)["StackPolicyBody"]) == policy

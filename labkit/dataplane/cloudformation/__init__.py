@@ -7,6 +7,7 @@ reason, the stack ROLLBACK_IN_PROGRESS, what was made deleted, ROLLBACK_COMPLETE
 types the labs deploy through SAM are made for real (resources.py). SAM templates (Transform:
 AWS::Serverless-2016-10-31) are transformed with aws-sam-translator before moto reads them (sam.py).
 The capabilities a template needs (IAM resources, a transform) must be acknowledged (capabilities.py).
+An UPDATE change set that changes nothing fails and cannot be executed (change_sets.py).
 """
 
 from labkit.dataplane.core import seams

@@ -6,7 +6,7 @@ from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import Stack
 
-from labkit.dataplane.cloudformation import capabilities, failures, resources, sam, updates
+from labkit.dataplane.cloudformation import capabilities, change_sets, failures, resources, sam, updates
 from labkit.dataplane.cloudformation.failures import ResourceFailed
 from labkit.dataplane.core import state
 from labkit.dataplane.core.seams import Seam
@@ -113,11 +113,13 @@ def _update_rolled_back(moto_update):
 
 def _change_set_rolled_back(moto_execute):
     def execute_change_set(self, change_set_name, stack_name=None):
+        change_set = self.describe_change_set(change_set_name)
+        change_sets.refused_unless_available(change_set)
+        stack = self.stacks[change_set.stack_id]
         try:
             moto_execute(self, change_set_name, stack_name)
+            change_sets.stack_takes_the_change_set(stack, change_set)
         except ResourceFailed as failed:
-            change_set = self.describe_change_set(change_set_name)
-            stack = self.stacks[change_set.stack_id]
             if change_set.change_set_type == "CREATE":
                 failures.roll_back_creation(stack, failed)
             else:
@@ -222,6 +224,22 @@ SEAMS = (
         "moto.cloudformation.models.CloudFormationBackend.update_stack",
         ("self", "name", "template", "role_arn", "parameters", "tags"),
         replace=_refused_when_not_updatable,
+    ),
+    Seam(
+        "moto.cloudformation.models.CloudFormationBackend.create_change_set",
+        (
+            "self",
+            "stack_name",
+            "change_set_name",
+            "template",
+            "parameters",
+            "description",
+            "change_set_type",
+            "notification_arns",
+            "tags",
+            "role_arn",
+        ),
+        replace=change_sets.marked_failed_without_changes,
     ),
     Seam(
         "moto.cloudformation.models.CloudFormationBackend.execute_change_set",

@@ -12,10 +12,21 @@ from labkit.dataplane.codebuild import runner, sources
 
 
 def start(
-    account_id, region, project_name, source_version, fetch_source, deliver_artifact, initiator, overrides=()
+    account_id,
+    region,
+    project_name,
+    source_version,
+    fetch_source,
+    deliver_artifact,
+    initiator,
+    overrides=(),
+    source: dict | None = None,
 ) -> str:
+    """source: this build's, where StartBuild overrides the project's."""
     backend = codebuild_backends[account_id][region]
     project = backend.codebuild_projects[project_name].project_metadata
+    if source is not None:
+        project = {**project, "source": source}
     record = _MOTO_START[0](backend, project_name, source_version, None)
     build_uuid = record["id"].split(":", 1)[1]
     history = backend.build_history[project_name]

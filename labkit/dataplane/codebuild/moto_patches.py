@@ -1,6 +1,6 @@
 """Where the codebuild package changes moto 5.2.5. Imported only once moto.codebuild.models is."""
 
-from labkit.dataplane.codebuild import builds
+from labkit.dataplane.codebuild import builds, overrides, projects
 from labkit.dataplane.core.seams import Seam
 
 
@@ -59,4 +59,6 @@ SEAMS = (
     ),
     Seam("moto.codebuild.models.CodeBuildBackend.batch_get_builds", ("self", "ids"), replace=_builds_as_they_are),
     Seam("moto.codebuild.models.CodeBuildBackend.stop_build", ("self", "build_id"), replace=_stopping_the_build),
+    Seam("moto.codebuild.responses.CodeBuildResponse.update_project", replace=lambda _: projects.update_project),
+    Seam("moto.codebuild.responses.CodeBuildResponse.start_build", ("self",), replace=lambda _: overrides.start_build),
 )

@@ -7,13 +7,13 @@ deployments but runs nothing, and has no deployment configurations, no hook stat
   refuses a configuration that does not exist; GetDeploymentGroup shows its alarmConfiguration;
 - GetDeployment and BatchGetDeployments show errorInformation and rollbackInfo;
 - added: Create/Get/Delete/ListDeploymentConfigs, PutLifecycleEventHookExecutionStatus, StopDeployment,
-  DeleteDeploymentGroup and DeleteApplication.
+  UpdateDeploymentGroup, DeleteDeploymentGroup and DeleteApplication.
 Imported only once moto.codedeploy.responses is.
 """
 
 import functools
 
-from moto.codedeploy.exceptions import DeploymentDoesNotExistException
+from moto.codedeploy.exceptions import DeploymentDoesNotExistException, DeploymentGroupAlreadyExistsException
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult, EmptyResult
 
@@ -179,6 +179,40 @@ def _delete_deployment_group(self):
     return ActionResult({"hooksNotCleanedUp": []})
 
 
+# What UpdateDeploymentGroup may change, by request parameter: the group's attribute.
+_UPDATABLE = {
+    "serviceRoleArn": "service_role_arn",
+    "deploymentConfigName": "deployment_config_name",
+    "alarmConfiguration": "alarm_configuration",
+    "autoRollbackConfiguration": "auto_rollback_configuration",
+    "deploymentStyle": "deployment_style",
+    "triggerConfigurations": "trigger_configurations",
+    "blueGreenDeploymentConfiguration": "blue_green_deployment_configuration",
+    "loadBalancerInfo": "load_balancer_info",
+    "ecsServices": "ecs_services",
+}
+
+
+@_refusing
+def _update_deployment_group(self):
+    backend = self.codedeploy_backend
+    application, current = self._get_param("applicationName"), self._get_param("currentDeploymentGroupName")
+    group = backend.get_deployment_group(application, current)  # AWS's error for a missing application or group
+    if self._get_param("deploymentConfigName"):
+        configs.get(backend, self._get_param("deploymentConfigName"))
+    new_name = self._get_param("newDeploymentGroupName")
+    if new_name and new_name != current and new_name in backend.deployment_groups[application]:
+        raise DeploymentGroupAlreadyExistsException(f"Deployment group {new_name} already exists.")
+    for parameter, attribute in _UPDATABLE.items():
+        if self._get_param(parameter) is not None:
+            setattr(group, attribute, self._get_param(parameter))
+    if new_name and new_name != current:
+        del backend.deployment_groups[application][current]
+        group.deployment_group_name = new_name
+        backend.deployment_groups[application][new_name] = group
+    return ActionResult({"hooksNotCleanedUp": []})
+
+
 def _delete_application(self):
     backend = self.codedeploy_backend
     name = self._get_param("applicationName")
@@ -209,6 +243,7 @@ SEAMS = (
     Seam(f"{_RESPONSE}.stop_deployment", replace=lambda _: _stop_deployment),
     Seam(f"{_RESPONSE}.delete_deployment_group", replace=lambda _: _delete_deployment_group),
     Seam(f"{_RESPONSE}.delete_application", replace=lambda _: _delete_application),
+    Seam(f"{_RESPONSE}.update_deployment_group", replace=lambda _: _update_deployment_group),
     # moto's own, which the wrappers rely on.
     Seam(
         "moto.codedeploy.models.CodeDeployBackend.get_deployment_group",

@@ -1,8 +1,10 @@
 """Deploy action, provider CloudFormation: ActionMode CREATE_UPDATE (create the stack, or update it;
 "No updates are to be performed" succeeds), CHANGE_SET_REPLACE (a change set, replaced if it exists),
 CHANGE_SET_EXECUTE, DELETE_ONLY and REPLACE_ON_FAILURE; the template is TemplatePath
-("ARTIFACT::path/in/zip"), parameters ParameterOverrides and TemplateConfiguration. The stack's outputs
-become the action's output variables (and OutputFileName in the output artifact)."""
+("ARTIFACT::path/in/zip"), parameters ParameterOverrides over those of TemplateConfiguration, a file whose
+Tags go to the stack and whose StackPolicy protects it (a change set takes no policy: only its Tags and
+Parameters). The stack's outputs become the action's output variables (and OutputFileName in the output
+artifact)."""
 
 import io
 import json
@@ -49,13 +51,19 @@ def _role(config: dict) -> dict:
     return {"RoleARN": config["RoleArn"]} if config.get("RoleArn") else {}
 
 
-def _template_and_parameters(context: ActionContext) -> dict:
+def _template_configuration(context: ActionContext) -> dict:
+    """The TemplateConfiguration file: {"Parameters": {...}, "Tags": {...}, "StackPolicy": {...}}."""
+    path = context.configuration.get("TemplateConfiguration")
+    return json.loads(_artifact_file(context, path)) if path else {}
+
+
+def _template_and_parameters(context: ActionContext, template_configuration: dict) -> dict:
     config = context.configuration
     template = _artifact_file(context, config.get("TemplatePath", ""))
-    parameters: dict = {}
-    if config.get("TemplateConfiguration"):
-        parameters.update(json.loads(_artifact_file(context, config["TemplateConfiguration"])).get("Parameters", {}))
-    parameters.update(json.loads(config.get("ParameterOverrides") or "{}"))
+    parameters = {
+        **template_configuration.get("Parameters", {}),
+        **json.loads(config.get("ParameterOverrides") or "{}"),
+    }
     capabilities = [c.strip() for c in (config.get("Capabilities") or "").split(",") if c.strip()]
     request = {
         "TemplateBody": template,
@@ -64,6 +72,8 @@ def _template_and_parameters(context: ActionContext) -> dict:
     }
     if capabilities:
         request["Capabilities"] = capabilities
+    if template_configuration.get("Tags"):
+        request["Tags"] = [{"Key": k, "Value": str(v)} for k, v in template_configuration["Tags"].items()]
     return request
 
 
@@ -90,7 +100,10 @@ def _status(cloudformation, stack: str) -> str | None:
 
 
 def _create_or_update(context, cloudformation, stack: str, replace_failed: bool) -> None:
-    request = _template_and_parameters(context)
+    template_configuration = _template_configuration(context)
+    request = _template_and_parameters(context, template_configuration)
+    if template_configuration.get("StackPolicy"):
+        request["StackPolicyBody"] = json.dumps(template_configuration["StackPolicy"])
     status = _status(cloudformation, stack)
     if status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED") and replace_failed:
         cloudformation.delete_stack(StackName=stack)
@@ -116,7 +129,10 @@ def _replace_change_set(context, cloudformation, stack: str, name: str) -> None:
             pass  # no change set of that name yet
     kind = "CREATE" if status in (None, "REVIEW_IN_PROGRESS") else "UPDATE"
     cloudformation.create_change_set(
-        StackName=stack, ChangeSetName=name, ChangeSetType=kind, **_template_and_parameters(context)
+        StackName=stack,
+        ChangeSetName=name,
+        ChangeSetType=kind,
+        **_template_and_parameters(context, _template_configuration(context)),
     )
     change_set = cloudformation.describe_change_set(ChangeSetName=name, StackName=stack)
     if change_set["Status"] == "FAILED" and "didn't contain changes" not in change_set.get("StatusReason", ""):
