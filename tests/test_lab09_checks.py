@@ -270,3 +270,21 @@ def test_an_ecs_canary_of_half_the_traffic_fails_saying_the_canary_is_a_small_sh
         "ecs-canary",
         "expected a canaryPercent between 1 and 25, found 50.0: the canary is a small share",
     )
+
+
+def test_an_alarm_on_the_whole_function_fails_saying_to_add_the_alias_as_resource(deployed):
+    cloudwatch, function = boto3.client("cloudwatch"), catalog_function()
+    alarm = cloudwatch.describe_alarms(AlarmNames=["catalog-live-errors"])["MetricAlarms"][0]
+    right = {key: alarm[key] for key in ALARM_KEYS}
+    cloudwatch.put_metric_alarm(**{**right, "Dimensions": [{"Name": "FunctionName", "Value": function}]})
+    try:
+        assert_fails_saying_exactly(
+            "lambda-canary",
+            f"expected the alarm catalog-live-errors to watch the alias live (Resource {function}:live), found it on "
+            "the whole function (FunctionName only): that counts the errors of every version and alias, calls that "
+            f"are not the canary's among them, so it can stop a deployment for them. Add the dimension Resource = "
+            f"{function}:live",
+        )
+    finally:
+        cloudwatch.put_metric_alarm(**right)
+    assert result("lambda-canary").passed

@@ -311,6 +311,13 @@ def lambda_canary(ctx):
     if not watching:
         alarm = alarms[0]
         found = _dimensions(alarm)
+        if found.get("FunctionName") == function and "Resource" not in found:
+            ctx.fail(
+                f"expected the alarm {alarm['AlarmName']} to watch the alias {ALIAS} (Resource {wanted}), found it "
+                "on the whole function (FunctionName only): that counts the errors of every version and alias, "
+                "calls that are not the canary's among them, so it can stop a deployment for them. Add the "
+                f"dimension Resource = {wanted}"
+            )
         ctx.fail(
             f"expected the alarm {alarm['AlarmName']} to watch AWS/Lambda Errors of the alias {ALIAS} (Resource "
             f"{wanted}), found {alarm.get('Namespace')} {alarm.get('MetricName')} with Resource "
