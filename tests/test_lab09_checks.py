@@ -182,3 +182,109 @@ def test_a_buildspec_whose_tests_cannot_fail_the_build_fails_saying_or_true_turn
     finally:
         commit(bucket, right)
     assert result("tests-gate").passed
+
+
+def test_a_deploy_action_that_takes_the_source_rather_than_the_build_fails_naming_the_artifact_to_take(deployed):
+    codepipeline = boto3.client("codepipeline")
+    right = codepipeline.get_pipeline(name="catalog")["pipeline"]
+    wrong = {
+        **right,
+        "stages": [
+            {**stage, "actions": [{**stage["actions"][0], "inputArtifacts": [{"name": "SourceOutput"}]}]}
+            if stage["name"] == "Deploy"
+            else stage
+            for stage in right["stages"]
+        ],
+    }
+    codepipeline.update_pipeline(pipeline=wrong)
+    try:
+        assert_fails_saying_exactly(
+            "pipeline",
+            "expected the Deploy action to take the Build action's output (BuildOutput) and read its TemplatePath "
+            "from it, found the input artifacts SourceOutput and the TemplatePath BuildOutput::packaged.yaml: only "
+            "the build's output holds packaged.yaml, the template whose code the build packaged",
+        )
+    finally:
+        codepipeline.update_pipeline(pipeline=right)
+    assert result("pipeline").passed
+
+
+def test_a_codedeploy_group_without_automatic_rollback_fails_saying_the_canary_keeps_its_weight(deployed):
+    codedeploy = boto3.client("codedeploy")
+    group = codedeploy.get_deployment_group(applicationName="catalog", deploymentGroupName="live")[
+        "deploymentGroupInfo"
+    ]
+    settings = ("serviceRoleArn", "deploymentStyle", "deploymentConfigName", "alarmConfiguration")
+    right = {key: group[key] for key in settings}
+    arn = f"arn:aws:codedeploy:us-east-1:{config.LOCAL_ACCOUNT_ID}:deploymentgroup:catalog/live"
+    tags = codedeploy.list_tags_for_resource(ResourceArn=arn)["Tags"]  # how teardown finds it
+    codedeploy.delete_deployment_group(applicationName="catalog", deploymentGroupName="live")
+    codedeploy.create_deployment_group(applicationName="catalog", deploymentGroupName="live", **right)
+    try:
+        assert_fails_saying_exactly(
+            "lambda-canary",
+            "expected automatic rollback on DEPLOYMENT_STOP_ON_ALARM, found no autoRollbackConfiguration: without "
+            "it a stopped deployment leaves the canary's weight on the alias. Set autoRollbackConfiguration "
+            '{"enabled": True, "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]}',
+        )
+    finally:
+        codedeploy.delete_deployment_group(applicationName="catalog", deploymentGroupName="live")
+        codedeploy.create_deployment_group(
+            applicationName="catalog",
+            deploymentGroupName="live",
+            autoRollbackConfiguration=group["autoRollbackConfiguration"],
+            tags=tags,
+            **right,
+        )
+    assert result("lambda-canary").passed
+
+
+def test_an_ecs_canary_without_an_alternate_target_group_fails_saying_where_the_new_revision_would_start(deployed):
+    ecs = boto3.client("ecs")
+    right = ecs.describe_services(cluster="shop", services=["orders"])["services"][0]["loadBalancers"]
+    ecs.update_service(
+        cluster="shop",
+        service="orders",
+        loadBalancers=[{key: value for key, value in lb.items() if key != "advancedConfiguration"} for lb in right],
+    )
+    try:
+        assert_fails_saying_exactly(
+            "ecs-canary",
+            "expected the service's load balancer to name an alternate target group and the production listener "
+            "rule (advancedConfiguration), found no alternateTargetGroupArn and no productionListenerRule: a CANARY "
+            "deployment starts the new revision in the alternate group and moves the rule's weights to it. Create "
+            "the service with load_balancers as given",
+        )
+        assert_fails_saying_exactly(
+            "ecs-rollback",
+            "expected the service to name its production listener rule, found none: see the check ecs-canary",
+        )
+    finally:
+        ecs.update_service(cluster="shop", service="orders", loadBalancers=right)
+    assert result("ecs-canary").passed
+
+
+def test_an_ecs_canary_of_half_the_traffic_fails_saying_the_canary_is_a_small_share(deployed):
+    with_orders_deployment_configuration(
+        lambda right: {**right, "canaryConfiguration": {**right["canaryConfiguration"], "canaryPercent": 50.0}},
+        "ecs-canary",
+        "expected a canaryPercent between 1 and 25, found 50.0: the canary is a small share",
+    )
+
+
+def test_an_alarm_on_the_whole_function_fails_saying_to_add_the_alias_as_resource(deployed):
+    cloudwatch, function = boto3.client("cloudwatch"), catalog_function()
+    alarm = cloudwatch.describe_alarms(AlarmNames=["catalog-live-errors"])["MetricAlarms"][0]
+    right = {key: alarm[key] for key in ALARM_KEYS}
+    cloudwatch.put_metric_alarm(**{**right, "Dimensions": [{"Name": "FunctionName", "Value": function}]})
+    try:
+        assert_fails_saying_exactly(
+            "lambda-canary",
+            f"expected the alarm catalog-live-errors to watch the alias live (Resource {function}:live), found it on "
+            "the whole function (FunctionName only): that counts the errors of every version and alias, calls that "
+            f"are not the canary's among them, so it can stop a deployment for them. Add the dimension Resource = "
+            f"{function}:live",
+        )
+    finally:
+        cloudwatch.put_metric_alarm(**right)
+    assert result("lambda-canary").passed

@@ -177,11 +177,22 @@ def pipeline(ctx):
         f"expected the stages {', '.join(f'{s} ({p})' for s, p in STAGES)}, found "
         f"{', '.join(f'{s} ({p})' for s, p in stages)}",
     )
-    deploy = _action(found, "Deploy")["configuration"]
+    deploy_action = _action(found, "Deploy")
+    deploy = deploy_action["configuration"]
     ctx.expect(
         deploy.get("StackName") == ctx.env.name(STACK) and deploy.get("ActionMode") == "CREATE_UPDATE",
         f"expected the Deploy action to CREATE_UPDATE the stack {ctx.env.name(STACK)}, found ActionMode "
         f"{deploy.get('ActionMode')} on the stack {deploy.get('StackName')}",
+    )
+    built = [a["name"] for a in _action(found, "Build").get("outputArtifacts") or []]
+    taken = [a["name"] for a in deploy_action.get("inputArtifacts") or []]
+    template_artifact = str(deploy.get("TemplatePath", "")).split("::")[0]
+    ctx.expect(
+        template_artifact in built and template_artifact in taken,
+        f"expected the Deploy action to take the Build action's output ({', '.join(built) or 'none'}) and read "
+        f"its TemplatePath from it, found the input artifacts {', '.join(taken) or 'none'} and the TemplatePath "
+        f"{deploy.get('TemplatePath')}: only the build's output holds packaged.yaml, the template whose code the "
+        "build packaged",
     )
     executions = pages(
         ctx.client("codepipeline"), "list_pipeline_executions", "pipelineExecutionSummaries", pipelineName=found["name"]
@@ -197,8 +208,10 @@ def pipeline(ctx):
 
 
 def _committed_buildspec(ctx, pipeline: dict) -> dict:
-    source = _action(pipeline, "Source")["configuration"]
-    bucket, key = source["S3Bucket"], source["S3ObjectKey"]
+    source = _action(pipeline, "Source").get("configuration") or {}
+    bucket, key = source.get("S3Bucket"), source.get("S3ObjectKey")
+    if not (bucket and key):
+        ctx.fail(f"expected a Source stage whose S3 action names S3Bucket and S3ObjectKey, found {source}")
     with ctx.not_done_if_missing(f"object {key} in the bucket {bucket}", "commit the catalog with push(...) in step 2"):
         archive = ctx.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
     with zipfile.ZipFile(io.BytesIO(archive)) as files:
@@ -298,6 +311,13 @@ def lambda_canary(ctx):
     if not watching:
         alarm = alarms[0]
         found = _dimensions(alarm)
+        if found.get("FunctionName") == function and "Resource" not in found:
+            ctx.fail(
+                f"expected the alarm {alarm['AlarmName']} to watch the alias {ALIAS} (Resource {wanted}), found it "
+                "on the whole function (FunctionName only): that counts the errors of every version and alias, "
+                "calls that are not the canary's among them, so it can stop a deployment for them. Add the "
+                f"dimension Resource = {wanted}"
+            )
         ctx.fail(
             f"expected the alarm {alarm['AlarmName']} to watch AWS/Lambda Errors of the alias {ALIAS} (Resource "
             f"{wanted}), found {alarm.get('Namespace')} {alarm.get('MetricName')} with Resource "
@@ -307,8 +327,14 @@ def lambda_canary(ctx):
     rollback = group.get("autoRollbackConfiguration") or {}
     ctx.expect(
         rollback.get("enabled") and "DEPLOYMENT_STOP_ON_ALARM" in (rollback.get("events") or []),
-        f"expected automatic rollback on DEPLOYMENT_STOP_ON_ALARM, found enabled {rollback.get('enabled')}, events "
-        f"{rollback.get('events') or []}: without it a stopped deployment leaves the canary's weight on the alias",
+        "expected automatic rollback on DEPLOYMENT_STOP_ON_ALARM, found "
+        + (
+            f"enabled {rollback.get('enabled')}, events {rollback.get('events') or []}"
+            if rollback
+            else "no autoRollbackConfiguration"
+        )
+        + ": without it a stopped deployment leaves the canary's weight on the alias. Set autoRollbackConfiguration "
+        '{"enabled": True, "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]}',
     )
     stopped = codedeploy.list_deployments(
         applicationName=application, deploymentGroupName=DEPLOYMENT_GROUP, includeOnlyStatuses=["Stopped"]
@@ -353,6 +379,15 @@ def ecs_canary(ctx):
         strategy == "CANARY",
         f"expected the deployment strategy CANARY, found {strategy}: set it in deployment_configuration",
     )
+    balancer = (service.get("loadBalancers") or [{}])[0]
+    advanced = balancer.get("advancedConfiguration") or {}
+    absent = [key for key in ("alternateTargetGroupArn", "productionListenerRule") if not advanced.get(key)]
+    ctx.expect(
+        not absent,
+        f"expected the service's load balancer to name an alternate target group and the production listener rule "
+        f"(advancedConfiguration), found no {' and no '.join(absent)}: a CANARY deployment starts the new revision "
+        "in the alternate group and moves the rule's weights to it. Create the service with load_balancers as given",
+    )
     percent = (configuration.get("canaryConfiguration") or {}).get("canaryPercent")
     low, high = CANARY_PERCENT
     ctx.expect(
@@ -373,11 +408,7 @@ def ecs_canary(ctx):
         "expected the deployment's alarms to roll it back (rollback True), found rollback False: an alarm in "
         "ALARM would then only mark the deployment failed, with the canary's traffic left where it is",
     )
-    balancer = (service.get("loadBalancers") or [{}])[0]
-    groups = [
-        balancer.get("targetGroupArn"),
-        (balancer.get("advancedConfiguration") or {}).get("alternateTargetGroupArn"),
-    ]
+    groups = [balancer.get("targetGroupArn"), advanced.get("alternateTargetGroupArn")]
     watched = {
         _dimensions(a).get("TargetGroup")
         for a in _function_alarms(ctx, names)
@@ -420,7 +451,9 @@ def ecs_rollback(ctx):
         f"expected the newest deployment of orders SUCCESSFUL (the good v2), found {statuses[0]}"
         + (f" ({deployments[0].get('statusReason')})" if deployments[0].get("statusReason") else ""),
     )
-    rule = (service["loadBalancers"][0].get("advancedConfiguration") or {}).get("productionListenerRule")
+    rule = ((service.get("loadBalancers") or [{}])[0].get("advancedConfiguration") or {}).get("productionListenerRule")
+    if not rule:
+        ctx.fail("expected the service to name its production listener rule, found none: see the check ecs-canary")
     forward = ctx.client("elbv2").describe_rules(RuleArns=[rule])["Rules"][0]["Actions"][0]["ForwardConfig"]
     weights = sorted(g["Weight"] for g in forward["TargetGroups"])
     ctx.expect(
