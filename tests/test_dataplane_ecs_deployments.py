@@ -17,6 +17,7 @@ import zipfile
 import boto3
 import pytest
 import requests
+from botocore.exceptions import ClientError
 from private_cloud import private_cloud
 from support import wait_for
 from support.iam import grant
@@ -397,3 +398,22 @@ def test_a_hook_that_answers_in_progress_is_called_again_with_its_details_and_th
     finished = canary.finished()
     assert finished["status"] == "SUCCESSFUL"
     assert canary.weights() == {canary.blue: 0, canary.green: 100}
+
+
+def test_a_canary_percent_outside_ecs_limits_is_refused_and_changes_nothing(stack):
+    canary = Canary(
+        stack,
+        "canary-limits",
+        {"strategy": "CANARY", "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 3}},
+    )
+    too_much = {"strategy": "CANARY", "canaryConfiguration": {"canaryPercent": 150.0, "canaryBakeTimeInMinutes": 3}}
+
+    with pytest.raises(ClientError) as refused:
+        stack.ecs.update_service(cluster=CLUSTER, service=canary.name, deploymentConfiguration=too_much)
+
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert refused.value.response["Error"]["Message"] == (
+        "canaryPercent 150.0 is invalid: valid values are multiples of 0.1 from 0.1 to 100.0."
+    )
+    service = stack.ecs.describe_services(cluster=CLUSTER, services=[canary.name])["services"][0]
+    assert service["deploymentConfiguration"]["canaryConfiguration"]["canaryPercent"] == 10.0

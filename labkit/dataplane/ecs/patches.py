@@ -93,6 +93,7 @@ def _create_service(response, call):
         )
     for attached in params.get("loadBalancers") or []:
         _refuse_a_group_without_load_balancer(attached.get("targetGroupArn"), backend)
+    _refuse_an_invalid_canary(params.get("deploymentConfiguration"))
     _default_security_groups(backend, params.get("networkConfiguration"))
     result = call()
     service = result.result["service"]
@@ -105,6 +106,22 @@ def _create_service(response, call):
     service.enable_execute_command = bool(params.get("enableExecuteCommand"))
     scheduler.adopt(service, backend)
     return result
+
+
+def _refuse_an_invalid_canary(configuration: dict | None) -> None:
+    """CanaryConfiguration's limits, as ECS's API reference states them."""
+    from moto.ecs.exceptions import InvalidParameterException
+
+    canary = (configuration or {}).get("canaryConfiguration") or {}
+    percent, bake = canary.get("canaryPercent"), canary.get("canaryBakeTimeInMinutes")
+    if percent is not None and not (0.1 <= percent <= 100.0 and abs(percent * 10 - round(percent * 10)) < 1e-6):
+        raise InvalidParameterException(
+            f"canaryPercent {percent} is invalid: valid values are multiples of 0.1 from 0.1 to 100.0."
+        )
+    if bake is not None and not 0 <= bake <= 1440:
+        raise InvalidParameterException(
+            f"canaryBakeTimeInMinutes {bake} is invalid: valid values are 0 to 1440 minutes."
+        )
 
 
 def _refuse_a_group_without_load_balancer(group_arn: str | None, backend) -> None:
@@ -124,6 +141,7 @@ def _refuse_a_group_without_load_balancer(group_arn: str | None, backend) -> Non
 
 def _update_service(response, call):
     params, backend = response.params, response.ecs_backend
+    _refuse_an_invalid_canary(params.get("deploymentConfiguration"))
     _default_security_groups(backend, params.get("networkConfiguration"))
     before = backend._get_service(params.get("cluster", "default"), params.get("service", ""))
     runtime = scheduler.runtime_of(before)
