@@ -26,6 +26,7 @@ CATALOG, CONSUMER, QUEUE = "catalog", "fulfilment", "order-events"
 AUTHOR = "Ted Chiang"
 PROBE_BOOK, STAMPEDE_BOOK, STAMPEDE_REQUESTS = "5", "9", 8
 STAMPEDE_ROUNDS = 2
+READERS_DURING_A_CHANGE = 3  # with the change, as many environments as the local cloud runs at once
 TTL_RANGE_S = (1, 3600)  # an expiry of some kind, at most an hour: stale prices must not last a day
 LEAST_RESERVED = 5  # the measured load runs 4 book pages at once
 MAXIMUM_CONCURRENCY = 2
@@ -296,11 +297,16 @@ def invalidation(ctx):
         f"(X-Cache {after.headers.get('X-Cache')}): change_price must delete the book's key after writing the table",
     )
     _page(ctx, PROBE_BOOK)  # cached now: until the change deletes the key, a read hits and caches nothing
-    with ThreadPoolExecutor(1) as pool:
+    with ThreadPoolExecutor(1 + READERS_DURING_A_CHANGE) as pool:
         change = pool.submit(_set_price, ctx, url, PROBE_BOOK, old)
-        while not change.done():  # reads during the change: a key deleted before the write lets one miss
-            _page(ctx, PROBE_BOOK)
-        change.result()
+
+        def read_until_changed() -> None:  # a key deleted before the write lets one of them miss
+            while not change.done():
+                _page(ctx, PROBE_BOOK)
+
+        readers = [pool.submit(read_until_changed) for _ in range(READERS_DURING_A_CHANGE)]
+        for done in [change, *readers]:
+            done.result()
     after = _page(ctx, PROBE_BOOK)
     shown = after.json()["price_cents"]
     if shown != old:
