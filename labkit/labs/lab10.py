@@ -27,6 +27,7 @@ AUTHOR = "Ted Chiang"
 PROBE_BOOK, STAMPEDE_BOOK, STAMPEDE_REQUESTS = "5", "9", 8
 STAMPEDE_ROUNDS = 2
 READERS_DURING_A_CHANGE = 3  # with the change, as many environments as the local cloud runs at once
+CHANGE_ROUNDS = 5
 TTL_RANGE_S = (1, 3600)  # an expiry of some kind, at most an hour: stale prices must not last a day
 LEAST_RESERVED = 5  # the measured load runs 4 book pages at once
 MAXIMUM_CONCURRENCY = 2
@@ -90,6 +91,30 @@ def _cached_catalog(ctx) -> str:
     if _page(ctx, PROBE_BOOK).headers.get("X-Cache") == "OFF":
         ctx.not_done("the catalog has no cache yet: run step 3's cell that redeploys it with CACHE_HOST and CACHE_PORT")
     return url
+
+
+def _at_once(ctx, url: str, book_id: str, count: int) -> list:
+    """`count` GET /books/{book_id} at the same moment: their answers."""
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(lambda _: ctx.get(f"{url}/books/{book_id}"), range(count)))
+
+
+def _changed_while_read(ctx, url: str, price_cents: int):
+    """POST the price of PROBE_BOOK, cached beforehand, while readers GET it until the change answers; then
+    the next GET's answer. Until the change deletes the key a read hits and caches nothing; a key deleted
+    before the write lets a read miss and cache the price the write replaces."""
+    _page(ctx, PROBE_BOOK)
+    with ThreadPoolExecutor(1 + READERS_DURING_A_CHANGE) as pool:
+        change = pool.submit(_set_price, ctx, url, PROBE_BOOK, price_cents)
+
+        def read_until_changed() -> None:
+            while not change.done():
+                _page(ctx, PROBE_BOOK)
+
+        readers = [pool.submit(read_until_changed) for _ in range(READERS_DURING_A_CHANGE)]
+        for done in [change, *readers]:
+            done.result()
+    return _page(ctx, PROBE_BOOK)
 
 
 def _set_price(ctx, url: str, book_id: str, price_cents: int) -> None:
@@ -296,21 +321,17 @@ def invalidation(ctx):
         f"after POST /books/{PROBE_BOOK}/price with {new}, GET /books/{PROBE_BOOK} answered {shown} "
         f"(X-Cache {after.headers.get('X-Cache')}): change_price must delete the book's key after writing the table",
     )
-    _page(ctx, PROBE_BOOK)  # cached now: until the change deletes the key, a read hits and caches nothing
-    with ThreadPoolExecutor(1 + READERS_DURING_A_CHANGE) as pool:
-        change = pool.submit(_set_price, ctx, url, PROBE_BOOK, old)
-
-        def read_until_changed() -> None:  # a key deleted before the write lets one of them miss
-            while not change.done():
-                _page(ctx, PROBE_BOOK)
-
-        readers = [pool.submit(read_until_changed) for _ in range(READERS_DURING_A_CHANGE)]
-        for done in [change, *readers]:
-            done.result()
-    after = _page(ctx, PROBE_BOOK)
-    shown = after.json()["price_cents"]
-    if shown != old:
-        _set_price(ctx, url, PROBE_BOOK, old)
+    for _ in range(2):  # environments warm for the change and its readers: a new one outlasts the change
+        _at_once(ctx, url, PROBE_BOOK, 1 + READERS_DURING_A_CHANGE)
+    # Right code never caches the old price here; each round is one more chance for a wrong order to show.
+    for round_ in range(CHANGE_ROUNDS):
+        if round_:
+            _set_price(ctx, url, PROBE_BOOK, new)
+        after = _changed_while_read(ctx, url, old)
+        shown = after.json()["price_cents"]
+        if shown != old:
+            _set_price(ctx, url, PROBE_BOOK, old)
+            break
     ctx.expect(
         shown == old,
         f"GET /books/{PROBE_BOOK} during POST /books/{PROBE_BOOK}/price with {old} put the old price {new} back in "
@@ -334,8 +355,7 @@ def stampede(ctx):
     price = _page(ctx, STAMPEDE_BOOK).json()["price_cents"]
 
     def all_at_once() -> list:
-        with ThreadPoolExecutor(STAMPEDE_REQUESTS) as pool:
-            return list(pool.map(lambda _: ctx.get(f"{url}/books/{STAMPEDE_BOOK}"), range(STAMPEDE_REQUESTS)))
+        return _at_once(ctx, url, STAMPEDE_BOOK, STAMPEDE_REQUESTS)
 
     for _ in range(2):  # as many environments warm as the load needs (a new one takes longer than a read)...
         all_at_once()
