@@ -376,8 +376,8 @@ def stampede(ctx):
     )
 
 
-def _reserved(ctx, name: str) -> int | None:
-    with ctx.not_done_if_missing(f"Lambda function {name!r}", "run step 4"):
+def _reserved(ctx, name: str, fix: str) -> int | None:
+    with ctx.not_done_if_missing(f"Lambda function {name!r}", fix):
         found = ctx.client("lambda").get_function_concurrency(FunctionName=name)
     return found.get("ReservedConcurrentExecutions")
 
@@ -393,8 +393,8 @@ def _reserved(ctx, name: str) -> int | None:
     ],
 )
 def reserved(ctx):
-    catalog = _reserved(ctx, ctx.env.name(CATALOG))
-    consumer = _reserved(ctx, ctx.env.name(CONSUMER))
+    catalog = _reserved(ctx, ctx.env.name(CATALOG), "run step 1 (it deploys the catalog)")
+    consumer = _reserved(ctx, ctx.env.name(CONSUMER), "run step 4 (it deploys the order consumer)")
     if catalog is None and consumer is None:
         ctx.not_done(f"no function has reserved concurrency yet: give {ctx.env.name(CATALOG)} some in step 4")
     if catalog is None:
