@@ -338,6 +338,43 @@ def test_a_cache_subnet_group_can_be_deleted(elasticache):
     assert raised.value.response["Error"]["Code"] == "CacheSubnetGroupNotFoundFault"
 
 
+def test_a_cache_subnet_group_a_deleting_cache_still_uses_is_refused_until_the_cache_is_gone(elasticache):
+    subnets = [s["SubnetId"] for s in boto3.client("ec2").describe_subnets()["Subnets"]][:1]
+    elasticache.create_cache_subnet_group(
+        CacheSubnetGroupName="leaving", CacheSubnetGroupDescription="leaving", SubnetIds=subnets
+    )
+    elasticache.create_replication_group(
+        ReplicationGroupId="leaving",
+        ReplicationGroupDescription="leaving",
+        Engine="valkey",
+        CacheNodeType="cache.t4g.micro",
+        NumCacheClusters=1,
+        CacheSubnetGroupName="leaving",
+    )
+    elasticache.delete_replication_group(ReplicationGroupId="leaving")
+
+    with pytest.raises(ClientError) as refused:
+        elasticache.delete_cache_subnet_group(CacheSubnetGroupName="leaving")
+
+    assert refused.value.response["Error"]["Code"] == "CacheSubnetGroupInUse"
+    assert refused.value.response["Error"]["Message"] == (
+        "Cache subnet group leaving is currently in use by a cache cluster."
+    )
+
+    def deleted() -> bool:
+        try:
+            elasticache.delete_cache_subnet_group(CacheSubnetGroupName="leaving")
+        except ClientError as error:
+            assert error.response["Error"]["Code"] == "CacheSubnetGroupInUse"
+            return False
+        return True
+
+    wait_for(deleted, 10, "the subnet group to be deletable once the cache is gone")
+    with pytest.raises(ClientError) as gone:
+        elasticache.describe_replication_groups(ReplicationGroupId="leaving")
+    assert gone.value.response["Error"]["Code"] == "ReplicationGroupNotFoundFault"
+
+
 def test_teardown_removes_the_labs_caches_and_their_subnet_and_parameter_groups_and_stops_the_servers(
     elasticache, cloud
 ):

@@ -11,6 +11,8 @@ import re
 
 import boto3
 import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError, ParamValidationError
 from solution_runs import deployed_by_solution
 
 from labkit import labs
@@ -42,16 +44,17 @@ def assert_fails_saying_exactly(check_id, says, **learner):
 
 
 @contextlib.contextmanager
-def cache_aside_changed(kernel, right: str, wrong: str):
-    """The catalog redeployed with one change to the learner's cache_aside.py, then put back."""
+def catalog_changed(kernel, right: str, wrong: str, file: str = "cache_file"):
+    """The catalog redeployed with one change to one of its files (the learner's cache_aside.py unless
+    `file` names another of the notebook's paths), then put back."""
     kernel(
-        f"source = cache_file.read_text()\nassert {right!r} in source\n"
-        f"cache_file.write_text(source.replace({right!r}, {wrong!r}))\n{REDEPLOY}"
+        f"source = {file}.read_text()\nassert {right!r} in source\n"
+        f"{file}.write_text(source.replace({right!r}, {wrong!r}))\n{REDEPLOY}"
     )
     try:
         yield
     finally:
-        kernel(f"cache_file.write_text(source)\n{REDEPLOY}")
+        kernel(f"{file}.write_text(source)\n{REDEPLOY}")
 
 
 def test_the_solution_passes_every_check_the_terminal_can_run(kernel):
@@ -93,8 +96,60 @@ def test_a_cache_whose_security_group_does_not_admit_the_catalog_fails_naming_th
         lambda_.get_waiter("function_updated_v2").wait(FunctionName=CATALOG)
 
 
+def test_an_index_holding_only_keys_fails_saying_to_delete_it_and_run_step_1_again(kernel):
+    dynamodb = boto3.client("dynamodb")
+
+    def replace_the_index(projection: str) -> None:
+        dynamodb.update_table(TableName="books", GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "by-author"}}])
+        dynamodb.update_table(
+            TableName="books",
+            AttributeDefinitions=[{"AttributeName": "author", "AttributeType": "S"}],
+            GlobalSecondaryIndexUpdates=[
+                {
+                    "Create": {
+                        "IndexName": "by-author",
+                        "KeySchema": [{"AttributeName": "author", "KeyType": "HASH"}],
+                        "Projection": {"ProjectionType": projection},
+                    }
+                }
+            ],
+        )
+
+    replace_the_index("KEYS_ONLY")
+    try:
+        assert_fails_saying_exactly(
+            "index",
+            "expected the index to hold whole books (ProjectionType ALL), found KEYS_ONLY: a query on it would "
+            "answer books without their titles and prices; delete it (dynamodb.update_table(TableName=table_name, "
+            'GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "by-author"}}])), correct author_index and run '
+            "step 1 again",
+        )
+    finally:
+        replace_the_index("ALL")
+
+
+def test_an_author_search_querying_the_table_without_the_index_fails_saying_to_name_the_index(kernel):
+    with catalog_changed(kernel, '{"IndexName": "by-author", ', "{", file="handler_file"):
+        found = result("author-search")
+    assert found.status == "failed"
+    assert re.fullmatch(
+        r"the author search raised ClientError: .*Query condition missed key schema element: id.* \(handler\.py, "
+        r'line \d+\): the table is keyed by id; query the index instead, with IndexName="by-author"',
+        found.message,
+    ), found.message
+
+
+def test_a_ttl_in_milliseconds_fails_saying_ex_counts_seconds(kernel):
+    with catalog_changed(kernel, "ex=CACHE_TTL_S)", "ex=CACHE_TTL_S * 1000)"):
+        assert_fails_saying_exactly(
+            "cache-ttl",
+            "expected the cached book 5 to expire in 1 s to 3600 s, found 60000 s: ex= counts seconds (px= "
+            "milliseconds); set it with ex=CACHE_TTL_S",
+        )
+
+
 def test_a_cache_without_a_ttl_fails_saying_the_book_never_expires(kernel):
-    with cache_aside_changed(
+    with catalog_changed(
         kernel, "cache.set(key, json.dumps(book), ex=CACHE_TTL_S)", "cache.set(key, json.dumps(book))"
     ):
         assert_fails_saying_exactly(
@@ -107,7 +162,7 @@ def test_a_cache_without_a_ttl_fails_saying_the_book_never_expires(kernel):
 def test_a_price_change_without_invalidation_fails_saying_the_old_price_was_served(kernel):
     price = kernel("import requests\nprint(requests.get(catalog_url + '/books/5', timeout=30).json()['price_cents'])")
     price = int(price)
-    with cache_aside_changed(kernel, "    cache.delete(cache_key(book_id))\n", ""):
+    with catalog_changed(kernel, "    cache.delete(cache_key(book_id))\n", ""):
         assert_fails_saying_exactly(
             "invalidation",
             f"after POST /books/5/price with {price + 100}, GET /books/5 answered {price} (X-Cache HIT): "
@@ -115,8 +170,22 @@ def test_a_price_change_without_invalidation_fails_saying_the_old_price_was_serv
         )
 
 
+def test_a_key_deleted_before_the_write_fails_saying_a_read_in_between_cached_the_old_price(kernel):
+    price = int(kernel("print(requests.get(catalog_url + '/books/5', timeout=30).json()['price_cents'])"))
+    write_then_delete = "    write_price(book_id, price_cents)\n    cache.delete(cache_key(book_id))\n"
+    delete_then_write = "    cache.delete(cache_key(book_id))\n    write_price(book_id, price_cents)\n"
+    with catalog_changed(kernel, write_then_delete, delete_then_write):
+        assert_fails_saying_exactly(
+            "invalidation",
+            f"GET /books/5 during POST /books/5/price with {price} put the old price {price + 100} back in the "
+            f"cache: the next GET answered {price + 100} (X-Cache HIT). change_price deletes the key before "
+            "writing the table, so a read in between caches the old price: write first, then delete",
+        )
+    assert int(kernel("print(requests.get(catalog_url + '/books/5', timeout=30).json()['price_cents'])")) == price
+
+
 def test_a_cache_miss_without_the_lock_fails_saying_how_many_times_the_table_was_read(kernel):
-    with cache_aside_changed(kernel, 'cache.set(lock, "1", nx=True, px=LOCK_TTL_MS)', "True"):
+    with catalog_changed(kernel, 'cache.set(lock, "1", nx=True, px=LOCK_TTL_MS)', "True"):
         found = result("stampede")
     assert found.status == "failed"
     reads = re.fullmatch(
@@ -169,13 +238,41 @@ def test_a_mapping_without_a_maximum_concurrency_fails_saying_so(kernel):
         lambda_.update_event_source_mapping(UUID=mapping, ScalingConfig={"MaximumConcurrency": 2})
 
 
+def test_a_maximum_concurrency_below_2_is_refused_as_aws_refuses_it_by_boto3_and_by_the_local_cloud(kernel):
+    lambda_ = boto3.client("lambda")
+    unchecked = boto3.client("lambda", config=Config(parameter_validation=False))  # as a raw HTTP caller
+    mapping = lambda_.list_event_source_mappings(FunctionName=CONSUMER)["EventSourceMappings"][0]
+    with pytest.raises(ParamValidationError) as by_boto3:
+        lambda_.update_event_source_mapping(UUID=mapping["UUID"], ScalingConfig={"MaximumConcurrency": 1})
+    assert "Invalid value for parameter ScalingConfig.MaximumConcurrency, value: 1, valid min value: 2" in str(
+        by_boto3.value
+    )
+    with pytest.raises(ClientError) as updated:
+        unchecked.update_event_source_mapping(UUID=mapping["UUID"], ScalingConfig={"MaximumConcurrency": 1})
+    with pytest.raises(ClientError) as created:
+        unchecked.create_event_source_mapping(
+            FunctionName=CONSUMER, EventSourceArn=mapping["EventSourceArn"], ScalingConfig={"MaximumConcurrency": 0}
+        )
+    assert [(e.value.response["Error"]["Code"], e.value.response["Error"]["Message"]) for e in (updated, created)] == [
+        (
+            "ValidationException",
+            f"1 validation error detected: Value '{value}' at 'scalingConfig.maximumConcurrency' failed to satisfy "
+            "constraint: Member must have value greater than or equal to 2",
+        )
+        for value in (1, 0)
+    ]
+    assert result("maximum-concurrency").status == "passed"
+
+
 def test_a_redis_oss_cache_fails_saying_valkey_is_recommended(kernel):
     elasticache = boto3.client("elasticache")
     elasticache.modify_replication_group(ReplicationGroupId="catalog-cache", Engine="redis")
     try:
         assert_fails_saying_exactly(
             "cache",
-            "expected the engine valkey (AWS's recommendation: the same protocol, a lower price), found redis",
+            "expected the engine valkey (AWS's recommendation: the same protocol, a lower price), found redis; "
+            "delete it (elasticache.delete_replication_group(ReplicationGroupId=cache_id)), wait until "
+            "describe_replication_groups no longer finds it, and run step 2 again",
         )
     finally:
         elasticache.modify_replication_group(ReplicationGroupId="catalog-cache", Engine="valkey")

@@ -26,6 +26,8 @@ CATALOG, CONSUMER, QUEUE = "catalog", "fulfilment", "order-events"
 AUTHOR = "Ted Chiang"
 PROBE_BOOK, STAMPEDE_BOOK, STAMPEDE_REQUESTS = "5", "9", 8
 STAMPEDE_ROUNDS = 2
+READERS_DURING_A_CHANGE = 3  # with the change, as many environments as the local cloud runs at once
+CHANGE_ROUNDS = 5
 TTL_RANGE_S = (1, 3600)  # an expiry of some kind, at most an hour: stale prices must not last a day
 LEAST_RESERVED = 5  # the measured load runs 4 book pages at once
 MAXIMUM_CONCURRENCY = 2
@@ -91,6 +93,30 @@ def _cached_catalog(ctx) -> str:
     return url
 
 
+def _at_once(ctx, url: str, book_id: str, count: int) -> list:
+    """`count` GET /books/{book_id} at the same moment: their answers."""
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(lambda _: ctx.get(f"{url}/books/{book_id}"), range(count)))
+
+
+def _changed_while_read(ctx, url: str, price_cents: int):
+    """POST the price of PROBE_BOOK, cached beforehand, while readers GET it until the change answers; then
+    the next GET's answer. Until the change deletes the key a read hits and caches nothing; a key deleted
+    before the write lets a read miss and cache the price the write replaces."""
+    _page(ctx, PROBE_BOOK)
+    with ThreadPoolExecutor(1 + READERS_DURING_A_CHANGE) as pool:
+        change = pool.submit(_set_price, ctx, url, PROBE_BOOK, price_cents)
+
+        def read_until_changed() -> None:
+            while not change.done():
+                _page(ctx, PROBE_BOOK)
+
+        readers = [pool.submit(read_until_changed) for _ in range(READERS_DURING_A_CHANGE)]
+        for done in [change, *readers]:
+            done.result()
+    return _page(ctx, PROBE_BOOK)
+
+
 def _set_price(ctx, url: str, book_id: str, price_cents: int) -> None:
     answer = ctx.post(f"{url}/books/{book_id}/price", json={"price_cents": price_cents})
     ctx.expect(
@@ -115,17 +141,31 @@ def index(ctx):
     if INDEX not in indexes:
         ctx.missing(f"index {INDEX!r} on the table {table.name}", "run step 1")
     found = indexes[INDEX]
+    # Step 1's cell adds the index only when none of that name exists: a wrong one must go first.
+    remake = (
+        f'; delete it (dynamodb.update_table(TableName=table_name, GlobalSecondaryIndexUpdates=[{{"Delete": '
+        f'{{"IndexName": "{INDEX}"}}}}])), correct author_index and run step 1 again'
+    )
     ctx.expect(
         found["KeySchema"] == [{"AttributeName": "author", "KeyType": "HASH"}],
-        f"expected the index {INDEX} keyed by author (HASH), found {found['KeySchema']}",
+        f"expected the index {INDEX} keyed by author (HASH), found {found['KeySchema']}{remake}",
     )
     projection = found["Projection"]["ProjectionType"]
     ctx.expect(
         projection == "ALL",
         f"expected the index to hold whole books (ProjectionType ALL), found {projection}: a query on it "
-        "would answer books without their titles and prices",
+        f"would answer books without their titles and prices{remake}",
     )
     ctx.expect(found["IndexStatus"] == "ACTIVE", f"expected the index ACTIVE, found {found['IndexStatus']}")
+
+
+def _search_raised(error: str) -> str:
+    if "key schema element" in error:  # a Query on the table itself, keyed by id
+        return (
+            f"the author search raised {error}: the table is keyed by id; query the index instead, "
+            f'with IndexName="{INDEX}"'
+        )
+    return f"the author search raised {error}"
 
 
 @lab.check(
@@ -156,7 +196,7 @@ def author_search(ctx):
         "rawPath": "/books",
         "queryStringParameters": {"author": AUTHOR},
     }
-    answer = ctx.invoke(ctx.env.name(CATALOG), event, fix="run step 1 (it deploys the catalog)")
+    answer = ctx.invoke(ctx.env.name(CATALOG), event, raised=_search_raised, fix="run step 1 (it deploys the catalog)")
     status, body = answer.get("statusCode"), answer.get("body") or "null"
     ctx.expect(status == 200, f"expected GET /books?author={AUTHOR} to answer 200, found {status}: {body[:200]}")
     found = [str(book.get("id")) for book in json.loads(body)]
@@ -183,14 +223,19 @@ def cache(ctx):
     with ctx.not_done_if_missing(f"ElastiCache replication group {name!r}", "run step 2"):
         group = ctx.client("elasticache").describe_replication_groups(ReplicationGroupId=name)["ReplicationGroups"][0]
     engine = group.get("Engine", "")
+    # Step 2's cell keeps a cache that exists already: a wrong one must go first.
+    remake = (
+        "; delete it (elasticache.delete_replication_group(ReplicationGroupId=cache_id)), wait until "
+        "describe_replication_groups no longer finds it, and run step 2 again"
+    )
     ctx.expect(
         engine == "valkey",
-        f"expected the engine valkey (AWS's recommendation: the same protocol, a lower price), found {engine}",
+        f"expected the engine valkey (AWS's recommendation: the same protocol, a lower price), found {engine}{remake}",
     )
     ctx.expect(
         group.get("CacheNodeType") == "cache.t4g.micro",
         f"expected the node type cache.t4g.micro (the smallest, enough for a catalog), found "
-        f"{group.get('CacheNodeType')}",
+        f"{group.get('CacheNodeType')}{remake}",
     )
     ctx.expect(group["Status"] == "available", f"expected the cache available, found {group['Status']}")
 
@@ -236,10 +281,15 @@ def cache_ttl(ctx):
             f"expected the cached book {PROBE_BOOK} to expire (a TTL of {low} s to {high} s), found no expiry: "
             "a value nobody invalidates would stay wrong forever; set it with ex=CACHE_TTL_S"
         )
+    if ttl == -2:
+        ctx.fail(
+            f"expected the cached book {PROBE_BOOK} to expire in {low} s to {high} s, found no key in the cache "
+            "right after a miss: px= counts milliseconds; set it with ex=CACHE_TTL_S (seconds)"
+        )
     ctx.expect(
         low <= ttl <= high,
-        f"expected the cached book {PROBE_BOOK} to expire in {low} s to {high} s, found "
-        f"{'no key in the cache' if ttl == -2 else f'{ttl} s'}",
+        f"expected the cached book {PROBE_BOOK} to expire in {low} s to {high} s, found {ttl} s: ex= counts "
+        "seconds (px= milliseconds); set it with ex=CACHE_TTL_S",
     )
 
 
@@ -260,13 +310,33 @@ def invalidation(ctx):
     _set_price(ctx, url, PROBE_BOOK, new)
     try:
         after = _page(ctx, PROBE_BOOK)
-    finally:
+    except BaseException:
         _set_price(ctx, url, PROBE_BOOK, old)
+        raise
     shown = after.json()["price_cents"]
+    if shown != new:
+        _set_price(ctx, url, PROBE_BOOK, old)
     ctx.expect(
         shown == new,
         f"after POST /books/{PROBE_BOOK}/price with {new}, GET /books/{PROBE_BOOK} answered {shown} "
         f"(X-Cache {after.headers.get('X-Cache')}): change_price must delete the book's key after writing the table",
+    )
+    for _ in range(2):  # environments warm for the change and its readers: a new one outlasts the change
+        _at_once(ctx, url, PROBE_BOOK, 1 + READERS_DURING_A_CHANGE)
+    # Right code never caches the old price here; each round is one more chance for a wrong order to show.
+    for round_ in range(CHANGE_ROUNDS):
+        if round_:
+            _set_price(ctx, url, PROBE_BOOK, new)
+        after = _changed_while_read(ctx, url, old)
+        shown = after.json()["price_cents"]
+        if shown != old:
+            _set_price(ctx, url, PROBE_BOOK, old)
+            break
+    ctx.expect(
+        shown == old,
+        f"GET /books/{PROBE_BOOK} during POST /books/{PROBE_BOOK}/price with {old} put the old price {new} back in "
+        f"the cache: the next GET answered {shown} (X-Cache {after.headers.get('X-Cache')}). change_price deletes "
+        "the key before writing the table, so a read in between caches the old price: write first, then delete",
     )
 
 
@@ -285,8 +355,7 @@ def stampede(ctx):
     price = _page(ctx, STAMPEDE_BOOK).json()["price_cents"]
 
     def all_at_once() -> list:
-        with ThreadPoolExecutor(STAMPEDE_REQUESTS) as pool:
-            return list(pool.map(lambda _: ctx.get(f"{url}/books/{STAMPEDE_BOOK}"), range(STAMPEDE_REQUESTS)))
+        return _at_once(ctx, url, STAMPEDE_BOOK, STAMPEDE_REQUESTS)
 
     for _ in range(2):  # as many environments warm as the load needs (a new one takes longer than a read)...
         all_at_once()
@@ -307,8 +376,8 @@ def stampede(ctx):
     )
 
 
-def _reserved(ctx, name: str) -> int | None:
-    with ctx.not_done_if_missing(f"Lambda function {name!r}", "run step 4"):
+def _reserved(ctx, name: str, fix: str) -> int | None:
+    with ctx.not_done_if_missing(f"Lambda function {name!r}", fix):
         found = ctx.client("lambda").get_function_concurrency(FunctionName=name)
     return found.get("ReservedConcurrentExecutions")
 
@@ -324,8 +393,8 @@ def _reserved(ctx, name: str) -> int | None:
     ],
 )
 def reserved(ctx):
-    catalog = _reserved(ctx, ctx.env.name(CATALOG))
-    consumer = _reserved(ctx, ctx.env.name(CONSUMER))
+    catalog = _reserved(ctx, ctx.env.name(CATALOG), "run step 1 (it deploys the catalog)")
+    consumer = _reserved(ctx, ctx.env.name(CONSUMER), "run step 4 (it deploys the order consumer)")
     if catalog is None and consumer is None:
         ctx.not_done(f"no function has reserved concurrency yet: give {ctx.env.name(CATALOG)} some in step 4")
     if catalog is None:

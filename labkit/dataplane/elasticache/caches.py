@@ -5,6 +5,8 @@ real server (servers.py) whose endpoint the describe calls return, and a status 
 
 import functools
 
+from moto.elasticache.exceptions import ElastiCacheException
+
 from labkit.dataplane.core import state
 from labkit.dataplane.elasticache import lifecycle, reach, servers
 
@@ -138,6 +140,13 @@ def delete_replication_group(delete):
     return delete_and_stop
 
 
+class CacheSubnetGroupInUse(ElastiCacheException):
+    code = "CacheSubnetGroupInUse"
+
+    def __init__(self, name: str):
+        super().__init__(f"Cache subnet group {name} is currently in use by a cache cluster.")
+
+
 def delete_cache_subnet_group(self):
     """DeleteCacheSubnetGroup, which moto 5.2.5 lacks (a method of its ElastiCacheResponse)."""
     from moto.core.responses import ActionResult
@@ -145,8 +154,12 @@ def delete_cache_subnet_group(self):
 
     name = self._get_param("CacheSubnetGroupName")
     backend = self.elasticache_backend
-    group = backend.cache_subnet_groups.pop(name, None)
-    if group is None:
+    if name not in backend.cache_subnet_groups:
         raise CacheSubnetGroupNotFound(name)
+    # AWS refuses while a cache uses the group, a deleting one too: until it is gone, minutes on AWS.
+    users = [*backend.replication_groups.values(), *backend.cache_clusters.values()]
+    if any(getattr(user, "cache_subnet_group_name", None) == name and not lifecycle.gone(user) for user in users):
+        raise CacheSubnetGroupInUse(name)
+    group = backend.cache_subnet_groups.pop(name)
     backend.tagging_service.delete_all_tags_for_resource(group.arn)
     return ActionResult({})

@@ -2,24 +2,23 @@
 asynchronously, DynamoDB streams read in order (streams.py).
 
 What moto 5.2.5 does, and what this corrects:
-- SQS: Queue.add_message invokes the queue's event source mappings inside SendMessage, one message
-  per invocation, with canned attributes, so SendMessage waits for the handler, BatchSize and
-  MaximumBatchingWindowInSeconds are ignored, a deleted mapping goes on being invoked, a
-  re-enabled one leaves its backlog until the next SendMessage, and ReportBatchItemFailures is
-  never read, nor is a queue refused whose visibility timeout is shorter than the function's timeout
-  (AWS refuses it). Here each queue shows moto no mappings, and each SQS
-  mapping gets a poller thread (started by LambdaBackend.create_event_source_mapping) that receives
-  from moto's SQS backend in-process, as Lambda's pollers do: a batch up to BatchSize, waiting up
-  to the batching window to fill it; one synchronous invocation through LambdaBackend.invoke (the
-  seam moto_patches.py replaces); on success the batch is deleted, on a function error it stays
-  and is received again after the queue's VisibilityTimeout, and moto moves it to the queue's DLQ
-  after maxReceiveCount receives; with ReportBatchItemFailures only the listed items stay. Up to
-  ScalingConfig's MaximumConcurrency batches at once per mapping (without one, the five concurrent batches
-  AWS starts with), one at a time from a FIFO queue; a throttled batch (over the function's concurrency)
-  stays and comes back after the VisibilityTimeout, as AWS does; and moto's receive corrected so that
-  a failed FIFO batch comes back in the order it was sent: each message group keeps its order. moto stores a mapping's
-  FilterCriteria and ignores it; here a message no filter matches (core.patterns) is deleted
-  without invoking the function, as AWS does.
+- SQS: Queue.add_message invokes the queue's event source mappings inside SendMessage, one message per
+  invocation, with canned attributes, so SendMessage waits for the handler, BatchSize and
+  MaximumBatchingWindowInSeconds are ignored, a deleted mapping goes on being invoked, a re-enabled one leaves
+  its backlog until the next SendMessage, and ReportBatchItemFailures is never read, nor is a queue refused
+  whose visibility timeout is shorter than the function's timeout (AWS refuses it). Here each queue shows moto
+  no mappings, and each SQS mapping gets a poller thread (started by
+  LambdaBackend.create_event_source_mapping) that receives from moto's SQS backend in-process, as Lambda's
+  pollers do: a batch up to BatchSize, waiting up to the batching window to fill it; one synchronous
+  invocation through LambdaBackend.invoke (the seam moto_patches.py replaces); on success the batch is
+  deleted, on a function error it stays and is received again after the queue's VisibilityTimeout, and moto
+  moves it to the queue's DLQ after maxReceiveCount receives; with ReportBatchItemFailures only the listed
+  items stay. Up to ScalingConfig's MaximumConcurrency batches at once per mapping (2 to 1,000, refused
+  outside as AWS does; without one, the five concurrent batches AWS starts with), one at a time from a FIFO
+  queue; a throttled batch (over the function's concurrency) stays and comes back after the VisibilityTimeout,
+  as AWS does; and moto's receive corrected so that a failed FIFO batch comes back in the order it was sent:
+  each message group keeps its order. moto stores a mapping's FilterCriteria and ignores it; here a message no
+  filter matches (core.patterns) is deleted without invoking the function, as AWS does.
 - SNS: Subscription.publish calls LambdaBackend.send_sns_message, which invokes the function
   synchronously inside Publish with a canned event (MessageId, TopicArn and attributes of AWS's
   documentation sample). Here it queues an Event invocation (events.py: two retries on error)
@@ -49,6 +48,8 @@ IDLE_WAIT_S = 0.05
 DEFAULT_CONCURRENT_BATCHES = 5
 # What Lambda's pollers call with the function's role (AWS checks them when the mapping is created).
 POLLER_ACTIONS = ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes")
+# ScalingConfig's MaximumConcurrency as AWS's API model bounds it (boto3 refuses below 2 before sending).
+MAXIMUM_CONCURRENCY_RANGE = (2, 1000)
 
 
 def install() -> None:
@@ -66,6 +67,7 @@ def install() -> None:
 def _then_poll(create):
     @functools.wraps(create)
     def create_event_source_mapping(self, spec):
+        _refuse_a_maximum_concurrency_out_of_range(spec)
         if streams.is_stream(spec.get("EventSourceArn") or ""):
             streams.refuse_what_aws_refuses(self, spec)
         else:
@@ -78,6 +80,27 @@ def _then_poll(create):
         return mapping
 
     return create_event_source_mapping
+
+
+def _refusing_a_maximum_concurrency_out_of_range(update):
+    @functools.wraps(update)
+    def update_event_source_mapping(self, uuid, spec):
+        _refuse_a_maximum_concurrency_out_of_range(spec)
+        return update(self, uuid, spec)
+
+    return update_event_source_mapping
+
+
+def _refuse_a_maximum_concurrency_out_of_range(spec: dict) -> None:
+    """AWS refuses a MaximumConcurrency outside 2 to 1,000 (a client without boto3's own check reaches it)."""
+    from moto.awslambda.exceptions import ValidationException
+
+    found = (spec.get("ScalingConfig") or {}).get("MaximumConcurrency")
+    low, high = MAXIMUM_CONCURRENCY_RANGE
+    if found is None or low <= found <= high:
+        return
+    bound = f"greater than or equal to {low}" if found < low else f"less than or equal to {high}"
+    raise ValidationException(str(found), "scalingConfig.maximumConcurrency", f"Member must have value {bound}")
 
 
 def _refuse_what_aws_refuses(lambda_backend, spec: dict) -> None:
@@ -420,6 +443,11 @@ SQS_SEAMS = (
         replace=_then_poll,
     ),
     Seam("moto.awslambda.models.LambdaBackend.get_event_source_mapping", ("self", "uuid")),
+    Seam(
+        "moto.awslambda.models.LambdaBackend.update_event_source_mapping",
+        ("self", "uuid", "spec"),
+        replace=_refusing_a_maximum_concurrency_out_of_range,
+    ),
     Seam(
         "moto.awslambda.models.LambdaBackend.send_sns_message",
         ("self", "function_name", "message", "subject", "qualifier"),
