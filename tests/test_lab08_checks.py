@@ -404,6 +404,20 @@ def test_an_slo_alarm_that_fired_while_notifications_was_broken_fails_saying_whe
     ), found.message
 
 
+def test_an_emf_document_without_its_dimensions_member_fails_naming_it(kernel, tmp_path):
+    lower_case = changed(METRICS, '"Service": function_name', '"service": function_name')
+    deploy("checkout", {"handler.py": CHECKOUT, "order_metrics.py": lower_case}, tmp_path)
+    try:
+        assert_fails_saying_exactly(
+            "emf-metrics",
+            "checkout printed an EMF document that names ['Service'] without a member of that name, found the "
+            "members ['OrderValue', 'OrdersPlaced', 'service']: CloudWatch Logs made no metric of it. Every name in "
+            "Dimensions and Metrics must also be a member, with its value",
+        )
+    finally:
+        deploy("checkout", {"handler.py": CHECKOUT, "order_metrics.py": METRICS}, tmp_path)
+
+
 def test_teardown_removes_the_dashboard_with_the_alarms_it_shows(kernel):
     """The dashboard carries no tags (CloudWatch cannot tag one): the inventory finds it by the alarms it shows."""
     from labkit import teardown

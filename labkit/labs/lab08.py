@@ -23,8 +23,8 @@ DLQ_ALARM, AGE_ALARM, SLO_ALARM = "notifications-dlq-depth", "notifications-mess
 CHECK_PREFIX = "labkit-check-"
 
 
-def _logged(ctx, service: str, since_ms: int, matches) -> dict | None:
-    """The first JSON line the function env.name(service) logged since since_ms that matches, or None."""
+def _json_lines(ctx, service: str, since_ms: int):
+    """(log stream, line) for each JSON object the function env.name(service) logged since since_ms."""
     logs = ctx.client("logs")
     group = f"/aws/lambda/{ctx.env.name(service)}"
     try:
@@ -34,11 +34,15 @@ def _logged(ctx, service: str, since_ms: int, matches) -> dict | None:
                     line = json.loads(event["message"])
                 except ValueError:
                     continue
-                if isinstance(line, dict) and matches(line):
-                    return line
+                if isinstance(line, dict):
+                    yield event["logStreamName"], line
     except logs.exceptions.ResourceNotFoundException:
-        return None
-    return None
+        return
+
+
+def _logged(ctx, service: str, since_ms: int, matches) -> dict | None:
+    """The first JSON line the function env.name(service) logged since since_ms that matches, or None."""
+    return next((line for _, line in _json_lines(ctx, service, since_ms) if matches(line)), None)
 
 
 def _wait_for_line(ctx, service: str, since_ms: int, matches) -> dict | None:
@@ -221,9 +225,10 @@ def emf_metrics(ctx):
     cloudwatch = ctx.client("cloudwatch")
     service = [{"Name": "Service", "Value": ctx.env.name(CHECKOUT)}]
     since = datetime.now(UTC) - timedelta(seconds=1)
-    _place_order(ctx, CHECK_PREFIX + uuid.uuid4().hex[:8])
+    order_id = json.loads(_place_order(ctx, CHECK_PREFIX + uuid.uuid4().hex[:8])["body"])["id"]
+    since_ms = int(since.timestamp() * 1000)
     # Before the metrics: those of earlier orders in the same minute would hide a broken document.
-    _expect_a_valid_emf_document(ctx, int(since.timestamp() * 1000))
+    _expect_a_valid_emf_document(ctx, order_id, since_ms)
 
     def placed() -> list[dict]:
         return cloudwatch.get_metric_statistics(
@@ -250,13 +255,13 @@ def emf_metrics(ctx):
             f"expected the metric OrdersPlaced in the namespace {NAMESPACE} with the dimension Service="
             f"{ctx.env.name(CHECKOUT)}, found it " + "; ".join(elsewhere[:3]),
         )
-        _expect_a_valid_emf_document(ctx, int(since.timestamp() * 1000))
+        _expect_a_valid_emf_document(ctx, order_id, since_ms)
         ctx.not_done(
             f"checkout placed an order, but no OrdersPlaced datapoint in the namespace {NAMESPACE} came of it: "
             "write order_metrics and deploy checkout again (step 2)"
         )
     # The document may have reached the log only now, on a busy machine: a broken one must not pass unread.
-    _expect_a_valid_emf_document(ctx, int(since.timestamp() * 1000))
+    _expect_a_valid_emf_document(ctx, order_id, since_ms)
     per_order = sum(d["Sum"] for d in found) / sum(d["SampleCount"] for d in found)
     ctx.expect(per_order == 1, f"expected OrdersPlaced to count 1 per order, found {per_order} per order")
     listed = cloudwatch.list_metrics(Namespace=NAMESPACE, MetricName="OrderValue", Dimensions=service)["Metrics"]
@@ -267,10 +272,10 @@ def emf_metrics(ctx):
     )
 
 
-def _expect_a_valid_emf_document(ctx, since_ms: int) -> None:
+def _expect_a_valid_emf_document(ctx, order_id: str, since_ms: int) -> None:
     """CloudWatch Logs makes no metric of an EMF document that names a dimension or a metric it lacks."""
     deadline = time.monotonic() + waits.minutes(1, at_least_s=15)
-    while (document := _logged(ctx, CHECKOUT, since_ms, lambda line: isinstance(line.get("_aws"), dict))) is None:
+    while (document := _emf_document_of(ctx, order_id, since_ms)) is None:
         if time.monotonic() > deadline:
             return
         time.sleep(0.5)
@@ -284,6 +289,18 @@ def _expect_a_valid_emf_document(ctx, since_ms: int) -> None:
         f"{sorted(key for key in document if key != '_aws')}: CloudWatch Logs made no metric of it. Every name in "
         "Dimensions and Metrics must also be a member, with its value",
     )
+
+
+def _emf_document_of(ctx, order_id: str, since_ms: int) -> dict | None:
+    """The EMF document checkout printed for this order: the first after its "order placed" line, in the same
+    log stream. Documents of other orders (an earlier deployment's among them) must not stand in for it."""
+    placed_in = None
+    for stream, line in _json_lines(ctx, CHECKOUT, since_ms):
+        if placed_in is None and line.get("order_id") == order_id:
+            placed_in = stream
+        elif stream == placed_in and isinstance(line.get("_aws"), dict):
+            return line
+    return None
 
 
 def _alarm(ctx, name: str) -> dict:
