@@ -3,6 +3,7 @@
 import contextlib
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 from test_labs import CELL_TIMEOUT_S, is_cleanup
@@ -34,3 +35,15 @@ def deployed_by_solution(notebook_name: str, lab: str):
             if is_cleanup(cell):
                 client.execute_cell(cell, index)
     assert teardown.tagged(lab) == []
+
+
+def solution_kernel(notebook_name: str, lab: str):
+    """A module's fixture: the lab as its solution leaves it before the cleanup, yielding run(code), which runs
+    more code in the solution's kernel."""
+
+    @pytest.fixture(scope="module")
+    def kernel(cloud):
+        with deployed_by_solution(notebook_name, lab) as run:
+            yield run
+
+    return kernel

@@ -14,6 +14,7 @@ import nbformat
 import pytest
 from solution_files import written_file
 from solution_runs import deployed_by_solution
+from support.checks import checks_of
 
 from labkit import config, labs, packaging, urls
 from labkit.labs import lab05
@@ -21,6 +22,7 @@ from labkit.labs import lab05
 pytestmark = pytest.mark.long  # started early by tests/conftest.py
 
 SOLUTION = "05_identity.ipynb"
+result, assert_fails_saying_exactly = checks_of("05")
 CATALOG = written_file(SOLUTION, "catalog_file")
 ORDERS = written_file(SOLUTION, "orders_file")
 
@@ -39,18 +41,9 @@ def deployed(cloud):
         yield pool, web
 
 
-def result(check_id, **learner):
-    return next(r for r in labs.require("05").run(**learner) if r.id == check_id)
-
-
 def assert_fails(check_id, says, **learner):
     found = result(check_id, **learner)
     assert (found.status, found.message[: len(says)]) == ("failed", says), found.message
-
-
-def assert_fails_saying_exactly(check_id, says, **learner):
-    found = result(check_id, **learner)
-    assert (found.status, found.message) == ("failed", says), found.message
 
 
 def notebook_verify(pool, client, change=("", "")):

@@ -17,6 +17,7 @@ import pytest
 import requests
 from solution_files import written_file
 from solution_runs import deployed_by_solution
+from support.checks import checks_of
 
 from labkit import config, course, fargate, labs, packaging, urls, waits
 from labkit.errors import LabkitError
@@ -25,6 +26,7 @@ from labkit.labs import lab06
 pytestmark = pytest.mark.long  # started early by tests/conftest.py
 
 SOLUTION = "06_secrets_and_least_privilege.ipynb"
+result, assert_fails_saying_exactly = checks_of("06")
 ROTATION = written_file(SOLUTION, "rotation_file")
 PROVIDER_KEY = written_file(SOLUTION, "provider_key_file")
 
@@ -44,15 +46,6 @@ def provider_key_class(change=("", "")):
     namespace = {}
     exec(PROVIDER_KEY.replace(*change), namespace)
     return namespace["ProviderKey"]
-
-
-def result(check_id, **learner):
-    return next(r for r in labs.require("06").run(**learner) if r.id == check_id)
-
-
-def assert_fails_saying_exactly(check_id, says, **learner):
-    found = result(check_id, **learner)
-    assert (found.status, found.message) == ("failed", says), found.message
 
 
 def current_api_key(secret_arn: str) -> str:

@@ -13,21 +13,17 @@ import boto3
 import nbformat
 import pytest
 import requests
-from solution_runs import deployed_by_solution
+from solution_runs import solution_kernel
 from support import CertificateAuthority
+from support.checks import checks_of
 
 from labkit import config, labs
 
 pytestmark = pytest.mark.long  # started early by tests/conftest.py
 
 SOLUTION = "07_service_to_service.ipynb"
-
-
-@pytest.fixture(scope="module")
-def kernel(cloud):
-    """The lab as its solution leaves it before the cleanup: run(code) runs more code in its kernel."""
-    with deployed_by_solution(SOLUTION, "07") as run:
-        yield run
+result, assert_fails_saying_exactly = checks_of("07")
+kernel = solution_kernel(SOLUTION, "07")
 
 
 @pytest.fixture(scope="module")
@@ -47,15 +43,6 @@ def step_4_code(change=("", "")) -> dict:
         name: namespace[name]
         for name in ("call_with_retries", "RetryBudget", "backoff_delay", "CircuitBreaker", "CircuitOpen")
     }
-
-
-def result(check_id, **learner):
-    return next(r for r in labs.require("07").run(**learner) if r.id == check_id)
-
-
-def assert_fails_saying_exactly(check_id, says, **learner):
-    found = result(check_id, **learner)
-    assert (found.status, found.message) == ("failed", says), found.message
 
 
 def primary_service_connect(service: str) -> dict:
@@ -167,8 +154,7 @@ def test_a_catalog_timeout_of_30_s_fails_saying_it_never_fires_before_the_slow_t
     assert result("timeout").passed
 
 
-def step_4_result(check_id, **learner):
-    return next(r for r in labs.require("07").run(step=4, **learner) if r.id == check_id)
+step_4 = checks_of("07", step=4)
 
 
 def test_a_breaker_that_never_closes_again_fails_saying_so_rather_than_the_check_could_not_run(cloud):
@@ -178,12 +164,12 @@ def test_a_breaker_that_never_closes_again_fails_saying_so_rather_than_the_check
             "if self.opened_at is not None:",
         )
     )
-    found = step_4_result("breaker", **stuck_open)
-    assert (found.status, found.message) == (
-        "failed",
+    step_4.assert_fails_saying_exactly(
+        "breaker",
         "expected the breaker, 0.3 s after it opened, to let a call through (half-open), found 0 call(s) of send: "
         "it raised CircuitOpen, so once open it never closes again. Refuse only while time.monotonic() - opened_at "
         "< open_s",
+        **stuck_open,
     )
 
 
@@ -194,13 +180,13 @@ def test_a_breaker_whose_success_does_not_reset_its_failures_fails_saying_reset_
             "else:\n                self.opened_at = None",
         )
     )
-    found = step_4_result("breaker", **half_closed)
-    assert (found.status, found.message) == (
-        "failed",
+    step_4.assert_fails_saying_exactly(
+        "breaker",
         "expected a success after the half-open call to close the breaker (failed_in_a_row 0, opened_at None), "
         "found it refused the next calls after a single failure: reset both when a call succeeds",
+        **half_closed,
     )
-    assert step_4_result("breaker", **step_4_code()).passed
+    assert step_4.result("breaker", **step_4_code()).passed
 
 
 def test_mutual_tls_in_passthrough_fails_saying_any_client_or_none_gets_through(deployed):

@@ -7,6 +7,7 @@ correlation id, a dashboard without the alarms) or in the learner's functions, r
 right answer back. The handlers are the solution notebook's own (its %%writefile cells), with one part
 changed."""
 
+import contextlib
 import json
 import re
 import time
@@ -14,7 +15,8 @@ import time
 import boto3
 import pytest
 from solution_files import written_file
-from solution_runs import deployed_by_solution
+from solution_runs import solution_kernel
+from support.checks import checks_of
 
 from labkit import labs, packaging
 from labkit.labs import lab08
@@ -22,30 +24,17 @@ from labkit.labs import lab08
 pytestmark = pytest.mark.long  # started early by tests/conftest.py
 
 SOLUTION = "08_observability.ipynb"
+result, assert_fails_saying_exactly = checks_of("08")
+kernel = solution_kernel(SOLUTION, "08")
 CHECKOUT = written_file(SOLUTION, "checkout_file")
 NOTIFICATIONS = written_file(SOLUTION, "notifications_file")
 METRICS = written_file(SOLUTION, "metrics_file", version=1)
 
 
-@pytest.fixture(scope="module")
-def kernel(cloud):
-    """The lab as its solution leaves it before the cleanup: run(code) runs more code in its kernel."""
-    with deployed_by_solution(SOLUTION, "08") as run:
-        yield run
-
-
-def result(check_id, **learner):
-    return next(r for r in labs.require("08").run(**learner) if r.id == check_id)
-
-
-def assert_fails_saying_exactly(check_id, says, **learner):
-    found = result(check_id, **learner)
-    assert (found.status, found.message) == ("failed", says), found.message
-
-
-def assert_passes(check_id, **learner):
-    found = result(check_id, **learner)
-    assert found.passed, found.message
+SOLUTION_CODE = {
+    "checkout": {"handler.py": CHECKOUT, "order_metrics.py": METRICS},
+    "notifications": {"handler.py": NOTIFICATIONS},
+}
 
 
 def deploy(function: str, files: dict[str, str], tmp_path) -> None:
@@ -60,6 +49,16 @@ def deploy(function: str, files: dict[str, str], tmp_path) -> None:
     lambda_.get_waiter("function_updated_v2").wait(FunctionName=function)
     lambda_.update_function_code(FunctionName=function, ZipFile=packaging.zip_bytes(*paths))
     lambda_.get_waiter("function_updated_v2").wait(FunctionName=function)
+
+
+@contextlib.contextmanager
+def deployed_with(function: str, changed_files: dict[str, str], tmp_path):
+    """The function deployed with these files in place of the solution's, and the solution's back afterwards."""
+    deploy(function, {**SOLUTION_CODE[function], **changed_files}, tmp_path)
+    try:
+        yield
+    finally:
+        deploy(function, SOLUTION_CODE[function], tmp_path)
 
 
 def changed(source: str, right: str, wrong: str) -> str:
@@ -189,8 +188,7 @@ def test_a_checkout_that_publishes_without_the_correlation_id_fails_saying_it_wa
         'MessageAttributes={"correlation_id": {"DataType": "String", "StringValue": correlation_id}})',
         ")",
     )
-    deploy("checkout", {"handler.py": dropped, "order_metrics.py": METRICS}, tmp_path)
-    try:
+    with deployed_with("checkout", {"handler.py": dropped}, tmp_path):
         found = result("id-crosses-the-queue")
         assert found.status == "failed"
         assert found.message.startswith("checkout was given the correlation id 'labkit-check-")
@@ -198,9 +196,8 @@ def test_a_checkout_that_publishes_without_the_correlation_id_fails_saying_it_wa
             "but notifications logged None: the id was dropped at the queue. Publish it as the message attribute "
             "correlation_id"
         )
-        assert_passes("notifications-reads-the-id")  # the consumer is right: the fault is checkout's
-    finally:
-        deploy("checkout", {"handler.py": CHECKOUT, "order_metrics.py": METRICS}, tmp_path)
+        consumer = result("notifications-reads-the-id")
+        assert consumer.passed, consumer.message  # the consumer is right: the fault is checkout's
 
 
 def test_a_consumer_that_reads_the_id_from_the_body_fails_saying_where_it_is(kernel, tmp_path):
@@ -209,14 +206,11 @@ def test_a_consumer_that_reads_the_id_from_the_body_fails_saying_where_it_is(ker
         'attribute = record.get("messageAttributes", {}).get("correlation_id")',
         'attribute = json.loads(record["body"]).get("correlation_id")',
     )
-    deploy("notifications", {"handler.py": from_body}, tmp_path)
-    try:
+    with deployed_with("notifications", {"handler.py": from_body}, tmp_path):
         found = result("notifications-reads-the-id")
         assert found.status == "failed"
         assert found.message.startswith("expected notifications to log the correlation_id 'labkit-check-")
         assert found.message.endswith("found None: read it from the record's messageAttributes")
-    finally:
-        deploy("notifications", {"handler.py": NOTIFICATIONS}, tmp_path)
 
 
 def test_checkout_that_ignores_the_callers_id_fails_saying_what_it_answered(kernel, tmp_path):
@@ -225,13 +219,10 @@ def test_checkout_that_ignores_the_callers_id_fails_saying_what_it_answered(kern
         'correlation_id = headers.get("x-correlation-id") or str(uuid.uuid4())',
         "correlation_id = str(uuid.uuid4())",
     )
-    deploy("checkout", {"handler.py": ignoring, "order_metrics.py": METRICS}, tmp_path)
-    try:
+    with deployed_with("checkout", {"handler.py": ignoring}, tmp_path):
         found = result("checkout-correlation-id")
         assert found.status == "failed"
         assert found.message.startswith("expected checkout to answer with the x-correlation-id 'labkit-check-")
-    finally:
-        deploy("checkout", {"handler.py": CHECKOUT, "order_metrics.py": METRICS}, tmp_path)
 
 
 def test_a_query_of_one_log_group_fails_naming_the_services_found(kernel):
@@ -363,15 +354,12 @@ def test_who_deleted_returning_the_role_fails_saying_the_session_is_the_user_ide
 
 def test_moving_the_dlq_back_to_a_still_broken_consumer_fails_saying_it_still_raises(kernel, tmp_path):
     broken = 'def handler(event, context):\n    raise ConnectionError("the mail relay does not answer")\n'
-    deploy("notifications", {"handler.py": broken}, tmp_path)
-    try:
+    with deployed_with("notifications", {"handler.py": broken}, tmp_path):
         assert_fails_saying_exactly(
             "right-alarm-fired",
             "notifications still raises ConnectionError: the mail relay does not answer (handler.py, line 2): "
             "deploy notifications_file again, then move the DLQ's messages back",
         )
-    finally:
-        deploy("notifications", {"handler.py": NOTIFICATIONS}, tmp_path)
 
 
 def test_a_fixed_consumer_whose_dlq_was_not_moved_back_fails_saying_to_move_the_messages(kernel):
@@ -406,16 +394,13 @@ def test_an_slo_alarm_that_fired_while_notifications_was_broken_fails_saying_whe
 
 def test_an_emf_document_without_its_dimensions_member_fails_naming_it(kernel, tmp_path):
     lower_case = changed(METRICS, '"Service": function_name', '"service": function_name')
-    deploy("checkout", {"handler.py": CHECKOUT, "order_metrics.py": lower_case}, tmp_path)
-    try:
+    with deployed_with("checkout", {"order_metrics.py": lower_case}, tmp_path):
         assert_fails_saying_exactly(
             "emf-metrics",
             "checkout printed an EMF document that names ['Service'] without a member of that name, found the "
             "members ['OrderValue', 'OrdersPlaced', 'service']: CloudWatch Logs made no metric of it. Every name in "
             "Dimensions and Metrics must also be a member, with its value",
         )
-    finally:
-        deploy("checkout", {"handler.py": CHECKOUT, "order_metrics.py": METRICS}, tmp_path)
 
 
 def test_teardown_removes_the_dashboard_with_the_alarms_it_shows(kernel):

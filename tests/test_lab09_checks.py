@@ -10,31 +10,18 @@ import zipfile
 
 import boto3
 import pytest
-from solution_runs import deployed_by_solution
+from solution_runs import solution_kernel
+from support.checks import checks_of
 
 from labkit import config, labs
 
 pytestmark = pytest.mark.long  # started early by tests/conftest.py
 
 SOLUTION = "09_delivery.ipynb"
+result, assert_fails_saying_exactly = checks_of("09")
+deployed = solution_kernel(SOLUTION, "09")
 ALARM_KEYS = ("AlarmName", "Namespace", "MetricName", "Statistic", "Period", "EvaluationPeriods", "Threshold")
 ALARM_KEYS += ("ComparisonOperator", "TreatMissingData", "Dimensions")
-
-
-@pytest.fixture(scope="module")
-def deployed(cloud):
-    """The lab as its solution leaves it before the cleanup."""
-    with deployed_by_solution(SOLUTION, "09") as run:
-        yield run
-
-
-def result(check_id):
-    return next(r for r in labs.require("09").run() if r.id == check_id)
-
-
-def assert_fails_saying_exactly(check_id, says):
-    found = result(check_id)
-    assert (found.status, found.message) == ("failed", says), found.message
 
 
 def catalog_function() -> str:

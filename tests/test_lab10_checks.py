@@ -13,34 +13,21 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
-from solution_runs import deployed_by_solution
+from solution_runs import solution_kernel
+from support.checks import checks_of
 
 from labkit import labs
 
 pytestmark = pytest.mark.long  # started early by tests/conftest.py
 
 SOLUTION = "10_scale_and_cache.ipynb"
+result, assert_fails_saying_exactly = checks_of("10")
+kernel = solution_kernel(SOLUTION, "10")
 CATALOG, CONSUMER = "catalog", "fulfilment"  # names on the local target have no prefix
 REDEPLOY = (
     'catalog_arn = deploy_function("catalog", [handler_file, cache_file], catalog_role, {**CATALOG_VARIABLES, '
     '"CACHE_HOST": cache_endpoint["Address"], "CACHE_PORT": str(cache_endpoint["Port"])})'
 )
-
-
-@pytest.fixture(scope="module")
-def kernel(cloud):
-    """The lab as its solution leaves it before the cleanup: run(code) runs more code in its kernel."""
-    with deployed_by_solution(SOLUTION, "10") as run:
-        yield run
-
-
-def result(check_id, **learner):
-    return next(r for r in labs.require("10").run(**learner) if r.id == check_id)
-
-
-def assert_fails_saying_exactly(check_id, says, **learner):
-    found = result(check_id, **learner)
-    assert (found.status, found.message) == ("failed", says), found.message
 
 
 @contextlib.contextmanager
