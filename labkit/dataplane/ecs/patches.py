@@ -9,7 +9,8 @@ delete_cluster refuses while services or tasks are active. What a learner natura
 Fargate is accepted: without securityGroups the VPC's default security group is used (as on AWS),
 and an awsvpc service without networkConfiguration gets AWS's error instead of a 500, as do a
 Fargate task definition in another network mode and a service whose target group no load balancer
-uses yet. A family named without a revision is its latest ACTIVE revision.
+uses yet, and a canary, linear or blue/green strategy for a load balancer without
+advancedConfiguration. A family named without a revision is its latest ACTIVE revision.
 """
 
 import functools
