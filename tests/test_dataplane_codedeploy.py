@@ -306,3 +306,24 @@ def test_update_deployment_group_refuses_an_unknown_group_and_an_unknown_config(
     )
     assert unknown_config.value.response["Error"]["Code"] == "DeploymentConfigDoesNotExistException"
     assert unknown_config.value.response["Error"]["Message"] == "The deployment config NoSuchConfig does not exist."
+
+
+def test_a_deployment_to_an_alias_still_weighted_between_two_versions_fails_until_the_weights_are_removed(cloud):
+    canary = LambdaCanary(cloud, GOOD_VERSION_2)
+    canary.lambda_.update_alias(
+        FunctionName=canary.name, Name="live", RoutingConfig={"AdditionalVersionWeights": {"2": 0.3}}
+    )
+
+    info = canary.finished(canary.deploy("CodeDeployDefault.LambdaAllAtOnce"))
+
+    assert info["status"] == "Failed"
+    assert info["errorInformation"] == {
+        "code": "INVALID_LAMBDA_CONFIGURATION",
+        "message": "The deployment failed because the AppSpec file that specifies the AWS Lambda deployment "
+        "configuration is missing or has an invalid configuration. The Lambda function alias live shifts traffic "
+        "to additional versions (version 2 0.3): remove its weighted routing before deploying.",
+    }
+    assert canary.alias() == ("1", {"2": 0.3})
+    canary.lambda_.update_alias(FunctionName=canary.name, Name="live", RoutingConfig={"AdditionalVersionWeights": {}})
+    assert canary.finished(canary.deploy("CodeDeployDefault.LambdaAllAtOnce"))["status"] == "Succeeded"
+    assert canary.alias() == ("2", {})

@@ -417,3 +417,101 @@ def test_a_canary_percent_outside_ecs_limits_is_refused_and_changes_nothing(stac
     )
     service = stack.ecs.describe_services(cluster=CLUSTER, services=[canary.name])["services"][0]
     assert service["deploymentConfiguration"]["canaryConfiguration"]["canaryPercent"] == 10.0
+
+
+def refusal(call, **params) -> tuple[str, str]:
+    with pytest.raises(ClientError) as refused:
+        call(**params)
+    return refused.value.response["Error"]["Code"], refused.value.response["Error"]["Message"]
+
+
+def test_a_canary_service_whose_load_balancer_has_no_advanced_configuration_is_refused_and_not_created(stack):
+    group, _ = stack.load_balanced("no-advanced")
+    canary = {"strategy": "CANARY", "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 3}}
+
+    refused = refusal(stack.service, name="no-advanced", count=0, group=group, deploymentConfiguration=canary)
+
+    assert refused == (
+        "InvalidParameterException",
+        "The CANARY deployment strategy requires advancedConfiguration (alternateTargetGroupArn, "
+        f"productionListenerRule and roleArn) for the load balancer with targetGroupArn {group}.",
+    )
+    assert stack.ecs.describe_services(cluster=CLUSTER, services=["no-advanced"])["failures"][0]["reason"] == (
+        "MISSING"
+    )
+
+
+def test_a_blue_green_service_whose_advanced_configuration_has_no_role_is_refused_naming_the_role(stack):
+    group, _ = stack.load_balanced("no-role-blue")
+    green, _ = stack.load_balanced("no-role-green")
+    listener = next(
+        found
+        for found in stack.elb.describe_listeners(LoadBalancerArn=stack.balancer)["Listeners"]
+        if found["DefaultActions"][0].get("TargetGroupArn") == group
+    )
+    rule = stack.elb.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"][0]["RuleArn"]
+    balancer = {
+        "targetGroupArn": group,
+        "containerName": "echo",
+        "containerPort": 8080,
+        "advancedConfiguration": {"alternateTargetGroupArn": green, "productionListenerRule": rule},
+    }
+
+    refused = refusal(
+        stack.service,
+        name="no-role",
+        count=0,
+        loadBalancers=[balancer],
+        deploymentConfiguration={"strategy": "BLUE_GREEN"},
+    )
+
+    assert refused == (
+        "InvalidParameterException",
+        f"The BLUE_GREEN deployment strategy requires roleArn in the advancedConfiguration of the load balancer "
+        f"with targetGroupArn {group}.",
+    )
+
+
+def test_an_update_dropping_advanced_configuration_from_a_canary_service_is_refused_and_changes_nothing(stack):
+    canary = Canary(
+        stack,
+        "canary-keeps",
+        {"strategy": "CANARY", "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 3}},
+    )
+    right = stack.describe(canary.name)["loadBalancers"]
+    bare = [{key: value for key, value in lb.items() if key != "advancedConfiguration"} for lb in right]
+
+    refused = refusal(stack.ecs.update_service, cluster=CLUSTER, service=canary.name, loadBalancers=bare)
+
+    assert refused == (
+        "InvalidParameterException",
+        "The CANARY deployment strategy requires advancedConfiguration (alternateTargetGroupArn, "
+        f"productionListenerRule and roleArn) for the load balancer with targetGroupArn {canary.blue}.",
+    )
+    assert stack.describe(canary.name)["loadBalancers"] == right
+
+
+def test_an_update_turning_a_rolling_service_behind_a_plain_load_balancer_linear_is_refused(stack):
+    group, _ = stack.load_balanced("rolling-plain")
+    stack.service("rolling-plain", 0, group=group)
+    linear = {"strategy": "LINEAR", "linearConfiguration": {"stepPercent": 25.0, "stepBakeTimeInMinutes": 1}}
+
+    refused = refusal(
+        stack.ecs.update_service, cluster=CLUSTER, service="rolling-plain", deploymentConfiguration=linear
+    )
+
+    assert refused == (
+        "InvalidParameterException",
+        "The LINEAR deployment strategy requires advancedConfiguration (alternateTargetGroupArn, "
+        f"productionListenerRule and roleArn) for the load balancer with targetGroupArn {group}.",
+    )
+    assert "strategy" not in stack.describe("rolling-plain")["deploymentConfiguration"]
+
+
+def test_a_canary_service_without_a_load_balancer_is_accepted_as_aws_accepts_a_headless_one(stack):
+    canary = {"strategy": "CANARY", "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 3}}
+
+    created = stack.service("headless-canary", 0, deploymentConfiguration=canary)
+
+    assert (created["status"], created["loadBalancers"]) == ("ACTIVE", [])
+    assert stack.describe("headless-canary")["deploymentConfiguration"]["strategy"] == "CANARY"

@@ -10,6 +10,7 @@ import zipfile
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from solution_runs import solution_kernel
 from support.checks import checks_of
 
@@ -226,21 +227,33 @@ def test_a_codedeploy_group_without_automatic_rollback_fails_saying_the_canary_k
     assert result("lambda-canary").passed
 
 
-def test_an_ecs_canary_without_an_alternate_target_group_fails_saying_where_the_new_revision_would_start(deployed):
+def test_an_ecs_canary_whose_load_balancer_loses_its_alternate_target_group_is_refused_by_ecs(deployed):
     ecs = boto3.client("ecs")
     right = ecs.describe_services(cluster="shop", services=["orders"])["services"][0]["loadBalancers"]
-    ecs.update_service(
-        cluster="shop",
-        service="orders",
-        loadBalancers=[{key: value for key, value in lb.items() if key != "advancedConfiguration"} for lb in right],
+    bare = [{key: value for key, value in lb.items() if key != "advancedConfiguration"} for lb in right]
+
+    with pytest.raises(ClientError) as refused:
+        ecs.update_service(cluster="shop", service="orders", loadBalancers=bare)
+
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert refused.value.response["Error"]["Message"] == (
+        "The CANARY deployment strategy requires advancedConfiguration (alternateTargetGroupArn, "
+        f"productionListenerRule and roleArn) for the load balancer with targetGroupArn {right[0]['targetGroupArn']}."
     )
+    assert result("ecs-canary").passed
+
+
+def test_an_ecs_canary_without_a_load_balancer_fails_saying_where_the_new_revision_would_start(deployed):
+    ecs = boto3.client("ecs")
+    right = ecs.describe_services(cluster="shop", services=["orders"])["services"][0]["loadBalancers"]
+    ecs.update_service(cluster="shop", service="orders", loadBalancers=[])
     try:
         assert_fails_saying_exactly(
             "ecs-canary",
-            "expected the service's load balancer to name an alternate target group and the production listener "
-            "rule (advancedConfiguration), found no alternateTargetGroupArn and no productionListenerRule: a CANARY "
-            "deployment starts the new revision in the alternate group and moves the rule's weights to it. Create "
-            "the service with load_balancers as given",
+            "expected the service behind the load balancer, with an alternate target group and the production "
+            "listener rule (advancedConfiguration), found no load balancer: a CANARY deployment starts the new "
+            "revision in the alternate group and moves the rule's weights to it. Create the service with "
+            "load_balancers as given",
         )
         assert_fails_saying_exactly(
             "ecs-rollback",

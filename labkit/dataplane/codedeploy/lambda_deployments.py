@@ -25,6 +25,11 @@ from labkit.dataplane.core.arns import FunctionRef
 POLL_S = 0.05  # how often alarms are read: a rollback lands within this of the alarm
 HOOK_TIMEOUT_S = 3600  # AWS seconds a hook has to report its status
 SESSION = "CodeDeploy"
+# AWS's opening of an INVALID_LAMBDA_CONFIGURATION failure; the sentence after it is ours for a weighted alias.
+INVALID_LAMBDA_MESSAGE = (
+    "The deployment failed because the AppSpec file that specifies the AWS Lambda deployment configuration is "
+    "missing or has an invalid configuration."
+)
 ALARM_MESSAGE = (
     "One or more alarms have been activated according to the Amazon CloudWatch metrics you selected, "
     "and the affected deployments have been stopped. Activated alarms: "
@@ -89,6 +94,7 @@ class LambdaDeployment:
                 self.spec = appspec.parse(deployment.revision)
             except appspec.Invalid as invalid:
                 raise _Stop("Failed", "INVALID_REVISION", str(invalid), "DEPLOYMENT_FAILURE") from None
+            self._refuse_a_weighted_alias()
             self._check_alarms()
             self._hook("BeforeAllowTraffic")
             for percent, minutes in configs.schedule(self._routing()):
@@ -103,6 +109,24 @@ class LambdaDeployment:
         finally:
             if self in _running:
                 _running.remove(self)
+
+    def _refuse_a_weighted_alias(self) -> None:
+        """An alias still shifting traffic between two versions (a deployment stopped without rollback, or
+        weights set by hand) fails every deployment of it, as the CodeDeploy User Guide's "Troubleshoot AWS
+        Lambda deployment issues" says, until its weighted routing is removed."""
+        from labkit.dataplane import lambda_
+
+        spec = self.spec
+        weights = lambda_.alias_weights(self.backend.account_id, self.backend.region_name, spec.function, spec.alias)
+        if weights:
+            shares = ", ".join(f"version {version} {weight:g}" for version, weight in sorted(weights.items()))
+            raise _Stop(
+                "Failed",
+                "INVALID_LAMBDA_CONFIGURATION",
+                f"{INVALID_LAMBDA_MESSAGE} The Lambda function alias {spec.alias} shifts traffic to additional "
+                f"versions ({shares}): remove its weighted routing before deploying.",
+                "DEPLOYMENT_FAILURE",
+            )
 
     def _routing(self) -> dict:
         name = str(self.deployment.deployment_config_name or configs.DEFAULT_LAMBDA)

@@ -9,14 +9,15 @@ delete_cluster refuses while services or tasks are active. What a learner natura
 Fargate is accepted: without securityGroups the VPC's default security group is used (as on AWS),
 and an awsvpc service without networkConfiguration gets AWS's error instead of a 500, as do a
 Fargate task definition in another network mode and a service whose target group no load balancer
-uses yet. A family named without a revision is its latest ACTIVE revision.
+uses yet, and a canary, linear or blue/green strategy for a load balancer without
+advancedConfiguration. A family named without a revision is its latest ACTIVE revision.
 """
 
 import functools
 
 from labkit.dataplane.core import state
 from labkit.dataplane.core.seams import Seam
-from labkit.dataplane.ecs import registry, scheduler
+from labkit.dataplane.ecs import registry, scheduler, traffic_shifts
 from labkit.dataplane.ecs.tasks import TaskRuntime
 
 
@@ -94,6 +95,9 @@ def _create_service(response, call):
     for attached in params.get("loadBalancers") or []:
         _refuse_a_group_without_load_balancer(attached.get("targetGroupArn"), backend)
     _refuse_an_invalid_canary(params.get("deploymentConfiguration"))
+    _refuse_a_shift_without_advanced_configuration(
+        params.get("deploymentConfiguration") or {}, params.get("loadBalancers") or []
+    )
     _default_security_groups(backend, params.get("networkConfiguration"))
     result = call()
     service = result.result["service"]
@@ -124,6 +128,37 @@ def _refuse_an_invalid_canary(configuration: dict | None) -> None:
         )
 
 
+# The fields ECS's own traffic shift needs of each load balancer: the group green starts in, the rule whose
+# weights move, and the role ECS assumes to move them (AmazonECSInfrastructureRolePolicyForLoadBalancers).
+_SHIFT_NEEDS = ("alternateTargetGroupArn", "productionListenerRule", "roleArn")
+
+
+def _refuse_a_shift_without_advanced_configuration(configuration: dict, load_balancers: list[dict]) -> None:
+    """A blue/green, canary or linear strategy needs each load balancer's advancedConfiguration, as the ECS
+    Developer Guide's "Required resources for Amazon ECS blue/green deployments" states; a service without a
+    load balancer (alone, or with Service Connect) may use the strategy. The refusal's wording is ours: AWS's
+    own text is not published."""
+    from moto.ecs.exceptions import InvalidParameterException
+
+    strategy = configuration.get("strategy")
+    if strategy not in traffic_shifts.STRATEGIES:
+        return
+    for load_balancer in load_balancers:
+        advanced = load_balancer.get("advancedConfiguration")
+        where = f"the load balancer with targetGroupArn {load_balancer.get('targetGroupArn')}"
+        if not advanced:
+            raise InvalidParameterException(
+                f"The {strategy} deployment strategy requires advancedConfiguration (alternateTargetGroupArn, "
+                f"productionListenerRule and roleArn) for {where}."
+            )
+        missing = [field for field in _SHIFT_NEEDS if not advanced.get(field)]
+        if missing:
+            raise InvalidParameterException(
+                f"The {strategy} deployment strategy requires {' and '.join(missing)} in the advancedConfiguration "
+                f"of {where}."
+            )
+
+
 def _refuse_a_group_without_load_balancer(group_arn: str | None, backend) -> None:
     from moto.ecs.exceptions import InvalidParameterException
     from moto.elbv2.models import elbv2_backends
@@ -142,8 +177,15 @@ def _refuse_a_group_without_load_balancer(group_arn: str | None, backend) -> Non
 def _update_service(response, call):
     params, backend = response.params, response.ecs_backend
     _refuse_an_invalid_canary(params.get("deploymentConfiguration"))
-    _default_security_groups(backend, params.get("networkConfiguration"))
     before = backend._get_service(params.get("cluster", "default"), params.get("service", ""))
+    # What the service will have: a configuration or load balancers not given are kept.
+    _refuse_a_shift_without_advanced_configuration(
+        {**scheduler.DEFAULT_DEPLOYMENT_CONFIGURATION, **params["deploymentConfiguration"]}
+        if params.get("deploymentConfiguration")
+        else getattr(before, "deployment_configuration", None) or {},
+        params["loadBalancers"] if params.get("loadBalancers") is not None else before.load_balancers,
+    )
+    _default_security_groups(backend, params.get("networkConfiguration"))
     runtime = scheduler.runtime_of(before)
     result = call()
     service = result.result["service"]
