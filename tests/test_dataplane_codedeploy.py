@@ -327,3 +327,19 @@ def test_a_deployment_to_an_alias_still_weighted_between_two_versions_fails_unti
     canary.lambda_.update_alias(FunctionName=canary.name, Name="live", RoutingConfig={"AdditionalVersionWeights": {}})
     assert canary.finished(canary.deploy("CodeDeployDefault.LambdaAllAtOnce"))["status"] == "Succeeded"
     assert canary.alias() == ("2", {})
+
+
+def test_a_deployment_whose_appspec_names_another_current_version_than_the_alias_has_fails_as_on_aws(cloud):
+    canary = LambdaCanary(cloud, GOOD_VERSION_2)
+    assert canary.finished(canary.deploy("CodeDeployDefault.LambdaAllAtOnce"))["status"] == "Succeeded"
+
+    info = canary.finished(canary.deploy("CodeDeployDefault.LambdaAllAtOnce"))  # CurrentVersion 1 again
+
+    assert info["status"] == "Failed"
+    assert info["errorInformation"] == {
+        "code": "INVALID_LAMBDA_CONFIGURATION",
+        "message": "The deployment failed because the AppSpec file that specifies the AWS Lambda deployment "
+        "configuration is missing or has an invalid configuration. The Lambda function alias version does not match "
+        "the current version in AppSpec file.",
+    }
+    assert canary.alias() == ("2", {})

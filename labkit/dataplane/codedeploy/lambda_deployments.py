@@ -25,7 +25,7 @@ from labkit.dataplane.core.arns import FunctionRef
 POLL_S = 0.05  # how often alarms are read: a rollback lands within this of the alarm
 HOOK_TIMEOUT_S = 3600  # AWS seconds a hook has to report its status
 SESSION = "CodeDeploy"
-# AWS's opening of an INVALID_LAMBDA_CONFIGURATION failure; the sentence after it is ours for a weighted alias.
+# AWS's opening of an INVALID_LAMBDA_CONFIGURATION failure, which a sentence saying what is invalid follows.
 INVALID_LAMBDA_MESSAGE = (
     "The deployment failed because the AppSpec file that specifies the AWS Lambda deployment configuration is "
     "missing or has an invalid configuration."
@@ -94,7 +94,7 @@ class LambdaDeployment:
                 self.spec = appspec.parse(deployment.revision)
             except appspec.Invalid as invalid:
                 raise _Stop("Failed", "INVALID_REVISION", str(invalid), "DEPLOYMENT_FAILURE") from None
-            self._refuse_a_weighted_alias()
+            self._refuse_an_alias_not_as_the_appspec_says()
             self._check_alarms()
             self._hook("BeforeAllowTraffic")
             for percent, minutes in configs.schedule(self._routing()):
@@ -110,14 +110,26 @@ class LambdaDeployment:
             if self in _running:
                 _running.remove(self)
 
-    def _refuse_a_weighted_alias(self) -> None:
-        """An alias still shifting traffic between two versions (a deployment stopped without rollback, or
-        weights set by hand) fails every deployment of it, as the CodeDeploy User Guide's "Troubleshoot AWS
-        Lambda deployment issues" says, until its weighted routing is removed."""
+    def _refuse_an_alias_not_as_the_appspec_says(self) -> None:
+        """CodeDeploy fails a deployment whose alias is not on the AppSpec's CurrentVersion (AWS's own message),
+        and one whose alias still shifts traffic between two versions (a deployment stopped without rollback,
+        or weights set by hand: the CodeDeploy User Guide's "Troubleshoot AWS Lambda deployment issues"; the
+        sentence naming the weights is ours), until its weighted routing is removed."""
         from labkit.dataplane import lambda_
 
         spec = self.spec
-        weights = lambda_.alias_weights(self.backend.account_id, self.backend.region_name, spec.function, spec.alias)
+        routing = lambda_.alias_routing(self.backend.account_id, self.backend.region_name, spec.function, spec.alias)
+        if routing is None:  # no such function or alias: routing it fails with Lambda's error
+            return
+        version, weights = routing
+        if version != spec.current_version:
+            raise _Stop(
+                "Failed",
+                "INVALID_LAMBDA_CONFIGURATION",
+                f"{INVALID_LAMBDA_MESSAGE} The Lambda function alias version does not match the current version in "
+                "AppSpec file.",
+                "DEPLOYMENT_FAILURE",
+            )
         if weights:
             shares = ", ".join(f"version {version} {weight:g}" for version, weight in sorted(weights.items()))
             raise _Stop(

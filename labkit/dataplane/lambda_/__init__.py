@@ -45,16 +45,16 @@ def route_alias(account: str, region: str, function_name: str, alias: str, versi
     found.update(None, version, {"AdditionalVersionWeights": weights} if weights else {})
 
 
-def alias_weights(account: str, region: str, function_name: str, alias: str) -> dict:
-    """The alias's additional versions by weight (RoutingConfig.AdditionalVersionWeights): {} for an alias
-    that routes to one version, or that does not exist."""
+def alias_routing(account: str, region: str, function_name: str, alias: str) -> tuple[str, dict] | None:
+    """The alias's version and its additional versions by weight (RoutingConfig.AdditionalVersionWeights,
+    {} for an alias that routes to one version); None for an alias that does not exist."""
     from moto.awslambda.models import lambda_backends
 
     try:
         found = lambda_backends[account][region].get_alias(alias, function_name)
     except Exception:  # no such function or alias: whoever routes it gets moto's error
-        return {}
-    return dict((found.routing_config or {}).get("AdditionalVersionWeights") or {})
+        return None
+    return str(found.function_version), dict((found.routing_config or {}).get("AdditionalVersionWeights") or {})
 
 
 def environment_pids() -> list[int]:
