@@ -352,17 +352,21 @@ def change_set_done(cloudformation, change_set_id: str) -> dict:
     return cloudformation.describe_change_set(ChangeSetName=change_set_id)
 
 
+def create_sam_change_set(cloudformation, stack: str, change_set: str, change_set_type: str) -> dict:
+    return cloudformation.create_change_set(
+        StackName=stack,
+        ChangeSetName=change_set,
+        TemplateBody=SAM_TEMPLATE,
+        Capabilities=SAM_CAPABILITIES,
+        ChangeSetType=change_set_type,
+    )
+
+
 def test_an_update_change_set_with_no_changes_fails_and_cannot_be_executed(cloud):
     cloudformation = boto3.client("cloudformation")
     name = create_sam_stack(cloudformation)
 
-    same = cloudformation.create_change_set(
-        StackName=name,
-        ChangeSetName="same",
-        TemplateBody=SAM_TEMPLATE,
-        Capabilities=SAM_CAPABILITIES,
-        ChangeSetType="UPDATE",
-    )
+    same = create_sam_change_set(cloudformation, name, "same", "UPDATE")
 
     described = change_set_done(cloudformation, same["Id"])
     assert (described["Status"], described["ExecutionStatus"]) == ("FAILED", "UNAVAILABLE")
@@ -383,13 +387,7 @@ def test_an_update_change_set_with_no_changes_fails_and_cannot_be_executed(cloud
 def test_a_stack_made_through_a_create_change_set_shows_its_outputs(cloud):
     cloudformation = boto3.client("cloudformation")
     name = stack_name()
-    made = cloudformation.create_change_set(
-        StackName=name,
-        ChangeSetName="create",
-        TemplateBody=SAM_TEMPLATE,
-        Capabilities=SAM_CAPABILITIES,
-        ChangeSetType="CREATE",
-    )
+    made = create_sam_change_set(cloudformation, name, "create", "CREATE")
 
     cloudformation.execute_change_set(ChangeSetName=made["Id"])
 
