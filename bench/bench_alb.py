@@ -9,13 +9,13 @@ Target (the containers slice): the ALB adds at most 2 ms at p50.
 """
 
 import http.client
-import json
 import os
 import statistics
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+from fargate_behind_alb import CLUSTER, create_service, listener_url, load_balanced_network, register_task_definition
 
 from labkit.proc import free_port
 
@@ -32,58 +32,28 @@ def deploy() -> tuple[str, int]:
     env = course.start(quiet=True)
     image = images.build(ECHO, "echo:bench")
     ec2, ecs, elb = boto3.client("ec2"), boto3.client("ecs"), boto3.client("elbv2")
-    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
-    subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
-    # As on AWS: the load balancer's group admits the internet on 80, the task's admits the load balancer.
-    web = ec2.create_security_group(GroupName="bench-web", Description="bench: the ALB", VpcId=vpc)["GroupId"]
-    tasks = ec2.create_security_group(GroupName="bench-tasks", Description="bench: the task", VpcId=vpc)["GroupId"]
-    ec2.authorize_security_group_ingress(
-        GroupId=web,
-        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
-    )
-    ec2.authorize_security_group_ingress(
-        GroupId=tasks,
-        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "UserIdGroupPairs": [{"GroupId": web}]}],
-    )
-    balancer = elb.create_load_balancer(Name="bench", Subnets=subnets, SecurityGroups=[web])["LoadBalancers"][0]
+    network = load_balanced_network(ec2, elb)
     group = elb.create_target_group(
-        Name="echo", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip", HealthCheckPath="/health"
+        Name="echo", Protocol="HTTP", Port=8080, VpcId=network.vpc, TargetType="ip", HealthCheckPath="/health"
     )["TargetGroups"][0]
     elb.create_listener(
-        LoadBalancerArn=balancer["LoadBalancerArn"],
+        LoadBalancerArn=network.balancer_arn,
         Protocol="HTTP",
         Port=80,
         DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}],
     )
-    ecs.create_cluster(clusterName="bench")
-    ecs.register_task_definition(
-        family="echo",
-        requiresCompatibilities=["FARGATE"],
-        networkMode="awsvpc",
-        cpu="256",
-        memory="512",
-        containerDefinitions=[{"name": "echo", "image": image.uri, "portMappings": [{"containerPort": 8080}]}],
-    )
-    ecs.create_service(
-        cluster="bench",
-        serviceName="echo",
-        taskDefinition="echo",
-        desiredCount=1,
-        launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [tasks]}},
-        loadBalancers=[{"targetGroupArn": group["TargetGroupArn"], "containerName": "echo", "containerPort": 8080}],
-    )
+    ecs.create_cluster(clusterName=CLUSTER)
+    register_task_definition(ecs, "echo", "echo", image.uri)
+    create_service(ecs, network, "echo", 1, {"targetGroupArn": group["TargetGroupArn"], "containerName": "echo"})
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        service = ecs.describe_services(cluster="bench", services=["echo"])["services"][0]
+        service = ecs.describe_services(cluster=CLUSTER, services=["echo"])["services"][0]
         if service["deployments"][0]["rolloutState"] == "COMPLETED":
             break
         time.sleep(0.1)
-    task_arn = ecs.list_tasks(cluster="bench", serviceName="echo")["taskArns"][0]
-    task = ecs.describe_tasks(cluster="bench", tasks=[task_arn])["tasks"][0]
-    with urllib.request.urlopen(env.endpoint + "/_labkit/loadbalancers") as response:
-        url = json.loads(response.read())["LoadBalancers"][0]["Listeners"][0]["Url"]
-    return url, task["containers"][0]["networkBindings"][0]["hostPort"]
+    task_arn = ecs.list_tasks(cluster=CLUSTER, serviceName="echo")["taskArns"][0]
+    task = ecs.describe_tasks(cluster=CLUSTER, tasks=[task_arn])["tasks"][0]
+    return listener_url(env.endpoint, network.balancer_arn), task["containers"][0]["networkBindings"][0]["hostPort"]
 
 
 def timed_gets(connection: http.client.HTTPConnection, count: int) -> list[float]:

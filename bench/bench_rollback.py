@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+from fargate_behind_alb import CLUSTER, create_service, listener_url, load_balanced_network, register_task_definition
 
 ECS_ROUNDS, LAMBDA_ROUNDS = 3, 5
 POLL_S = 0.01
@@ -103,6 +104,32 @@ def alarm(cloudwatch, name: str, namespace: str, metric: str, dimensions: dict) 
     )
 
 
+def canary_round(cloudwatch, alarm_name: str, call, deploy, shifted, back, old: str, in_flight_s: float = 0.0):
+    """One round, once the alarm has left ALARM: deploy() the broken canary while `call` runs back to back,
+    wait until shifted() and then back() (traffic all on the old version). The Round, and what deploy returned."""
+    wait_until(
+        lambda: cloudwatch.describe_alarms(AlarmNames=[alarm_name])["MetricAlarms"][0]["StateValue"] != "ALARM",
+        30,
+        "the alarm to leave ALARM",
+    )
+    load = Load(call)
+    started = time.time()
+    deployed = deploy()
+    wait_until(shifted, 30, "the canary's shift")
+    wait_until(back, 30, f"traffic back on {old}")
+    back_at = time.time()
+    time.sleep(in_flight_s)
+    load.stop()
+    measured = Round(
+        back_at - alarm_moment(cloudwatch, alarm_name, started),
+        back_at - load.failures[0],
+        back_at - started,
+        len(load.failures),
+        load.calls,
+    )
+    return measured, deployed
+
+
 def ecs_rounds(env) -> list[Round]:
     import boto3
 
@@ -110,25 +137,13 @@ def ecs_rounds(env) -> list[Round]:
 
     ec2, ecs, elb, cloudwatch = (boto3.client(s) for s in ("ec2", "ecs", "elbv2", "cloudwatch"))
     image = images.build(ECHO, "echo:rollback")
-    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
-    subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
-    web = ec2.create_security_group(GroupName="bench-web", Description="the ALB", VpcId=vpc)["GroupId"]
-    tasks = ec2.create_security_group(GroupName="bench-tasks", Description="the tasks", VpcId=vpc)["GroupId"]
-    ec2.authorize_security_group_ingress(
-        GroupId=web,
-        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
-    )
-    ec2.authorize_security_group_ingress(
-        GroupId=tasks,
-        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "UserIdGroupPairs": [{"GroupId": web}]}],
-    )
-    balancer = elb.create_load_balancer(Name="bench", Subnets=subnets, SecurityGroups=[web])["LoadBalancers"][0]
+    network = load_balanced_network(ec2, elb)
     groups = [
         elb.create_target_group(
             Name=f"orders-{color}",
             Protocol="HTTP",
             Port=8080,
-            VpcId=vpc,
+            VpcId=network.vpc,
             TargetType="ip",
             HealthCheckPath="/health",
             HealthCheckIntervalSeconds=5,
@@ -140,32 +155,16 @@ def ecs_rounds(env) -> list[Round]:
         "TargetGroups": [{"TargetGroupArn": groups[0], "Weight": 100}, {"TargetGroupArn": groups[1], "Weight": 0}]
     }
     listener = elb.create_listener(
-        LoadBalancerArn=balancer["LoadBalancerArn"],
+        LoadBalancerArn=network.balancer_arn,
         Protocol="HTTP",
         Port=80,
         DefaultActions=[{"Type": "forward", "ForwardConfig": forward}],
     )["Listeners"][0]["ListenerArn"]
     rule = elb.describe_rules(ListenerArn=listener)["Rules"][0]["RuleArn"]
-    found = requests.get(env.endpoint + "/_labkit/loadbalancers", timeout=5).json()["LoadBalancers"]
-    url = next(b for b in found if b["LoadBalancerArn"] == balancer["LoadBalancerArn"])["Listeners"][0]["Url"]
-    ecs.create_cluster(clusterName="bench")
-    for family, broken in (("orders", None), ("orders-broken", "requests")):
-        ecs.register_task_definition(
-            family=family,
-            requiresCompatibilities=["FARGATE"],
-            networkMode="awsvpc",
-            cpu="256",
-            memory="512",
-            containerDefinitions=[
-                {
-                    "name": "orders",
-                    "image": image.uri,
-                    "essential": True,
-                    "portMappings": [{"containerPort": 8080}],
-                    "environment": [{"name": "BROKEN", "value": broken}] if broken else [],
-                }
-            ],
-        )
+    url = listener_url(env.endpoint, network.balancer_arn)
+    ecs.create_cluster(clusterName=CLUSTER)
+    register_task_definition(ecs, "orders", "orders", image.uri)
+    register_task_definition(ecs, "orders-broken", "orders", image.uri, {"BROKEN": "requests"})
     name = "orders-green-5xx"
     alarm(
         cloudwatch,
@@ -174,28 +173,23 @@ def ecs_rounds(env) -> list[Round]:
         "HTTPCode_Target_5XX_Count",
         {
             "TargetGroup": groups[1].split(":")[-1],
-            "LoadBalancer": balancer["LoadBalancerArn"].split(":loadbalancer/")[1],
+            "LoadBalancer": network.balancer_arn.split(":loadbalancer/")[1],
         },
     )
-    ecs.create_service(
-        cluster="bench",
-        serviceName="orders",
-        taskDefinition="orders",
-        desiredCount=2,
-        launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [tasks]}},
-        loadBalancers=[
-            {
-                "targetGroupArn": groups[0],
-                "containerName": "orders",
-                "containerPort": 8080,
-                "advancedConfiguration": {
-                    "alternateTargetGroupArn": groups[1],
-                    "productionListenerRule": rule,
-                    "roleArn": f"arn:aws:iam::{ACCOUNT}:role/ecsInfrastructure",
-                },
-            }
-        ],
+    create_service(
+        ecs,
+        network,
+        "orders",
+        2,
+        {
+            "targetGroupArn": groups[0],
+            "containerName": "orders",
+            "advancedConfiguration": {
+                "alternateTargetGroupArn": groups[1],
+                "productionListenerRule": rule,
+                "roleArn": f"arn:aws:iam::{ACCOUNT}:role/ecsInfrastructure",
+            },
+        },
         deploymentConfiguration={
             "strategy": "CANARY",
             "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 30},
@@ -205,7 +199,7 @@ def ecs_rounds(env) -> list[Round]:
     )
 
     def service_deployment():
-        listed = ecs.list_service_deployments(cluster="bench", service="orders")["serviceDeployments"]
+        listed = ecs.list_service_deployments(cluster=CLUSTER, service="orders")["serviceDeployments"]
         return listed[0]
 
     def weights():
@@ -223,29 +217,18 @@ def ecs_rounds(env) -> list[Round]:
 
     rounds = []
     for _ in range(ECS_ROUNDS):
-        wait_until(
-            lambda: cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["StateValue"] != "ALARM",
-            30,
-            "the alarm to leave ALARM",
+        measured, _ = canary_round(
+            cloudwatch,
+            name,
+            request,
+            lambda: ecs.update_service(cluster=CLUSTER, service="orders", taskDefinition="orders-broken"),
+            lambda: weights()[groups[1]] > 0,
+            lambda: weights()[groups[1]] == 0,
+            "blue",
+            in_flight_s=0.5,  # requests in flight when traffic moved back
         )
-        load = Load(request)
-        started = time.time()
-        ecs.update_service(cluster="bench", service="orders", taskDefinition="orders-broken")
-        wait_until(lambda: weights()[groups[1]] > 0, 30, "the canary's shift")
-        wait_until(lambda: weights()[groups[1]] == 0, 30, "traffic back on blue")
-        back = time.time()
-        time.sleep(0.5)  # requests in flight when traffic moved back
-        load.stop()
         wait_until(lambda: service_deployment()["status"] == "ROLLBACK_SUCCESSFUL", 30, "the rollback")
-        rounds.append(
-            Round(
-                back - alarm_moment(cloudwatch, name, started),
-                back - load.failures[0],
-                back - started,
-                len(load.failures),
-                load.calls,
-            )
-        )
+        rounds.append(measured)
     return rounds
 
 
@@ -317,36 +300,22 @@ def lambda_rounds() -> list[Round]:
         found = lambda_.get_alias(FunctionName="catalog", Name="live")
         return found["FunctionVersion"], (found.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
 
-    rounds = []
-    for _ in range(LAMBDA_ROUNDS):
-        wait_until(
-            lambda: cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["StateValue"] != "ALARM",
-            30,
-            "the alarm to leave ALARM",
-        )
-        load = Load(invoke)
-        started = time.time()
-        deployment = codedeploy.create_deployment(
+    def deploy() -> str:
+        return codedeploy.create_deployment(
             applicationName="catalog",
             deploymentGroupName="live",
             deploymentConfigName="CodeDeployDefault.LambdaCanary10Percent5Minutes",
             revision={"revisionType": "AppSpecContent", "appSpecContent": {"content": json.dumps(appspec)}},
         )["deploymentId"]
-        wait_until(lambda: alias()[1], 30, "the canary's shift")
-        wait_until(lambda: alias() == ("1", {}), 30, "traffic back on version 1")
-        back = time.time()
-        load.stop()
+
+    rounds = []
+    for _ in range(LAMBDA_ROUNDS):
+        measured, deployment = canary_round(
+            cloudwatch, name, invoke, deploy, lambda: alias()[1], lambda: alias() == ("1", {}), "version 1"
+        )
         status = codedeploy.get_deployment(deploymentId=deployment)["deploymentInfo"]["status"]
         assert status == "Stopped", status
-        rounds.append(
-            Round(
-                back - alarm_moment(cloudwatch, name, started),
-                back - load.failures[0],
-                back - started,
-                len(load.failures),
-                load.calls,
-            )
-        )
+        rounds.append(measured)
     return rounds
 
 

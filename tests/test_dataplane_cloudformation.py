@@ -51,12 +51,6 @@ CANNOT_MAKE = [
     "AWS::CodeDeploy::DeploymentGroup",
 ]
 
-HANDLER = "def handler(event, context):\n    return {'statusCode': 200, 'body': 'catalog v1'}\n"
-TRUST_LAMBDA = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-}
-
 
 def stack_name() -> str:
     return f"stack-{uuid.uuid4().hex[:8]}"
@@ -69,6 +63,20 @@ def status_of(cloudformation, name: str) -> str:
 def events_of(cloudformation, name: str) -> list[tuple[str, str, str]]:
     events = cloudformation.describe_stack_events(StackName=name)["StackEvents"]
     return [(e["LogicalResourceId"], e["ResourceStatus"], e.get("ResourceStatusReason", "")) for e in events]
+
+
+def outputs_of(cloudformation, name: str) -> dict[str, str]:
+    outputs = cloudformation.describe_stacks(StackName=name)["Stacks"][0]["Outputs"]
+    return {output["OutputKey"]: output["OutputValue"] for output in outputs}
+
+
+def resources_of(cloudformation, name: str) -> list[dict]:
+    return cloudformation.list_stack_resources(StackName=name)["StackResourceSummaries"]
+
+
+def answer_of(lambda_, function: str, qualifier: str) -> dict:
+    """What the function returns, invoked at the version or alias qualifier."""
+    return json.loads(lambda_.invoke(FunctionName=function, Qualifier=qualifier)["Payload"].read())
 
 
 def test_the_types_the_local_cloud_cannot_make_are_those_moto_skips(cloud):
@@ -124,7 +132,7 @@ def test_a_stack_with_a_type_it_cannot_make_fails_and_rolls_back_what_it_made(cl
     with pytest.raises(ClientError) as gone:
         sqs.get_queue_url(QueueName=queue)
     assert gone.value.response["Error"]["Code"] == "AWS.SimpleQueueService.NonExistentQueue"
-    assert cloudformation.list_stack_resources(StackName=name)["StackResourceSummaries"] == []
+    assert resources_of(cloudformation, name) == []
     assert cloudformation.describe_stacks(StackName=name)["Stacks"][0].get("Outputs") is None
     with pytest.raises(ClientError) as refused:
         cloudformation.update_stack(StackName=name, TemplateBody=json.dumps(template))
@@ -144,12 +152,13 @@ def test_an_update_adding_a_type_it_cannot_make_rolls_back_to_the_previous_templ
     cloudformation.update_stack(StackName=name, TemplateBody=json.dumps(second))
 
     assert status_of(cloudformation, name) == "UPDATE_ROLLBACK_COMPLETE"
-    resources = cloudformation.list_stack_resources(StackName=name)["StackResourceSummaries"]
-    assert [r["LogicalResourceId"] for r in resources] == ["Topic"]
+    assert [r["LogicalResourceId"] for r in resources_of(cloudformation, name)] == ["Topic"]
     cloudformation.delete_stack(StackName=name)
 
 
-SAM_TEMPLATE = """
+# One function, Catalog, published to its alias live at each change of its code, which answers 200 and {body}
+# (a Python expression); {rest} is what the template goes on with (the function's events, the outputs).
+SAM_FUNCTION = """
 Transform: AWS::Serverless-2016-10-31
 Resources:
   Catalog:
@@ -160,31 +169,37 @@ Resources:
       AutoPublishAlias: live
       InlineCode: |
         def handler(event, context):
-            return {"statusCode": 200, "body": "catalog v1"}
-Outputs:
+            return {{"statusCode": 200, "body": {body}}}
+{rest}"""
+SAM_TEMPLATE = SAM_FUNCTION.format(
+    body='"catalog v1"',
+    rest="""Outputs:
   FunctionName:
     Value: !Ref Catalog
-"""
+""",
+)
+# What a SAM template must acknowledge: the transform (AUTO_EXPAND) and the role it makes (IAM).
+SAM_CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
+
+
+def create_sam_stack(cloudformation, template: str = SAM_TEMPLATE) -> str:
+    """A stack of a new name made from the SAM template; its name."""
+    name = stack_name()
+    cloudformation.create_stack(StackName=name, TemplateBody=template, Capabilities=SAM_CAPABILITIES)
+    return name
 
 
 def test_a_sam_template_deploys_a_function_that_answers_through_its_alias(cloud):
     cloudformation, lambda_ = boto3.client("cloudformation"), boto3.client("lambda")
-    name = stack_name()
 
-    cloudformation.create_stack(
-        StackName=name, TemplateBody=SAM_TEMPLATE, Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
-    )
+    name = create_sam_stack(cloudformation)
 
     assert status_of(cloudformation, name) == "CREATE_COMPLETE"
-    outputs = cloudformation.describe_stacks(StackName=name)["Stacks"][0]["Outputs"]
-    function = next(o["OutputValue"] for o in outputs if o["OutputKey"] == "FunctionName")
+    function = outputs_of(cloudformation, name)["FunctionName"]
     alias = lambda_.get_alias(FunctionName=function, Name="live")
     assert alias["FunctionVersion"] == "1"
-    answer = lambda_.invoke(FunctionName=function, Qualifier="live")
-    assert json.loads(answer["Payload"].read()) == {"statusCode": 200, "body": "catalog v1"}
-    types = sorted(
-        r["ResourceType"] for r in cloudformation.list_stack_resources(StackName=name)["StackResourceSummaries"]
-    )
+    assert answer_of(lambda_, function, "live") == {"statusCode": 200, "body": "catalog v1"}
+    types = sorted(r["ResourceType"] for r in resources_of(cloudformation, name))
     assert types == ["AWS::IAM::Role", "AWS::Lambda::Alias", "AWS::Lambda::Function", "AWS::Lambda::Version"]
 
     cloudformation.delete_stack(StackName=name)
@@ -196,55 +211,40 @@ def test_a_sam_template_deploys_a_function_that_answers_through_its_alias(cloud)
 
 def test_a_sam_update_of_the_code_publishes_a_version_of_the_new_code_and_moves_the_alias(cloud):
     cloudformation, lambda_ = boto3.client("cloudformation"), boto3.client("lambda")
-    name, capabilities = stack_name(), ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
-    cloudformation.create_stack(StackName=name, TemplateBody=SAM_TEMPLATE, Capabilities=capabilities)
+    name = create_sam_stack(cloudformation)
 
     cloudformation.update_stack(
-        StackName=name, TemplateBody=SAM_TEMPLATE.replace("catalog v1", "catalog v2"), Capabilities=capabilities
+        StackName=name, TemplateBody=SAM_TEMPLATE.replace("catalog v1", "catalog v2"), Capabilities=SAM_CAPABILITIES
     )
 
     assert status_of(cloudformation, name) == "UPDATE_COMPLETE"
-    function = cloudformation.describe_stacks(StackName=name)["Stacks"][0]["Outputs"][0]["OutputValue"]
+    function = outputs_of(cloudformation, name)["FunctionName"]
     assert lambda_.get_alias(FunctionName=function, Name="live")["FunctionVersion"] == "2"
-    answer = lambda_.invoke(FunctionName=function, Qualifier="live")
-    assert json.loads(answer["Payload"].read()) == {"statusCode": 200, "body": "catalog v2"}
-    first = lambda_.invoke(FunctionName=function, Qualifier="1")
-    assert json.loads(first["Payload"].read()) == {"statusCode": 200, "body": "catalog v1"}
+    assert answer_of(lambda_, function, "live") == {"statusCode": 200, "body": "catalog v2"}
+    assert answer_of(lambda_, function, "1") == {"statusCode": 200, "body": "catalog v1"}
     cloudformation.delete_stack(StackName=name)
 
 
-SAM_API_TEMPLATE = """
-Transform: AWS::Serverless-2016-10-31
-Resources:
-  Catalog:
-    Type: AWS::Serverless::Function
-    Properties:
-      Runtime: python3.12
-      Handler: index.handler
-      AutoPublishAlias: live
-      InlineCode: |
-        def handler(event, context):
-            return {"statusCode": 200, "body": "catalog " + event["path"]}
-      Events:
+SAM_API_TEMPLATE = SAM_FUNCTION.format(
+    body='"catalog " + event["path"]',
+    rest="""      Events:
         Books:
           Type: Api
           Properties: {Path: /books, Method: get}
 Outputs:
   Api:
     Value: !Ref ServerlessRestApi
-"""
+""",
+)
 
 
 def test_a_sam_api_answers_through_the_alias_and_goes_with_its_stack(cloud):
     cloudformation, apigateway = boto3.client("cloudformation"), boto3.client("apigateway")
-    name = stack_name()
 
-    cloudformation.create_stack(
-        StackName=name, TemplateBody=SAM_API_TEMPLATE, Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
-    )
+    name = create_sam_stack(cloudformation, SAM_API_TEMPLATE)
 
     assert status_of(cloudformation, name) == "CREATE_COMPLETE"
-    api = cloudformation.describe_stacks(StackName=name)["Stacks"][0]["Outputs"][0]["OutputValue"]
+    api = outputs_of(cloudformation, name)["Api"]
     answer = requests.get(f"{cloud.endpoint}/restapis/{api}/Prod/_user_request_/books", timeout=10)
     assert (answer.status_code, answer.text) == (200, "catalog /books")
     assert apigateway.get_stage(restApiId=api, stageName="Prod")["stageName"] == "Prod"
@@ -254,9 +254,7 @@ def test_a_sam_api_answers_through_the_alias_and_goes_with_its_stack(cloud):
         "          Properties: {Path: /books, Method: get}\n        Authors:\n          Type: Api\n"
         "          Properties: {Path: /authors, Method: get}",
     )
-    cloudformation.update_stack(
-        StackName=name, TemplateBody=with_authors, Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
-    )
+    cloudformation.update_stack(StackName=name, TemplateBody=with_authors, Capabilities=SAM_CAPABILITIES)
     assert status_of(cloudformation, name) == "UPDATE_COMPLETE"
     answer = requests.get(f"{cloud.endpoint}/restapis/{api}/Prod/_user_request_/authors", timeout=10)
     assert (answer.status_code, answer.text) == (200, "catalog /authors")
@@ -292,9 +290,7 @@ def test_an_update_of_a_type_it_cannot_update_fails_and_rolls_back(cloud):
         "fails the update rather than report the resource updated. Delete and create the stack again.",
     ) in events_of(cloudformation, name)
     assert "LatestStreamArn" not in dynamodb.describe_table(TableName=table)["Table"]
-    assert [
-        r["LogicalResourceId"] for r in cloudformation.list_stack_resources(StackName=name)["StackResourceSummaries"]
-    ] == ["Books"]
+    assert [r["LogicalResourceId"] for r in resources_of(cloudformation, name)] == ["Books"]
     cloudformation.delete_stack(StackName=name)
 
 
@@ -304,9 +300,7 @@ def test_a_sam_template_the_transform_refuses_is_refused_with_the_transform_s_re
     template = SAM_TEMPLATE.split("      InlineCode:")[0] + "Outputs: {}\n"
 
     with pytest.raises(ClientError) as refused:
-        cloudformation.create_stack(
-            StackName=stack_name(), TemplateBody=template, Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
-        )
+        create_sam_stack(cloudformation, template)
 
     assert refused.value.response["Error"]["Code"] == "ValidationError"
     assert refused.value.response["Error"]["Message"] == (
@@ -358,18 +352,21 @@ def change_set_done(cloudformation, change_set_id: str) -> dict:
     return cloudformation.describe_change_set(ChangeSetName=change_set_id)
 
 
+def create_sam_change_set(cloudformation, stack: str, change_set: str, change_set_type: str) -> dict:
+    return cloudformation.create_change_set(
+        StackName=stack,
+        ChangeSetName=change_set,
+        TemplateBody=SAM_TEMPLATE,
+        Capabilities=SAM_CAPABILITIES,
+        ChangeSetType=change_set_type,
+    )
+
+
 def test_an_update_change_set_with_no_changes_fails_and_cannot_be_executed(cloud):
     cloudformation = boto3.client("cloudformation")
-    name, capabilities = stack_name(), ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
-    cloudformation.create_stack(StackName=name, TemplateBody=SAM_TEMPLATE, Capabilities=capabilities)
+    name = create_sam_stack(cloudformation)
 
-    same = cloudformation.create_change_set(
-        StackName=name,
-        ChangeSetName="same",
-        TemplateBody=SAM_TEMPLATE,
-        Capabilities=capabilities,
-        ChangeSetType="UPDATE",
-    )
+    same = create_sam_change_set(cloudformation, name, "same", "UPDATE")
 
     described = change_set_done(cloudformation, same["Id"])
     assert (described["Status"], described["ExecutionStatus"]) == ("FAILED", "UNAVAILABLE")
@@ -390,13 +387,7 @@ def test_an_update_change_set_with_no_changes_fails_and_cannot_be_executed(cloud
 def test_a_stack_made_through_a_create_change_set_shows_its_outputs(cloud):
     cloudformation = boto3.client("cloudformation")
     name = stack_name()
-    made = cloudformation.create_change_set(
-        StackName=name,
-        ChangeSetName="create",
-        TemplateBody=SAM_TEMPLATE,
-        Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
-        ChangeSetType="CREATE",
-    )
+    made = create_sam_change_set(cloudformation, name, "create", "CREATE")
 
     cloudformation.execute_change_set(ChangeSetName=made["Id"])
 

@@ -12,7 +12,7 @@ import zipfile
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from support import wait_for
+from support import first_error_alarm, wait_for
 from support.iam import grant
 
 ACCOUNT = "123456789012"
@@ -182,21 +182,7 @@ def test_a_predefined_linear_config_moves_ten_percent_every_minute(cloud):
 def test_an_alarm_on_the_alias_errors_stops_the_canary_and_rolls_the_alias_back(cloud):
     alarm = f"canary-errors-{uuid.uuid4().hex[:6]}"
     canary = LambdaCanary(cloud, BROKEN_VERSION_2, alarms=[alarm])
-    boto3.client("cloudwatch").put_metric_alarm(
-        AlarmName=alarm,
-        Namespace="AWS/Lambda",
-        MetricName="Errors",
-        Dimensions=[
-            {"Name": "FunctionName", "Value": canary.name},
-            {"Name": "Resource", "Value": f"{canary.name}:live"},
-        ],
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanOrEqualToThreshold",
-        TreatMissingData="notBreaching",
-    )
+    first_error_alarm(alarm, "AWS/Lambda", "Errors", {"FunctionName": canary.name, "Resource": f"{canary.name}:live"})
     stop = threading.Event()
     answers = []
 

@@ -19,7 +19,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 from private_cloud import private_cloud
-from support import wait_for
+from support import first_error_alarm, wait_for
 from support.iam import grant
 from test_dataplane_ecs import CLUSTER, Stack, listener_url
 
@@ -161,20 +161,11 @@ class Canary:
 
 def error_alarm(stack, group_arn: str, name: str) -> str:
     """An alarm on the green target group's 5XX answers, in ALARM after one bad minute (one local second)."""
-    boto3.client("cloudwatch").put_metric_alarm(
-        AlarmName=name,
-        Namespace="AWS/ApplicationELB",
-        MetricName="HTTPCode_Target_5XX_Count",
-        Dimensions=[
-            {"Name": "TargetGroup", "Value": group_arn.split(":")[-1]},
-            {"Name": "LoadBalancer", "Value": stack.balancer.split(":loadbalancer/", 1)[-1]},
-        ],
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanOrEqualToThreshold",
-        TreatMissingData="notBreaching",
+    first_error_alarm(
+        name,
+        "AWS/ApplicationELB",
+        "HTTPCode_Target_5XX_Count",
+        {"TargetGroup": group_arn.split(":")[-1], "LoadBalancer": stack.balancer.split(":loadbalancer/", 1)[-1]},
     )
     return name
 

@@ -114,8 +114,42 @@ def server_pid(port: int) -> int:
     raise AssertionError(f"no redis-server process serves the endpoint 127.0.0.1:{port}")
 
 
+def create_cluster(elasticache, cluster_id: str, **options) -> dict:
+    """A one-node cache cluster, valkey unless options say otherwise, as CreateCacheCluster answers."""
+    defaults = {"Engine": "valkey", "CacheNodeType": "cache.t4g.micro", "NumCacheNodes": 1}
+    return elasticache.create_cache_cluster(CacheClusterId=cluster_id, **(defaults | options))["CacheCluster"]
+
+
+def create_group(elasticache, group_id: str, **options) -> dict:
+    """A valkey replication group of one node, as CreateReplicationGroup answers."""
+    return elasticache.create_replication_group(
+        ReplicationGroupId=group_id,
+        ReplicationGroupDescription=group_id,
+        Engine="valkey",
+        CacheNodeType="cache.t4g.micro",
+        NumCacheClusters=1,
+        **options,
+    )["ReplicationGroup"]
+
+
+def create_subnet_group(elasticache, name: str, subnets: list[str] | None = None, **options) -> None:
+    """A cache subnet group, of the given subnets or else of the first the account has."""
+    subnets = subnets or [s["SubnetId"] for s in boto3.client("ec2").describe_subnets()["Subnets"]][:1]
+    elasticache.create_cache_subnet_group(
+        CacheSubnetGroupName=name, CacheSubnetGroupDescription=name, SubnetIds=subnets, **options
+    )
+
+
 def cluster(elasticache, cluster_id: str) -> dict:
     return elasticache.describe_cache_clusters(CacheClusterId=cluster_id, ShowCacheNodeInfo=True)["CacheClusters"][0]
+
+
+def node_endpoint(cluster: dict) -> dict:
+    return cluster["CacheNodes"][0]["Endpoint"]
+
+
+def primary_endpoint(group: dict) -> dict:
+    return group["NodeGroups"][0]["PrimaryEndpoint"]
 
 
 def available_cluster(elasticache, cluster_id: str) -> dict:
@@ -126,19 +160,21 @@ def available_cluster(elasticache, cluster_id: str) -> dict:
     )
 
 
+def available_group(elasticache, group_id: str) -> dict:
+    def available():
+        group = elasticache.describe_replication_groups(ReplicationGroupId=group_id)["ReplicationGroups"][0]
+        return group["Status"] == "available" and group
+
+    return wait_for(available, 10, f"replication group {group_id} to be available")
+
+
 def test_a_cache_cluster_is_creating_then_available_and_answers_a_function_its_security_group_admits(
     elasticache, aws, vpc, in_the_vpc
 ):
-    created = elasticache.create_cache_cluster(
-        CacheClusterId="catalog-cache",
-        Engine="valkey",
-        CacheNodeType="cache.t4g.micro",
-        NumCacheNodes=1,
-        SecurityGroupIds=[vpc["caches"]],
-    )["CacheCluster"]
+    created = create_cluster(elasticache, "catalog-cache", SecurityGroupIds=[vpc["caches"]])
     assert created["CacheClusterStatus"] == "creating"
 
-    endpoint = available_cluster(elasticache, "catalog-cache")["CacheNodes"][0]["Endpoint"]
+    endpoint = node_endpoint(available_cluster(elasticache, "catalog-cache"))
 
     assert set_and_get(aws, in_the_vpc, endpoint) == {"value": "Dune", "ttl": 60, "ports": None}
 
@@ -149,14 +185,8 @@ def test_a_function_the_caches_group_does_not_admit_times_out_until_an_ingress_r
     ec2 = boto3.client("ec2")
     strangers = ec2.create_security_group(GroupName="strangers", Description="strangers", VpcId=vpc["id"])["GroupId"]
     stranger = function_in(aws, vpc, strangers)
-    elasticache.create_cache_cluster(
-        CacheClusterId="guarded",
-        Engine="valkey",
-        CacheNodeType="cache.t4g.micro",
-        NumCacheNodes=1,
-        SecurityGroupIds=[vpc["caches"]],
-    )
-    endpoint = available_cluster(elasticache, "guarded")["CacheNodes"][0]["Endpoint"]
+    create_cluster(elasticache, "guarded", SecurityGroupIds=[vpc["caches"]])
+    endpoint = node_endpoint(available_cluster(elasticache, "guarded"))
 
     assert set_and_get(aws, stranger, endpoint) == {"error": "TimeoutError"}
     admit(vpc["caches"], strangers, port=CACHE_PORT + 1)  # another port admits nothing on the cache's
@@ -174,14 +204,8 @@ def test_a_function_outside_any_vpc_cannot_reach_a_cache_even_one_open_to_every_
         GroupId=open_group,
         IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
     )
-    elasticache.create_cache_cluster(
-        CacheClusterId="open-cache",
-        Engine="valkey",
-        CacheNodeType="cache.t4g.micro",
-        NumCacheNodes=1,
-        SecurityGroupIds=[open_group],
-    )
-    endpoint = available_cluster(elasticache, "open-cache")["CacheNodes"][0]["Endpoint"]
+    create_cluster(elasticache, "open-cache", SecurityGroupIds=[open_group])
+    endpoint = node_endpoint(available_cluster(elasticache, "open-cache"))
     outside = deploy(aws, CACHE_CLIENT)
 
     assert set_and_get(aws, outside, endpoint) == {"error": "TimeoutError"}
@@ -189,14 +213,8 @@ def test_a_function_outside_any_vpc_cannot_reach_a_cache_even_one_open_to_every_
 
 
 def test_the_notebook_outside_the_vpc_cannot_reach_a_cache(elasticache, vpc):
-    elasticache.create_cache_cluster(
-        CacheClusterId="private",
-        Engine="valkey",
-        CacheNodeType="cache.t4g.micro",
-        NumCacheNodes=1,
-        SecurityGroupIds=[vpc["caches"]],
-    )
-    endpoint = available_cluster(elasticache, "private")["CacheNodes"][0]["Endpoint"]
+    create_cluster(elasticache, "private", SecurityGroupIds=[vpc["caches"]])
+    endpoint = node_endpoint(available_cluster(elasticache, "private"))
     client = redis.Redis(host=endpoint["Address"], port=endpoint["Port"], socket_timeout=1, retry=Retry(NoBackoff(), 0))
 
     with pytest.raises(redis.exceptions.TimeoutError):
@@ -210,20 +228,16 @@ def test_a_cache_given_no_security_group_is_in_its_vpcs_default_group_which_admi
     default_group = ec2.describe_security_groups(
         Filters=[{"Name": "vpc-id", "Values": [vpc["id"]]}, {"Name": "group-name", "Values": ["default"]}]
     )["SecurityGroups"][0]["GroupId"]
-    elasticache.create_cache_cluster(
-        CacheClusterId="defaults", Engine="valkey", CacheNodeType="cache.t4g.micro", NumCacheNodes=1
-    )
-    endpoint = available_cluster(elasticache, "defaults")["CacheNodes"][0]["Endpoint"]
+    create_cluster(elasticache, "defaults")
+    endpoint = node_endpoint(available_cluster(elasticache, "defaults"))
 
     assert set_and_get(aws, in_the_vpc, endpoint) == {"error": "TimeoutError"}
     assert set_and_get(aws, function_in(aws, vpc, default_group), endpoint)["value"] == "Dune"
 
 
 def test_deleting_a_cache_cluster_stops_its_server_and_it_is_then_gone(elasticache):
-    elasticache.create_cache_cluster(
-        CacheClusterId="short-lived", Engine="redis", CacheNodeType="cache.t4g.micro", NumCacheNodes=1
-    )
-    port = available_cluster(elasticache, "short-lived")["CacheNodes"][0]["Endpoint"]["Port"]
+    create_cluster(elasticache, "short-lived", Engine="redis")
+    port = node_endpoint(available_cluster(elasticache, "short-lived"))["Port"]
     pid = server_pid(port)
 
     deleted = elasticache.delete_cache_cluster(CacheClusterId="short-lived")["CacheCluster"]
@@ -247,25 +261,10 @@ def test_deleting_a_cache_cluster_stops_its_server_and_it_is_then_gone(elasticac
 
 
 def test_a_replication_group_serves_at_its_primary_endpoint(elasticache, aws, vpc, in_the_vpc):
-    subnets = vpc["subnets"]
-    elasticache.create_cache_subnet_group(
-        CacheSubnetGroupName="sessions", CacheSubnetGroupDescription="sessions", SubnetIds=subnets
-    )
-    elasticache.create_replication_group(
-        ReplicationGroupId="sessions",
-        ReplicationGroupDescription="sessions",
-        Engine="valkey",
-        CacheNodeType="cache.t4g.micro",
-        NumCacheClusters=1,
-        CacheSubnetGroupName="sessions",
-        SecurityGroupIds=[vpc["caches"]],
-    )
+    create_subnet_group(elasticache, "sessions", vpc["subnets"])
+    create_group(elasticache, "sessions", CacheSubnetGroupName="sessions", SecurityGroupIds=[vpc["caches"]])
 
-    def available():
-        group = elasticache.describe_replication_groups(ReplicationGroupId="sessions")["ReplicationGroups"][0]
-        return group["Status"] == "available" and group
-
-    endpoint = wait_for(available, 10, "the replication group to be available")["NodeGroups"][0]["PrimaryEndpoint"]
+    endpoint = primary_endpoint(available_group(elasticache, "sessions"))
     assert set_and_get(aws, in_the_vpc, endpoint, key="session:42", value="alice")["value"] == "alice"
 
 
@@ -326,10 +325,7 @@ def test_a_serverless_cache_that_does_not_exist_is_not_found(elasticache):
 
 
 def test_a_cache_subnet_group_can_be_deleted(elasticache):
-    subnets = [s["SubnetId"] for s in boto3.client("ec2").describe_subnets()["Subnets"]][:1]
-    elasticache.create_cache_subnet_group(
-        CacheSubnetGroupName="caches", CacheSubnetGroupDescription="caches", SubnetIds=subnets
-    )
+    create_subnet_group(elasticache, "caches")
 
     elasticache.delete_cache_subnet_group(CacheSubnetGroupName="caches")
 
@@ -339,18 +335,8 @@ def test_a_cache_subnet_group_can_be_deleted(elasticache):
 
 
 def test_a_cache_subnet_group_a_deleting_cache_still_uses_is_refused_until_the_cache_is_gone(elasticache):
-    subnets = [s["SubnetId"] for s in boto3.client("ec2").describe_subnets()["Subnets"]][:1]
-    elasticache.create_cache_subnet_group(
-        CacheSubnetGroupName="leaving", CacheSubnetGroupDescription="leaving", SubnetIds=subnets
-    )
-    elasticache.create_replication_group(
-        ReplicationGroupId="leaving",
-        ReplicationGroupDescription="leaving",
-        Engine="valkey",
-        CacheNodeType="cache.t4g.micro",
-        NumCacheClusters=1,
-        CacheSubnetGroupName="leaving",
-    )
+    create_subnet_group(elasticache, "leaving")
+    create_group(elasticache, "leaving", CacheSubnetGroupName="leaving")
     elasticache.delete_replication_group(ReplicationGroupId="leaving")
 
     with pytest.raises(ClientError) as refused:
@@ -379,29 +365,16 @@ def test_teardown_removes_the_labs_caches_and_their_subnet_and_parameter_groups_
     elasticache, cloud
 ):
     tags = [{"Key": key, "Value": value} for key, value in cloud.tags.items()] + [{"Key": "labkit:lab", "Value": "10"}]
-    subnets = [s["SubnetId"] for s in boto3.client("ec2").describe_subnets()["Subnets"]][:1]
-    elasticache.create_cache_subnet_group(
-        CacheSubnetGroupName="lab10-caches", CacheSubnetGroupDescription="caches", SubnetIds=subnets, Tags=tags
-    )
+    create_subnet_group(elasticache, "lab10-caches", Tags=tags)
     elasticache.create_cache_parameter_group(
         CacheParameterGroupName="lab10-lru", CacheParameterGroupFamily="valkey8", Description="lru", Tags=tags
     )
-    elasticache.create_cache_cluster(
-        CacheClusterId="lab10-cluster", Engine="valkey", CacheNodeType="cache.t4g.micro", NumCacheNodes=1, Tags=tags
-    )
-    group = elasticache.create_replication_group(
-        ReplicationGroupId="lab10-group",
-        ReplicationGroupDescription="catalog",
-        Engine="valkey",
-        CacheNodeType="cache.t4g.micro",
-        NumCacheClusters=1,
-        CacheSubnetGroupName="lab10-caches",
-        Tags=tags,
-    )["ReplicationGroup"]
+    create_cluster(elasticache, "lab10-cluster", Tags=tags)
+    group = create_group(elasticache, "lab10-group", CacheSubnetGroupName="lab10-caches", Tags=tags)
     serverless = elasticache.create_serverless_cache(ServerlessCacheName="lab10-serverless", Engine="valkey", Tags=tags)
     pids = [
-        server_pid(cluster(elasticache, "lab10-cluster")["CacheNodes"][0]["Endpoint"]["Port"]),
-        server_pid(group["NodeGroups"][0]["PrimaryEndpoint"]["Port"]),
+        server_pid(node_endpoint(cluster(elasticache, "lab10-cluster"))["Port"]),
+        server_pid(primary_endpoint(group)["Port"]),
         server_pid(serverless["ServerlessCache"]["Endpoint"]["Port"]),
     ]
 
@@ -419,10 +392,8 @@ def test_teardown_removes_the_labs_caches_and_their_subnet_and_parameter_groups_
 
 
 def test_reset_stops_every_cache_server(elasticache):
-    elasticache.create_cache_cluster(
-        CacheClusterId="reset-me", Engine="valkey", CacheNodeType="cache.t4g.micro", NumCacheNodes=1
-    )
-    pid = server_pid(cluster(elasticache, "reset-me")["CacheNodes"][0]["Endpoint"]["Port"])
+    create_cluster(elasticache, "reset-me")
+    pid = server_pid(node_endpoint(cluster(elasticache, "reset-me"))["Port"])
 
     control.reset()
 
@@ -430,15 +401,8 @@ def test_reset_stops_every_cache_server(elasticache):
 
 
 def test_labkit_down_stops_every_cache_server(elasticache):
-    elasticache.create_replication_group(
-        ReplicationGroupId="left-running",
-        ReplicationGroupDescription="left running",
-        Engine="valkey",
-        CacheNodeType="cache.t4g.micro",
-        NumCacheClusters=1,
-    )
-    group = elasticache.describe_replication_groups(ReplicationGroupId="left-running")["ReplicationGroups"][0]
-    pid = server_pid(group["NodeGroups"][0]["PrimaryEndpoint"]["Port"])
+    group = create_group(elasticache, "left-running")
+    pid = server_pid(primary_endpoint(group)["Port"])
 
     control.down()
 

@@ -8,30 +8,23 @@ IN_USE = ("CacheSubnetGroupInUse", "InvalidCacheParameterGroupState")
 # A cache still creating or modifying cannot be deleted yet.
 NOT_READY = ("InvalidCacheClusterState", "InvalidReplicationGroupState", "InvalidServerlessCacheStateFault")
 
-DELETIONS = (
-    Deletion(
-        elasticache.REPLICATION_GROUP,
-        lambda client, group: client.delete_replication_group(ReplicationGroupId=group.id),
-        busy_codes=NOT_READY,
-    ),
-    Deletion(
-        elasticache.CACHE_CLUSTER,
-        lambda client, cluster: client.delete_cache_cluster(CacheClusterId=cluster.id),
-        busy_codes=NOT_READY,
-    ),
-    Deletion(
-        elasticache.SERVERLESS_CACHE,
-        lambda client, cache: client.delete_serverless_cache(ServerlessCacheName=cache.id),
-        busy_codes=NOT_READY,
-    ),
-    Deletion(
-        elasticache.SUBNET_GROUP,
-        lambda client, group: client.delete_cache_subnet_group(CacheSubnetGroupName=group.id),
-        busy_codes=IN_USE,
-    ),
-    Deletion(
-        elasticache.PARAMETER_GROUP,
-        lambda client, group: client.delete_cache_parameter_group(CacheParameterGroupName=group.id),
-        busy_codes=IN_USE,
-    ),
+
+def _deletion(kind, operation: str, id_parameter: str, busy_codes: tuple[str, ...]) -> Deletion:
+    """Each kind goes by one call that names the resource by its id."""
+    return Deletion(
+        kind,
+        lambda client, resource: getattr(client, operation)(**{id_parameter: resource.id}),
+        busy_codes=busy_codes,
+    )
+
+
+DELETIONS = tuple(
+    _deletion(*row)
+    for row in (
+        (elasticache.REPLICATION_GROUP, "delete_replication_group", "ReplicationGroupId", NOT_READY),
+        (elasticache.CACHE_CLUSTER, "delete_cache_cluster", "CacheClusterId", NOT_READY),
+        (elasticache.SERVERLESS_CACHE, "delete_serverless_cache", "ServerlessCacheName", NOT_READY),
+        (elasticache.SUBNET_GROUP, "delete_cache_subnet_group", "CacheSubnetGroupName", IN_USE),
+        (elasticache.PARAMETER_GROUP, "delete_cache_parameter_group", "CacheParameterGroupName", IN_USE),
+    )
 )
