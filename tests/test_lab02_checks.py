@@ -106,7 +106,7 @@ def rest_api(cloud):
     """Makes the catalog REST API (as step 4 does) for a function ARN; returns its id. Deleted afterwards."""
     apigateway, made = boto3.client("apigateway"), []
 
-    def make(function_arn, permission=True):
+    def make(function_arn, permission=True, integration_method="POST"):
         api_id = apigateway.create_rest_api(name="catalog")["id"]
         made.append(api_id)
         root = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
@@ -121,7 +121,7 @@ def rest_api(cloud):
                 resourceId=resource,
                 httpMethod=method,
                 type="AWS_PROXY",
-                integrationHttpMethod="POST",
+                integrationHttpMethod=integration_method if method == "GET" else "POST",
                 uri=uri,
             )
         if permission:
@@ -238,6 +238,19 @@ def test_step_1s_cell_says_in_one_line_when_dynamodb_refuses_the_books(cloud):
         boto3.client("dynamodb").delete_table(TableName="books")
 
 
+def test_step_1s_cell_says_in_one_line_when_dynamodb_refuses_the_table(cloud):
+    cell = step_1_cell("id", "S").replace(
+        '[{"AttributeName": "id", "KeyType": "HASH"}]', '[{"AttributeName": "Id", "KeyType": "HASH"}]'
+    )
+    with pytest.raises(LabkitError) as raised:
+        run_cell(cell, env=cloud, monolith_books=[])
+    assert str(raised.value) == (
+        "DynamoDB refused the table: One or more parameter values were invalid: Some index key attributes are not "
+        "defined in AttributeDefinitions. Keys: [Id], AttributeDefinitions: [id]. Do key_schema and "
+        "attribute_definitions name the same attribute, spelt the same way?"
+    )
+
+
 # Step 2: the role
 
 
@@ -278,6 +291,28 @@ def test_a_role_writing_every_log_group_is_not_least_privilege(books_table, role
     )
 
 
+def test_a_trust_policy_kept_from_an_earlier_run_says_how_to_replace_it(books_table, role):
+    allow(NEEDED, books_table, (["logs:CreateLogStream", "logs:PutLogEvents"], f"{LOG_GROUP_ARN}:*"))
+    mistyped = json.loads(json.dumps(TRUST).replace("lambda.amazonaws.com", "lambda.amazon.com"))
+    boto3.client("iam").update_assume_role_policy(RoleName="catalog-role", PolicyDocument=json.dumps(mistyped))
+    found = result("role")
+    assert (found.status, found.message) == (
+        "failed",
+        "expected lambda.amazonaws.com to be trusted to assume the role, found ['lambda.amazon.com']: an existing "
+        "role keeps its trust policy when create_role is refused, so replace it with "
+        "iam.update_assume_role_policy(RoleName=role_name, PolicyDocument=json.dumps(trust_policy))",
+    )
+
+
+def test_action_names_in_another_case_pass_as_iam_matches_them_ignoring_case(books_table, role):
+    allow(
+        [action.lower() for action in NEEDED],
+        books_table,
+        (["Logs:createLogStream", "logs:putlogevents"], f"{LOG_GROUP_ARN}:*"),
+    )
+    assert result("role").status == "passed"
+
+
 def test_the_solutions_role_passes(books_table, role):
     allow(NEEDED, books_table, (["logs:CreateLogStream", "logs:PutLogEvents"], f"{LOG_GROUP_ARN}:*"))
     assert result("role").status == "passed"
@@ -289,6 +324,34 @@ def test_the_solutions_role_passes(books_table, role):
 def test_the_reference_handler_passes(deploy):
     deploy(REFERENCE_HANDLER)
     assert result("function").status == "passed"
+
+
+def test_a_handler_setting_kept_from_an_earlier_deploy_says_the_configuration_must_be_updated(deploy):
+    deploy(REFERENCE_HANDLER)
+    client = boto3.client("lambda")
+    client.update_function_configuration(FunctionName="catalog", Handler="handler.main")
+    client.get_waiter("function_updated_v2").wait(FunctionName="catalog")
+    found = result("function")
+    assert (found.status, found.message) == (
+        "failed",
+        "expected the handler handler.handler (file handler.py, function handler), found handler.main: a function "
+        "that exists keeps its configuration when only its code is updated: call "
+        "lambda_.update_function_configuration(FunctionName=function_name, ...) with it, then run the cell again",
+    )
+
+
+def test_a_misnamed_table_variable_says_the_configuration_must_be_updated(deploy):
+    deploy(REFERENCE_HANDLER)
+    client = boto3.client("lambda")
+    client.update_function_configuration(FunctionName="catalog", Environment={"Variables": {"TABLE_NAME": "books"}})
+    client.get_waiter("function_updated_v2").wait(FunctionName="catalog")
+    found = result("function")
+    assert (found.status, found.message) == (
+        "failed",
+        "expected the environment variable BOOKS_TABLE=books, found {'TABLE_NAME': 'books'}: a function that exists "
+        "keeps its configuration when only its code is updated: call "
+        "lambda_.update_function_configuration(FunctionName=function_name, ...) with it, then run the cell again",
+    )
 
 
 def test_a_handler_answering_200_for_a_missing_book_is_explained(deploy):
@@ -353,6 +416,30 @@ def test_a_permission_left_from_an_earlier_api_is_explained(deploy, rest_api):
     )
     permit(api_id)
     assert result("api").status == "passed"
+
+
+def test_an_integration_calling_lambda_with_get_is_explained(deploy, rest_api):
+    rest_api(deploy(REFERENCE_HANDLER), integration_method="GET")
+    found = result("api")
+    assert (found.status, found.message) == (
+        "failed",
+        "expected GET /books's integration to call Lambda with integrationHttpMethod=\"POST\" (Lambda's Invoke is a "
+        "POST, whatever the client's method), found GET",
+    )
+
+
+def test_an_api_without_get_on_a_book_says_the_method_is_missing(deploy, rest_api):
+    api_id = rest_api(deploy(REFERENCE_HANDLER))
+    apigateway = boto3.client("apigateway")
+    book = next(r for r in apigateway.get_resources(restApiId=api_id)["items"] if r["path"] == "/books/{id}")
+    apigateway.delete_method(restApiId=api_id, resourceId=book["id"], httpMethod="GET")
+    apigateway.create_deployment(restApiId=api_id, stageName="prod")
+    found = result("api")
+    assert (found.status, found.message) == (
+        "failed",
+        'expected GET /books/1 to return that book, found 403: {"message":"Missing Authentication Token"} '
+        "(403: the deployed API has no GET method on /books/{id})",
+    )
 
 
 # Steps 5 and 6: the Bookshop restarted

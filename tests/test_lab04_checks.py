@@ -5,6 +5,7 @@ each fail. Resources carry lab 04's tags, so teardown(lab="04") removes them aft
 
 import json
 import sys
+import types
 
 import boto3
 import pytest
@@ -12,6 +13,7 @@ from solution_files import _solution, line_of, written_file
 from support import QUEUE_READER
 
 from labkit import config, course, labs, localproc, packaging
+from labkit.errors import LabkitError
 from labkit.labs import lab04
 from labkit.teardown import teardown
 
@@ -532,3 +534,64 @@ def test_the_given_redrive_follows_the_move_task_until_the_dlq_is_empty(events, 
         "move task COMPLETED: 3 moved back to notifications | left in its DLQ: 0 waiting, 0 in flight\n"
     )
     assert moved == 3
+
+
+def consumer_queue_namespace(**names) -> dict:
+    """Step 2's given cell up to its loop (the definitions), run with these names; its namespace."""
+    namespace = {"sqs": boto3.client("sqs"), "sns": boto3.client("sns"), "json": json, "LabkitError": LabkitError}
+    namespace.update(names)
+    exec(given("def consumer_queue(").split("\nfor name in", 1)[0], namespace)
+    return namespace
+
+
+def test_consumer_queue_before_the_policies_are_written_says_which_cell_to_run(cloud):
+    with pytest.raises(LabkitError) as raised:
+        consumer_queue_namespace()["consumer_queue"]("notifications")
+    assert str(raised.value) == (
+        "filter_policies has no entry for 'notifications', or queue_policy is not defined yet: write them (step 2) "
+        "and run their cell, then this one"
+    )
+
+
+def test_consumer_queue_for_a_consumer_without_its_filter_policy_says_so(cloud):
+    filters = {name: {"event_type": types} for name, types in FILTERS.items()}
+    namespace = consumer_queue_namespace(filter_policies=filters, queue_policy=lambda queue_arn: {})
+    with pytest.raises(LabkitError) as raised:
+        namespace["consumer_queue"]("orders")  # step 5, its filter policy not added
+    assert str(raised.value).startswith("filter_policies has no entry for 'orders'")
+    assert boto3.client("sqs").list_queues().get("QueueUrls", []) == []  # refused before anything is made
+
+
+def step_1_report() -> str:
+    """What step 1's cell runs after the learner's part: the orders service's topic, said in one line."""
+    source = next(
+        c.source for c in _solution(SOLUTION).cells if c.cell_type == "code" and "order_events_topic" in c.source
+    )
+    return source.split("### END SOLUTION\n", 1)[1]
+
+
+def test_step_1s_cell_says_when_orders_is_a_service_the_restart_stopped(cloud):
+    import requests
+
+    stopped = types.SimpleNamespace(url="http://127.0.0.1:9")  # nothing listens on the discard port
+    with pytest.raises(LabkitError) as raised:
+        exec(step_1_report(), {"requests": requests, "LabkitError": LabkitError, "orders": stopped})
+    assert str(raised.value) == (
+        "orders (http://127.0.0.1:9) does not answer: the restart stopped it. Keep what the restart returns, "
+        "orders = start_orders_service(...)"
+    )
+
+
+def test_step_1s_cell_says_when_orders_was_not_restarted_with_the_topic(cloud, capsys):
+    import requests
+
+    command = [sys.executable, "services/orders/app.py"]
+    variables = {"HOST": "127.0.0.1", "ORDERS_TABLE": "orders", "BOOKSHOP_URL": "http://127.0.0.1:9"}
+    try:
+        orders = localproc.start("orders", command, env=variables)
+        exec(step_1_report(), {"requests": requests, "LabkitError": LabkitError, "orders": orders})
+    finally:
+        localproc.stop("orders")
+    assert capsys.readouterr().out == (
+        "the orders service publishes to: no topic (restart it with ORDER_EVENTS_TOPIC_ARN set)\n"
+    )

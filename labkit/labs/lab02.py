@@ -66,12 +66,14 @@ def role_is_least_privilege(ctx):
     principals = [s.get("Principal", {}).get("Service") for s in policy_statements(role["AssumeRolePolicyDocument"])]
     ctx.expect(
         "lambda.amazonaws.com" in principals,
-        f"expected lambda.amazonaws.com to be trusted to assume the role, found {principals}",
+        f"expected lambda.amazonaws.com to be trusted to assume the role, found {principals}: an existing role "
+        "keeps its trust policy when create_role is refused, so replace it with "
+        "iam.update_assume_role_policy(RoleName=role_name, PolicyDocument=json.dumps(trust_policy))",
     )
     table_arn = _books(ctx).table_arn
     granted = _granted(iam, role["RoleName"])
-    dynamodb = {(a, r) for a, r in granted if a.startswith("dynamodb:") or a == "*"}
-    actions = {a for a, _ in dynamodb}
+    dynamodb = {(a, r) for a, r in granted if a.lower().startswith("dynamodb:") or a == "*"}
+    actions = {_ACTION_SPELLING.get(a.lower(), a) for a, _ in dynamodb}
     ctx.expect(
         actions == NEEDED_ACTIONS,
         f"expected exactly the DynamoDB actions {sorted(NEEDED_ACTIONS)}, found {sorted(actions)}",
@@ -80,8 +82,8 @@ def role_is_least_privilege(ctx):
     ctx.expect(
         resources == {table_arn}, f"expected the DynamoDB actions on {table_arn} only, found {sorted(resources)}"
     )
-    logs = {(a, r) for a, r in granted if a.startswith("logs:") or a == "*"}
-    log_actions = {a for a, _ in logs}
+    logs = {(a, r) for a, r in granted if a.lower().startswith("logs:") or a == "*"}
+    log_actions = {_ACTION_SPELLING.get(a.lower(), a) for a, _ in logs}
     ctx.expect(
         NEEDED_LOG_ACTIONS <= log_actions <= LOG_ACTIONS,
         f"expected the logs: actions {sorted(NEEDED_LOG_ACTIONS)} (so the function's output reaches CloudWatch "
@@ -93,6 +95,10 @@ def role_is_least_privilege(ctx):
         log_resources <= {group, f"{group}:*", f"{group}:log-stream:*"},
         f"expected the logs: actions on the function's own log group, {group}:*, only, found {sorted(log_resources)}",
     )
+
+
+# IAM matches action names ignoring case: dynamodb:scan grants what dynamodb:Scan does.
+_ACTION_SPELLING = {action.lower(): action for action in NEEDED_ACTIONS | LOG_ACTIONS}
 
 
 def _granted(iam, role_name) -> set[tuple[str, str]]:
@@ -133,6 +139,7 @@ def _granted(iam, role_name) -> set[tuple[str, str]]:
     ],
 )
 def function_answers(ctx):
+    _configured_as_asked(ctx)
     invoke = _invoker(ctx)
     status, books = invoke("GET", "/books")
     ctx.expect(
@@ -163,6 +170,28 @@ def function_answers(ctx):
     status, _ = invoke("POST", "/books", body=json.dumps(existing))
     ctx.expect(status == 409, f"expected 409 for POST /books with the id of an existing book, found {status}")
     _stock_route_answers(ctx, invoke, book)
+
+
+def _configured_as_asked(ctx):
+    """The handler and the table's name as step 3 sets them: an update of the code alone keeps a wrong one."""
+    lambda_ = ctx.client("lambda")
+    with ctx.not_done_if_missing(f"Lambda function {ctx.env.name(FUNCTION)!r}", "create it in step 3"):
+        config = lambda_.get_function_configuration(FunctionName=ctx.env.name(FUNCTION))
+    keeps = (
+        "a function that exists keeps its configuration when only its code is updated: call "
+        "lambda_.update_function_configuration(FunctionName=function_name, ...) with it, then run the cell again"
+    )
+    ctx.expect(
+        config.get("Handler") == "handler.handler",
+        f"expected the handler handler.handler (file handler.py, function handler), found {config.get('Handler')}: "
+        + keeps,
+    )
+    variables = config.get("Environment", {}).get("Variables", {})
+    table = ctx.env.name(TABLE)
+    ctx.expect(
+        variables.get("BOOKS_TABLE") == table,
+        f"expected the environment variable BOOKS_TABLE={table}, found {variables or 'none'}: " + keeps,
+    )
 
 
 def _stock_route_answers(ctx, invoke, book):
@@ -235,6 +264,7 @@ def _invoker(ctx):
 )
 def api_answers(ctx):
     url = ctx.api_url(ctx.env.name(API), STAGE, fix="create it in step 4")
+    _integrations_call_lambda_with_post(ctx, _api_id(ctx))
     _api_gateway_may_invoke(ctx, _api_id(ctx))
     listed = ctx.get(url + "/books")
     ctx.expect(
@@ -244,7 +274,8 @@ def api_answers(ctx):
     one = ctx.get(f"{url}/books/{books[0]['id']}")
     ctx.expect(
         one.status_code == 200 and one.json().get("id") == books[0]["id"],
-        f"expected GET /books/{books[0]['id']} to return that book, found {one.status_code}: {one.text[:120]}",
+        f"expected GET /books/{books[0]['id']} to return that book, found {one.status_code}: {one.text[:120]}"
+        + (" (403: the deployed API has no GET method on /books/{id})" if one.status_code == 403 else ""),
     )
     missing = ctx.get(url + "/books/no-such-book")
     ctx.expect(missing.status_code == 404, f"expected 404 for an unknown book, found {missing.status_code}")
@@ -255,6 +286,25 @@ def api_answers(ctx):
             f"expected POST {path} with {body} to reach the function and get 400, found {refused.status_code}"
             + (f" (403: the deployed API has no POST method on {path})" if refused.status_code == 403 else ""),
         )
+
+
+def _integrations_call_lambda_with_post(ctx, api_id):
+    """Every method's integration is a Lambda proxy that calls Lambda's Invoke, which only POST reaches."""
+    apigateway = ctx.client("apigateway")
+    for resource in apigateway.get_resources(restApiId=api_id, limit=500)["items"]:
+        for method in resource.get("resourceMethods", {}):
+            with ctx.not_done_if_missing(f"integration of {method} {resource['path']}", "add it in step 4"):
+                integration = apigateway.get_integration(restApiId=api_id, resourceId=resource["id"], httpMethod=method)
+            where = f"{method} {resource['path']}"
+            ctx.expect(
+                integration.get("type") == "AWS_PROXY",
+                f"expected {where} to have an AWS_PROXY integration, found {integration.get('type')}",
+            )
+            ctx.expect(
+                integration.get("httpMethod") == "POST",
+                f"expected {where}'s integration to call Lambda with integrationHttpMethod=\"POST\" (Lambda's "
+                f"Invoke is a POST, whatever the client's method), found {integration.get('httpMethod')}",
+            )
 
 
 def _api_id(ctx) -> str | None:
