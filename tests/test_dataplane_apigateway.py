@@ -604,6 +604,36 @@ def test_a_function_whose_policy_does_not_allow_the_api_answers_500_until_it_doe
     assert with_permission.status_code == 200
 
 
+def test_a_lambda_integration_called_with_get_answers_500_as_lambda_takes_only_post(cloud):
+    client = boto3.client("lambda")
+    arn = client.create_function(
+        FunctionName="apigw-called-with-get",
+        Runtime="python3.12",
+        Role="arn:aws:iam::123456789012:role/apigateway-test-role",
+        Handler="app.handler",
+        Code={"ZipFile": zipped(FUNCTION_CODE)},
+    )["FunctionArn"]
+    api = RestApiBuilder("apigateway-get-integration")
+    api.method("/books", "GET", {"type": "AWS_PROXY", "integrationHttpMethod": "GET", "uri": lambda_uri(arn)})
+    api.client.create_deployment(restApiId=api.id, stageName="prod")
+    client.add_permission(
+        FunctionName="apigw-called-with-get",
+        StatementId="this-api",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api.id}/*/GET/books",
+    )
+    url = urls.url_for(api.id, "prod") + "/books"
+
+    with_get = requests.get(url)
+    api.lambda_proxy("/books", "GET", arn)  # the integration again, with POST
+    api.client.create_deployment(restApiId=api.id, stageName="prod")
+    with_post = requests.get(url)
+
+    assert (with_get.status_code, with_get.json()) == (500, {"message": "Internal server error"})
+    assert with_post.status_code == 200
+
+
 # HTTP APIs ---------------------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ and pipeline, the catalog's CodeDeploy group and alarm, and the orders service w
 makes one mistake with boto3 (a canary without an alarm, an alarm on a version rather than the alias, a
 buildspec whose tests cannot fail the build...), runs the check, and puts the right answer back."""
 
+import contextlib
 import io
 import zipfile
 
@@ -21,6 +22,13 @@ pytestmark = pytest.mark.long  # started early by tests/conftest.py
 SOLUTION = "09_delivery.ipynb"
 result, assert_fails_saying_exactly = checks_of("09")
 deployed = solution_kernel(SOLUTION, "09")
+DEPLOYMENT_GROUP_SETTINGS = (
+    "serviceRoleArn",
+    "deploymentStyle",
+    "deploymentConfigName",
+    "alarmConfiguration",
+    "autoRollbackConfiguration",
+)
 ALARM_KEYS = ("AlarmName", "Namespace", "MetricName", "Statistic", "Period", "EvaluationPeriods", "Threshold")
 ALARM_KEYS += ("ComparisonOperator", "TreatMissingData", "Dimensions")
 
@@ -109,31 +117,36 @@ def test_an_alarm_on_the_old_version_rather_than_the_alias_fails_saying_it_never
     assert result("lambda-canary").passed
 
 
-def test_a_codedeploy_canary_without_an_alarm_fails_saying_it_goes_to_100_percent_whatever_it_does(deployed):
+@contextlib.contextmanager
+def deployment_group_without(setting: str):
+    """The deployment group live made again as a learner would have made it without this setting, and put back
+    as it was afterwards."""
     codedeploy = boto3.client("codedeploy")
     group = codedeploy.get_deployment_group(applicationName="catalog", deploymentGroupName="live")[
         "deploymentGroupInfo"
     ]
-    settings = ("serviceRoleArn", "deploymentStyle", "deploymentConfigName", "autoRollbackConfiguration")
-    right = {key: group[key] for key in settings}
     arn = f"arn:aws:codedeploy:us-east-1:{config.LOCAL_ACCOUNT_ID}:deploymentgroup:catalog/live"
     tags = codedeploy.list_tags_for_resource(ResourceArn=arn)["Tags"]  # how teardown finds it
-    codedeploy.delete_deployment_group(applicationName="catalog", deploymentGroupName="live")
-    codedeploy.create_deployment_group(applicationName="catalog", deploymentGroupName="live", **right)
+
+    def made_again(settings: tuple[str, ...]) -> None:
+        codedeploy.delete_deployment_group(applicationName="catalog", deploymentGroupName="live")
+        codedeploy.create_deployment_group(
+            applicationName="catalog", deploymentGroupName="live", tags=tags, **{key: group[key] for key in settings}
+        )
+
+    made_again(tuple(key for key in DEPLOYMENT_GROUP_SETTINGS if key != setting))
     try:
+        yield
+    finally:
+        made_again(DEPLOYMENT_GROUP_SETTINGS)
+
+
+def test_a_codedeploy_canary_without_an_alarm_fails_saying_it_goes_to_100_percent_whatever_it_does(deployed):
+    with deployment_group_without("alarmConfiguration"):
         assert_fails_saying_exactly(
             "lambda-canary",
             "expected the deployment group to stop on an alarm, found no alarm: a canary without an alarm goes to "
             '100 % whatever it does. Set alarmConfiguration {"enabled": True, "alarms": [{"name": catalog_alarm}]}',
-        )
-    finally:
-        codedeploy.delete_deployment_group(applicationName="catalog", deploymentGroupName="live")
-        codedeploy.create_deployment_group(
-            applicationName="catalog",
-            deploymentGroupName="live",
-            alarmConfiguration=group["alarmConfiguration"],
-            tags=tags,
-            **right,
         )
     assert result("lambda-canary").passed
 
@@ -198,31 +211,12 @@ def test_a_deploy_action_that_takes_the_source_rather_than_the_build_fails_namin
 
 
 def test_a_codedeploy_group_without_automatic_rollback_fails_saying_the_canary_keeps_its_weight(deployed):
-    codedeploy = boto3.client("codedeploy")
-    group = codedeploy.get_deployment_group(applicationName="catalog", deploymentGroupName="live")[
-        "deploymentGroupInfo"
-    ]
-    settings = ("serviceRoleArn", "deploymentStyle", "deploymentConfigName", "alarmConfiguration")
-    right = {key: group[key] for key in settings}
-    arn = f"arn:aws:codedeploy:us-east-1:{config.LOCAL_ACCOUNT_ID}:deploymentgroup:catalog/live"
-    tags = codedeploy.list_tags_for_resource(ResourceArn=arn)["Tags"]  # how teardown finds it
-    codedeploy.delete_deployment_group(applicationName="catalog", deploymentGroupName="live")
-    codedeploy.create_deployment_group(applicationName="catalog", deploymentGroupName="live", **right)
-    try:
+    with deployment_group_without("autoRollbackConfiguration"):
         assert_fails_saying_exactly(
             "lambda-canary",
             "expected automatic rollback on DEPLOYMENT_STOP_ON_ALARM, found no autoRollbackConfiguration: without "
             "it a stopped deployment leaves the canary's weight on the alias. Set autoRollbackConfiguration "
             '{"enabled": True, "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]}',
-        )
-    finally:
-        codedeploy.delete_deployment_group(applicationName="catalog", deploymentGroupName="live")
-        codedeploy.create_deployment_group(
-            applicationName="catalog",
-            deploymentGroupName="live",
-            autoRollbackConfiguration=group["autoRollbackConfiguration"],
-            tags=tags,
-            **right,
         )
     assert result("lambda-canary").passed
 

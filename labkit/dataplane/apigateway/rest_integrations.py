@@ -86,6 +86,12 @@ def _mock(integration: IntegrationSpec, request: ApiRequest, match: RouteMatch, 
 
 def _invoke(integration: IntegrationSpec, event: dict, request: ApiRequest, match: RouteMatch, timeout_s: float):
     arn = integrations.function_arn(integrations.with_stage_variables(integration.uri or "", match.stage_variables))
+    if (integration.http_method or "").upper() != "POST":
+        # Lambda's Invoke is a POST: any other method gets Lambda's AccessDeniedException, and API Gateway a 500.
+        raise errors.configuration_error(
+            f"the integration calls {arn} with {integration.http_method}; Lambda answered 403 AccessDeniedException: "
+            "Unable to determine service/operation name to be authorized (integrationHttpMethod must be POST)"
+        )
     try:
         return integrations.invoke_lambda(
             arn, event, timeout_s, integrations.execute_api_arns(arn, match, request.method, request.path)
