@@ -571,33 +571,38 @@ def test_rest_event_has_the_keys_of_aws_sample_event(rest_api, user_pool):
     assert shape(event) == shape(sample)
 
 
-def test_a_function_whose_policy_does_not_allow_the_api_answers_500_until_it_does(cloud):
-    client = boto3.client("lambda")
-    arn = client.create_function(
-        FunctionName="apigw-unpermitted",
+def function_for_an_api(name: str) -> str:
+    """A function of its own for one test's REST API; its ARN."""
+    return boto3.client("lambda").create_function(
+        FunctionName=name,
         Runtime="python3.12",
         Role="arn:aws:iam::123456789012:role/apigateway-test-role",
         Handler="app.handler",
         Code={"ZipFile": zipped(FUNCTION_CODE)},
     )["FunctionArn"]
+
+
+def permit(function_name: str, statement_id: str, source_arn: str) -> None:
+    boto3.client("lambda").add_permission(
+        FunctionName=function_name,
+        StatementId=statement_id,
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=source_arn,
+    )
+
+
+def test_a_function_whose_policy_does_not_allow_the_api_answers_500_until_it_does(cloud):
+    arn = function_for_an_api("apigw-unpermitted")
     api = RestApiBuilder("apigateway-permissions")
     api.lambda_proxy("/books", "GET", arn)
     api.client.create_deployment(restApiId=api.id, stageName="prod")
     url = urls.url_for(api.id, "prod") + "/books"
 
-    def permit(statement_id: str, source_arn: str) -> None:
-        client.add_permission(
-            FunctionName="apigw-unpermitted",
-            StatementId=statement_id,
-            Action="lambda:InvokeFunction",
-            Principal="apigateway.amazonaws.com",
-            SourceArn=source_arn,
-        )
-
     without = requests.get(url)
-    permit("another-api", f"arn:aws:execute-api:{REGION}:{ACCOUNT}:another/*/GET/books")
+    permit("apigw-unpermitted", "another-api", f"arn:aws:execute-api:{REGION}:{ACCOUNT}:another/*/GET/books")
     for_another_api = requests.get(url)
-    permit("this-api", f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api.id}/*/GET/books")
+    permit("apigw-unpermitted", "this-api", f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api.id}/*/GET/books")
     with_permission = requests.get(url)
     assert (without.status_code, without.json()) == (500, {"message": "Internal server error"})
     assert for_another_api.status_code == 500
@@ -605,24 +610,11 @@ def test_a_function_whose_policy_does_not_allow_the_api_answers_500_until_it_doe
 
 
 def test_a_lambda_integration_called_with_get_answers_500_as_lambda_takes_only_post(cloud):
-    client = boto3.client("lambda")
-    arn = client.create_function(
-        FunctionName="apigw-called-with-get",
-        Runtime="python3.12",
-        Role="arn:aws:iam::123456789012:role/apigateway-test-role",
-        Handler="app.handler",
-        Code={"ZipFile": zipped(FUNCTION_CODE)},
-    )["FunctionArn"]
+    arn = function_for_an_api("apigw-called-with-get")
     api = RestApiBuilder("apigateway-get-integration")
     api.method("/books", "GET", {"type": "AWS_PROXY", "integrationHttpMethod": "GET", "uri": lambda_uri(arn)})
     api.client.create_deployment(restApiId=api.id, stageName="prod")
-    client.add_permission(
-        FunctionName="apigw-called-with-get",
-        StatementId="this-api",
-        Action="lambda:InvokeFunction",
-        Principal="apigateway.amazonaws.com",
-        SourceArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api.id}/*/GET/books",
-    )
+    permit("apigw-called-with-get", "this-api", f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api.id}/*/GET/books")
     url = urls.url_for(api.id, "prod") + "/books"
 
     with_get = requests.get(url)
