@@ -572,7 +572,7 @@ def test_rest_event_has_the_keys_of_aws_sample_event(rest_api, user_pool):
 
 
 def function_for_an_api(name: str) -> str:
-    """A function of its own for one test's REST API; its ARN."""
+    """A function of its own for one test's REST API, with the role the fixture `functions` makes; its ARN."""
     return boto3.client("lambda").create_function(
         FunctionName=name,
         Runtime="python3.12",
@@ -592,7 +592,7 @@ def permit(function_name: str, statement_id: str, source_arn: str) -> None:
     )
 
 
-def test_a_function_whose_policy_does_not_allow_the_api_answers_500_until_it_does(cloud):
+def test_a_function_whose_policy_does_not_allow_the_api_answers_500_until_it_does(functions):
     arn = function_for_an_api("apigw-unpermitted")
     api = RestApiBuilder("apigateway-permissions")
     api.lambda_proxy("/books", "GET", arn)
@@ -609,7 +609,7 @@ def test_a_function_whose_policy_does_not_allow_the_api_answers_500_until_it_doe
     assert with_permission.status_code == 200
 
 
-def test_a_lambda_integration_called_with_get_answers_500_as_lambda_takes_only_post(cloud):
+def test_a_lambda_integration_called_with_get_answers_500_as_lambda_takes_only_post(functions):
     arn = function_for_an_api("apigw-called-with-get")
     api = RestApiBuilder("apigateway-get-integration")
     api.method("/books", "GET", {"type": "AWS_PROXY", "integrationHttpMethod": "GET", "uri": lambda_uri(arn)})
