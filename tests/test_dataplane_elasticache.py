@@ -1,6 +1,7 @@
 """ElastiCache on the local cloud, as a learner meets it: a cache created with boto3 answers Redis commands
-at the endpoint its describe call returns, to a Lambda function in its VPC that its security groups admit and to
-nothing else (a function they do not admit, or outside the VPC, and the notebook, wait and time out), and its
+at the endpoint its describe call returns, to a Lambda function or an ECS task in its VPC that its security groups
+admit and to nothing else (a function or task they do not admit, or outside the VPC, and the notebook, wait and
+time out), and its
 server goes when the cache, the cloud's state or the cloud itself does.
 
 A local cloud of this file's own: the last tests reset it and stop it.
@@ -41,7 +42,24 @@ CACHE_CLIENT = """
         except redis.exceptions.RedisError as error:
             return {"error": type(error).__name__}
 """
+# The same from an ECS task's container: the endpoint in its environment, what it read (or how it failed) in
+# its log, then it exits.
+TASK_CACHE_CLIENT = """
+import os
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+options = dict(host=os.environ["CACHE_HOST"], port=int(os.environ["CACHE_PORT"]), socket_timeout=1)
+client = redis.Redis(**options, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))
+try:
+    client.set("book:1", os.environ["VALUE"], ex=60)
+    print("read", client.get("book:1").decode())
+except redis.exceptions.RedisError as error:
+    print("failed", type(error).__name__)
+"""
 CACHE_PORT = 6379
+TASK_LOG_GROUP = "/ecs/cache-client"
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +93,14 @@ def aws(cloud):
 
 
 @pytest.fixture(scope="module")
+def containers(cloud):
+    """An ECS cluster and a log group for tasks that talk to a cache."""
+    boto3.client("ecs").create_cluster(clusterName="cache-clients")
+    boto3.client("logs").create_log_group(logGroupName=TASK_LOG_GROUP)
+    return "cache-clients"
+
+
+@pytest.fixture(scope="module")
 def in_the_vpc(aws, vpc):
     """A function in the VPC, in the functions' group."""
     return function_in(aws, vpc, vpc["functions"])
@@ -99,6 +125,54 @@ def set_and_get(aws, function: str, endpoint: dict, key: str = "book:1", value: 
     response, answer = call(aws, function, event)
     assert "FunctionError" not in response, answer
     return answer
+
+
+def task_reads(cloud, containers: str, vpc: dict, group: str, endpoint: dict, value: str) -> str:
+    """What a Fargate task in the VPC, in the security group, says in its log once it has set book:1 to value
+    at the endpoint and read it back, and exited."""
+    ecs, family = boto3.client("ecs"), f"cache-client-{value.lower()}"
+    ecs.register_task_definition(
+        family=family,
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        cpu="256",
+        memory="512",
+        executionRoleArn=f"arn:aws:iam::{cloud.account_id}:role/ecsTaskExecutionRole",
+        containerDefinitions=[
+            {
+                "name": "client",
+                "image": "python:3.11-slim",
+                "command": ["python", "-c", TASK_CACHE_CLIENT],
+                "environment": [
+                    {"name": "CACHE_HOST", "value": endpoint["Address"]},
+                    {"name": "CACHE_PORT", "value": str(endpoint["Port"])},
+                    {"name": "VALUE", "value": value},
+                ],
+                "logConfiguration": {
+                    "logDriver": "awslogs",
+                    "options": {
+                        "awslogs-group": TASK_LOG_GROUP,
+                        "awslogs-region": cloud.region,
+                        "awslogs-stream-prefix": "ecs",
+                    },
+                },
+            }
+        ],
+    )
+    arn = ecs.run_task(
+        cluster=containers,
+        taskDefinition=family,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": vpc["subnets"], "securityGroups": [group]}},
+    )["tasks"][0]["taskArn"]
+    wait_for(
+        lambda: ecs.describe_tasks(cluster=containers, tasks=[arn])["tasks"][0]["lastStatus"] == "STOPPED",
+        15,
+        "the cache client task to exit",
+    )
+    stream = f"ecs/client/{arn.rsplit('/', 1)[-1]}"
+    events = boto3.client("logs").get_log_events(logGroupName=TASK_LOG_GROUP, logStreamName=stream)["events"]
+    return "\n".join(event["message"] for event in events)
 
 
 def server_pid(port: int) -> int:
@@ -195,6 +269,20 @@ def test_a_function_the_caches_group_does_not_admit_times_out_until_an_ingress_r
     admit(vpc["caches"], strangers)  # nothing restarted: the next connection is admitted
 
     assert set_and_get(aws, stranger, endpoint, value="Hyperion")["value"] == "Hyperion"
+
+
+def test_an_ecs_task_whose_group_the_caches_group_admits_reads_what_it_wrote_and_one_it_does_not_times_out(
+    cloud, elasticache, vpc, containers
+):
+    ec2 = boto3.client("ec2")
+    tasks = ec2.create_security_group(GroupName="tasks", Description="tasks", VpcId=vpc["id"])["GroupId"]
+    others = ec2.create_security_group(GroupName="other-tasks", Description="others", VpcId=vpc["id"])["GroupId"]
+    admit(vpc["caches"], tasks)
+    create_cluster(elasticache, "task-cache", SecurityGroupIds=[vpc["caches"]])
+    endpoint = node_endpoint(available_cluster(elasticache, "task-cache"))
+
+    assert task_reads(cloud, containers, vpc, tasks, endpoint, "Dune") == "read Dune"
+    assert task_reads(cloud, containers, vpc, others, endpoint, "Hyperion") == "failed TimeoutError"
 
 
 def test_a_function_outside_any_vpc_cannot_reach_a_cache_even_one_open_to_every_address(elasticache, aws, vpc):
