@@ -19,6 +19,7 @@ from redis.retry import Retry
 from support import exited, wait_for
 from test_dataplane_lambda import call, clients_for, deploy
 
+from labkit import config
 from labkit.localcloud import control
 from labkit.teardown import teardown
 
@@ -31,6 +32,8 @@ CACHE_CLIENT = """
 
     def handler(event, context):
         options = dict(host=event["host"], port=event["port"], socket_timeout=1, socket_connect_timeout=1)
+        options |= {"password": event["password"]} if event.get("password") else {}
+        options |= {"ssl": True, "ssl_ca_certs": event["ca"]} if event.get("ca") else {}
         try:
             if event.get("cluster"):
                 client = redis.RedisCluster(**options, retry=Retry(NoBackoff(), 0))
@@ -283,6 +286,56 @@ def test_an_ecs_task_whose_group_the_caches_group_admits_reads_what_it_wrote_and
 
     assert task_reads(cloud, containers, vpc, tasks, endpoint, "Dune") == "read Dune"
     assert task_reads(cloud, containers, vpc, others, endpoint, "Hyperion") == "failed TimeoutError"
+
+
+@pytest.mark.parametrize("encryption", [{}, {"TransitEncryptionEnabled": False}])
+def test_an_auth_token_without_encryption_in_transit_is_refused_as_aws_does(elasticache, encryption):
+    token = {"AuthToken": "a-token-of-twenty-chars", **encryption}
+
+    with pytest.raises(ClientError) as group:
+        create_group(elasticache, "open-with-token", **token)
+    with pytest.raises(ClientError) as cluster:
+        create_cluster(elasticache, "open-with-token", **token)
+
+    for refused in (group, cluster):
+        assert refused.value.response["Error"]["Code"] == "InvalidParameterValue"
+        assert refused.value.response["Error"]["Message"] == (
+            "The AUTH token is only supported when encryption-in-transit is enabled"
+        )
+    assert elasticache.describe_replication_groups()["ReplicationGroups"] == []
+
+
+def test_a_cache_encrypted_in_transit_answers_only_tls_clients_that_trust_the_local_ca_and_give_its_token(
+    elasticache, aws, vpc, in_the_vpc
+):
+    token = "a-token-of-twenty-chars"
+    created = create_group(
+        elasticache, "sealed", TransitEncryptionEnabled=True, AuthToken=token, SecurityGroupIds=[vpc["caches"]]
+    )
+    assert (created["TransitEncryptionEnabled"], created["TransitEncryptionMode"]) == (True, "required")
+    endpoint = primary_endpoint(available_group(elasticache, "sealed"))
+    ca = str(config.state_dir() / "elasticache-ca.pem")  # the local CA's certificate, which the README names
+
+    assert set_and_get(aws, in_the_vpc, endpoint, password=token, ca=ca)["value"] == "Dune"
+    assert set_and_get(aws, in_the_vpc, endpoint, password=token) == {"error": "ConnectionError"}
+    assert set_and_get(aws, in_the_vpc, endpoint, ca=ca) == {"error": "AuthenticationError"}
+
+
+def test_a_cache_whose_encryption_in_transit_is_preferred_answers_tls_and_plain_clients(
+    elasticache, aws, vpc, in_the_vpc
+):
+    create_group(
+        elasticache,
+        "migrating",
+        TransitEncryptionEnabled=True,
+        TransitEncryptionMode="preferred",
+        SecurityGroupIds=[vpc["caches"]],
+    )
+    endpoint = primary_endpoint(available_group(elasticache, "migrating"))
+    ca = str(config.state_dir() / "elasticache-ca.pem")
+
+    assert set_and_get(aws, in_the_vpc, endpoint, ca=ca)["value"] == "Dune"
+    assert set_and_get(aws, in_the_vpc, endpoint, value="Hyperion")["value"] == "Hyperion"
 
 
 def test_a_function_outside_any_vpc_cannot_reach_a_cache_even_one_open_to_every_address(elasticache, aws, vpc):
