@@ -429,7 +429,28 @@ def test_a_cluster_mode_replication_group_serves_a_cluster_client_only_through_i
     assert answer == {"value": "Dune", "ttl": 60, "ports": [endpoint["Port"]]}
 
 
-def test_a_serverless_cache_is_tagged_served_to_its_vpc_and_deleted(elasticache, aws, vpc, in_the_vpc):
+def test_a_cluster_mode_replication_group_encrypted_in_transit_announces_its_endpoint_as_its_tls_port(
+    elasticache, aws, vpc, in_the_vpc
+):
+    group = elasticache.create_replication_group(
+        ReplicationGroupId="sharded-sealed",
+        ReplicationGroupDescription="sharded and encrypted",
+        Engine="valkey",
+        CacheNodeType="cache.t4g.micro",
+        ClusterMode="enabled",
+        NumNodeGroups=1,
+        TransitEncryptionEnabled=True,
+        SecurityGroupIds=[vpc["caches"]],
+    )["ReplicationGroup"]
+    endpoint = group["ConfigurationEndpoint"]
+    ca = str(config.state_dir() / "elasticache-ca.pem")
+
+    answer = set_and_get(aws, in_the_vpc, endpoint, key="{book}:1", cluster=True, ca=ca)
+
+    assert answer == {"value": "Dune", "ttl": 60, "ports": [endpoint["Port"]]}
+
+
+def test_a_serverless_cache_is_tagged_served_over_tls_to_its_vpc_and_deleted(elasticache, aws, vpc, in_the_vpc):
     created = elasticache.create_serverless_cache(
         ServerlessCacheName="catalog",
         Engine="valkey",
@@ -451,7 +472,9 @@ def test_a_serverless_cache_is_tagged_served_to_its_vpc_and_deleted(elasticache,
         return cache["Status"] == "available" and cache
 
     endpoint = wait_for(available, 10, "the serverless cache to be available")["Endpoint"]
-    assert set_and_get(aws, in_the_vpc, endpoint, key="k", value="v")["value"] == "v"
+    ca = str(config.state_dir() / "elasticache-ca.pem")
+    assert set_and_get(aws, in_the_vpc, endpoint, key="k", value="v", ca=ca)["value"] == "v"
+    assert set_and_get(aws, in_the_vpc, endpoint, key="k", value="v") == {"error": "ConnectionError"}  # TLS only
     pid = server_pid(endpoint["Port"])
 
     assert elasticache.delete_serverless_cache(ServerlessCacheName="catalog")["ServerlessCache"]["Status"] == "deleting"

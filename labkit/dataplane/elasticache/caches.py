@@ -13,7 +13,6 @@ from labkit.dataplane.elasticache import lifecycle, reach, servers
 
 LOOPBACK = "127.0.0.1"
 SERVED_ENGINES = ("redis", "valkey")
-REQUIRED = "required"  # TransitEncryptionMode when encryption in transit is enabled and no mode is given
 AUTH_WITHOUT_ENCRYPTION = "The AUTH token is only supported when encryption-in-transit is enabled"
 
 
@@ -24,7 +23,7 @@ def _transit_encryption(kwargs: dict) -> str | None:
         if kwargs.get("auth_token"):
             raise InvalidParameterValueException(AUTH_WITHOUT_ENCRYPTION)
         return None
-    return kwargs.get("transit_encryption_mode") or REQUIRED
+    return kwargs.get("transit_encryption_mode") or servers.REQUIRED  # AWS's default mode
 
 
 def _endpoint(port: int) -> dict:

@@ -25,6 +25,7 @@ EXECUTABLE = "redis-server"
 READY_TIMEOUT_S = 5.0
 CLUSTER_SLOTS = 16384
 START_ATTEMPTS = 3
+REQUIRED = "required"  # TransitEncryptionMode: TLS only
 PREFERRED = "preferred"  # TransitEncryptionMode: TLS and plain connections both answered
 
 
