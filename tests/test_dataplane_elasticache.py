@@ -1,6 +1,7 @@
 """ElastiCache on the local cloud, as a learner meets it: a cache created with boto3 answers Redis commands
-at the endpoint its describe call returns, to a Lambda function in its VPC that its security groups admit and to
-nothing else (a function they do not admit, or outside the VPC, and the notebook, wait and time out), and its
+at the endpoint its describe call returns, to a Lambda function or an ECS task in its VPC that its security groups
+admit and to nothing else (a function or task they do not admit, or outside the VPC, and the notebook, wait and
+time out), and its
 server goes when the cache, the cloud's state or the cloud itself does.
 
 A local cloud of this file's own: the last tests reset it and stop it.
@@ -18,6 +19,7 @@ from redis.retry import Retry
 from support import exited, wait_for
 from test_dataplane_lambda import call, clients_for, deploy
 
+from labkit import config
 from labkit.localcloud import control
 from labkit.teardown import teardown
 
@@ -30,6 +32,8 @@ CACHE_CLIENT = """
 
     def handler(event, context):
         options = dict(host=event["host"], port=event["port"], socket_timeout=1, socket_connect_timeout=1)
+        options |= {"password": event["password"]} if event.get("password") else {}
+        options |= {"ssl": True, "ssl_ca_certs": event["ca"]} if event.get("ca") else {}
         try:
             if event.get("cluster"):
                 client = redis.RedisCluster(**options, retry=Retry(NoBackoff(), 0))
@@ -41,7 +45,24 @@ CACHE_CLIENT = """
         except redis.exceptions.RedisError as error:
             return {"error": type(error).__name__}
 """
+# The same from an ECS task's container: the endpoint in its environment, what it read (or how it failed) in
+# its log, then it exits.
+TASK_CACHE_CLIENT = """
+import os
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+options = dict(host=os.environ["CACHE_HOST"], port=int(os.environ["CACHE_PORT"]), socket_timeout=1)
+client = redis.Redis(**options, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))
+try:
+    client.set("book:1", os.environ["VALUE"], ex=60)
+    print("read", client.get("book:1").decode())
+except redis.exceptions.RedisError as error:
+    print("failed", type(error).__name__)
+"""
 CACHE_PORT = 6379
+TASK_LOG_GROUP = "/ecs/cache-client"
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +96,14 @@ def aws(cloud):
 
 
 @pytest.fixture(scope="module")
+def containers(cloud):
+    """An ECS cluster and a log group for tasks that talk to a cache."""
+    boto3.client("ecs").create_cluster(clusterName="cache-clients")
+    boto3.client("logs").create_log_group(logGroupName=TASK_LOG_GROUP)
+    return "cache-clients"
+
+
+@pytest.fixture(scope="module")
 def in_the_vpc(aws, vpc):
     """A function in the VPC, in the functions' group."""
     return function_in(aws, vpc, vpc["functions"])
@@ -99,6 +128,54 @@ def set_and_get(aws, function: str, endpoint: dict, key: str = "book:1", value: 
     response, answer = call(aws, function, event)
     assert "FunctionError" not in response, answer
     return answer
+
+
+def task_reads(cloud, containers: str, vpc: dict, group: str, endpoint: dict, value: str) -> str:
+    """What a Fargate task in the VPC, in the security group, says in its log once it has set book:1 to value
+    at the endpoint and read it back, and exited."""
+    ecs, family = boto3.client("ecs"), f"cache-client-{value.lower()}"
+    ecs.register_task_definition(
+        family=family,
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        cpu="256",
+        memory="512",
+        executionRoleArn=f"arn:aws:iam::{cloud.account_id}:role/ecsTaskExecutionRole",
+        containerDefinitions=[
+            {
+                "name": "client",
+                "image": "python:3.11-slim",
+                "command": ["python", "-c", TASK_CACHE_CLIENT],
+                "environment": [
+                    {"name": "CACHE_HOST", "value": endpoint["Address"]},
+                    {"name": "CACHE_PORT", "value": str(endpoint["Port"])},
+                    {"name": "VALUE", "value": value},
+                ],
+                "logConfiguration": {
+                    "logDriver": "awslogs",
+                    "options": {
+                        "awslogs-group": TASK_LOG_GROUP,
+                        "awslogs-region": cloud.region,
+                        "awslogs-stream-prefix": "ecs",
+                    },
+                },
+            }
+        ],
+    )
+    arn = ecs.run_task(
+        cluster=containers,
+        taskDefinition=family,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": vpc["subnets"], "securityGroups": [group]}},
+    )["tasks"][0]["taskArn"]
+    wait_for(
+        lambda: ecs.describe_tasks(cluster=containers, tasks=[arn])["tasks"][0]["lastStatus"] == "STOPPED",
+        15,
+        "the cache client task to exit",
+    )
+    stream = f"ecs/client/{arn.rsplit('/', 1)[-1]}"
+    events = boto3.client("logs").get_log_events(logGroupName=TASK_LOG_GROUP, logStreamName=stream)["events"]
+    return "\n".join(event["message"] for event in events)
 
 
 def server_pid(port: int) -> int:
@@ -197,6 +274,70 @@ def test_a_function_the_caches_group_does_not_admit_times_out_until_an_ingress_r
     assert set_and_get(aws, stranger, endpoint, value="Hyperion")["value"] == "Hyperion"
 
 
+def test_an_ecs_task_whose_group_the_caches_group_admits_reads_what_it_wrote_and_one_it_does_not_times_out(
+    cloud, elasticache, vpc, containers
+):
+    ec2 = boto3.client("ec2")
+    tasks = ec2.create_security_group(GroupName="tasks", Description="tasks", VpcId=vpc["id"])["GroupId"]
+    others = ec2.create_security_group(GroupName="other-tasks", Description="others", VpcId=vpc["id"])["GroupId"]
+    admit(vpc["caches"], tasks)
+    create_cluster(elasticache, "task-cache", SecurityGroupIds=[vpc["caches"]])
+    endpoint = node_endpoint(available_cluster(elasticache, "task-cache"))
+
+    assert task_reads(cloud, containers, vpc, tasks, endpoint, "Dune") == "read Dune"
+    assert task_reads(cloud, containers, vpc, others, endpoint, "Hyperion") == "failed TimeoutError"
+
+
+@pytest.mark.parametrize("encryption", [{}, {"TransitEncryptionEnabled": False}])
+def test_an_auth_token_without_encryption_in_transit_is_refused_as_aws_does(elasticache, encryption):
+    token = {"AuthToken": "a-token-of-twenty-chars", **encryption}
+
+    with pytest.raises(ClientError) as group:
+        create_group(elasticache, "open-with-token", **token)
+    with pytest.raises(ClientError) as cluster:
+        create_cluster(elasticache, "open-with-token", **token)
+
+    for refused in (group, cluster):
+        assert refused.value.response["Error"]["Code"] == "InvalidParameterValue"
+        assert refused.value.response["Error"]["Message"] == (
+            "The AUTH token is only supported when encryption-in-transit is enabled"
+        )
+    assert elasticache.describe_replication_groups()["ReplicationGroups"] == []
+
+
+def test_a_cache_encrypted_in_transit_answers_only_tls_clients_that_trust_the_local_ca_and_give_its_token(
+    elasticache, aws, vpc, in_the_vpc
+):
+    token = "a-token-of-twenty-chars"
+    created = create_group(
+        elasticache, "sealed", TransitEncryptionEnabled=True, AuthToken=token, SecurityGroupIds=[vpc["caches"]]
+    )
+    assert (created["TransitEncryptionEnabled"], created["TransitEncryptionMode"]) == (True, "required")
+    endpoint = primary_endpoint(available_group(elasticache, "sealed"))
+    ca = str(config.state_dir() / "elasticache-ca.pem")  # the local CA's certificate, which the README names
+
+    assert set_and_get(aws, in_the_vpc, endpoint, password=token, ca=ca)["value"] == "Dune"
+    assert set_and_get(aws, in_the_vpc, endpoint, password=token) == {"error": "ConnectionError"}
+    assert set_and_get(aws, in_the_vpc, endpoint, ca=ca) == {"error": "AuthenticationError"}
+
+
+def test_a_cache_whose_encryption_in_transit_is_preferred_answers_tls_and_plain_clients(
+    elasticache, aws, vpc, in_the_vpc
+):
+    create_group(
+        elasticache,
+        "migrating",
+        TransitEncryptionEnabled=True,
+        TransitEncryptionMode="preferred",
+        SecurityGroupIds=[vpc["caches"]],
+    )
+    endpoint = primary_endpoint(available_group(elasticache, "migrating"))
+    ca = str(config.state_dir() / "elasticache-ca.pem")
+
+    assert set_and_get(aws, in_the_vpc, endpoint, ca=ca)["value"] == "Dune"
+    assert set_and_get(aws, in_the_vpc, endpoint, value="Hyperion")["value"] == "Hyperion"
+
+
 def test_a_function_outside_any_vpc_cannot_reach_a_cache_even_one_open_to_every_address(elasticache, aws, vpc):
     ec2 = boto3.client("ec2")
     open_group = ec2.create_security_group(GroupName="open", Description="open", VpcId=vpc["id"])["GroupId"]
@@ -288,7 +429,28 @@ def test_a_cluster_mode_replication_group_serves_a_cluster_client_only_through_i
     assert answer == {"value": "Dune", "ttl": 60, "ports": [endpoint["Port"]]}
 
 
-def test_a_serverless_cache_is_tagged_served_to_its_vpc_and_deleted(elasticache, aws, vpc, in_the_vpc):
+def test_a_cluster_mode_replication_group_encrypted_in_transit_announces_its_endpoint_as_its_tls_port(
+    elasticache, aws, vpc, in_the_vpc
+):
+    group = elasticache.create_replication_group(
+        ReplicationGroupId="sharded-sealed",
+        ReplicationGroupDescription="sharded and encrypted",
+        Engine="valkey",
+        CacheNodeType="cache.t4g.micro",
+        ClusterMode="enabled",
+        NumNodeGroups=1,
+        TransitEncryptionEnabled=True,
+        SecurityGroupIds=[vpc["caches"]],
+    )["ReplicationGroup"]
+    endpoint = group["ConfigurationEndpoint"]
+    ca = str(config.state_dir() / "elasticache-ca.pem")
+
+    answer = set_and_get(aws, in_the_vpc, endpoint, key="{book}:1", cluster=True, ca=ca)
+
+    assert answer == {"value": "Dune", "ttl": 60, "ports": [endpoint["Port"]]}
+
+
+def test_a_serverless_cache_is_tagged_served_over_tls_to_its_vpc_and_deleted(elasticache, aws, vpc, in_the_vpc):
     created = elasticache.create_serverless_cache(
         ServerlessCacheName="catalog",
         Engine="valkey",
@@ -310,7 +472,9 @@ def test_a_serverless_cache_is_tagged_served_to_its_vpc_and_deleted(elasticache,
         return cache["Status"] == "available" and cache
 
     endpoint = wait_for(available, 10, "the serverless cache to be available")["Endpoint"]
-    assert set_and_get(aws, in_the_vpc, endpoint, key="k", value="v")["value"] == "v"
+    ca = str(config.state_dir() / "elasticache-ca.pem")
+    assert set_and_get(aws, in_the_vpc, endpoint, key="k", value="v", ca=ca)["value"] == "v"
+    assert set_and_get(aws, in_the_vpc, endpoint, key="k", value="v") == {"error": "ConnectionError"}  # TLS only
     pid = server_pid(endpoint["Port"])
 
     assert elasticache.delete_serverless_cache(ServerlessCacheName="catalog")["ServerlessCache"]["Status"] == "deleting"

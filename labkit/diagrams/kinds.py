@@ -21,7 +21,8 @@ ICONS = {
     "httpapi": ("diagrams.aws.network", "APIGateway"),
     "lambda": ("diagrams.aws.compute", "Lambda"),
     "dynamodb": ("diagrams.aws.database", "Dynamodb"),
-    "elasticache": ("diagrams.aws.database", "ElasticacheForRedis"),
+    # ElastiCache's own icon: a cache may be Valkey, Redis OSS or Memcached (the library has no Valkey icon).
+    "elasticache": ("diagrams.aws.database", "ElastiCache"),
     "sqs": ("diagrams.aws.integration", "SQS"),
     "sns": ("diagrams.aws.integration", "SNS"),
     "ecs_service": ("diagrams.aws.compute", "ElasticContainerServiceService"),
@@ -34,6 +35,7 @@ ICONS = {
     "s3": ("diagrams.aws.storage", "SimpleStorageServiceS3Bucket"),
     "iam_role": ("diagrams.aws.security", "IAMRole"),
     "cloudmap": ("diagrams.aws.network", "CloudMap"),
+    "vpc_endpoint": ("diagrams.aws.network", "Endpoint"),
     "eventbridge": ("diagrams.aws.integration", "Eventbridge"),
     "cloudwatch_logs": ("diagrams.aws.management", "CloudwatchLogs"),
     "cloudwatch_alarm": ("diagrams.aws.management", "CloudwatchAlarm"),

@@ -11,8 +11,8 @@ through a proxy (service_connect.py). patches.py says where this meets moto.
 import atexit
 import json
 
-from labkit.dataplane.core import seams
-from labkit.dataplane.ecs import metadata, registry, scheduler, service_connect
+from labkit.dataplane.core import network, seams
+from labkit.dataplane.ecs import metadata, processes, registry, scheduler, service_connect
 
 
 def install() -> None:
@@ -45,6 +45,21 @@ def running_tasks(service) -> list | None:
     usage() (CPU seconds, resident bytes), cpu_units() and memory_mib()."""
     runtime = scheduler.runtime_of(service)
     return None if runtime is None else [task for task in runtime.tasks if task.running]
+
+
+def network_sources() -> dict[int, tuple[str, network.Source]]:
+    """Where the processes of running tasks stand in their VPC, by pid: (VPC id, network.Source with the
+    address and security groups of the task's ENI), for every process of its containers (what they started
+    too). A task without an ENI (not awsvpc) is in no VPC: its processes are not listed."""
+    found = {}
+    for runtime in registry.running():
+        if runtime.vpc_id is None:
+            continue
+        source = network.Source(runtime.address, runtime.security_groups)
+        for process in list(runtime.processes.values()):
+            if process.poll() is None:
+                found |= dict.fromkeys(processes.tree(process.pid), (runtime.vpc_id, source))
+    return found
 
 
 def set_desired_count(service, count: int) -> None:

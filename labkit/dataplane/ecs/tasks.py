@@ -76,6 +76,7 @@ class TaskRuntime:
         self.cloud_map_instances: list = []
         self.address = LOCALHOST  # its ENI's private address (awsvpc), set by _init_model
         self.security_groups: frozenset[str] = frozenset()
+        self.vpc_id: str | None = None  # its ENI's VPC (awsvpc); None: in no VPC
         self.started_at_monotonic: float | None = None
         self.stop_requested = False
         self.finished = threading.Event()
@@ -389,6 +390,7 @@ class TaskRuntime:
             eni.private_ip_addresses = [{"Primary": True, "PrivateIpAddress": self.address}]
             groups = [g.id for g in eni.group_set] or [backend.get_default_security_group(subnet.vpc_id).id]
             self.security_groups = frozenset(groups)
+            self.vpc_id = subnet.vpc_id
             for detail in attachment["details"]:
                 if detail["name"] == "privateIPv4Address":
                     detail["value"] = self.address

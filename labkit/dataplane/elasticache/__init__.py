@@ -4,9 +4,9 @@ Each Redis OSS or Valkey cache, node-based (CreateCacheCluster, CreateReplicatio
 (CreateServerlessCache), is a real `redis-server` process on a 127.0.0.1 port of its own (servers.py),
 started on create, stopped on delete, on `labkit reset` and when the local cloud exits. Its endpoint is a gate
 in front of it (gate.py) that lets through only what the cache's VPC and security groups admit (reach.py): a
-Lambda function in the cache's VPC, whose process is found from the connection (peers.py). Its status goes
-from `creating` to `available` on the local clock (lifecycle.py). moto keeps the records (caches.py says
-what is corrected); the serverless caches, which moto lacks, are kept here (serverless.py).
+Lambda function or an ECS task in the cache's VPC, whose process is found from the connection (peers.py). Its
+status goes from `creating` to `available` on the local clock (lifecycle.py). moto keeps the records (caches.py
+says what is corrected); the serverless caches, which moto lacks, are kept here (serverless.py).
 """
 
 import atexit

@@ -1,17 +1,29 @@
 """Node-based caches (CreateCacheCluster, CreateReplicationGroup) as moto 5.2.5 records them, each given a
 real server (servers.py) whose endpoint the describe calls return, and a status on the local clock
 (lifecycle.py). moto's endpoints are names under cache.amazonaws.com that answer nothing; its caches are
-`available` at once and stay `deleting` forever once deleted."""
+`available` at once and stay `deleting` forever once deleted, and it takes an AuthToken without encryption in
+transit, which AWS refuses."""
 
 import functools
 
-from moto.elasticache.exceptions import ElastiCacheException
+from moto.elasticache.exceptions import ElastiCacheException, InvalidParameterValueException
 
 from labkit.dataplane.core import state
 from labkit.dataplane.elasticache import lifecycle, reach, servers
 
 LOOPBACK = "127.0.0.1"
 SERVED_ENGINES = ("redis", "valkey")
+AUTH_WITHOUT_ENCRYPTION = "The AUTH token is only supported when encryption-in-transit is enabled"
+
+
+def _transit_encryption(kwargs: dict) -> str | None:
+    """The cache's TransitEncryptionMode when it has encryption in transit, else None; an AuthToken without it
+    is refused, as AWS does."""
+    if not kwargs.get("transit_encryption_enabled"):
+        if kwargs.get("auth_token"):
+            raise InvalidParameterValueException(AUTH_WITHOUT_ENCRYPTION)
+        return None
+    return kwargs.get("transit_encryption_mode") or servers.REQUIRED  # AWS's default mode
 
 
 def _endpoint(port: int) -> dict:
@@ -22,6 +34,7 @@ def create_cache_cluster(create):
     @functools.wraps(create)
     def create_and_serve(self, **kwargs):
         engine = (kwargs.get("engine") or "redis").lower()
+        transit_encryption = _transit_encryption(kwargs)
         if engine not in SERVED_ENGINES:
             return create(self, **kwargs)  # memcached: recorded only, as moto has it
         cluster = create(self, **kwargs)
@@ -29,7 +42,9 @@ def create_cache_cluster(create):
         # local port is another.
         admits = functools.partial(reach.admits, self, cluster, cluster.port)
         try:
-            server = servers.start(cluster.arn, admits, password=kwargs.get("auth_token"))
+            server = servers.start(
+                cluster.arn, admits, password=kwargs.get("auth_token"), transit_encryption=transit_encryption
+            )
         except BaseException:
             self.cache_clusters.pop(cluster.cache_cluster_id, None)
             raise
@@ -84,15 +99,23 @@ def create_replication_group(create):
     @functools.wraps(create)
     def create_and_serve(self, **kwargs):
         engine = (kwargs.get("engine") or "redis").lower()
+        transit_encryption = _transit_encryption(kwargs)
         group = create(self, **kwargs)
         cluster_mode = group.cluster_mode == "enabled"
         admits = functools.partial(reach.admits, self, group, group.port)
         try:
-            server = servers.start(group.arn, admits, password=kwargs.get("auth_token"), cluster_mode=cluster_mode)
+            server = servers.start(
+                group.arn,
+                admits,
+                password=kwargs.get("auth_token"),
+                cluster_mode=cluster_mode,
+                transit_encryption=transit_encryption,
+            )
         except BaseException:
             self.replication_groups.pop(group.replication_group_id, None)
             raise
         group.engine = engine
+        group.transit_encryption_mode = transit_encryption
         group.port = server.port
         group.status = lifecycle.CREATING
         if cluster_mode:

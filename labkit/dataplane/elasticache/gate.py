@@ -1,6 +1,8 @@
 """A cache's endpoint: a TCP proxy on a 127.0.0.1 port of its own in front of the cache's server, which listens
 on a port nobody is told. Each connection is admitted (forwarded to the server, both ways) or dropped, as the
-cache's security groups decide (reach.py): a dropped connection is held unanswered and let go after
+cache's security groups decide (reach.py): an admitted connection goes to the server's TLS port or, when it
+also has a plain one (encryption in transit `preferred`), to that one unless its first byte opens a TLS
+handshake; a dropped connection is held unanswered and let go after
 network.DROPPED_CONNECTION_S, as AWS's silent drop ends in the client's timeout."""
 
 import selectors
@@ -13,6 +15,7 @@ from labkit.dataplane.core.http import no_delay
 
 LOOPBACK = "127.0.0.1"
 _CHUNK = 64 * 1024
+_TLS_HANDSHAKE = b"\x16"  # the content type of a TLS handshake record
 
 
 class Gate:
@@ -23,9 +26,10 @@ class Gate:
         self._lock = threading.Lock()
         self._closed = threading.Event()
 
-    def serve(self, server_port: int, admits: Callable[[int, int], bool]) -> None:
-        """Forward to server_port what admits(peer_port, endpoint_port) lets through, from now on."""
-        self._server_port, self._admits = server_port, admits
+    def serve(self, server_port: int, admits: Callable[[int, int], bool], plain_port: int | None = None) -> None:
+        """Forward to server_port what admits(peer_port, endpoint_port) lets through, from now on; to plain_port
+        what does not open with a TLS handshake, when there is one."""
+        self._server_port, self._admits, self._plain_port = server_port, admits, plain_port
         threading.Thread(target=self._accept_forever, name=f"cache-gate-{self.port}", daemon=True).start()
 
     def close(self) -> None:
@@ -51,7 +55,7 @@ class Gate:
             if not self._admitted(peer_port):
                 self._closed.wait(network.DROPPED_CONNECTION_S)  # no answer, then the client gives up
                 return
-            upstream = socket.create_connection((LOOPBACK, self._server_port))
+            upstream = socket.create_connection((LOOPBACK, self._upstream_port(client)))
             self._track(upstream)
             no_delay(client)
             no_delay(upstream)
@@ -63,6 +67,12 @@ class Gate:
                 if connection is not None:
                     self._untrack(connection)
                     _close(connection)
+
+    def _upstream_port(self, client: socket.socket) -> int:
+        if self._plain_port is None:
+            return self._server_port
+        # A Redis client speaks first: a TLS ClientHello opens with a handshake record.
+        return self._server_port if client.recv(1, socket.MSG_PEEK) == _TLS_HANDSHAKE else self._plain_port
 
     def _admitted(self, peer_port: int) -> bool:
         try:

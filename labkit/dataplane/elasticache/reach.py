@@ -2,11 +2,12 @@
 behind its security groups (its VPC's default group when it was given none), on its port (6379 unless set at
 create). Only a process inside that VPC gets through, and only when an ingress rule of one of the groups admits
 its address or one of its groups on that port (labkit.dataplane.core.network). The processes the data plane
-knows to be in a VPC are Lambda execution environments of functions with a VpcConfig; anything else (the
-learner's notebook, a function outside any VPC, any other process) is outside every VPC and never reaches a
-cache, whatever its rules say: a cache has no public address."""
+knows to be in a VPC are Lambda execution environments of functions with a VpcConfig and the processes of ECS
+tasks with an ENI (awsvpc: Fargate's, and EC2's in that mode), each with its ENI's address and groups; anything
+else (the learner's notebook, a function outside any VPC, any other process) is outside every VPC and never
+reaches a cache, whatever its rules say: a cache has no public address."""
 
-from labkit.dataplane import lambda_
+from labkit.dataplane import ecs, lambda_
 from labkit.dataplane.core import network
 from labkit.dataplane.elasticache import peers
 
@@ -15,8 +16,9 @@ DEFAULT_PORT = 6379
 
 def admits(backend, cache, port: int, peer_port: int, endpoint_port: int) -> bool:
     """Does the connection from 127.0.0.1:peer_port to the cache's endpoint get through?"""
-    pid = peers.owner(peer_port, endpoint_port, lambda_.environment_pids())
-    found = None if pid is None else lambda_.network_source(pid)
+    tasks = ecs.network_sources()
+    pid = peers.owner(peer_port, endpoint_port, [*lambda_.environment_pids(), *tasks])
+    found = None if pid is None else tasks.get(pid) or lambda_.network_source(pid)
     if found is None:
         return False
     vpc_id, source = found

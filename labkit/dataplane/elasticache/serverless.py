@@ -1,6 +1,7 @@
 """ElastiCache Serverless, which moto 5.2.5 lacks: CreateServerlessCache, DescribeServerlessCaches and
 DeleteServerlessCache, added as methods of its ElastiCacheResponse. Each cache is kept on moto's backend
-(core.state), tagged through its tagging service, and served by a server of its own (servers.py)."""
+(core.state), tagged through its tagging service, and served by a server of its own (servers.py) that speaks
+TLS only, as AWS's serverless caches do (encryption in transit is always on)."""
 
 import datetime
 import functools
@@ -87,7 +88,8 @@ def create_serverless_cache(self):
         raise _refused("ServerlessCacheAlreadyExistsFault", f"Serverless cache {name} already exists.")
     arn = f"arn:aws:elasticache:{backend.region_name}:{backend.account_id}:serverlesscache:{name}"
     cache = ServerlessCache(backend, name, engine, params)
-    server = servers.start(arn, functools.partial(reach.admits, backend, cache, reach.DEFAULT_PORT))
+    admits = functools.partial(reach.admits, backend, cache, reach.DEFAULT_PORT)
+    server = servers.start(arn, admits, transit_encryption=servers.REQUIRED)
     cache.serve_at(server.port)
     lifecycle.creating(cache, "serverless")
     _caches(backend)[name] = cache
