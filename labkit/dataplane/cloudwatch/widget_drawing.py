@@ -70,7 +70,9 @@ def _time_series(figure, axes, widget: Widget) -> None:
     axes.tick_params(labelsize=8)
     for side, drawn in sides.items():
         settings = widget.y_axes.get(side, {})
-        drawn.set_ylim(bottom=settings.get("min", 0 if drawn.get_ylim()[0] >= 0 else None), top=settings.get("max"))
+        values = [value for line in widget.lines if line.y_axis == side for value in line.values]
+        # From 0, as CloudWatch draws a metric that never goes below it.
+        drawn.set_ylim(bottom=settings.get("min", 0 if min(values, default=0) >= 0 else None), top=settings.get("max"))
         if "label" in settings:
             drawn.set_ylabel(settings["label"], fontsize=8)
     axes.grid(True, color="#e9ebed", linewidth=0.8)
