@@ -209,3 +209,20 @@ def test_output_format_image_png_answers_the_png_itself_for_custom_http_requests
 
     assert (answer.status_code, answer.headers["Content-Type"]) == (200, "image/png")
     assert Image.open(io.BytesIO(answer.content)).size == (600, 400)
+
+
+def test_bar_pie_single_value_and_stacked_views_are_each_drawn_their_own_way(cloudwatch, namespace):
+    at = an_hour_ago()
+    put(cloudwatch, namespace, [3, 5, 2], at)
+    views = {
+        "timeSeries": {},
+        "stacked": {"stacked": True},
+        "bar": {"view": "bar"},
+        "pie": {"view": "pie"},
+        "singleValue": {"view": "singleValue"},
+    }
+
+    drawn = {name: image(cloudwatch, widget(namespace, at, **properties)) for name, properties in views.items()}
+
+    assert {image.size for image in drawn.values()} == {(600, 400)}
+    assert len({image.tobytes() for image in drawn.values()}) == len(views)
