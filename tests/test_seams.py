@@ -44,6 +44,7 @@ EXPECTED_SETS = {
     "cloudwatch: SQS publishes its metrics",
     "cloudwatch: metrics read as AWS reads them",
     "cloudwatch: metric filters make metrics",
+    "cloudwatch: metric widgets are drawn",
     "sqs: a sender's trace header becomes AWSTraceHeader",
     "xray: OTLP traces are read through the X-Ray APIs",
     "elasticache: caches are real servers",

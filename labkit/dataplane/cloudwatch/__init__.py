@@ -7,7 +7,9 @@
   service_metrics.py names them as AWS/Lambda, AWS/ApplicationELB, AWS/ApiGateway and AWS/SQS do
   (sqs_counts.py counts SQS's messages), and reading.py reads them back as AWS does; emf.py extracts
   metrics from a Lambda function's embedded metric format lines, and metric_filters.py from the events
-  put into a log group with metric filters.
+  put into a log group with metric filters;
+- widget_images.py: GetMetricWidgetImage, a metric widget (metric_widgets.py) drawn as a PNG
+  (widget_drawing.py) from the metrics as reading.py reads them.
 Other services report through the functions below.
 """
 
@@ -43,6 +45,11 @@ def install() -> None:
         "cloudwatch: metrics read as AWS reads them",
         "moto.cloudwatch.models",
         "labkit.dataplane.cloudwatch.reading:SEAMS",
+    )
+    seams.declare(
+        "cloudwatch: metric widgets are drawn",
+        "moto.cloudwatch.responses",
+        "labkit.dataplane.cloudwatch.widget_images:SEAMS",
     )
     seams.declare(
         "cloudwatch: SQS publishes its metrics", "moto.sqs.models", "labkit.dataplane.cloudwatch.sqs_counts:SEAMS"

@@ -8,7 +8,8 @@
   asked; its GetMetricData does not even compare namespaces;
 - with percentiles: GetMetricStatistics' ExtendedStatistics (p99) and a MetricStat's Stat p99, which
   moto ignores (statistics.py computes them).
-A metric math expression of GetMetricData is still moto's, over moto's reading of its metrics."""
+A metric math expression of GetMetricData is still moto's, over moto's reading of its metrics.
+series() is also how GetMetricWidgetImage reads a widget's metrics (metric_widgets.py)."""
 
 import functools
 import math
@@ -60,7 +61,7 @@ def _metric_stats_exactly(get_metric_data):
         by_id = {query["Id"]: query["MetricStat"] for query in queries if "MetricStat" in query}
         for result in found:
             if result["id"] in by_id:
-                result["values"], result["timestamps"] = _series(
+                result["values"], result["timestamps"] = series(
                     self, by_id[result["id"]], start_time, end_time, scan_by
                 )
         return found
@@ -68,7 +69,9 @@ def _metric_stats_exactly(get_metric_data):
     return get
 
 
-def _series(backend, metric_stat: dict, start_time, end_time, scan_by: str) -> tuple[list, list]:
+def series(backend, metric_stat: dict, start_time, end_time, scan_by: str) -> tuple[list, list]:
+    """(values, timestamps) of a MetricStat ({"Metric", "Period", "Stat", "Unit"}) between the two times,
+    as GetMetricData answers them: also what GetMetricWidgetImage draws (metric_widgets.py)."""
     metric = metric_stat["Metric"]
     wanted, unit = _dimensions(metric.get("Dimensions")), metric_stat.get("Unit")
     start, end = (
