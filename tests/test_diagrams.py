@@ -337,7 +337,7 @@ def test_live_finds_api_function_table_queue_topic_and_their_edges(deploy):
     assert "sqs:dglive-untagged" in {n.id for n in deployed.introspect(course_only=False).nodes}
 
 
-def test_live_follows_a_load_balancer_to_ecs_and_cloud_map_and_names_keys_secrets_pools(deploy):
+def test_live_follows_a_load_balancer_to_ecs_and_cloud_map_and_names_keys_secrets_pools_endpoints(deploy):
     lab = deploy("94")
     ec2, elbv2, ecs, cloudmap = (boto3.client(service) for service in ("ec2", "elbv2", "ecs", "servicediscovery"))
     vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
@@ -410,6 +410,13 @@ def test_live_follows_a_load_balancer_to_ecs_and_cloud_map_and_names_keys_secret
     lab.later(secrets.delete_secret, SecretId="dg-secret", ForceDeleteWithoutRecovery=True)
     pool = cognito.create_user_pool(PoolName="dg-users", UserPoolTags=lab.tags)["UserPool"]["Id"]
     lab.later(cognito.delete_user_pool, UserPoolId=pool)
+    endpoint = ec2.create_vpc_endpoint(
+        VpcId=vpc,
+        ServiceName=f"com.amazonaws.{lab.region}.dynamodb",
+        VpcEndpointType="Gateway",
+        TagSpecifications=[{"ResourceType": "vpc-endpoint", "Tags": lab.pairs()}],
+    )["VpcEndpoint"]["VpcEndpointId"]
+    lab.later(ec2.delete_vpc_endpoints, VpcEndpointIds=[endpoint])
 
     graph = deployed.introspect(lab="94")
     assert [n.id for n in graph.nodes] == [
@@ -420,6 +427,7 @@ def test_live_follows_a_load_balancer_to_ecs_and_cloud_map_and_names_keys_secret
         "kms:dg-key",
         "secret:dg-secret",
         "target_group:dg-orders",
+        "vpc_endpoint:dynamodb",
     ]
     assert [(e.source, e.target, e.label) for e in graph.edges] == [
         ("alb:dg-shop", "target_group:dg-orders", ":80 /orders*"),

@@ -32,6 +32,7 @@ from labkit.inventory import (
     cloudmap,
     cognito,
     dynamodb,
+    ec2,
     ecs,
     elasticache,
     elb,
@@ -257,6 +258,12 @@ def _caches(clients: Clients):
             yield Drawn("elasticache", cache.name, cache)
 
 
+def _vpc_endpoints(clients: Clients):
+    """VPC endpoints, named by their service as a spec names them: com.amazonaws.REGION.dynamodb is dynamodb."""
+    for endpoint in ec2.VPC_ENDPOINT.resources(clients):
+        yield Drawn("vpc_endpoint", endpoint.details["ServiceName"].rsplit(".", 1)[-1], endpoint)
+
+
 def _queues(clients: Clients):
     for queue in sqs_sns.QUEUE.resources(clients):
         yield Drawn("sqs", queue.name, queue)
@@ -361,6 +368,7 @@ LISTERS: tuple[Lister, ...] = (
     Lister("Lambda event source mappings", (), (("sqs", "lambda"), ("dynamodb", "lambda")), _event_source_mappings),
     Lister("DynamoDB tables", ("dynamodb",), (), _tables),
     Lister("ElastiCache caches", ("elasticache",), (), _caches),
+    Lister("VPC endpoints", ("vpc_endpoint",), (), _vpc_endpoints),
     Lister("SQS queues", ("sqs",), (("sqs", "sqs"),), _queues),
     Lister("SNS topics", ("sns",), (("sns", "sqs"), ("sns", "lambda")), _topics),
     Lister(
