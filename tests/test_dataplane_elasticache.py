@@ -305,6 +305,16 @@ def test_an_auth_token_without_encryption_in_transit_is_refused_as_aws_does(elas
     assert elasticache.describe_replication_groups()["ReplicationGroups"] == []
 
 
+@pytest.mark.parametrize("token", ["short-token", "a" * 129, "with/a/slash/in/it", "with@an@at@sign@in@it"])
+def test_an_auth_token_aws_would_not_take_is_refused_as_aws_does(elasticache, token):
+    with pytest.raises(ClientError) as refused:
+        create_group(elasticache, "bad-token", AuthToken=token, TransitEncryptionEnabled=True)
+
+    error = refused.value.response["Error"]
+    assert (error["Code"], error["Message"]) == ("InvalidParameterValue", "Invalid AuthToken provided.")
+    assert elasticache.describe_replication_groups()["ReplicationGroups"] == []
+
+
 def test_a_cache_encrypted_in_transit_answers_only_tls_clients_that_trust_the_local_ca_and_give_its_token(
     elasticache, aws, vpc, in_the_vpc
 ):

@@ -5,6 +5,7 @@ real server (servers.py) whose endpoint the describe calls return, and a status 
 transit, which AWS refuses."""
 
 import functools
+import re
 
 from moto.elasticache.exceptions import ElastiCacheException, InvalidParameterValueException
 
@@ -14,15 +15,20 @@ from labkit.dataplane.elasticache import lifecycle, reach, servers
 LOOPBACK = "127.0.0.1"
 SERVED_ENGINES = ("redis", "valkey")
 AUTH_WITHOUT_ENCRYPTION = "The AUTH token is only supported when encryption-in-transit is enabled"
+# ElastiCache's AUTH token: 16 to 128 characters, letters, digits and ! & # $ ^ < > - only (the AUTH overview).
+AUTH_TOKEN = re.compile(r"[A-Za-z0-9!&#$^<>-]{16,128}")
 
 
 def _transit_encryption(kwargs: dict) -> str | None:
-    """The cache's TransitEncryptionMode when it has encryption in transit, else None; an AuthToken without it
-    is refused, as AWS does."""
+    """The cache's TransitEncryptionMode when it has encryption in transit, else None; an AuthToken without it,
+    or one AWS would not take, is refused, as AWS does."""
+    token = kwargs.get("auth_token")
     if not kwargs.get("transit_encryption_enabled"):
-        if kwargs.get("auth_token"):
+        if token:
             raise InvalidParameterValueException(AUTH_WITHOUT_ENCRYPTION)
         return None
+    if token is not None and not AUTH_TOKEN.fullmatch(token):
+        raise InvalidParameterValueException("Invalid AuthToken provided.")
     return kwargs.get("transit_encryption_mode") or servers.REQUIRED  # AWS's default mode
 
 
