@@ -91,6 +91,49 @@ def test_the_same_widget_draws_the_same_image_until_its_metric_changes(cloudwatc
     assert after.tobytes() != first.tobytes()
 
 
+def test_a_metric_misspelt_draws_the_picture_of_an_hour_without_data_as_an_empty_aws_graph_does(cloudwatch, namespace):
+    """A namespace or metric that matches nothing is no error: the graph is drawn empty, saying "No data
+    available.", the same picture as the right metric over an hour without datapoints."""
+    at = an_hour_ago()
+    put(cloudwatch, namespace, [3, 5, 2], at)
+    row = [namespace, "OrdersPlaced", "Service", "checkout"]
+
+    with_data = image(cloudwatch, widget(namespace, at, title="Orders"))
+    no_data = image(cloudwatch, widget(namespace, at - timedelta(hours=2), title="Orders"))
+    misspelt_namespace = image(
+        cloudwatch, widget(namespace, at, title="Orders", metrics=[[namespace.lower(), *row[1:]]])
+    )
+    misspelt_metric = image(
+        cloudwatch, widget(namespace, at, title="Orders", metrics=[[namespace, "OrderPlaced", *row[2:]]])
+    )
+
+    assert misspelt_namespace.tobytes() == misspelt_metric.tobytes() == no_data.tobytes()
+    assert no_data.tobytes() != with_data.tobytes()
+
+
+def is_red(pixel: tuple[int, int, int]) -> bool:
+    """The line's red, or its anti-aliased edge."""
+    red, green, blue = pixel
+    return red > 200 and green < 120 and blue < 120
+
+
+def test_a_line_of_nearly_equal_values_is_drawn_below_the_top_of_the_graph_not_on_its_frame(cloudwatch, namespace):
+    at = an_hour_ago()
+    put(cloudwatch, namespace, [245, 250, 248], at)
+    drawn = image(
+        cloudwatch,
+        widget(namespace, at, metrics=[[namespace, "OrdersPlaced", "Service", "checkout", {"color": "#ff0000"}]]),
+    )
+
+    rgb = drawn.convert("RGB")
+    width, height = rgb.size
+    red_rows = [y for y in range(height) if any(is_red(rgb.getpixel((x, y))) for x in range(width))]
+    framed_rows = [y for y in range(height) if sum(max(rgb.getpixel((x, y))) < 80 for x in range(width)) > width / 2]
+
+    assert red_rows and framed_rows
+    assert min(red_rows) > min(framed_rows) + 5  # the top of the frame is above the line, with room between
+
+
 def test_rows_written_with_dots_are_the_metrics_they_repeat(cloudwatch, namespace):
     at = an_hour_ago()
     put(cloudwatch, namespace, [3, 5, 2], at)

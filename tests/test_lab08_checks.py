@@ -14,7 +14,7 @@ import time
 
 import boto3
 import pytest
-from solution_files import written_file
+from solution_files import code_cell, written_file
 from solution_runs import solution_kernel
 from support.checks import checks_of
 
@@ -29,6 +29,7 @@ kernel = solution_kernel(SOLUTION, "08")
 CHECKOUT = written_file(SOLUTION, "checkout_file")
 NOTIFICATIONS = written_file(SOLUTION, "notifications_file")
 METRICS = written_file(SOLUTION, "metrics_file", version=1)
+DRAW_THE_DASHBOARD = code_cell(SOLUTION, "get_metric_widget_image(")
 
 
 SOLUTION_CODE = {
@@ -258,6 +259,64 @@ def test_a_dashboard_without_the_alarms_fails_naming_the_alarm_missing(kernel):
         cloudwatch.put_dashboard(DashboardName=lab08.DASHBOARD, DashboardBody=right)
 
 
+def draw_the_dashboard(kernel) -> str:
+    """What the given cell that draws the dashboard prints, and the LabkitError it raises, if any (a notebook
+    shows that as this one line; any other exception fails the test with its traceback)."""
+    indented = "".join(f"    {line}\n" for line in DRAW_THE_DASHBOARD.splitlines())
+    return kernel(f"try:\n{indented}except LabkitError as error:\n    print(f'labkit: {{error}}')\n")
+
+
+@contextlib.contextmanager
+def dashboard_body(body: dict | None):
+    """The dashboard put with this body (deleted for None), and put back as the solution left it afterwards."""
+    cloudwatch = boto3.client("cloudwatch")
+    right = cloudwatch.get_dashboard(DashboardName=lab08.DASHBOARD)["DashboardBody"]
+    if body is None:
+        cloudwatch.delete_dashboards(DashboardNames=[lab08.DASHBOARD])
+    else:
+        cloudwatch.put_dashboard(DashboardName=lab08.DASHBOARD, DashboardBody=json.dumps(body))
+    try:
+        yield json.loads(right)
+    finally:
+        cloudwatch.put_dashboard(DashboardName=lab08.DASHBOARD, DashboardBody=right)
+
+
+def test_drawing_the_dashboard_before_it_is_put_says_so_in_one_line(kernel):
+    with dashboard_body(None):
+        assert draw_the_dashboard(kernel) == (
+            "labkit: there is no dashboard bookshop yet: run the cell above once it is written\n"
+        )
+
+
+def test_drawing_a_dashboard_without_a_metric_widget_says_so_in_one_line(kernel):
+    right = json.loads(boto3.client("cloudwatch").get_dashboard(DashboardName=lab08.DASHBOARD)["DashboardBody"])
+    with dashboard_body({"widgets": [w for w in right["widgets"] if w["type"] != "metric"]}):
+        assert draw_the_dashboard(kernel) == (
+            "labkit: the dashboard bookshop has no metric widget to draw: add checkout's orders to dashboard_body "
+            "and run its cell again\n"
+        )
+
+
+def test_drawing_a_metric_widget_whose_metrics_are_not_rows_says_what_cloudwatch_refused_in_one_line(kernel):
+    right = json.loads(boto3.client("cloudwatch").get_dashboard(DashboardName=lab08.DASHBOARD)["DashboardBody"])
+    flattened = [
+        {**w, "properties": {**w["properties"], "metrics": w["properties"]["metrics"][0]}}
+        if w["type"] == "metric"
+        else w
+        for w in right["widgets"]
+    ]
+    with dashboard_body({"widgets": flattened}):
+        assert draw_the_dashboard(kernel) == (
+            "labkit: CloudWatch could not draw the metric widget Orders: The MetricWidget's metrics must be an array "
+            "of 1 to 100 arrays\n"
+        )
+
+
+def test_drawing_the_dashboard_twice_draws_its_metric_widget_each_time(kernel):
+    assert draw_the_dashboard(kernel) == "metric widget: Orders\n"
+    assert draw_the_dashboard(kernel) == "metric widget: Orders\n"
+
+
 def test_who_deleted_returning_who_put_the_policy_back_fails_naming_the_cleanup_script(kernel):
     found = result("who-deleted", who_deleted=lambda queue_url, attribute: "arn:aws:iam::123456789012:root")
     assert (found.status, found.message) == (
@@ -399,6 +458,17 @@ def test_an_emf_document_without_its_dimensions_member_fails_naming_it(kernel, t
             "emf-metrics",
             "checkout printed an EMF document that names ['Service'] without a member of that name, found the "
             "members ['OrderValue', 'OrdersPlaced', 'service']: CloudWatch Logs made no metric of it. Every name in "
+            "Dimensions and Metrics must also be a member, with its value",
+        )
+
+
+def test_an_emf_document_whose_dimensions_misspell_its_member_fails_naming_the_dimension(kernel, tmp_path):
+    lower_case = changed(METRICS, '"Dimensions": [["Service"]]', '"Dimensions": [["service"]]')
+    with deployed_with("checkout", {"order_metrics.py": lower_case}, tmp_path):
+        assert_fails_saying_exactly(
+            "emf-metrics",
+            "checkout printed an EMF document that names ['service'] without a member of that name, found the "
+            "members ['OrderValue', 'OrdersPlaced', 'Service']: CloudWatch Logs made no metric of it. Every name in "
             "Dimensions and Metrics must also be a member, with its value",
         )
 

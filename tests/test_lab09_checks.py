@@ -12,6 +12,7 @@ import zipfile
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from solution_files import code_cell
 from solution_runs import solution_kernel
 from support.checks import checks_of
 
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.long  # started early by tests/conftest.py
 SOLUTION = "09_delivery.ipynb"
 result, assert_fails_saying_exactly = checks_of("09")
 deployed = solution_kernel(SOLUTION, "09")
+CREATE_ORDERS = code_cell(SOLUTION, 'ecs.create_service(cluster=cluster, serviceName="orders"')
 DEPLOYMENT_GROUP_SETTINGS = (
     "serviceRoleArn",
     "deploymentStyle",
@@ -235,6 +237,44 @@ def test_an_ecs_canary_whose_load_balancer_loses_its_alternate_target_group_is_r
         f"productionListenerRule and roleArn) for the load balancer with targetGroupArn {right[0]['targetGroupArn']}."
     )
     assert result("ecs-canary").passed
+
+
+def test_an_ecs_canary_whose_advanced_configuration_lacks_the_role_is_refused_naming_roleArn(deployed):
+    ecs = boto3.client("ecs")
+    right = ecs.describe_services(cluster="shop", services=["orders"])["services"][0]["loadBalancers"]
+    without_role = [
+        {**lb, "advancedConfiguration": {k: v for k, v in lb["advancedConfiguration"].items() if k != "roleArn"}}
+        for lb in right
+    ]
+
+    with pytest.raises(ClientError) as refused:
+        ecs.update_service(cluster="shop", service="orders", loadBalancers=without_role)
+
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert refused.value.response["Error"]["Message"] == (
+        "The CANARY deployment strategy requires roleArn in the advancedConfiguration of the load balancer with "
+        f"targetGroupArn {right[0]['targetGroupArn']}."
+    )
+    assert result("ecs-canary").passed
+
+
+def test_creating_orders_without_the_role_ecs_moves_the_weights_with_says_what_ecs_refused_in_one_line(deployed):
+    """The learner's cell, as a first run makes the service (here under another name), with roleArn left out:
+    ECS's refusal is one line, not botocore's traceback."""
+    wrong = CREATE_ORDERS.replace(',\n                                             "roleArn": infrastructure_role', "")
+    wrong = wrong.replace('services=["orders"]', 'services=["orders-refused"]')
+    wrong = wrong.replace('serviceName="orders"', 'serviceName="orders-refused"')
+    assert wrong.count("orders-refused") == 2 and "roleArn" not in wrong
+    indented = "".join(f"    {line}\n" for line in wrong.splitlines())
+
+    said = deployed(f"try:\n{indented}except LabkitError as error:\n    print(f'labkit: {{error}}')\n")
+
+    blue_group = deployed("print(blue_group)").strip()
+    assert said == (
+        "labkit: ECS refused the service orders: The CANARY deployment strategy requires roleArn in the "
+        f"advancedConfiguration of the load balancer with targetGroupArn {blue_group}.\n"
+    )
+    assert boto3.client("ecs").describe_services(cluster="shop", services=["orders-refused"])["services"] == []
 
 
 def test_an_ecs_canary_without_a_load_balancer_fails_saying_where_the_new_revision_would_start(deployed):

@@ -73,6 +73,9 @@ def _time_series(figure, axes, widget: Widget) -> None:
         values = [value for line in widget.lines if line.y_axis == side for value in line.values]
         # From 0, as CloudWatch draws a metric that never goes below it.
         drawn.set_ylim(bottom=settings.get("min", 0 if min(values, default=0) >= 0 else None), top=settings.get("max"))
+        if "max" not in settings and values:  # room above the highest value: a flat line is not drawn on the frame
+            low, high = drawn.get_ylim()
+            drawn.set_ylim(top=max(high, max(values) + 0.05 * (max(values) - low)))
         if "label" in settings:
             drawn.set_ylabel(settings["label"], fontsize=8)
     axes.grid(True, color="#e9ebed", linewidth=0.8)
