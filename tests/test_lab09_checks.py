@@ -223,37 +223,41 @@ def test_a_codedeploy_group_without_automatic_rollback_fails_saying_the_canary_k
     assert result("lambda-canary").passed
 
 
-def test_an_ecs_canary_whose_load_balancer_loses_its_alternate_target_group_is_refused_by_ecs(deployed):
+def without_advanced_configuration(lb: dict) -> dict:
+    return {key: value for key, value in lb.items() if key != "advancedConfiguration"}
+
+
+def without_its_role(lb: dict) -> dict:
+    return {**lb, "advancedConfiguration": {k: v for k, v in lb["advancedConfiguration"].items() if k != "roleArn"}}
+
+
+@pytest.mark.parametrize(
+    "change, says",
+    [
+        (
+            without_advanced_configuration,
+            "The CANARY deployment strategy requires advancedConfiguration (alternateTargetGroupArn, "
+            "productionListenerRule and roleArn) for the load balancer with targetGroupArn {group}.",
+        ),
+        (
+            without_its_role,
+            "The CANARY deployment strategy requires roleArn in the advancedConfiguration of the load balancer with "
+            "targetGroupArn {group}.",
+        ),
+    ],
+    ids=["without advancedConfiguration", "without roleArn"],
+)
+def test_an_ecs_canary_whose_load_balancer_loses_what_ecs_moves_the_weights_with_is_refused(deployed, change, says):
     ecs = boto3.client("ecs")
     right = ecs.describe_services(cluster="shop", services=["orders"])["services"][0]["loadBalancers"]
-    bare = [{key: value for key, value in lb.items() if key != "advancedConfiguration"} for lb in right]
 
     with pytest.raises(ClientError) as refused:
-        ecs.update_service(cluster="shop", service="orders", loadBalancers=bare)
+        ecs.update_service(cluster="shop", service="orders", loadBalancers=[change(lb) for lb in right])
 
-    assert refused.value.response["Error"]["Code"] == "InvalidParameterException"
-    assert refused.value.response["Error"]["Message"] == (
-        "The CANARY deployment strategy requires advancedConfiguration (alternateTargetGroupArn, "
-        f"productionListenerRule and roleArn) for the load balancer with targetGroupArn {right[0]['targetGroupArn']}."
-    )
-    assert result("ecs-canary").passed
-
-
-def test_an_ecs_canary_whose_advanced_configuration_lacks_the_role_is_refused_naming_roleArn(deployed):
-    ecs = boto3.client("ecs")
-    right = ecs.describe_services(cluster="shop", services=["orders"])["services"][0]["loadBalancers"]
-    without_role = [
-        {**lb, "advancedConfiguration": {k: v for k, v in lb["advancedConfiguration"].items() if k != "roleArn"}}
-        for lb in right
-    ]
-
-    with pytest.raises(ClientError) as refused:
-        ecs.update_service(cluster="shop", service="orders", loadBalancers=without_role)
-
-    assert refused.value.response["Error"]["Code"] == "InvalidParameterException"
-    assert refused.value.response["Error"]["Message"] == (
-        "The CANARY deployment strategy requires roleArn in the advancedConfiguration of the load balancer with "
-        f"targetGroupArn {right[0]['targetGroupArn']}."
+    error = refused.value.response["Error"]
+    assert (error["Code"], error["Message"]) == (
+        "InvalidParameterException",
+        says.format(group=right[0]["targetGroupArn"]),
     )
     assert result("ecs-canary").passed
 
