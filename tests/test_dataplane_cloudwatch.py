@@ -641,3 +641,32 @@ def test_an_alarm_whose_actions_are_disabled_changes_state_and_notifies_nobody(a
     wait_for(lambda: in_state(aws, name, "ALARM"), 10, "the alarm to go to ALARM")
     stays(lambda: not notifications(aws, queue), 2, "no notification")
     assert aws["cloudwatch"].describe_alarm_history(AlarmName=name, HistoryItemType="Action")["AlarmHistoryItems"] == []
+
+
+def test_a_dashboard_whose_widgets_cloudwatch_refuses_is_refused_with_each_error_and_its_path(aws):
+    cloudwatch = aws["cloudwatch"]
+    no_data = {"type": "metric", "x": 0, "y": 0, "width": 12, "height": 6, "properties": {"title": "Orders"}}
+    no_alarm = {"type": "alarm", "x": 0, "y": 6, "width": 12, "height": 3, "properties": {"alarms": []}}
+    orders = [["Bookshop", "OrdersPlaced", "Service", "checkout"]]
+
+    with pytest.raises(cloudwatch.exceptions.DashboardInvalidInputError) as refused:
+        cloudwatch.put_dashboard(DashboardName="refused", DashboardBody=json.dumps({"widgets": [no_data, no_alarm]}))
+    accepted = cloudwatch.put_dashboard(
+        DashboardName="accepted",
+        DashboardBody=json.dumps({"widgets": [{**no_data, "properties": {"metrics": orders, "region": "us-east-1"}}]}),
+    )
+
+    error = refused.value.response["Error"]
+    assert error["Code"] == "InvalidParameterInput"
+    assert error["Message"].splitlines()[0] == "The dashboard body is invalid, there are 4 validation errors:"
+    assert json.loads(error["Message"].split(":", 1)[1]) == [
+        {"dataPath": "/widgets/0/properties", "message": "Should have required property 'metrics'"},
+        {
+            "dataPath": "/widgets/0/properties",
+            "message": "The metric widget should have specified a region and a data source or an alarm annotation",
+        },
+        {"dataPath": "/widgets/0/properties", "message": "Should have required property 'annotations'"},
+        {"dataPath": "/widgets/1/properties/alarms", "message": "Should NOT have less than 1 items"},
+    ]
+    assert [d["DashboardName"] for d in cloudwatch.list_dashboards()["DashboardEntries"]] == ["accepted"]
+    assert accepted["DashboardValidationMessages"] == []

@@ -45,6 +45,7 @@ EXPECTED_SETS = {
     "cloudwatch: metrics read as AWS reads them",
     "cloudwatch: metric filters make metrics",
     "cloudwatch: metric widgets are drawn",
+    "cloudwatch: dashboards validated as CloudWatch validates them",
     "sqs: a sender's trace header becomes AWSTraceHeader",
     "xray: OTLP traces are read through the X-Ray APIs",
     "elasticache: caches are real servers",

@@ -8,6 +8,7 @@
   (sqs_counts.py counts SQS's messages), and reading.py reads them back as AWS does; emf.py extracts
   metrics from a Lambda function's embedded metric format lines, and metric_filters.py from the events
   put into a log group with metric filters;
+- dashboards.py: PutDashboard refuses widgets CloudWatch refuses;
 - widget_images.py: GetMetricWidgetImage, a metric widget (metric_widgets.py) drawn as a PNG
   (widget_drawing.py) from the metrics as reading.py reads them.
 Other services report through the functions below.
@@ -45,6 +46,11 @@ def install() -> None:
         "cloudwatch: metrics read as AWS reads them",
         "moto.cloudwatch.models",
         "labkit.dataplane.cloudwatch.reading:SEAMS",
+    )
+    seams.declare(
+        "cloudwatch: dashboards validated as CloudWatch validates them",
+        "moto.cloudwatch.models",
+        "labkit.dataplane.cloudwatch.dashboards:SEAMS",
     )
     seams.declare(
         "cloudwatch: metric widgets are drawn",
