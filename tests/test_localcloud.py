@@ -125,6 +125,20 @@ def test_reset_when_not_running_says_what_to_do(isolated_cloud_env):
     assert result.returncode == 1 and "labkit up" in result.stderr
 
 
+def test_reset_of_a_cloud_that_does_not_answer_says_so_rather_than_not_running(isolated_cloud_env):
+    info, _ = control.up()
+    os.kill(info["pid"], signal.SIGSTOP)  # alive, but answers nothing
+    try:
+        result = run_cli("reset")
+    finally:
+        os.kill(info["pid"], signal.SIGCONT)
+    assert result.returncode == 1
+    assert f"the process (pid {info['pid']}) is alive but does not answer on port {info['port']}, so it cannot be " in (
+        result.stderr
+    )
+    assert "labkit logs" in result.stderr and "not running" not in result.stderr
+
+
 def test_logs_show_what_the_cloud_printed(isolated_cloud_env):
     info, _ = control.up()
     result = run_cli("logs", "-n", "5")

@@ -20,6 +20,9 @@ from labkit.localcloud.server import EXIT_PORT_TAKEN
 
 READY_TIMEOUT_S = 20.0
 LOG_ROTATE_BYTES = 5 * 1024 * 1024
+# A running cloud busy with other requests (or a loaded machine) can be slow to answer its health check;
+# a single short try would call it stopped.
+ANSWER_WAIT_S = 3.0
 
 
 def pidfile_path() -> Path:
@@ -49,8 +52,8 @@ def status() -> dict:
         }
     if not proc.is_running(info["pid"]):
         return {**info, "running": False, "problem": f"the process (pid {info['pid']}) has exited; its state is gone"}
-    found = _health(info["port"])
-    if not found or found.get("pid") != info["pid"]:
+    found = _wait_for_health(info["port"], info["pid"], timeout=ANSWER_WAIT_S)
+    if found is None:
         return {
             **info,
             "running": False,
@@ -66,7 +69,7 @@ def up() -> tuple[dict, str]:
         info = _read_pidfile()
         if info is not None:
             if proc.is_running(info["pid"]):
-                found = _wait_for_health(info["port"], info["pid"], timeout=3.0)
+                found = _wait_for_health(info["port"], info["pid"], timeout=ANSWER_WAIT_S)
                 if found is None:
                     raise LabkitError(
                         f"the local cloud (pid {info['pid']}) is running but does not answer on "
@@ -113,6 +116,8 @@ def down() -> str:
 def reset() -> str:
     current = status()
     if not current["running"]:
+        if current["pid"] is not None and proc.is_running(current["pid"]):
+            raise LabkitError(f"{current['problem']}, so it cannot be reset; `labkit logs` shows what it printed.")
         raise LabkitError(
             "the local cloud is not running, so there is nothing to reset; `labkit up` starts an empty one."
         )
