@@ -27,6 +27,12 @@ def state_dir() -> Path:
     return Path(os.environ.get("LABKIT_STATE_DIR") or COURSE_ROOT / ".labkit")
 
 
+def trusted_cas_file() -> Path:
+    """The CA bundle the local cloud's clients verify TLS with (SSL_CERT_FILE in the kernel, functions and
+    tasks): the machine's public CAs and the local cloud's own, as every client on AWS trusts Amazon's."""
+    return state_dir() / "trusted-cas.pem"
+
+
 def port() -> int:
     raw = os.environ.get("LABKIT_PORT", "").strip()
     if not raw:

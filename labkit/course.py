@@ -16,15 +16,7 @@ from labkit import config
 from labkit.errors import LabkitError
 
 TARGETS = ("local", "aws")
-# Environment variables start() sets for the local target; switching to aws removes them again.
-_LOCAL_ONLY = (
-    "AWS_ENDPOINT_URL",
-    "AWS_DISABLE_HOST_PREFIX_INJECTION",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_MAX_ATTEMPTS",
-    "AWS_RETRY_MODE",
-)
+# The learner's own values of the variables the local target replaces or removes, given back on the aws target.
 _saved_env: dict[str, str] = {}
 _set_for_local: dict[str, str] = {}
 _current: "Environment | None" = None
@@ -152,24 +144,28 @@ def _start_local(lab: str | None) -> Environment:
     from labkit.localcloud import control
 
     info, _ = control.up()
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):  # a real profile must not leak into local
-        if name in os.environ:
-            _saved_env[name] = os.environ.pop(name)
+    wanted = {
+        "AWS_ENDPOINT_URL": info["endpoint"],
+        # moto answers on an IP address: no "data-" or account-id host prefixes.
+        "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
+        "AWS_DEFAULT_REGION": info["region"],
+        "AWS_REGION": info["region"],
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        # An action moto lacks answers HTML 500; retrying it only makes the error slow.
+        "AWS_MAX_ATTEMPTS": "1",
+        "AWS_RETRY_MODE": "standard",
+    }
+    if config.trusted_cas_file().is_file():  # made by the local cloud at start-up; a cloud older than it has none
+        # The public CAs and the local cloud's (its TLS caches): ssl=True suffices, as on AWS.
+        wanted["SSL_CERT_FILE"] = str(config.trusted_cas_file())
+    removed = ("AWS_PROFILE", "AWS_SESSION_TOKEN")  # a real profile must not leak into local
+    if not _set_for_local:  # not on the local target yet, so what is set is the learner's own
+        _saved_env.update({name: os.environ[name] for name in (*wanted, *removed) if name in os.environ})
+    for name in removed:
+        os.environ.pop(name, None)
     _set_for_local.clear()
-    _set_for_local.update(
-        {
-            "AWS_ENDPOINT_URL": info["endpoint"],
-            # moto answers on an IP address: no "data-" or account-id host prefixes.
-            "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
-            "AWS_DEFAULT_REGION": info["region"],
-            "AWS_REGION": info["region"],
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            # An action moto lacks answers HTML 500; retrying it only makes the error slow.
-            "AWS_MAX_ATTEMPTS": "1",
-            "AWS_RETRY_MODE": "standard",
-        }
-    )
+    _set_for_local.update(wanted)
     os.environ.update(_set_for_local)
     _forget_default_boto3_session()
     return Environment(
@@ -191,6 +187,7 @@ def _start_aws(lab: str | None, confirm: str | None) -> Environment:
     _set_for_local.clear()
     for name, value in _saved_env.items():
         os.environ.setdefault(name, value)
+    _saved_env.clear()
     _forget_default_boto3_session()
     account = awsguard.connect(confirm)
     os.environ["AWS_DEFAULT_REGION"] = account["region"]

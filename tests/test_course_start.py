@@ -1,5 +1,6 @@
 """course.start(): plain boto3 and child processes reach the target; the aws target's guard rails."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -7,7 +8,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from labkit import course
+from labkit import config, course
 from labkit.errors import LabkitError
 
 
@@ -121,6 +122,30 @@ def test_aws_target_once_confirmed_prefixes_names_and_tags_the_lab(cloud):
         "labkit:lab": "02",
     }
     assert (answer["account"], answer["region"]) == ("123456789012", "eu-west-1")
+
+
+def test_the_local_target_trusts_the_local_clouds_ca_and_the_aws_target_gives_back_the_learners_own_settings(
+    cloud, tmp_path
+):
+    own = tmp_path / "company-cas.pem"
+    own.write_text("")
+    code = (
+        "import os; from labkit import course\n"
+        "course.start(target='local', quiet=True)\n"
+        "print(os.environ['SSL_CERT_FILE'])\n"
+        "course.start(target='aws', quiet=True, confirm='123456789012')\n"
+        "print(os.environ['SSL_CERT_FILE'], os.environ['AWS_DEFAULT_REGION'], os.environ['AWS_ENDPOINT_URL'])\n"
+    )
+    # The learner's region, keys and endpoint (the session's local cloud standing in for AWS) are the values the
+    # local target sets too: switching to aws must give them back, not drop them.
+    env = {**os.environ, "SSL_CERT_FILE": str(own), "AWS_DEFAULT_REGION": "us-east-1"}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        str(config.trusted_cas_file()),
+        f"{own} us-east-1 {cloud.endpoint}",
+    ]
 
 
 @pytest.mark.no_cloud

@@ -7,6 +7,7 @@ server goes when the cache, the cloud's state or the cloud itself does.
 A local cloud of this file's own: the last tests reset it and stop it.
 """
 
+import ssl
 from pathlib import Path
 
 import boto3
@@ -19,7 +20,6 @@ from redis.retry import Retry
 from support import exited, wait_for
 from test_dataplane_lambda import call, clients_for, deploy
 
-from labkit import config
 from labkit.localcloud import control
 from labkit.teardown import teardown
 
@@ -33,7 +33,7 @@ CACHE_CLIENT = """
     def handler(event, context):
         options = dict(host=event["host"], port=event["port"], socket_timeout=1, socket_connect_timeout=1)
         options |= {"password": event["password"]} if event.get("password") else {}
-        options |= {"ssl": True, "ssl_ca_certs": event["ca"]} if event.get("ca") else {}
+        options |= {"ssl": True} if event.get("tls") else {}  # as on AWS: no CA file
         try:
             if event.get("cluster"):
                 client = redis.RedisCluster(**options, retry=Retry(NoBackoff(), 0))
@@ -54,6 +54,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 options = dict(host=os.environ["CACHE_HOST"], port=int(os.environ["CACHE_PORT"]), socket_timeout=1)
+options |= {"ssl": True} if os.environ.get("TLS") else {}
 client = redis.Redis(**options, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))
 try:
     client.set("book:1", os.environ["VALUE"], ex=60)
@@ -119,7 +120,11 @@ def admit(group: str, source_group: str, port: int = CACHE_PORT) -> None:
 
 
 def function_in(aws, vpc, group: str) -> str:
-    return deploy(aws, CACHE_CLIENT, VpcConfig={"SubnetIds": vpc["subnets"], "SecurityGroupIds": [group]})
+    return deploy(aws, CACHE_CLIENT, VpcConfig=in_vpc(vpc, group))
+
+
+def in_vpc(vpc: dict, group: str) -> dict:
+    return {"SubnetIds": vpc["subnets"], "SecurityGroupIds": [group]}
 
 
 def set_and_get(aws, function: str, endpoint: dict, key: str = "book:1", value: str = "Dune", **options) -> dict:
@@ -130,9 +135,9 @@ def set_and_get(aws, function: str, endpoint: dict, key: str = "book:1", value: 
     return answer
 
 
-def task_reads(cloud, containers: str, vpc: dict, group: str, endpoint: dict, value: str) -> str:
+def task_reads(cloud, containers: str, vpc: dict, group: str, endpoint: dict, value: str, tls: bool = False) -> str:
     """What a Fargate task in the VPC, in the security group, says in its log once it has set book:1 to value
-    at the endpoint and read it back, and exited."""
+    at the endpoint (over TLS with tls) and read it back, and exited."""
     ecs, family = boto3.client("ecs"), f"cache-client-{value.lower()}"
     ecs.register_task_definition(
         family=family,
@@ -150,6 +155,7 @@ def task_reads(cloud, containers: str, vpc: dict, group: str, endpoint: dict, va
                     {"name": "CACHE_HOST", "value": endpoint["Address"]},
                     {"name": "CACHE_PORT", "value": str(endpoint["Port"])},
                     {"name": "VALUE", "value": value},
+                    *([{"name": "TLS", "value": "1"}] if tls else []),
                 ],
                 "logConfiguration": {
                     "logDriver": "awslogs",
@@ -315,7 +321,7 @@ def test_an_auth_token_aws_would_not_take_is_refused_as_aws_does(elasticache, to
     assert elasticache.describe_replication_groups()["ReplicationGroups"] == []
 
 
-def test_a_cache_encrypted_in_transit_answers_only_tls_clients_that_trust_the_local_ca_and_give_its_token(
+def test_a_cache_encrypted_in_transit_answers_only_tls_clients_that_give_its_token_with_ssl_alone_as_on_aws(
     elasticache, aws, vpc, in_the_vpc
 ):
     token = "a-token-of-twenty-chars"
@@ -324,11 +330,10 @@ def test_a_cache_encrypted_in_transit_answers_only_tls_clients_that_trust_the_lo
     )
     assert (created["TransitEncryptionEnabled"], created["TransitEncryptionMode"]) == (True, "required")
     endpoint = primary_endpoint(available_group(elasticache, "sealed"))
-    ca = str(config.state_dir() / "elasticache-ca.pem")  # the local CA's certificate, which the README names
 
-    assert set_and_get(aws, in_the_vpc, endpoint, password=token, ca=ca)["value"] == "Dune"
-    assert set_and_get(aws, in_the_vpc, endpoint, password=token) == {"error": "ConnectionError"}
-    assert set_and_get(aws, in_the_vpc, endpoint, ca=ca) == {"error": "AuthenticationError"}
+    assert set_and_get(aws, in_the_vpc, endpoint, password=token, tls=True)["value"] == "Dune"
+    assert set_and_get(aws, in_the_vpc, endpoint, password=token) == {"error": "ConnectionError"}  # plain
+    assert set_and_get(aws, in_the_vpc, endpoint, tls=True) == {"error": "AuthenticationError"}
 
 
 def test_a_cache_whose_encryption_in_transit_is_preferred_answers_tls_and_plain_clients(
@@ -342,10 +347,37 @@ def test_a_cache_whose_encryption_in_transit_is_preferred_answers_tls_and_plain_
         SecurityGroupIds=[vpc["caches"]],
     )
     endpoint = primary_endpoint(available_group(elasticache, "migrating"))
-    ca = str(config.state_dir() / "elasticache-ca.pem")
 
-    assert set_and_get(aws, in_the_vpc, endpoint, ca=ca)["value"] == "Dune"
+    assert set_and_get(aws, in_the_vpc, endpoint, tls=True)["value"] == "Dune"
     assert set_and_get(aws, in_the_vpc, endpoint, value="Hyperion")["value"] == "Hyperion"
+
+
+def test_a_tls_client_that_trusts_only_the_public_cas_is_refused_in_the_handshake(elasticache, aws, vpc):
+    create_group(elasticache, "checked", TransitEncryptionEnabled=True, SecurityGroupIds=[vpc["caches"]])
+    endpoint = primary_endpoint(available_group(elasticache, "checked"))
+    public_only = {"Variables": {"SSL_CERT_FILE": ssl.get_default_verify_paths().openssl_cafile}}
+    doubting = deploy(aws, CACHE_CLIENT, Environment=public_only, VpcConfig=in_vpc(vpc, vpc["functions"]))
+
+    assert set_and_get(aws, doubting, endpoint, tls=True) == {"error": "ConnectionError"}
+
+
+def test_an_ecs_task_reads_a_cache_encrypted_in_transit_with_ssl_alone_as_on_aws(cloud, elasticache, vpc, containers):
+    ec2 = boto3.client("ec2")
+    tasks = ec2.create_security_group(GroupName="tls-tasks", Description="tasks", VpcId=vpc["id"])["GroupId"]
+    admit(vpc["caches"], tasks)
+    create_group(elasticache, "task-tls", TransitEncryptionEnabled=True, SecurityGroupIds=[vpc["caches"]])
+    endpoint = primary_endpoint(available_group(elasticache, "task-tls"))
+
+    assert task_reads(cloud, containers, vpc, tasks, endpoint, "Solaris", tls=True) == "read Solaris"
+
+
+def test_the_notebook_trusts_the_local_clouds_ca_beside_the_public_ones(cloud):
+    trusted = {
+        dict(part[0] for part in ca["subject"]).get("commonName") for ca in ssl.create_default_context().get_ca_certs()
+    }
+
+    assert "labkit local cloud ElastiCache CA" in trusted
+    assert len(trusted) > 50  # the machine's public CAs too: a notebook still reaches real sites
 
 
 def test_a_function_outside_any_vpc_cannot_reach_a_cache_even_one_open_to_every_address(elasticache, aws, vpc):
@@ -453,9 +485,8 @@ def test_a_cluster_mode_replication_group_encrypted_in_transit_announces_its_end
         SecurityGroupIds=[vpc["caches"]],
     )["ReplicationGroup"]
     endpoint = group["ConfigurationEndpoint"]
-    ca = str(config.state_dir() / "elasticache-ca.pem")
 
-    answer = set_and_get(aws, in_the_vpc, endpoint, key="{book}:1", cluster=True, ca=ca)
+    answer = set_and_get(aws, in_the_vpc, endpoint, key="{book}:1", cluster=True, tls=True)
 
     assert answer == {"value": "Dune", "ttl": 60, "ports": [endpoint["Port"]]}
 
@@ -482,8 +513,7 @@ def test_a_serverless_cache_is_tagged_served_over_tls_to_its_vpc_and_deleted(ela
         return cache["Status"] == "available" and cache
 
     endpoint = wait_for(available, 10, "the serverless cache to be available")["Endpoint"]
-    ca = str(config.state_dir() / "elasticache-ca.pem")
-    assert set_and_get(aws, in_the_vpc, endpoint, key="k", value="v", ca=ca)["value"] == "v"
+    assert set_and_get(aws, in_the_vpc, endpoint, key="k", value="v", tls=True)["value"] == "v"
     assert set_and_get(aws, in_the_vpc, endpoint, key="k", value="v") == {"error": "ConnectionError"}  # TLS only
     pid = server_pid(endpoint["Port"])
 

@@ -165,6 +165,8 @@ def _environment(
         "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
         "AWS_MAX_ATTEMPTS": "1",
         "AWS_RETRY_MODE": "standard",
+        # What a client on AWS trusts, and the local cloud's CA (its TLS caches): ssl=True suffices, as on AWS.
+        "SSL_CERT_FILE": str(config.trusted_cas_file()),
         # The task role's credentials come with network_env; boto3 finds no others, as on AWS.
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,

@@ -12,10 +12,11 @@ says what is corrected); the serverless caches, which moto lacks, are kept here 
 import atexit
 
 from labkit.dataplane.core import seams
-from labkit.dataplane.elasticache import servers
+from labkit.dataplane.elasticache import servers, tls
 
 
 def install() -> None:
+    tls.server_files()  # before a kernel, function or task reads the bundle its SSL_CERT_FILE names
     seams.declare(
         "elasticache: caches are real servers",
         "moto.elasticache.responses",

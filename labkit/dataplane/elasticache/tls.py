@@ -1,11 +1,16 @@
 """Encryption in transit for the caches that enable it (TransitEncryptionEnabled): their redis-server speaks TLS
 with a certificate for 127.0.0.1 (the endpoints' address) issued by a CA of the local cloud's own.
 
-On AWS a cache's certificate chains to Amazon's public CA, which every client already trusts; nothing trusts
-the local CA unless told, so a client is given its certificate: the file CA_FILE in the local cloud's state
-folder (`.labkit/elasticache-ca.pem`), made once and kept, so that a path written into code stays good."""
+On AWS a cache's certificate chains to Amazon's public CA, which every client already trusts, so a client
+connects with ssl=True and nothing else. Locally the same code works because the kernel, functions and tasks
+verify with a bundle (config.trusted_cas_file(), their SSL_CERT_FILE) of the machine's public CAs and this CA;
+its certificate alone is CA_FILE in the local cloud's state folder (`.labkit/elasticache-ca.pem`). Both are made
+once and kept. The CA's key is never kept, and the CA may sign only loopback names (a name constraint): trusting
+it trusts no other site."""
 
 import datetime
+import ipaddress
+import os
 import ssl
 import threading
 from dataclasses import dataclass
@@ -23,6 +28,10 @@ _CA_NAME = "labkit local cloud ElastiCache CA"
 _SERVER_NAMES = ["127.0.0.1", "localhost"]
 _VALID_DAYS = 3650
 _lock = threading.Lock()
+_LOOPBACK_ONLY = x509.NameConstraints(
+    permitted_subtrees=[x509.IPAddress(ipaddress.ip_network("127.0.0.0/8")), x509.DNSName("localhost")],
+    excluded_subtrees=None,
+)
 
 
 @dataclass(frozen=True)
@@ -38,11 +47,13 @@ def ca_certificate() -> Path:
 
 
 def server_files() -> ServerFiles:
-    """The servers' certificate and key and the CA's certificate, made on first use."""
+    """The servers' certificate and key, the CA's certificate and the bundle that trusts it, made on first use
+    (the local cloud's start-up)."""
     state = config.state_dir()
     files = ServerFiles(state / "elasticache-server.pem", state / "elasticache-server.key", state / CA_FILE)
     with _lock:
-        if not all(path.is_file() for path in (files.certificate, files.key, files.ca_certificate)):
+        made = not all(path.is_file() for path in (files.certificate, files.key, files.ca_certificate))
+        if made:
             state.mkdir(parents=True, exist_ok=True)
             ca_key, ca = _new_ca()
             certificate, key = pki.issue(ca_key, ca, _SERVER_NAMES[0], names=_SERVER_NAMES, days=_VALID_DAYS)
@@ -50,12 +61,32 @@ def server_files() -> ServerFiles:
             files.key.write_bytes(key)
             files.certificate.write_bytes(certificate)
             files.ca_certificate.write_bytes(pki.pem(ca))
+        if made or not config.trusted_cas_file().is_file():
+            _write_atomically(config.trusted_cas_file(), _public_cas() + b"\n" + files.ca_certificate.read_bytes())
     return files
 
 
 def client_context() -> ssl.SSLContext:
     """What a client that trusts the local CA connects with (the servers' readiness checks)."""
     return ssl.create_default_context(cafile=str(ca_certificate()))
+
+
+def _public_cas() -> bytes:
+    """The CAs a client trusts without the local cloud: the learner's own SSL_CERT_FILE (a company's proxy CA),
+    else the system's bundle, else certifi's (where the system has none)."""
+    for found in (os.environ.get("SSL_CERT_FILE"), ssl.get_default_verify_paths().openssl_cafile):
+        if found and Path(found) != config.trusted_cas_file() and Path(found).is_file():
+            return Path(found).read_bytes()
+    import certifi
+
+    return Path(certifi.where()).read_bytes()
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    # A client may read the bundle at any moment: it sees the whole of it or none.
+    partial = path.with_suffix(".partial")
+    partial.write_bytes(content)
+    partial.replace(path)
 
 
 def _new_ca():
@@ -83,6 +114,7 @@ def _new_ca():
         .not_valid_after(now + datetime.timedelta(days=_VALID_DAYS))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(signs_certificates, critical=True)
+        .add_extension(_LOOPBACK_ONLY, critical=True)
         .sign(key, hashes.SHA256())
     )
     return key, certificate

@@ -36,6 +36,8 @@ def variables(fn, code_dir: str) -> dict[str, str]:
         "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
         "AWS_MAX_ATTEMPTS": "1",
         "AWS_RETRY_MODE": "standard",
+        # What a client on AWS trusts, and the local cloud's CA (its TLS caches): ssl=True suffices, as on AWS.
+        "SSL_CERT_FILE": str(config.trusted_cas_file()),
         # A function on AWS never sees the learner's own ~/.aws profiles.
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
