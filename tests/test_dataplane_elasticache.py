@@ -20,6 +20,8 @@ from redis.retry import Retry
 from support import exited, wait_for
 from test_dataplane_lambda import call, clients_for, deploy
 
+from labkit import config, pki
+from labkit.dataplane.elasticache import tls
 from labkit.localcloud import control
 from labkit.teardown import teardown
 
@@ -361,6 +363,18 @@ def test_a_tls_client_that_trusts_only_the_public_cas_is_refused_in_the_handshak
     assert set_and_get(aws, doubting, endpoint, tls=True) == {"error": "ConnectionError"}
 
 
+def test_a_tls_client_whose_bundle_holds_another_local_clouds_ca_first_still_verifies_the_cache(elasticache, aws, vpc):
+    create_group(elasticache, "two-clouds", TransitEncryptionEnabled=True, SecurityGroupIds=[vpc["caches"]])
+    endpoint = primary_endpoint(available_group(elasticache, "two-clouds"))
+    _, another_clouds_ca = tls._new_ca()  # as a cloud of another course folder makes it
+    bundle = config.state_dir() / "two-clouds.pem"
+    bundle.write_bytes(pki.pem(another_clouds_ca) + config.trusted_cas_file().read_bytes())
+    trusting_both = {"Variables": {"SSL_CERT_FILE": str(bundle)}}
+    client = deploy(aws, CACHE_CLIENT, Environment=trusting_both, VpcConfig=in_vpc(vpc, vpc["functions"]))
+
+    assert set_and_get(aws, client, endpoint, tls=True)["value"] == "Dune"
+
+
 def test_an_ecs_task_reads_a_cache_encrypted_in_transit_with_ssl_alone_as_on_aws(cloud, elasticache, vpc, containers):
     ec2 = boto3.client("ec2")
     tasks = ec2.create_security_group(GroupName="tls-tasks", Description="tasks", VpcId=vpc["id"])["GroupId"]
@@ -372,11 +386,12 @@ def test_an_ecs_task_reads_a_cache_encrypted_in_transit_with_ssl_alone_as_on_aws
 
 
 def test_the_notebook_trusts_the_local_clouds_ca_beside_the_public_ones(cloud):
-    trusted = {
-        dict(part[0] for part in ca["subject"]).get("commonName") for ca in ssl.create_default_context().get_ca_certs()
-    }
+    trusted = [
+        dict(part[0] for part in ca["subject"]).get("commonName", "")
+        for ca in ssl.create_default_context().get_ca_certs()
+    ]
 
-    assert "labkit local cloud ElastiCache CA" in trusted
+    assert [name for name in trusted if name.startswith("labkit local cloud ElastiCache CA ")]
     assert len(trusted) > 50  # the machine's public CAs too: a notebook still reaches real sites
 
 

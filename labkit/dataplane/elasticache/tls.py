@@ -11,6 +11,7 @@ it trusts no other site."""
 import datetime
 import ipaddress
 import os
+import secrets
 import ssl
 import threading
 from dataclasses import dataclass
@@ -91,7 +92,10 @@ def _write_atomically(path: Path, content: bytes) -> None:
 
 def _new_ca():
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, _CA_NAME)])
+    # A name of its own: a client finds a certificate's issuer by name, and a bundle may hold another local
+    # cloud's CA (the learner's SSL_CERT_FILE, made by a cloud of another course folder) under the same name.
+    unique = f"{_CA_NAME} {secrets.token_hex(4)}"
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, unique)])
     now = datetime.datetime.now(datetime.UTC)
     signs_certificates = x509.KeyUsage(
         digital_signature=False,
