@@ -30,6 +30,7 @@ CHECKOUT = written_file(SOLUTION, "checkout_file")
 NOTIFICATIONS = written_file(SOLUTION, "notifications_file")
 METRICS = written_file(SOLUTION, "metrics_file", version=1)
 DRAW_THE_DASHBOARD = code_cell(SOLUTION, "get_metric_widget_image(")
+PUT_THE_DASHBOARD = code_cell(SOLUTION, "put_dashboard(")
 
 
 SOLUTION_CODE = {
@@ -310,6 +311,35 @@ def test_drawing_a_metric_widget_whose_metrics_are_not_rows_says_what_cloudwatch
             "labkit: CloudWatch could not draw the metric widget Orders: The MetricWidget's metrics must be an array "
             "of 1 to 100 arrays\n"
         )
+
+
+def put_the_dashboard(kernel, right: str, wrong: str) -> str:
+    """The last line the given cell that puts the dashboard prints, its body written with this mistake, and the
+    LabkitError it raises, if any (a notebook shows that as this one line); the dashboard as it was afterwards."""
+    cell = changed(PUT_THE_DASHBOARD, right, wrong)
+    indented = "".join(f"    {line}\n" for line in cell.splitlines())
+    with dashboard_body(
+        json.loads(boto3.client("cloudwatch").get_dashboard(DashboardName=lab08.DASHBOARD)["DashboardBody"])
+    ):
+        printed = kernel(f"try:\n{indented}except LabkitError as error:\n    print(f'labkit: {{error}}')\n")
+    return printed.splitlines()[-1]
+
+
+def test_putting_a_metric_widget_without_metrics_says_what_cloudwatch_refused_in_one_line(kernel):
+    assert put_the_dashboard(kernel, '"metrics": [["Bookshop"', '"metric": [["Bookshop"') == (
+        "labkit: CloudWatch refused the dashboard: The dashboard body is invalid, there are 3 validation errors: "
+        '[ { "dataPath": "/widgets/1/properties", "message": "Should have required property \'metrics\'" }, '
+        '{ "dataPath": "/widgets/1/properties", "message": "The metric widget should have specified a region and a '
+        'data source or an alarm annotation" }, { "dataPath": "/widgets/1/properties", "message": "Should have '
+        "required property 'annotations'\" } ]"
+    )
+
+
+def test_putting_an_alarm_widget_without_alarms_says_what_cloudwatch_refused_in_one_line(kernel):
+    assert put_the_dashboard(kernel, '"alarms": alarm_arns', '"alarms": []') == (
+        "labkit: CloudWatch refused the dashboard: The dashboard body is invalid, there are 1 validation errors: "
+        '[ { "dataPath": "/widgets/0/properties/alarms", "message": "Should NOT have less than 1 items" } ]'
+    )
 
 
 def test_drawing_the_dashboard_twice_draws_its_metric_widget_each_time(kernel):

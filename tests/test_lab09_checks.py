@@ -326,3 +326,20 @@ def test_an_alarm_on_the_whole_function_fails_saying_to_add_the_alias_as_resourc
     finally:
         cloudwatch.put_metric_alarm(**right)
     assert result("lambda-canary").passed
+
+
+def test_the_catalog_canary_run_again_after_v2_went_all_at_once_starts_from_the_stacks_version(deployed):
+    lambda_, function = boto3.client("lambda"), catalog_function()
+    stack_version = lambda_.get_alias(FunctionName=function, Name="live")["FunctionVersion"]
+    broken_v2 = deployed("print(v2_version)").strip()
+    assert broken_v2 != stack_version
+    # What a first answer with CodeDeployDefault.LambdaAllAtOnce leaves: live on the broken v2, no canary.
+    lambda_.update_alias(FunctionName=function, Name="live", FunctionVersion=broken_v2)
+    printed = deployed(code_cell(SOLUTION, "catalog_deployment = deploy_catalog(v2_version)"))
+    assert printed.splitlines()[-3:] == [
+        "deployment: Stopped | ALARM_ACTIVE",
+        "the alias live is back on the old version, with no routing: True",
+        "some calls failed, and fewer than half: True",
+    ]
+    assert lambda_.get_alias(FunctionName=function, Name="live")["FunctionVersion"] == stack_version
+    assert result("lambda-canary").passed
