@@ -6,7 +6,6 @@ the graph it was drawn from (Graph.drawn) in a tEXt chunk: `drawn_from(png)` rea
 """
 
 import json
-import os
 import tempfile
 import textwrap
 from pathlib import Path
@@ -15,6 +14,7 @@ from labkit.diagrams import pngtext
 from labkit.diagrams.graph import Graph
 from labkit.diagrams.kinds import icon_class
 from labkit.errors import LabkitError
+from labkit.files import write_atomically
 
 GRAPH_KEYWORD = "labkit-graph"
 # diagrams' default pad (2 inches of white around the picture) wastes a notebook's width.
@@ -79,7 +79,7 @@ def render(
                 "graphviz)."
             ) from None
         png = base.with_suffix(".png").read_bytes()
-    _write_atomically(path, pngtext.with_text(png, GRAPH_KEYWORD, graph.drawn_json()))
+    write_atomically(path, pngtext.with_text(png, GRAPH_KEYWORD, graph.drawn_json()))
     return path
 
 
@@ -95,10 +95,3 @@ def graphviz_name(item_id: str) -> str:
     return "".join(
         chr(byte) if chr(byte).isalnum() and byte < 128 else f"_{byte:02X}" for byte in item_id.encode("utf-8")
     )
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_bytes(data)
-    os.replace(partial, path)

@@ -51,6 +51,7 @@ def main(argv=None) -> int:
     from werkzeug.serving import make_server
 
     from labkit import config, dataplane
+    from labkit.files import write_atomically
     from labkit.localcloud.request_handler import LocalCloudRequestHandler
 
     moto_app = DomainDispatcherApplication(create_backend_app)
@@ -72,7 +73,7 @@ def main(argv=None) -> int:
         print(f"cannot listen on 127.0.0.1:{args.port}: {error.strerror}", flush=True)
         return EXIT_PORT_TAKEN
 
-    _write_atomically(args.pidfile, json.dumps(info))
+    write_atomically(args.pidfile, json.dumps(info).encode())
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     threading.Thread(target=_warm_up, args=(moto_app, create_backend_app), daemon=True).start()
     print(f"local cloud listening on {info['endpoint']} (pid {info['pid']}, moto {moto_version})", flush=True)
@@ -173,13 +174,6 @@ def _warm_up(dispatcher, create_backend_app) -> None:
                 print(f"warm-up of {service} failed: {error!r}", flush=True)
     with dispatcher.lock:
         seams.verify_all()
-
-
-def _write_atomically(path: str, text: str) -> None:
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
 
 
 def _remove_if_ours(pidfile: str) -> None:

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from labkit import config, pki
+from labkit.files import write_atomically
 
 CA_FILE = "elasticache-ca.pem"
 _CA_NAME = "labkit local cloud ElastiCache CA"
@@ -63,7 +64,7 @@ def server_files() -> ServerFiles:
             files.certificate.write_bytes(certificate)
             files.ca_certificate.write_bytes(pki.pem(ca))
         if made or not config.trusted_cas_file().is_file():
-            _write_atomically(config.trusted_cas_file(), _public_cas() + b"\n" + files.ca_certificate.read_bytes())
+            write_atomically(config.trusted_cas_file(), _public_cas() + b"\n" + files.ca_certificate.read_bytes())
     return files
 
 
@@ -81,13 +82,6 @@ def _public_cas() -> bytes:
     import certifi
 
     return Path(certifi.where()).read_bytes()
-
-
-def _write_atomically(path: Path, content: bytes) -> None:
-    # A client may read the bundle at any moment: it sees the whole of it or none.
-    partial = path.with_suffix(".partial")
-    partial.write_bytes(content)
-    partial.replace(path)
 
 
 def _new_ca():
